@@ -1,0 +1,95 @@
+"""`cotforge run | inspect | validate`: drive and look at a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import UserError
+
+console = Console()
+
+
+def summary_rows(lock: dict) -> list[dict]:
+    rows = []
+    for name, entry in lock.get("stages", {}).items():
+        counts = entry.get("rows", {})
+        rows.append(
+            {
+                "stage": name,
+                "status": entry.get("status"),
+                "cached": bool(entry.get("cached")),
+                "seconds": entry.get("seconds"),
+                "outputs": {k: v for k, v in counts.items() if k != "removed"},
+                "removed": counts.get("removed", 0),
+                "removed_by_reason": entry.get("removed_by_reason", {}),
+            }
+        )
+    return rows
+
+
+def print_summary(lock: dict, run_dir: Path) -> None:
+    t = Table(title=f"cotforge run: {run_dir}", title_justify="left")
+    for col in ("stage", "status", "outputs (rows)", "removed", "removed by reason", "seconds"):
+        t.add_column(col, overflow="fold")
+    for r in summary_rows(lock):
+        status = r["status"] + (" (cached)" if r["cached"] else "")
+        outputs = ", ".join(f"{k}={v}" for k, v in r["outputs"].items())
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(r["removed_by_reason"].items(), key=lambda x: -x[1]))
+        secs = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        t.add_row(r["stage"], status, outputs, str(r["removed"] or ""), reasons, secs)
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        manifest: Path = typer.Argument(..., help="manifest YAML"),
+        run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="default: runs/<name>"),
+        until: Optional[str] = typer.Option(None, "--until", help="stop after this stage"),
+        fresh: bool = typer.Option(False, "--fresh", help="ignore previous results and caches"),
+        fail_fast: bool = typer.Option(False, "--fail-fast", help="stop at the first hard teacher error"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Run (or resume) the pipeline a manifest describes; finished stages are skipped."""
+        from .. import manifest as manifest_mod
+        from ..runner import Runner
+
+        m = manifest_mod.load(manifest)
+        runner = Runner(m, run_dir, options={"fail_fast": fail_fast, "quiet": quiet})
+        lock = runner.run(until=until, fresh=fresh)
+        if not quiet:
+            print_summary(lock, runner.store.root)
+            console.print(f"run directory: [bold]{runner.store.root}[/]  (catalog: {runner.store.catalog_path})")
+
+    @app.command()
+    def inspect(
+        run_dir: Path = typer.Argument(..., help="a run directory (runs/<name>)"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    ) -> None:
+        """Per-stage counts, removals by reason and timings of a run."""
+        from ..store import RunStore
+
+        store = RunStore(run_dir)
+        lock = store.read_lock()
+        if not lock:
+            raise UserError(f"{run_dir}: no lock.json here; is this a run directory? (made by `cotforge run`)")
+        if as_json:
+            typer.echo(json.dumps({"run_dir": str(run_dir), "stages": summary_rows(lock)}, indent=2))
+        else:
+            print_summary(lock, run_dir)
+
+    @app.command()
+    def validate(manifest: Path = typer.Argument(..., help="manifest YAML")) -> None:
+        """Check a manifest without running it."""
+        from .. import manifest as manifest_mod
+        from ..runner import STAGES, stage_enabled
+
+        m = manifest_mod.load(manifest)
+        on = [s for s in STAGES if stage_enabled(m, s)]
+        console.print(f"{manifest}: ok — {len(m.sources)} sources, {len(m.teachers)} teachers; stages: {', '.join(on)}")

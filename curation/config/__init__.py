@@ -1,0 +1,1 @@
+"""Typed manifest sections, one module per section; `curation.manifest` composes them."""

@@ -1,0 +1,66 @@
+"""`sources:` and `collect:` sections: where queries come from and how fields map into the queries table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Section, check_env_ref
+
+
+class FieldMap(Section):
+    """Source column names for each queries column (dotted paths reach into nested dicts)."""
+
+    problem: str = "problem"
+    reference_answer: str | None = "answer"
+    source_id: str | None = "id"
+    tests: str | None = None
+    domain: str | None = None
+    metadata: list[str] = Field(default_factory=list, description="extra columns kept in `metadata` JSON")
+
+
+class HFSpec(Section):
+    path: str = Field(description="dataset id or local folder/builder name (json, parquet, csv)")
+    name: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    data_files: list[str] | str | None = None
+    token: str | None = None
+
+    @model_validator(mode="after")
+    def _secret(self):
+        check_env_ref(self.token, "hf.token")
+        return self
+
+
+class SourceConfig(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    kind: Literal["jsonl", "parquet", "csv", "hf"]
+    path: Path | None = None
+    hf: HFSpec | None = None
+    fields: FieldMap = Field(default_factory=FieldMap)
+    domain: Literal["math", "code", "science", "general"] = "math"
+    tests_format: Literal["auto", "json", "assert_list", "humaneval", "stdio"] = "auto"
+    test_setup_field: str | None = None
+    entry_point_field: str | None = None
+    limit: int | None = Field(default=None, gt=0)
+    license: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self):
+        if self.kind == "hf":
+            if self.hf is None:
+                raise ValueError("kind 'hf' needs an `hf:` block (path, name, split, data_files)")
+        elif self.path is None:
+            raise ValueError(f"kind {self.kind!r} needs `path:` (a file, relative to the manifest)")
+        return self
+
+
+class CollectConfig(Section):
+    batch_size: int = Field(default=5000, gt=0)
+    nfkc: bool = True
+    require_reference_answer: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: math queries need an answer when the verify stage is on"
+    )

@@ -1,0 +1,174 @@
+"""The one place that defines the columns of every table, and the content-hash ids that join them.
+
+Ids are content hashes so that two runs over the same inputs produce the same ids and joins stay stable
+across stages, runs and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pyarrow as pa
+
+DOMAINS = ("math", "code", "science", "general")
+VERDICTS = ("correct", "incorrect", "unverifiable", "truncated", "error")
+LABELS = ("positive", "negative", "truncated", "unverifiable")
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form hashed into ids and stored in JSON columns."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def query_id(normalized_problem: str) -> str:
+    """Id of a query: hash of its normalized problem text (so exact copies share an id)."""
+    return _digest("query", normalized_problem)
+
+
+def trace_id(query_id_: str, teacher: str, sample_index: int, sampling: dict | str) -> str:
+    sampling_s = sampling if isinstance(sampling, str) else canonical_json(sampling)
+    return _digest("trace", query_id_, teacher, str(sample_index), sampling_s)
+
+
+QUERIES = pa.schema(
+    [
+        pa.field("query_id", pa.string(), nullable=False),
+        pa.field("problem", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_id", pa.string()),
+        pa.field("reference_answer", pa.string()),
+        pa.field("tests", pa.string()),  # JSON, the sandboxes tests format
+        pa.field("metadata", pa.string()),  # JSON
+    ]
+)
+
+REMOVED = pa.schema(
+    [
+        pa.field("query_id", pa.string()),
+        pa.field("trace_id", pa.string()),  # set when a trace (not a query) is removed
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("location", pa.string()),  # file:line / dataset row where the row came from
+        pa.field("evidence", pa.string()),  # JSON: kept representative, matched benchmark item, similarity, …
+        pa.field("problem", pa.string()),  # the removed text, so nothing is lost
+    ]
+)
+
+TRACES = pa.schema(
+    [
+        pa.field("trace_id", pa.string(), nullable=False),
+        pa.field("query_id", pa.string(), nullable=False),
+        pa.field("teacher", pa.string(), nullable=False),
+        pa.field("model", pa.string()),
+        pa.field("backend", pa.string()),
+        pa.field("sample_index", pa.int32()),
+        pa.field("sampling", pa.string()),  # JSON: the exact params sent
+        pa.field("messages", pa.string()),  # JSON chat prompt
+        pa.field("completion", pa.string()),
+        pa.field("reasoning", pa.string()),
+        pa.field("answer", pa.string()),
+        pa.field("finish_reason", pa.string()),
+        pa.field("prompt_tokens", pa.int32()),
+        pa.field("completion_tokens", pa.int32()),
+        pa.field("latency_s", pa.float64()),
+        pa.field("error", pa.string()),
+    ]
+)
+
+VERIFY_COLUMNS = [
+    pa.field("verdict", pa.string()),
+    pa.field("extracted_answer", pa.string()),
+    pa.field("verifier", pa.string()),
+    pa.field("score", pa.float64()),
+    pa.field("verify_details", pa.string()),  # JSON
+]
+
+SEGMENT = pa.struct(
+    [
+        pa.field("kind", pa.string()),  # question_repeat|understanding|approach|verification|conclusion|other
+        pa.field("start", pa.int32()),
+        pa.field("end", pa.int32()),
+        pa.field("approach", pa.int32()),  # 1..k for approach (and its verification), else null
+        pa.field("verdict", pa.string()),  # correct|incorrect|incomplete for approaches
+    ]
+)
+
+SEGMENT_COLUMNS = [
+    pa.field("segments", pa.list_(SEGMENT)),
+    pa.field("simplified_reasoning", pa.string()),
+    pa.field("reasoning_tokens", pa.int32()),
+    pa.field("simplified_tokens", pa.int32()),
+    pa.field("segment_details", pa.string()),  # JSON: which rule removed what
+]
+
+SELECT_COLUMNS = [
+    pa.field("label", pa.string()),
+    pa.field("pass_rate", pa.float64()),
+    pa.field("difficulty", pa.float64()),
+]
+
+PAIRS = pa.schema(
+    [
+        pa.field("query_id", pa.string(), nullable=False),
+        pa.field("chosen_trace_id", pa.string(), nullable=False),
+        pa.field("rejected_trace_id", pa.string(), nullable=False),
+        pa.field("strategy", pa.string()),
+        pa.field("chosen_teacher", pa.string()),
+        pa.field("rejected_teacher", pa.string()),
+    ]
+)
+
+
+def extend(schema: pa.Schema, fields: list[pa.Field]) -> pa.Schema:
+    """Schema plus stage columns (stages add columns, never rename)."""
+    for f in fields:
+        if schema.get_field_index(f.name) == -1:
+            schema = schema.append(f)
+    return schema
+
+
+VERIFIED_TRACES = extend(TRACES, VERIFY_COLUMNS)
+SEGMENTED_TRACES = extend(VERIFIED_TRACES, SEGMENT_COLUMNS)
+SELECTED_TRACES = extend(SEGMENTED_TRACES, SELECT_COLUMNS)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast `table` to `schema`: missing nullable columns become nulls, extra columns are kept at the end.
+
+    Raises ValueError naming the column when a required column is missing or cannot be cast.
+    """
+    cols, fields = [], []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            try:
+                col = col.cast(f.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise ValueError(f"column {f.name!r}: cannot cast {col.type} to {f.type}: {e}") from e
+        elif f.nullable:
+            col = pa.nulls(table.num_rows, f.type)
+        else:
+            raise ValueError(f"column {f.name!r} is required by the schema but missing")
+        cols.append(col)
+        fields.append(f)
+    for name in table.column_names:
+        if schema.get_field_index(name) == -1:
+            cols.append(table.column(name))
+            fields.append(table.schema.field(name))
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    return schema.empty_table()

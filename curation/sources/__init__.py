@@ -1,0 +1,1 @@
+"""Readers that stream raw rows out of each source kind with their location, in bounded memory."""

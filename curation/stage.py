@@ -1,0 +1,116 @@
+"""What a stage sees: its config, upstream tables, and a place to write outputs, removals and caches.
+
+A stage is a module in `curation/stages/` with `def run(ctx: StageContext) -> None`. Counting rows, timing,
+fingerprinting, atomic writes and resume are the runner's job, not the stage's (as in datatrove).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import polars as pl
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from . import records
+from .manifest import Manifest
+from .store import RunStore
+
+_STDERR = Console(stderr=True)
+
+
+@dataclass
+class StageContext:
+    name: str
+    manifest: Manifest
+    config: Any
+    store: RunStore
+    upstream: list[str]  # enabled stages before this one, in order
+    options: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    console: Console = _STDERR
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.store.cache_dir(self.name)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.store.root
+
+    # --- inputs ------------------------------------------------------------------------------------------
+    def producer(self, table: str) -> str | None:
+        """The latest upstream stage that wrote `table` (the table's current version)."""
+        for stage in reversed(self.upstream):
+            if self.store.parts(stage, table):
+                return stage
+        return None
+
+    def read(self, table: str, schema: pa.Schema | None = None) -> pa.Table:
+        if table == "removed":
+            parts = [self.store.read(s, "removed", records.REMOVED) for s in self.upstream]
+            return pa.concat_tables(parts, promote_options="permissive") if parts else records.REMOVED.empty_table()
+        stage = self.producer(table)
+        if stage is None:
+            if schema is not None:
+                return schema.empty_table()
+            raise FileNotFoundError(f"stage {self.name!r} needs table {table!r} but no earlier stage wrote it")
+        return self.store.read(stage, table, schema)
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        stage = self.producer(table)
+        if stage is None:
+            raise FileNotFoundError(f"stage {self.name!r} needs table {table!r} but no earlier stage wrote it")
+        return pl.scan_parquet([str(p) for p in self.store.parts(stage, table)])
+
+    # --- outputs -----------------------------------------------------------------------------------------
+    def write(self, table: str, data: pa.Table, key: str | None = None) -> None:
+        """Write one atomic part. With `key`, the part survives a kill and `has_part` lets a resumed stage skip it."""
+        self.store.write_part(self.name, table, data, key=key)
+
+    def has_part(self, table: str, key: str) -> bool:
+        return self.store.has_part(self.name, table, key)
+
+    def remove(self, rows: pa.Table | list[dict[str, Any]], key: str | None = None) -> None:
+        """Record removed rows (query_id/trace_id, reason, evidence JSON, …); `stage` is filled in."""
+        if isinstance(rows, list):
+            rows = pa.Table.from_pylist(rows) if rows else records.REMOVED.empty_table()
+        if "stage" not in rows.column_names:
+            rows = rows.append_column("stage", pa.array([self.name] * rows.num_rows, pa.string()))
+        self.write("removed", records.conform(rows, records.REMOVED), key=key)
+
+    # --- progress ----------------------------------------------------------------------------------------
+    @contextmanager
+    def progress(self, description: str, total: int | None = None) -> Iterator[Any]:
+        """A rich progress bar on stderr; yields `advance(n)`."""
+        if self.options.get("quiet") or not sys.stderr.isatty():
+            yield lambda n=1: None
+            return
+        with Progress(
+            TextColumn(f"[bold]{self.name}[/] {description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        ) as p:
+            task = p.add_task(description, total=total)
+            yield lambda n=1: p.advance(task, n)
+
+    def track(self, items: Iterable[Any], description: str, total: int | None = None) -> Iterator[Any]:
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)  # type: ignore[arg-type]
+        with self.progress(description, total) as advance:
+            for item in items:
+                yield item
+                advance(1)
+
+    def log(self, message: str) -> None:
+        if not self.options.get("quiet"):
+            self.console.print(f"[dim]{self.name}:[/] {message}")

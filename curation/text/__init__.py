@@ -1,0 +1,1 @@
+"""Text utilities: normalization, canonical forms, shingling, MinHash, embeddings."""
