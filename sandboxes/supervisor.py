@@ -1,0 +1,316 @@
+"""Spawn one sandbox, enforce the deadline and output caps from outside, kill the whole group, classify.
+
+Never waits for pipe EOF (an orphan may hold the pipe): the end of the run is the exit of the process we
+started (a pidfd), then the cgroup / pid namespace is killed and the pipes are drained without blocking.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from . import bwrap as bw
+from .cgroups import Cgroup
+from .cgroups import pool as cgroup_pool
+from .isolation import Isolation, detect
+from .limits import Limits
+from .result import Result
+from .seccomp_filter import bpf_program, load_in_process
+
+_MEM_MARKERS = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory", b"out of memory")
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name, 0)
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _rlimits(limits: Limits, has_cgroup: bool) -> list[tuple[int, tuple[int, int]]]:
+    mem = limits.mem_mb * 2**20
+    # The cgroup is the real memory limit (OOM counter -> memory_limit); AS only stops absurd reservations.
+    as_bytes = mem + 2 * 2**30 if has_cgroup else mem
+    cpu = limits.cpu_limit_s
+    out = [
+        (resource.RLIMIT_AS, (as_bytes, as_bytes)),
+        (resource.RLIMIT_FSIZE, (limits.fsize_mb * 2**20, limits.fsize_mb * 2**20)),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile)),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_STACK, (64 * 2**20, 64 * 2**20)),
+    ]
+    return out
+
+
+def _preexec(cg: Cgroup | None, rlimits, uid: int | None, in_process_seccomp: bool):
+    procs = list(cg.procs_files) if cg else []
+
+    def fn():
+        for p in procs:  # join the run's cgroup before anything else happens
+            fd = os.open(p, os.O_WRONLY)
+            os.write(fd, b"0")
+            os.close(fd)
+        os.setsid()
+        for r, v in rlimits:
+            resource.setrlimit(r, v)
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        if in_process_seccomp:
+            load_in_process()
+    return fn
+
+
+class _Reader:
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.parts: list[bytes] = []
+        self.n = 0
+        self.over = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap - self.n
+        if len(chunk) > room:
+            self.over = True
+            chunk = chunk[:max(room, 0)]
+        self.parts.append(chunk)
+        self.n += len(chunk)
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def _parse_status(raw: bytes) -> dict:
+    out: dict = {}
+    dec = json.JSONDecoder()
+    text = raw.decode(errors="replace")
+    i = 0
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        try:
+            obj, i = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            break
+        if isinstance(obj, dict):
+            out.update(obj)
+    return out
+
+
+def _read_nonblocking(fd: int, sink: _Reader | None, limit: int = 1 << 26) -> bytes:
+    os.set_blocking(fd, False)
+    got = []
+    total = 0
+    while total < limit:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError:
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+        if sink is not None:
+            sink.add(chunk)
+            if sink.over:
+                break
+        else:
+            got.append(chunk)
+    return b"".join(got)
+
+
+def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
+            passthrough: tuple[int, int] | None = None) -> Result:
+    """Run `spec` under every available layer. `passthrough`: fds that receive stdout/stderr as it arrives."""
+    iso = iso or detect()
+    layers = list(iso.layers)
+    cgp = cgroup_pool()
+    cg = cgp.acquire() if cgp.available else None
+    fds: list[int] = []
+    hostdir = None
+    try:
+        if cg is not None:
+            cg.configure(limits.mem_mb * 2**20, limits.pids)
+        stdin_fd = _memfd("stdin", spec.stdin)
+        fds.append(stdin_fd)
+        status_r, status_w = os.pipe()
+        fds += [status_r, status_w]
+        if iso.bwrap:
+            file_fds = [_memfd("file", f.data) for f in spec.files]
+            fds += file_fds
+            bpf = bpf_program()
+            sec_fd = _memfd("seccomp", bpf) if bpf else None
+            if sec_fd is not None:
+                fds.append(sec_fd)
+            tmpfs = limits.tmpfs_mb * 2**20
+            argv = bw.build(spec, iso.bwrap, file_fds, sec_fd, status_w, iso.uid if iso.uid is not None else
+                            os.geteuid(), tmpfs, iso.disable_userns)
+            pass_fds = tuple(file_fds) + ((sec_fd,) if sec_fd is not None else ()) + (status_w,)
+            cwd = "/"
+            in_proc_sec = False
+        else:  # degraded: no namespaces; a private host dir stands in for /work
+            hostdir = tempfile.mkdtemp(prefix="cotforge-sbx-")
+            if iso.uid is not None:
+                os.chown(hostdir, iso.uid, iso.uid)
+            mapping = {bw.WORKDIR: hostdir, **{dest: host for host, dest in spec.ro_binds}}
+
+            def host_path(p: str) -> str:
+                for src, dst in sorted(mapping.items(), key=lambda kv: -len(kv[0])):
+                    if p == src or p.startswith(src + "/"):
+                        return dst + p[len(src):]
+                return p
+            for f in spec.files:
+                hp = host_path(f.dest)
+                with open(hp, "wb") as fh:
+                    fh.write(f.data)
+                os.chmod(hp, f.mode)
+            argv = [host_path(a) for a in spec.argv]
+            pass_fds = ()
+            cwd = hostdir
+            in_proc_sec = iso.has("seccomp")
+        pre = _preexec(cg, _rlimits(limits, cg is not None), iso.uid, in_proc_sec)
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=dict(spec.env), cwd=cwd, pass_fds=pass_fds, preexec_fn=pre,
+                                    close_fds=True)
+        except (OSError, subprocess.SubprocessError) as e:
+            return Result(status="sandbox_error", detail=f"cannot start sandbox: {e}", isolation=layers)
+        os.close(status_w)
+        fds.remove(status_w)
+        for fd in list(fds):
+            if fd != status_r:
+                os.close(fd)
+                fds.remove(fd)
+        out, err = _Reader(int(limits.stdout_mb * 2**20)), _Reader(int(limits.stderr_mb * 2**20))
+        pidfd = os.pidfd_open(proc.pid)
+        sel = selectors.DefaultSelector()
+        streams = {proc.stdout.fileno(): (out, passthrough[0] if passthrough else None),
+                   proc.stderr.fileno(): (err, passthrough[1] if passthrough else None)}
+        for fd in streams:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        sel.register(pidfd, selectors.EVENT_READ)
+        deadline = t0 + limits.time_s
+        timed_out = exited = over = False
+        try:
+            while not (exited or over):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    timed_out = True
+                    break
+                for key, _ in sel.select(left):
+                    if key.fd == pidfd:
+                        exited = True
+                        continue
+                    reader, tee = streams[key.fd]
+                    try:
+                        chunk = os.read(key.fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        sel.unregister(key.fd)
+                        continue
+                    reader.add(chunk)
+                    if tee is not None:
+                        os.write(tee, chunk[: max(0, len(chunk))])
+                    if reader.over:
+                        over = True
+                        break
+        finally:
+            sel.close()
+        # Kill everything the run left: the cgroup, else the session/process group.
+        if cg is not None:
+            cg.kill_all()
+        else:
+            for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), lambda: os.kill(proc.pid, signal.SIGKILL)):
+                try:
+                    target()
+                except (ProcessLookupError, PermissionError):
+                    pass
+        _, wstatus, rusage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - t0
+        os.close(pidfd)
+        for fd, (reader, tee) in streams.items():
+            if not reader.over:
+                before = reader.n
+                _read_nonblocking(fd, reader)
+                if tee is not None and reader.n > before:
+                    os.write(tee, reader.data()[before:])
+            over = over or reader.over
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.returncode = os.waitstatus_to_exitcode(wstatus)
+        status_doc = _parse_status(_read_nonblocking(status_r, None))
+        return _classify(proc.returncode, status_doc, iso, cg, out, err, timed_out, over, wall, rusage, layers)
+    finally:
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if cg is not None:
+            cgp.release(cg)
+        if hostdir:
+            shutil.rmtree(hostdir, ignore_errors=True)
+
+
+def _classify(rc, status_doc, iso, cg, out, err, timed_out, over, wall, rusage, layers) -> Result:
+    stderr = err.data()
+    res = Result(status="passed", stdout=out.data(), stderr=stderr, wall_s=round(wall, 4), isolation=layers)
+    res.cpu_s = cg.cpu_s() if cg is not None else None
+    if res.cpu_s is None:
+        res.cpu_s = round(rusage.ru_utime + rusage.ru_stime, 4)
+    res.peak_memory_mb = cg.peak_memory_mb() if cg is not None else round(rusage.ru_maxrss / 1024, 2)
+    if iso.bwrap:
+        code = status_doc.get("exit-code")
+        if code is None and not (timed_out or over):
+            if cg is not None and cg.oom_since_configure():
+                res.status, res.detail = "memory_limit", "OOM-killed by the memory cgroup"
+                return res
+            res.status = "sandbox_error"
+            res.detail = "sandbox did not start: " + stderr.decode(errors="replace").strip()[-500:]
+            return res
+    else:
+        code = rc
+    if code is not None:
+        if code < 0:
+            res.signal = -code
+        elif iso.bwrap and code > 128:
+            res.signal = code - 128
+        else:
+            res.exit_code = code
+    oom = cg is not None and cg.oom_since_configure()
+    tail = stderr[-4096:]
+    if over:
+        res.status, res.detail = "output_limit", "stdout/stderr cap exceeded; run killed"
+    elif oom:
+        res.status, res.detail = "memory_limit", "OOM-killed by the memory cgroup"
+    elif timed_out:
+        res.status, res.detail = "timeout", "wall-clock deadline reached; process group killed"
+    elif res.signal == signal.SIGXCPU:
+        res.status, res.detail = "timeout", "CPU time limit (RLIMIT_CPU)"
+    elif res.signal == signal.SIGXFSZ:
+        res.status, res.detail = "output_limit", "file size limit (RLIMIT_FSIZE)"
+    elif res.signal is not None or res.exit_code not in (0, None):
+        if any(m in tail for m in _MEM_MARKERS):
+            res.status, res.detail = "memory_limit", "allocation refused (address-space limit)"
+        else:
+            res.status = "runtime_error"
+            res.detail = f"killed by signal {res.signal}" if res.signal else f"exit code {res.exit_code}"
+    return res
