@@ -1,0 +1,135 @@
+"""Canonical form of math/code problem text for dedup and decontamination.
+
+Templated query pools differ only in their numbers ("Find 3+5" vs "Find 3+6"), so the canonical form removes
+everything that does not change the problem (case, spacing, punctuation, LaTeX spelling, number formatting,
+prompt wrappers) and PRESERVES every value. The sorted multiset of numbers is extracted alongside: the dedup and
+decontamination number guards compare it.
+
+Everything is a polars expression (vectorized, multithreaded Rust regex), which is what makes exact dedup run at
+hundreds of thousands of rows per second; `canonicalize(str)` runs the same expression on one row, so there is a
+single definition of the form.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+VERSION = 1
+
+# Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
+_WRAPPERS = [
+    r"(?:please\s+)?(?:reason|think)\s+step\s+by\s+step[^.\n$]*[.,]?",
+    r"let'?s\s+think\s+step\s+by\s+step\.?",
+    r"(?:and\s+|please\s+)?put\s+your\s+(?:final\s+)?answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
+    r"return\s+your\s+final\s+response\s+as\s+[^\n]*",
+    r"(?:output|give|write)\s+(?:only\s+)?(?:the\s+)?final\s+answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
+    r"solve\s+the\s+following\s+(?:math\s+|coding\s+)?problem[^:\n]*:",
+]
+_LEADING_LABEL = r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+)?\s*[:.)]\s*"
+_TRAILING_LABEL = r"\s*(?:answer|solution|a)\s*:\s*$"
+
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+
+
+def _number_words() -> dict[str, str]:
+    """Space-delimited number words → digits (applied after punctuation spacing, so ' one ' is a whole word)."""
+    m: dict[str, str] = {}
+    for tens, tv in _TENS.items():
+        for i, unit in enumerate(_UNITS[1:10], start=1):
+            for sep in (" - ", " "):
+                m[f" {tens}{sep}{unit} "] = f" {tv + i} "
+    for tens, tv in _TENS.items():
+        m[f" {tens} "] = f" {tv} "
+    for i, w in enumerate(_UNITS):
+        m[f" {w} "] = f" {i} "
+    m[" hundred "] = " 100 "
+    m[" a dozen "] = " 12 "
+    return m
+
+
+NUMBER_WORDS = _number_words()
+
+# (pattern, replacement) regex passes, in order. Rust regex syntax (no look-around).
+_LATEX = [
+    (r"\\[dt]frac", r"\frac"),
+    (r"\\left\s*([(\[|.]|\\\{|\\langle)", "$1"),
+    (r"\\right\s*([)\]|.]|\\\}|\\rangle)", "$1"),
+    (r"\\left|\\right", ""),
+    (r"\\\(|\\\)|\\\[|\\\]|\$\$", "$"),
+    (r"\\displaystyle|\\textstyle", ""),
+    (r"\\(?:,|;|!|:|quad|qquad)|~", " "),
+    (r"\\leq\b|\\leqslant\b", r"\le"),
+    (r"\\geq\b|\\geqslant\b", r"\ge"),
+    (r"\\neq\b", r"\ne"),
+    (r"\\cdot\b|\\times\b", "*"),
+    (r"\\text\s*\{([^{}]*)\}|\\mathrm\s*\{([^{}]*)\}|\\textbf\s*\{([^{}]*)\}|\\emph\s*\{([^{}]*)\}", "$1$2$3$4"),
+    (r"([\^_])\s*\{\s*([A-Za-z0-9])\s*\}", "$1$2"),  # x^{2} → x^2
+    (r"\\frac\s*(\d)\s*(\d)", r"\frac{$1}{$2}"),  # \frac12 → \frac{1}{2}
+]
+_NUMBERS = [
+    (r"(\d),(\d\d\d)\b", "$1$2"),  # thousands separators, applied three times (up to 10^12)
+    (r"(\d),(\d\d\d)\b", "$1$2"),
+    (r"(\d),(\d\d\d)\b", "$1$2"),
+    (r"(\d)\{,\}(\d)", "$1$2"),  # LaTeX 1{,}000
+    (r"(\d+)\.0+\b", "$1"),  # 2.00 → 2
+    (r"(\d+\.\d*[1-9])0+\b", "$1"),  # 1.50 → 1.5
+    (r"(^|[^\d.])\.(\d)", "${1}0.$2"),  # .5 → 0.5
+]
+_DECIMAL_MARK = "\u2024"  # protects the decimal point while punctuation is removed
+
+
+def canonical_expr(col: str | pl.Expr) -> pl.Expr:
+    """Polars expression: raw problem text → canonical text (see module doc)."""
+    e = pl.col(col) if isinstance(col, str) else col
+    e = e.fill_null("").str.normalize("NFKC").str.to_lowercase()
+    e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
+    e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
+    for w in _WRAPPERS:
+        e = e.str.replace_all(w, " ")
+    for pat, rep in _LATEX:
+        e = e.str.replace_all(pat, rep)
+    for pat, rep in _NUMBERS:
+        e = e.str.replace_all(pat, rep)
+    # Punctuation that does not change a problem: sentence marks (not decimal points), quotes, braces around a
+    # single token are kept; every symbol becomes its own token so "3+5" == "3 + 5".
+    e = e.str.replace_all(r"(\d)\.(\d)", f"$1{_DECIMAL_MARK}$2")
+    e = e.str.replace_all(r"[,.;:!?\"'`“”‘’]", " ")
+    e = e.str.replace_all(r"([^\w\s\\" + _DECIMAL_MARK + r"])", " $1 ")
+    e = e.str.replace_all(r"\s+", " ")
+    e = pl.concat_str(pl.lit(" "), e, pl.lit(" "))
+    # Two passes: Aho-Corasick matches do not overlap, so " one two " needs a second pass for " two ".
+    e = e.str.replace_many(NUMBER_WORDS).str.replace_many(NUMBER_WORDS)
+    e = e.str.replace_all(_DECIMAL_MARK, ".", literal=True)
+    e = e.str.replace_all(r"\$ \$", " ").str.replace_all(r"\s+", " ").str.strip_chars()
+    return e
+
+
+NUMBER_PATTERN = r"\d+(?:\.\d+)?"
+
+
+def numbers_expr(canonical: str | pl.Expr) -> pl.Expr:
+    """Sorted number multiset of canonical text as one string ("3 5 5"); "" when there are none."""
+    e = pl.col(canonical) if isinstance(canonical, str) else canonical
+    return e.str.extract_all(NUMBER_PATTERN).list.sort().list.join(" ")
+
+
+def canonical_frame(texts: pl.Series | list[str]) -> pl.DataFrame:
+    """DataFrame with `canonical` and `numbers` for each input text, in order."""
+    s = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
+    df = pl.DataFrame({"text": s})
+    return df.select(canonical_expr("text").alias("canonical")).with_columns(
+        numbers_expr("canonical").alias("numbers")
+    )
+
+
+def canonicalize(text: str) -> str:
+    return canonical_frame([text])["canonical"][0]
+
+
+def numbers(text: str) -> list[str]:
+    """Number multiset of a raw text (canonicalized first), sorted as strings."""
+    n = canonical_frame([text])["numbers"][0]
+    return n.split() if n else []
