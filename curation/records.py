@@ -84,6 +84,7 @@ TRACES = pa.schema(
         pa.field("completion_tokens", pa.int32()),
         pa.field("latency_s", pa.float64()),
         pa.field("error", pa.string()),
+        pa.field("status", pa.string()),  # ok|truncated (finish_reason=length)|malformed (unclosed think)|failed
     ]
 )
 
@@ -117,6 +118,10 @@ SELECT_COLUMNS = [
     pa.field("label", pa.string()),
     pa.field("pass_rate", pa.float64()),
     pa.field("difficulty", pa.float64()),
+    pa.field("teacher_pass_rate", pa.float64()),  # pass rate of this trace's teacher on this query
+    pa.field("cv", pa.float64()),  # coefficient of variation of the query's scores (AM/DeepDistill), null if mean 0
+    pa.field("rl_pool", pa.bool_()),  # AceReason: 0 < pass_rate < 1
+    pa.field("am_selected", pa.bool_()),  # AM stage-I selection (null when not enabled)
 ]
 
 PAIRS = pa.schema(

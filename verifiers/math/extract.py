@@ -105,6 +105,7 @@ _CONNECT_STRIP = re.compile(
 def _is_connector(between: str) -> bool:
     s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between)
     s = s.strip().lower()
+    s = re.sub(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$", "", s).strip()
     if not re.search(r"[a-z0-9]", s):
         return True  # only punctuation / whitespace / junk like '++++'
     words = re.findall(r"[a-z0-9]+", s)
@@ -125,7 +126,7 @@ def _group_last(items: list[tuple[int, int, str]], text: str) -> tuple[int, int,
 
 
 _ENV = re.compile(
-    r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<br>.+?)\\\]|\\\((?P<pa>[^\n]+?)\\\)|(?<![\\$])\$(?P<d>[^\n$]+?)(?<!\\)\$",
+    r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<br>.+?)\\\]|\\\((?P<pa>[^\n]+?)\\\)|(?<![\\$])\$(?P<d>(?:[^\n$\\]|\\.)+?)\$",
     re.S,
 )
 _ENV_BEGIN = re.compile(r"\\begin\{(equation|align|gather|displaymath)\*?\}(.+?)\\end\{\1\*?\}", re.S)
@@ -151,7 +152,8 @@ _FINAL = re.compile(
 )
 _ANSWER_END = re.compile(r"\n\s*\n|I hope it is correct|\.(?:\s|$)(?![^$]*\$\s*\.?\s*$)|\n(?=[A-Z#*])")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?")
-_CONCLUSION = re.compile(r"(?:^|[.!?\n]\s*)((?:therefore|thus|hence|so|in conclusion|consequently)\b[^\n]*?)(?:\.\s|\.?$|\n)", re.I)
+_CONCLUSION_START = re.compile(r"\b(?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b")
+_CONCLUSION = re.compile(r"((?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b[^\n]*?)(?:\.\s|\.?$|\n)")
 
 
 def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str]]:
@@ -172,7 +174,23 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
     if m:
         s = s + m[-1].end()
     ans = text[s:e].strip().strip('"').rstrip(".").strip()
+    if ans and not _looks_like_answer(ans):
+        nums = list(_NUMBER.finditer(text, s, e))
+        if len(nums) == 1:  # "Jane started growing Sphere 3 hours ago."
+            return nums[0].start(), nums[0].end(), nums[0].group(0)
     return (s, e, ans) if ans else None
+
+
+def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
+    """'Therefore, there are 12 sequences.': the single number of the last concluding sentence."""
+    starts = list(_CONCLUSION_START.finditer(text, start, end))
+    if starts:
+        m = _CONCLUSION.match(text, starts[-1].start(), end)
+    if starts and m:
+        nums = list(_NUMBER.finditer(text, m.start(1), m.end(1)))
+        if len(nums) == 1 and "$" not in m.group(1):
+            return nums[0].start(), nums[0].end() + (1 if text[nums[0].end():nums[0].end() + 1] == "%" else 0), nums[0].group(0) + ("%" if text[nums[0].end():nums[0].end() + 1] == "%" else "")
+    return None
 
 
 def _final_answer(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
@@ -196,6 +214,7 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _CHOICE_PATTERNS = [
     re.compile(r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-J])\)?(?=[\s}):.]|$)"),
     re.compile(r"answer\s*(?:is|:)?\s*[:\-]?\s*(?:option|choice)?\s*(?:\*\*)?\s*(?:\\textbf\{)?\s*\(?([A-J])\)?(?![A-Za-z])", re.I),
+    re.compile(r"(?:option|choice)\s+(?:is\s+)?\(?([A-J])\)?(?![A-Za-z])"),
     re.compile(r"\\textbf\s*\{\s*\(([A-J])\)"),
     re.compile(r"\*\*\s*\(?([A-J])\)?(?:[\s.:)][^*]*)?\*\*"),
     re.compile(r"(?<![A-Za-z])\(([A-J])\)"),
@@ -233,10 +252,13 @@ def extract(
     if truncated and role == "prediction":
         # The final box never closed (generation cut off): there is no final answer, whatever came before.
         return Extraction(None, "truncated_box")
+    fa = _final_answer(text, start, end)
     if boxes:
         s, e, a = _group_last(boxes, text)
+        if fa and fa[0] > e and role == "prediction":
+            # "... \boxed{255} ... Final Answer: The final answer is $10,455$": the later statement wins
+            return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
         return Extraction(a, "boxed", (s, e))
-    fa = _final_answer(text, start, end)
     if fa:
         return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
     bolds = list(_BOLD.finditer(text, start, end))
@@ -257,22 +279,20 @@ def extract(
             return Extraction(a, "latex_env", (s, e))
         return Extraction(stripped, "whole", (start, end)) if stripped else Extraction(None, "none")
     envs = find_envs(text, start, end)
+    concl = _conclusion(text, max(start, end - 600), end)
     if envs:
         s, e, a = _group_last(envs, text)
-        return Extraction(a, "latex_env", (s, e))
-    tail_start = max(start, end - 600)
-    concl = list(_CONCLUSION.finditer(text, tail_start, end))
+        if not (concl and concl[0] > e):
+            return Extraction(a, "latex_env", (s, e))
     if concl:
-        m = concl[-1]
-        nums = list(_NUMBER.finditer(text, m.start(1), m.end(1)))
-        if len(nums) == 1:
-            return Extraction(nums[0].group(0), "conclusion", (nums[0].start(), nums[0].end()))
+        return Extraction(concl[2], "conclusion", (concl[0], concl[1]))
     stripped = visible.strip()
     if stripped and len(stripped) <= short_chars:
         if _looks_like_answer(stripped):
             off = text.find(stripped, start)
             return Extraction(stripped, "whole", (off, off + len(stripped)))
-    if last_number == "always" or (last_number == "short" and len(stripped) <= short_chars):
+    uses_math = stripped.count("$") >= 2 or "\\(" in stripped or "\\[" in stripped
+    if last_number == "always" or (last_number == "short" and len(stripped) <= short_chars and not uses_math):
         nums = list(_NUMBER.finditer(text, start, end))
         if nums:
             m = nums[-1]

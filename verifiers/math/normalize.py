@@ -122,8 +122,9 @@ def normalize(s: str) -> tuple[str, dict]:
     """Canonical LaTeX for an answer plus flags noticed on the way ({'percent': True, ...})."""
     flags: dict = {}
     s = unicode_to_latex(s)
-    s = s.replace("\n", " ").replace("\t", " \\t")
-    s = re.sub(r"\\\\(?=\s*$)", "", s)
+    s = re.sub(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})(?!hline|end\{|begin\{)", lambda m: "\\", s)  # '\\le' written with an escaped backslash
+    s = s.replace("\n", " ").replace("\t", " ")
+    s = re.sub(r"\\\\(?=\s*$)|\\\\\s*(?=\\end\{)", "", s)
     s = s.strip().strip("$").strip()
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = re.sub(r"\\(?:boxed|fbox)\s*\{", "{", s)
@@ -170,13 +171,13 @@ def normalize(s: str) -> tuple[str, dict]:
     # 1 000 000 (space thousands) and 7,425,000 in a plain number
     if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", s):
         s = s.replace(" ", "")
-    s = re.sub(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,]|\.\d*,)", lambda m: m.group(1) + m.group(2).replace(",", ""), s) if re.search(r"\d,\d{3}(?!\d)", s) and not re.search(r",\s", s) else s
+    s = re.sub(r"(?<![\d.,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d,]|\.\d*,)", lambda m: m.group(1) + m.group(2).replace(",", ""), s) if re.fullmatch(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", s) else s
     # decimal comma: 1000,99 / 0,111 / 1,22 (whole answer only; 3 digits after a non-zero head is thousands)
     m = re.fullmatch(r"(-?\d+),(\d+)", s)
     if m and (m.group(1).lstrip("-") == "0" or len(m.group(2)) not in (1, 3)):
         s = f"{m.group(1)}.{m.group(2)}"
     # mixed number written with a space: 3 1/2
-    m = re.fullmatch(r"(-?)(\d+)\s+(\d+)/(\d+)", s)
+    m = re.fullmatch(r"(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}", s) or re.fullmatch(r"(-?)(\d+)\s+(\d+)/(\d+)", s)
     if m:
         s = rf"{m.group(1)}({m.group(2)}+\frac{{{m.group(3)}}}{{{m.group(4)}}})"
     w = words_to_number(s) if re.fullmatch(r"[A-Za-z\s-]+", s) else None

@@ -1,0 +1,308 @@
+"""DLCoT segmentation of a long chain of thought into verbatim spans (arXiv:2503.16385, methods.md §1).
+
+A segmentation is a list of `Segment(kind, start, end, approach)` whose spans tile the text in order: the first
+starts at 0, each starts where the previous ended, the last ends at len(text). The text is never modified, so
+any simplification is a set of deletions of whole spans and every span can be audited against the original.
+
+Kinds: question_repeat, understanding, approach (solution exploration, numbered 1..k), verification (checks of
+the current approach; `approach` says which), conclusion (closing statement, and everything after the end of
+the thinking part), other.
+
+The heuristic segmenter works on paragraphs (blank-line separated) and cue phrases; it is deterministic,
+needs no model, and is the default. The LLM segmenter (cot/llm_segment.py) shares the `Segment` type and the
+`validate` check, and falls back to this one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+KINDS = ("question_repeat", "understanding", "approach", "verification", "conclusion", "other")
+
+
+@dataclass
+class Segment:
+    kind: str
+    start: int
+    end: int
+    approach: int | None = None
+    verdict: str | None = None
+
+    def text(self, source: str) -> str:
+        return source[self.start : self.end]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SegmentationError(ValueError):
+    pass
+
+
+def validate(segments: list[Segment], text: str) -> None:
+    """Raise SegmentationError unless the spans tile `text` in order with known kinds."""
+    if not text:
+        if segments:
+            raise SegmentationError("segments given for an empty text")
+        return
+    if not segments:
+        raise SegmentationError("no segments for a non-empty text")
+    pos = 0
+    for i, s in enumerate(segments):
+        if s.kind not in KINDS:
+            raise SegmentationError(f"segment {i}: unknown kind {s.kind!r} (kinds: {', '.join(KINDS)})")
+        if s.start != pos:
+            raise SegmentationError(f"segment {i} starts at {s.start}, expected {pos} (spans must tile the text)")
+        if s.end <= s.start:
+            raise SegmentationError(f"segment {i} is empty or reversed ({s.start}..{s.end})")
+        pos = s.end
+    if pos != len(text):
+        raise SegmentationError(f"segments end at {pos}, text has {len(text)} characters")
+
+
+# --- paragraphs --------------------------------------------------------------------------------------------
+_PARA_BREAK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Blank-line separated paragraphs as spans that tile the text (trailing blank lines stay with a paragraph)."""
+    spans, start = [], 0
+    for m in _PARA_BREAK.finditer(text):
+        if m.end() >= len(text):
+            break
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text) or not spans:
+        spans.append((start, len(text)))
+    return [s for s in spans if s[1] > s[0]]
+
+
+# --- cues --------------------------------------------------------------------------------------------------
+# Markers that end the thinking part: everything after them is the visible answer (conclusion).
+END_OF_THOUGHT = re.compile(r"</think>|<\|end_of_thought\|>")
+_TAG = re.compile(r"^\s*(?:<think>|<\|begin_of_thought\|>)\s*$")
+
+_LEAD = r"^\W{0,4}(?:\*\*)?"
+NEW_APPROACH = re.compile(
+    _LEAD
+    + r"(?:(?:hmm|wait|ok(?:ay)?|so|but|now|well|or)\W+)?(?:"
+    r"alternatively|"
+    r"another (?:way|approach|method|idea|thought|strategy|option)|"
+    r"(?:let me|let's|let us|i(?:'ll| will| could| can| should)|maybe i (?:can|could|should)|we can|i can)"
+    r" (?:also )?(?:try|use|consider|think of|approach|attempt|solve|tackle|do|compute|calculate|find|verify|check)"
+    r" (?:(?:it|this|the problem|that) )?(?:(?:using|with|by|via|in) )?(?:a |an )?"
+    r"(?:different|another|other|alternative|new|second|third|more (?:direct|straightforward|systematic|efficient))"
+    r"|maybe there(?:'s| is) (?:a |an )?(?:better|smarter|easier|simpler|different|another|more)"
+    r"|is there (?:a |an )?(?:better|smarter|easier|simpler|different|another|more efficient) (?:way|approach|method)"
+    r"|(?:a |an )?(?:different|alternative|second|better|simpler|easier) (?:approach|way|method)"
+    r"|instead,"
+    r"|on second thought"
+    r")",
+    re.I,
+)
+VERIFY = re.compile(
+    _LEAD
+    + r"(?:(?:hmm|ok(?:ay)?|so|but|now|well|also|actually|first)\W+)?(?:"
+    r"wait\b|hold on|"
+    r"(?:let me|let's|let us|i (?:should|will|can|need to|want to|'ll|could)|we (?:should|can))"
+    r" (?:just |quickly |also |now |first )?(?:double[- ]check|verify|check|confirm|make sure|ensure|test|"
+    r"recheck|re-check|re-?examine|re-?verify|see if|see whether|plug|substitute|cross[- ]check|sanity|go back|"
+    r"recap|review|re-?calculate|recompute|re-?evaluate|reconsider|look (?:at|back))|"
+    r"to (?:double[- ]check|verify|check|confirm|make sure|be sure|ensure|be thorough|be safe)|"
+    r"just to (?:be|make|double|confirm|check|verify|ensure)|"
+    r"(?:double[- ]checking|verifying|checking|verification|sanity check)|"
+    r"(?:is|does|did|was|are) (?:this|that|it|there|my|the answer|everything) .{0,40}(?:correct|right|valid|make sense|"
+    r"check out|consistent|way to check|mistake|error)|"
+    r"but (?:is|does|did|was|are|let|wait|what|i should|maybe|hold)|"
+    r"hmm[,.!]|"
+    r"(?:plugging|substituting) (?:back|in|it|this|x|the)|"
+    r"(?:yes|yep|right|correct|good|great)[,.!] (?:that|this|it)|"
+    r"that (?:checks out|seems (?:right|correct|consistent|reasonable)|makes sense|matches)"
+    r")",
+    re.I,
+)
+QUESTION_CUE = re.compile(
+    _LEAD
+    + r"(?:(?:alright|all right|okay|ok|so|hmm|well|now)\W+)*(?:"
+    r"(?:so )?(?:i|we) (?:need|have|want|am asked|are asked|'ve got|got|'m given|am given|are given) "
+    r"(?:to|a|an|this|the|these|that)|"
+    r"(?:the|this) (?:problem|question) (?:says|asks|is|gives|states|wants)|"
+    r"let(?:'s| me) (?:see|read|restate|understand|parse|figure out what)|"
+    r"(?:here|this) (?:is|'s) (?:a|the|an)|"
+    r"i'?m (?:trying|supposed|asked|given) to|"
+    r"given (?:that|a|an|the)"
+    r")",
+    re.I,
+)
+ANSWER_STATEMENT = re.compile(
+    r"\\boxed\s*\{|"
+    r"\b(?:final answer|the answer|my answer|the result|the solution)\b[^.\n]{0,40}\b(?:is|should be|would be|=|:)|"
+    r"(?:^|[.!]\s+|\n)\s*(?:\*\*)?(?:therefore|thus|hence|so|consequently|in conclusion|in summary|finally)\b[,:]?"
+    r"[^\n]{0,200}?(?:\bis\b|\bare\b|\bequals?\b|=|\bwould be\b|\bshould be\b)",
+    re.I,
+)
+CONCLUSION_CUE = re.compile(
+    _LEAD
+    + r"(?:(?:so|therefore|thus|hence|yes|ok(?:ay)?|alright|all right|overall)\W+)*(?:"
+    r"(?:the |my )?final answer|(?:the )?answer is|in conclusion|to (?:summarize|conclude|sum up)|in summary|"
+    r"i(?:'m| am) (?:confident|sure|fairly|pretty)|i think (?:that's|that is|this is) (?:it|correct|the answer|right)|"
+    r"i don't (?:think|see) (?:there's|there is|i've|i have|any)|"
+    r"i can(?:'t| not| now) (?:see|think|be (?:confident|sure))|"
+    r"(?:so|therefore|thus|hence),? the (?:answer|final|value|number|result)"
+    r")",
+    re.I,
+)
+_WORK = re.compile(r"=|\\frac|\\sqrt|\^|\d\s*[-+*/×·]\s*\d|\\times|\\cdot|\\le|\\ge|<|>")
+_WORD = re.compile(r"[A-Za-z]{3,}")
+_STOP = frozenset(
+    "the and that this with from have for are was were what which then than there their they them these those "
+    "into onto over under about find value values given let how many much where when will would should could "
+    "can also each such some any all its it's our your you".split()
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)} - _STOP
+
+
+def _first_sentence(p: str, n: int = 300) -> str:
+    p = p.strip()[:n]
+    m = re.search(r"(?<=[.!?])\s", p)
+    return p[: m.start()] if m else p
+
+
+def is_work(p: str) -> bool:
+    return bool(_WORK.search(p))
+
+
+def states_answer(p: str) -> bool:
+    return bool(ANSWER_STATEMENT.search(p)) and (bool(re.search(r"\d|\\|\$", p)) or "answer" in p.lower())
+
+
+def is_question_repeat(p: str, problem: str | None) -> bool:
+    head = _first_sentence(p, 400)
+    if QUESTION_CUE.search(head):
+        return True
+    if problem:
+        pw, qw = _words(p), _words(problem)
+        if pw and qw and len(pw & qw) / len(pw) >= 0.6 and len(pw & qw) >= 3:
+            return True
+    return False
+
+
+class HeuristicSegmenter:
+    """Paragraphs + cue phrases → DLCoT macro parts. Deterministic and fast (no model)."""
+
+    name = "heuristic"
+
+    def segment(self, text: str, problem: str | None = None) -> list[Segment]:
+        if not text:
+            return []
+        m = END_OF_THOUGHT.search(text)
+        think_end = m.start() if m else len(text)
+        paras = paragraphs(text[:think_end]) if think_end > 0 else []
+        labels = self._label(text, paras, problem)
+        if m is not None:
+            labels.append(("conclusion", think_end, len(text), None, False))
+        segs = _merge(labels)
+        validate(segs, text)
+        return segs
+
+    def _label(self, text: str, paras: list[tuple[int, int]], problem: str | None):
+        out: list[tuple[str, int, int, int | None, bool]] = []
+        n = len(paras)
+        if n == 0:
+            return out
+        ptext = [text[s:e] for s, e in paras]
+        conc_from = self._conclusion_start(ptext)
+        i = 0
+        # leading tag-only paragraphs join the opening part
+        lead_tag = 0
+        while i < n and _TAG.match(ptext[i]):
+            i += 1
+            lead_tag = i
+        kinds: list[tuple[str, int | None]] = [("other", None)] * n
+        new = [False] * n  # a verification paragraph that opens a new check
+        phase = "intro"
+        k = 0
+        seg_has_work = False
+        answered = False
+        if i < n and i < conc_from and is_question_repeat(ptext[i], problem):
+            kinds[i] = ("question_repeat", None)
+            i += 1
+        for j in range(i, min(conc_from, n)):
+            p = ptext[j]
+            head = p.lstrip()[:200]
+            if phase == "intro":
+                if is_work(p) or NEW_APPROACH.search(head) or states_answer(p) or j - i >= 3:
+                    phase, k, seg_has_work = "explore", 1, is_work(p)
+                    kinds[j] = ("approach", k)
+                    answered = states_answer(p)
+                else:
+                    kinds[j] = ("understanding", None)
+                continue
+            if NEW_APPROACH.search(head) and (seg_has_work or kinds[j - 1][0] != "approach"):
+                k += 1
+                kinds[j] = ("approach", k)
+                seg_has_work = is_work(p)
+                if states_answer(p):
+                    answered = True
+                continue
+            if answered and VERIFY.search(head):
+                kinds[j] = ("verification", k)
+                new[j] = True
+                seg_has_work = True
+                continue
+            kinds[j] = kinds[j - 1] if kinds[j - 1][0] in ("approach", "verification") else ("approach", k)
+            seg_has_work = seg_has_work or is_work(p)
+            if states_answer(p):
+                answered = True
+        for j in range(conc_from, n):
+            kinds[j] = ("conclusion", None)
+        for j in range(lead_tag):
+            kinds[j] = kinds[lead_tag] if lead_tag < n else ("other", None)
+        for (s, e), (kind, a), fresh in zip(paras, kinds, new):
+            out.append((kind, s, e, a, fresh))
+        return out
+
+    @staticmethod
+    def _conclusion_start(ptext: list[str]) -> int:
+        """Start of the closing run: the last paragraphs (at most 3) that restate the final answer or close."""
+        n = len(ptext)
+        j = n
+        while j > 0 and n - j < 3:
+            p = ptext[j - 1]
+            head = p.lstrip()[:200]
+            closing = bool(CONCLUSION_CUE.search(head)) or ("\\boxed" in p and len(p) < 400)
+            if closing or (j == n and len(p.strip()) < 120 and states_answer(p)):
+                j -= 1
+                continue
+            break
+        if j == 0:  # never call the whole trace a conclusion
+            return n if n > 1 else 1
+        return j
+
+
+def _merge(labels: Iterable[tuple[str, int, int, int | None, bool]]) -> list[Segment]:
+    segs: list[Segment] = []
+    for kind, s, e, a, fresh in labels:
+        if segs and segs[-1].kind == kind and segs[-1].approach == a and not fresh:
+            segs[-1].end = e
+        else:
+            segs.append(Segment(kind, s, e, a))
+    return segs
+
+
+def approach_spans(segments: list[Segment]) -> dict[int, list[Segment]]:
+    """Approach number → its `approach` segments (not its verifications)."""
+    out: dict[int, list[Segment]] = {}
+    for s in segments:
+        if s.kind == "approach" and s.approach is not None:
+            out.setdefault(s.approach, []).append(s)
+    return out
+
+
+def boundaries(segments: list[Segment]) -> list[int]:
+    return [s.start for s in segments[1:]]

@@ -1,0 +1,288 @@
+"""Benchmark contamination detectors over canonical text. Each hit names benchmark, item, detector and score.
+
+* substring: the item's canonical text occurs inside the query's (exact copies, copies inside a prompt wrapper).
+* ngram: fraction of the item's word n-grams (n = 13, or 8 for short items) found in the query; one shared n-gram
+  is not enough (that is what makes the GPT-3 rule flag clean number-changed siblings), and the item's question
+  (its last non-instruction sentence) must occur in the query: MATH has many "same setup, different question"
+  siblings (MATH train vs MATH-500: "Find $d$." vs "Find the smallest possible value of $c$.").
+* code_ngram: the same on identifier-renamed code (code benchmarks: renaming functions/variables does not hide a
+  copied HumanEval prompt).
+* embedding: cosine between the query and the items that have the same number multiset (rephrasings that keep
+  the numbers); with `changed_numbers: contaminated` every item is compared.
+* llm_judge: optional confirmation for embedding candidates in [judge.threshold, embedding.threshold).
+
+Number policy (default `changed_numbers: clean`): a query is only contaminated by an item whose numbers it keeps
+(the item's number multiset is contained in the query's). A number-changed variant is a new problem.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import re
+import keyword
+import tokenize
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import polars as pl
+
+from ..benchmarks import BenchItem
+from ..config.dedup import Detectors, Policy
+from .canonical import canonical_frame
+from .minhash import shingles
+
+_BUILTINS = set(dir(builtins))
+
+
+def canonical_code(text: str) -> str:
+    """Python-ish code with identifiers renamed by first appearance (v0, v1, …), comments and layout dropped.
+
+    Keywords, builtins and attribute names after '.' are kept (they carry meaning); string literals are kept.
+    Falls back to a regex tokenizer when `tokenize` fails (partial snippets)."""
+    names: dict[str, str] = {}
+    out: list[str] = []
+    prev = ""
+    try:
+        toks = [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        toks = [(tokenize.NAME if re.match(r"[A-Za-z_]", m) else tokenize.OP, m)
+                for m in re.findall(r"[A-Za-z_]\w*|\d+(?:\.\d+)?|\S", text)]
+    for typ, s in toks:
+        if typ in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                   tokenize.ENDMARKER):
+            continue
+        if typ == tokenize.STRING:  # docstrings: their words, so one renamed word costs n n-grams, not all
+            out.extend(names.get(w, w.lower()) for w in re.findall(r"\w+|[^\w\s]", s))
+            prev = s
+            continue
+        if typ == tokenize.NAME and not keyword.iskeyword(s) and s not in _BUILTINS and prev != ".":
+            s = names.setdefault(s, f"v{len(names)}")
+        out.append(s)
+        prev = s
+    return " ".join(out)
+
+
+_CODE_HINT = re.compile(r"^\s*(def|class|import|from)\s", re.M)
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)```", re.S)
+
+
+def code_part(text: str) -> str:
+    """The code in a problem (fenced blocks, or the whole text when it parses as Python with a def/class/import);
+    "" for natural-language specs, which the text detectors handle."""
+    blocks = _FENCE.findall(text)
+    if blocks:
+        return "\n".join(blocks)
+    if _CODE_HINT.search(text):
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            return ""
+        return text
+    return ""
+
+
+_SENT = re.compile(r"(?<=[.?!])\s+(?=[A-Z$\\(])")
+_INSTRUCTION = re.compile(r"^\s*(express|enter|give|write|round|put|simplify your|your answer|answer)\b", re.I)
+
+
+def question_of(text: str) -> str:
+    """The item's question: its last sentence that is not an answer-format instruction ("Express your answer as a
+    common fraction."). Two problems with one setup and different questions differ exactly here."""
+    sents = [s for s in _SENT.split(text.strip()) if s.strip()]
+    while len(sents) > 1 and _INSTRUCTION.match(sents[-1]):
+        sents.pop()
+    return sents[-1] if sents else text
+
+
+@dataclass
+class Hit:
+    benchmark: str
+    item_id: str
+    detector: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"benchmark": self.benchmark, "item_id": self.item_id, "detector": self.detector,
+                "score": round(float(self.score), 4)}
+
+
+def _contains(item_nums: str, query_nums: str) -> bool:
+    if not item_nums:
+        return True
+    q = Counter(query_nums.split())
+    return not (Counter(item_nums.split()) - q)
+
+
+class BenchmarkIndex:
+    def __init__(self, items: list[BenchItem], detectors: Detectors, policy: Policy):
+        if not items:
+            raise ValueError("no benchmark items to decontaminate against")
+        self.items = items
+        self.det = detectors
+        self.policy = policy
+        cf = canonical_frame([it.text for it in items])
+        self.canonical = cf["canonical"]
+        self.numbers = cf["numbers"].to_list()
+        self.is_code = np.array([it.domain == "code" for it in items])
+        self._ngram_tables()
+
+    def _ngram_table(self, texts: pl.Series, n_of: np.ndarray) -> pl.DataFrame:
+        frames = []
+        for n in sorted(set(int(x) for x in n_of if x > 0)):
+            sel = np.flatnonzero(n_of == n)
+            doc, h = shingles(texts.gather(sel), n, "word", bits=64)
+            frames.append(pl.DataFrame({"h": h, "item": sel[doc], "n": np.full(len(h), n, dtype=np.int64)}))
+        if not frames:
+            return pl.DataFrame(schema={"h": pl.UInt64, "item": pl.Int64, "n": pl.Int64})
+        t = pl.concat(frames).unique()
+        counts = t.group_by("item").agg(pl.len().alias("total"))
+        return t.join(counts, on="item")
+
+    def _ngram_tables(self) -> None:
+        cfg = self.det.ngram
+        words = self.canonical.str.count_matches(" ").to_numpy() + 1
+        n_of = np.where(words >= 2 * cfg.n, cfg.n, np.where(words >= cfg.short_n, cfg.short_n, 0))
+        self.text_table = self._ngram_table(self.canonical, n_of)
+        code_idx = np.flatnonzero(self.is_code)
+        code = {int(i): code_part(self.items[i].text) for i in code_idx}
+        code_texts = pl.Series([canonical_code(code[i]) if code.get(i) else "" for i in range(len(self.items))],
+                               dtype=pl.String)
+        has_code = code_texts.str.len_chars().to_numpy() > 0
+        cwords = code_texts.str.count_matches(" ").to_numpy() + 1
+        cn = np.where(has_code & (cwords >= 2 * cfg.n), cfg.n,
+                      np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0))
+        self.questions = canonical_frame([question_of(it.text) for it in self.items])["canonical"].to_list()
+        self.code_table = self._ngram_table(code_texts, cn)
+
+    # --- detectors -----------------------------------------------------------------------------------------
+    def _guard(self, item: int, query_nums: str) -> bool:
+        return self.policy.changed_numbers == "contaminated" or _contains(self.numbers[item], query_nums)
+
+    def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]]) -> None:
+        cfg = self.det.substring
+        by_text: dict[str, list[int]] = {}
+        for i, c in enumerate(self.canonical.to_list()):
+            by_text.setdefault(c, []).append(i)
+        # exact equality at any length
+        eq = pl.DataFrame({"c": canonical, "q": np.arange(len(canonical))}).join(
+            pl.DataFrame({"c": list(by_text)}), on="c")
+        exact_q = set()
+        for c, q in eq.iter_rows():
+            exact_q.add(q)
+            for i in by_text[c]:
+                hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "exact", 1.0))
+        long_items = [c for c in by_text if len(c) >= cfg.min_chars]
+        if not long_items:
+            return
+        found = canonical.str.extract_many(long_items, leftmost=True).to_list()
+        for q, matched in enumerate(found):
+            if not matched or q in exact_q:
+                continue
+            for c in set(matched):
+                for i in by_text[c]:
+                    if self._guard(i, q_nums[q]):  # contained text keeps the numbers; kept for symmetry
+                        hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "substring", 1.0))
+
+    def _ngram(self, texts: pl.Series, table: pl.DataFrame, q_nums: list[str], hits: list[list[Hit]],
+               name: str, mask: np.ndarray | None = None) -> None:
+        if table.height == 0:
+            return
+        sel = np.arange(len(texts)) if mask is None else np.flatnonzero(mask)
+        if len(sel) == 0:
+            return
+        frames = []
+        for n in table["n"].unique().to_list():
+            doc, h = shingles(texts.gather(sel), int(n), "word", bits=64)
+            frames.append(pl.DataFrame({"h": h, "q": sel[doc], "n": np.full(len(h), n, dtype=np.int64)}))
+        q = pl.concat(frames).unique()
+        m = (
+            q.join(table, on=["h", "n"])
+            .group_by("q", "item")
+            .agg(pl.len().alias("shared"), pl.col("total").first())
+            .with_columns((pl.col("shared") / pl.col("total")).alias("score"))
+            .filter(pl.col("score") >= self.det.ngram.min_overlap)
+        )
+        require_q = name == "ngram" and self.det.ngram.require_question
+        for qi, item, _, _, score in m.iter_rows():
+            if require_q and self.questions[item] not in texts[qi]:
+                continue
+            if self._guard(item, q_nums[qi]):
+                it = self.items[item]
+                hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
+
+    def _embedding(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], cache_dir: Path | None,
+                   judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None, texts: list[str], stats: dict) -> None:
+        from .embeddings import Embedder
+
+        cfg = self.det.embedding
+        n = len(canonical)
+        if self.policy.changed_numbers == "contaminated":
+            cand = pl.DataFrame({"q": np.arange(n)}).join(
+                pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
+        else:  # same number multiset: rephrasings that keep the numbers
+            cand = pl.DataFrame({"nums": q_nums, "q": np.arange(n)}).join(
+                pl.DataFrame({"nums": self.numbers, "item": np.arange(len(self.items))}), on="nums")
+        stats["embedding_candidate_pairs"] = cand.height
+        if cand.height == 0:
+            return
+        qs = np.unique(cand["q"].to_numpy())
+        its = np.unique(cand["item"].to_numpy())
+        stats["embedding_queries"] = int(len(qs))
+        emb = Embedder.from_config(cfg.embedding, cache_dir)
+        qv = dict(zip(qs.tolist(), emb.encode(canonical.gather(qs).to_list())))
+        iv = dict(zip(its.tolist(), emb.encode(self.canonical.gather(its).to_list())))
+        stats["embedding_cache"] = dict(emb.stats)
+        qa, ia = cand["q"].to_numpy(), cand["item"].to_numpy()
+        scores = np.einsum("ij,ij->i", np.stack([qv[q] for q in qa]), np.stack([iv[i] for i in ia]))
+        df = pl.DataFrame({"q": qa, "item": ia, "score": scores}).sort("score", descending=True)
+        df = df.group_by("q", maintain_order=True).head(cfg.top_k)
+        jcfg = self.det.judge
+        ask: list[tuple[int, int, float]] = []
+        for q, item, score in df.iter_rows():
+            it = self.items[item]
+            if score >= cfg.threshold:
+                hits[q].append(Hit(it.benchmark, it.item_id, "embedding", score))
+            elif judge is not None and jcfg.enabled and score >= jcfg.threshold:
+                ask.append((q, item, score))
+        ask = sorted(ask, key=lambda x: -x[2])[: jcfg.max_candidates]  # only the top candidates
+        if ask and judge is not None:
+            verdicts = judge([(texts[q], self.items[i].text) for q, i, _ in ask])
+            for (q, i, score), yes in zip(ask, verdicts):
+                if yes:
+                    hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "llm_judge", score))
+        stats["judge_asked"] = len(ask)
+
+    def detect(self, texts: list[str], domains: list[str] | None = None, cache_dir: Path | None = None,
+               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None
+               ) -> list[list[Hit]]:
+        """Hits per query (best per benchmark item, strongest detector first)."""
+        stats = {} if stats is None else stats
+        cf = canonical_frame(texts)
+        canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
+        hits: list[list[Hit]] = [[] for _ in texts]
+        if self.det.substring.enabled:
+            self._substring(canonical, q_nums, hits)
+        if self.det.ngram.enabled:
+            self._ngram(canonical, self.text_table, q_nums, hits, "ngram")
+            if self.code_table.height:
+                is_code = np.array([d == "code" for d in domains]) if domains else np.ones(len(texts), bool)
+                code_texts = pl.Series([canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)],
+                                       dtype=pl.String)
+                is_code &= code_texts.str.len_chars().to_numpy() > 0
+                self._ngram(code_texts, self.code_table, q_nums, hits, "code_ngram", mask=is_code)
+        if self.det.embedding.enabled:
+            self._embedding(canonical, q_nums, hits, cache_dir, judge, texts, stats)
+        order = {"exact": 0, "substring": 1, "code_ngram": 2, "ngram": 3, "embedding": 4, "llm_judge": 5}
+        out = []
+        for hs in hits:
+            best: dict[tuple[str, str], Hit] = {}
+            for h in sorted(hs, key=lambda h: (order[h.detector], -h.score)):
+                best.setdefault((h.benchmark, h.item_id), h)
+            out.append(list(best.values()))
+        stats["contaminated"] = sum(1 for h in out if h)
+        return out

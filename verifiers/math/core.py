@@ -1,0 +1,134 @@
+"""In-process verification of one (gold, prediction) pair. No timeouts here: see workers.py for isolation."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from typing import Any
+
+from .compare import equal
+from .extract import extract, extract_choice
+from .guards import TooLarge
+from .normalize import normalize, text_key
+from .parse import Node, Options, ParseError, parse
+from .verdict import Verdict
+
+_CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
+_ALPHA_KEY = re.compile(r"^[a-z][a-z .,'\-]*$")
+
+
+def make_options(**opts: Any) -> Options:
+    fields = {f.name for f in dataclasses.fields(Options)}
+    unknown = set(opts) - fields
+    if unknown:
+        raise TypeError(f"unknown verify option(s) {sorted(unknown)}; known: {sorted(fields)}")
+    return Options(**opts)
+
+
+def verify_local(gold: str, prediction: Any, opts: Options | None = None) -> Verdict:
+    opts = opts or Options()
+    t0 = time.perf_counter()
+    v = _verify(gold, prediction if isinstance(prediction, str) else ("" if prediction is None else str(prediction)), opts)
+    v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    return v
+
+
+def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
+    if not isinstance(gold, str) or not gold.strip():
+        return Verdict(None, "parse_error", detail="gold answer is empty")
+    gx = extract(gold, role="gold")
+    if not gx.found:
+        return Verdict(None, "parse_error", detail="no answer found in gold")
+    g_ans = gx.answer.strip()
+    g_key = text_key(g_ans)
+    m = _CHOICE_GOLD.match(g_key.upper()) if len(g_key) <= 3 else None
+    if m and g_ans.strip("$() ").replace("\\text{", "").strip("{}() ").isupper():
+        cx = extract_choice(prediction)
+        if cx.found:
+            return Verdict(cx.answer.upper() == m.group(1), "ok", g_ans, cx.answer, "choice", cx.source, cx.span)
+    px = extract(prediction, role="prediction", last_number=opts.last_number, short_chars=opts.short_chars)
+    if not px.found:
+        detail = "final \\boxed{ is unterminated" if px.source == "truncated_box" else "no answer found in prediction"
+        return Verdict(False, "no_answer", g_ans, None, "extract", px.source, None, detail)
+    p_ans = px.answer.strip()
+    base = dict(extracted_gold=g_ans, extracted_pred=p_ans, pred_source=px.source, pred_span=px.span)
+    try:
+        gn, _ = normalize(g_ans)
+        pn, _ = normalize(p_ans)
+    except Exception as e:  # normalization is regex-only; anything here is a bug, reported not raised
+        return Verdict(None, "error", method="normalize", detail=repr(e)[:200], **base)
+    if gn == pn and gn:
+        return Verdict(True, "ok", method="string", **base)
+    p_key = text_key(p_ans)
+    if g_key and g_key == p_key and _ALPHA_KEY.match(g_key) and not re.search(r"\d", g_key):
+        return Verdict(True, "ok", method="text", **base)
+    try:
+        g = parse(g_ans, opts)
+    except TooLarge as e:
+        return Verdict(None, "too_large", method="parse_gold", detail=str(e), **base)
+    except (ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError) as e:
+        return Verdict(None, "parse_error", method="parse_gold", detail=str(e)[:200], **base)
+    try:
+        p = parse(p_ans, opts)
+    except TooLarge as e:
+        return Verdict(None, "too_large", method="parse_pred", detail=str(e), **base)
+    except (ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError) as e:
+        return Verdict(False, "parse_error", method="parse_pred", detail=str(e)[:200], **base)
+    try:
+        ok, method = equal(g, p, opts)
+        if not ok and (g.meta.get("percent") != p.meta.get("percent")):
+            ok2, m2 = _percent_retry(g, p, opts)
+            if ok2:
+                ok, method = True, m2
+    except TooLarge as e:
+        return Verdict(None, "too_large", method="compare", detail=str(e), **base)
+    except RecursionError:
+        return Verdict(None, "too_large", method="compare", detail="recursion limit", **base)
+    except Exception as e:  # sympy internals: never a match
+        return Verdict(None, "error", method="compare", detail=f"{type(e).__name__}: {str(e)[:160]}", **base)
+    return Verdict(bool(ok), "ok", method=method, **base)
+
+
+def _percent_retry(g: Node, p: Node, opts: Options):
+    """'28%' also matches 0.28: retry with the percent side divided by 100."""
+    from fractions import Fraction
+
+    side = g if g.meta.get("percent") else p
+    if side.kind != "num":
+        return False, ""
+    scaled = Node("num", side.value / Fraction(100), meta={"decimals": None, "sig": 0})
+    a, b = (scaled, p) if side is g else (g, scaled)
+    ok, m = equal(a, b, opts)
+    return ok, f"{m}+percent"
+
+
+def fast_verify(gold: str, prediction: str) -> Verdict | None:
+    """Plain-number pairs decided with Fraction/Decimal only; None when sympy (and a worker) is needed."""
+    from .parse import fast_number
+
+    t0 = time.perf_counter()
+    gx = extract(gold, role="gold")
+    if not gx.found:
+        return None
+    g_key = text_key(gx.answer)
+    if _CHOICE_GOLD.match(g_key.upper()):
+        return None
+    px = extract(prediction, role="prediction")
+    if not px.found:
+        return None
+    try:
+        gn, gf = normalize(gx.answer)
+        pn, pf = normalize(px.answer)
+        if len(gn) > 400 or len(pn) > 400 or gf != pf:
+            return None
+        g, p = fast_number(gn), fast_number(pn)
+    except Exception:
+        return None
+    if g is None or p is None:
+        return None
+    from .compare import scalar_equal
+
+    ok, method = scalar_equal(g, p, Options())
+    v = Verdict(ok, "ok", gx.answer.strip(), px.answer.strip(), "fast_" + method, px.source, px.span)
+    v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    return v
