@@ -23,7 +23,25 @@ def isolation_report() -> dict:
 
 
 __all__ = [
-    "ForkServer", "Language", "Limits", "Result", "STATUSES", "SandboxPool", "SandboxUnavailable", "TestReport",
-    "TestResult", "TestsError", "compare_output", "extract_code", "get_language", "isolation_report",
-    "parse_tests", "register_language", "reward", "run", "run_tests", "run_tests_async", "run_tests_batch",
+    "STATUSES",
+    "ForkServer",
+    "Language",
+    "Limits",
+    "Result",
+    "SandboxPool",
+    "SandboxUnavailable",
+    "TestReport",
+    "TestResult",
+    "TestsError",
+    "compare_output",
+    "extract_code",
+    "get_language",
+    "isolation_report",
+    "parse_tests",
+    "register_language",
+    "reward",
+    "run",
+    "run_tests",
+    "run_tests_async",
+    "run_tests_batch",
 ]

@@ -66,8 +66,10 @@ def run_tests(program: str, tests: Any, language: str = "python", limits: Limits
             tests_out = [TestResult(i, "compile_error", 0.0, "") for i in range(len(t["cases"]))]
             return TestReport("compile_error", tests_out, iso.layers, compile=failed, detail=failed.detail)
         results: list[TestResult] = []
+        layers = iso.layers
         for i, case in enumerate(t["cases"]):
             r = backend.execute(prog, _as_bytes(case["input"]), limits)
+            layers = r.isolation or layers
             status, detail = r.status, r.detail
             if status == "passed":
                 ok, why = compare_output(case["output"], r.stdout)
@@ -75,7 +77,7 @@ def run_tests(program: str, tests: Any, language: str = "python", limits: Limits
             results.append(TestResult(i, status, r.wall_s, detail))
             if early_stop and status != "passed":
                 break
-        return TestReport(first_failure([x.status for x in results]), results, iso.layers)
+        return TestReport(first_failure([x.status for x in results]), results, layers)
     if lang.name != "python":
         raise TestsError(f"{t['kind']} tests run Python functions; language {language!r} needs stdio tests")
     driver, nonce, n = build_driver(t, early_stop)
@@ -88,4 +90,4 @@ def run_tests(program: str, tests: Any, language: str = "python", limits: Limits
         status, detail = (r.status if r.status != "passed" else "runtime_error"), "driver did not finish (no nonce)"
     if r.status == "sandbox_error":
         status, detail = "sandbox_error", r.detail
-    return TestReport(status, results, iso.layers, detail=detail)
+    return TestReport(status, results, r.isolation or iso.layers, detail=detail)

@@ -19,7 +19,7 @@ class Limits:
     tmpfs_mb: int = 128  # size of the private /work and /tmp tmpfs (charged to the memory cgroup too)
     nofile: int = 256  # RLIMIT_NOFILE
 
-    def with_(self, **kw) -> "Limits":
+    def with_(self, **kw) -> Limits:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
     def to_dict(self) -> dict:

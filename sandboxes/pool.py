@@ -7,8 +7,9 @@ import atexit
 import os
 import queue
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any
 
 from .api import run_tests
 from .backends import FreshSandbox

@@ -53,9 +53,9 @@ class PythonRuntime:
         if os.path.exists(os.path.join(self.host_dir, ".complete")):
             return self.host_dir
         os.makedirs(ROOT, mode=0o755, exist_ok=True)
-        os.chmod(ROOT, 0o755)  # noqa: S103 - must be traversable by the sandbox uid
+        os.chmod(ROOT, 0o755)
         tmp = tempfile.mkdtemp(prefix=".build-", dir=ROOT)
-        os.chmod(tmp, 0o755)  # noqa: S103
+        os.chmod(tmp, 0o755)
         os.makedirs(os.path.join(tmp, "bin"), mode=0o755)
         os.makedirs(os.path.join(tmp, "lib"), mode=0o755)
         _link_or_copy(self.exe, os.path.join(tmp, "bin", self.version))
@@ -67,7 +67,7 @@ class PythonRuntime:
             rel = os.path.relpath(root, self.stdlib)
             out = os.path.normpath(os.path.join(tmp, "lib", self.version, rel))
             os.makedirs(out, mode=0o755, exist_ok=True)
-            os.chmod(out, 0o755)  # noqa: S103
+            os.chmod(out, 0o755)
             for f in files:
                 src = os.path.join(root, f)
                 if os.path.isfile(src) and not os.path.islink(src):

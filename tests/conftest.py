@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers (fake_openai_server) importable under any importmode
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

@@ -31,7 +31,8 @@ def default_answer(prompt: str, i: int) -> str:
 class FakeOpenAIServer:
     def __init__(self, script: dict[str, list[str]] | None = None, match: str = "contains",
                  answer: Callable[[str, int], str] = default_answer, split_reasoning: bool = False,
-                 max_choices: int | None = None, default_action: str = "ok", log_bodies: bool = True):
+                 max_choices: int | None = None, default_action: str = "ok", log_bodies: bool = True,
+                 block_after: int | None = None):
         self.script = script or {}
         self.match = match
         self.answer = answer
@@ -39,6 +40,7 @@ class FakeOpenAIServer:
         self.max_choices = max_choices  # llama.cpp ignores n>1: set 1 to imitate it
         self.default_action = default_action
         self.log_bodies = log_bodies
+        self.block_after = block_after  # requests number >= this one wait for release() (to kill a client mid-run)
         self.log: list[dict[str, Any]] = []
         self.attempts: dict[str, int] = defaultdict(int)
         self.n_requests = 0
@@ -173,7 +175,10 @@ class FakeOpenAIServer:
                     self.log.append(entry)
                 with self.request_seen:
                     self.n_requests += 1
+                    ordinal = self.n_requests
                     self.request_seen.notify_all()
+                if self.block_after is not None and ordinal > self.block_after:
+                    action = entry["action"] = "block"
                 if action == "block":
                     assert self._release is not None
                     await self._release.wait()

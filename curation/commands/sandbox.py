@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,7 +27,7 @@ def _read_source(file: Path) -> str:
         raise _user_error(f"{file}: not UTF-8 text ({e})") from e
 
 
-def _language(file: Path, language: Optional[str]) -> str:
+def _language(file: Path, language: str | None) -> str:
     if language:
         return language
     return LANG_BY_EXT.get(file.suffix.lower(), "python")
@@ -43,9 +42,9 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Program to run (.py or .cpp)."),
         time: float = typer.Option(5.0, "--time", help="Wall-clock limit in seconds."),
         mem: int = typer.Option(512, "--mem", help="Memory limit in MB."),
-        language: Optional[str] = typer.Option(None, "--language", help="python|cpp (default: from extension)."),
-        result: Optional[Path] = typer.Option(None, "--result", help="Write the JSON result here."),
-        expected: Optional[Path] = typer.Option(None, "--expected", help="Expected stdout; adds `verdict`."),
+        language: str | None = typer.Option(None, "--language", help="python|cpp (default: from extension)."),
+        result: Path | None = typer.Option(None, "--result", help="Write the JSON result here."),
+        expected: Path | None = typer.Option(None, "--expected", help="Expected stdout; adds `verdict`."),
         policy: str = typer.Option("default", "--policy", help="default|strict (strict refuses missing layers)."),
     ) -> None:
         """Run FILE with this process's stdin; its stdout/stderr pass through (capped). Exit 0 unless the
@@ -93,9 +92,9 @@ def register(app: typer.Typer) -> None:
         tests: Path = typer.Option(..., "--tests", help="Tests JSON (kind stdio|assert|humaneval)."),
         time: float = typer.Option(5.0, "--time", help="Wall-clock limit per test in seconds."),
         mem: int = typer.Option(512, "--mem", help="Memory limit in MB."),
-        language: Optional[str] = typer.Option(None, "--language", help="python|cpp (default: from extension)."),
+        language: str | None = typer.Option(None, "--language", help="python|cpp (default: from extension)."),
         early_stop: bool = typer.Option(False, "--early-stop", help="Stop at the first failing test."),
-        result: Optional[Path] = typer.Option(None, "--result", help="Write the JSON report here."),
+        result: Path | None = typer.Option(None, "--result", help="Write the JSON report here."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON report instead of lines."),
         policy: str = typer.Option("default", "--policy", help="default|strict."),
     ) -> None:

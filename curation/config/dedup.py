@@ -45,6 +45,10 @@ class NearConfig(Section):
     number_guard: Literal["exact", "off"] = Field(
         default="exact", description="exact: merge only queries whose number multisets are equal"
     )
+    content_guard: bool = Field(
+        default=True, description="merge only when the token multisets differ in filler words alone "
+        "(rejects 'find $x$' vs 'find $y$', '2n+1' vs '2n-1', 'RADII' vs 'MADAM')"
+    )
     max_bucket: int = Field(default=64, ge=2)
     seed: int = 1
 

@@ -23,7 +23,8 @@ _CONCLUDE = re.compile(
     re.I,
 )
 _COPULA = re.compile(r"\s(?:is|are|equals|would be|should be|must be|comes out to|turns out to be)\s+|\s*=\s*")
-_STOP_AT = re.compile(r"(?<!\\)(?:\.\s|\.$|,\s(?:which|so|and|but|since|because)\b|;|\n| because | since | but )")
+_STOP_AT = re.compile(
+    r"(?<!\\)(?:\.\s|\.$|,\s+[A-Za-z]{2,}|;|\n| because | since | but | which | when | if | for all | where )")
 _NUMERIC = re.compile(r"[\d\\$]|\b(?:sqrt|pi|infinity|frac)\b", re.I)
 _TRAIL = re.compile(r"\s*(?:units?|square units|degrees|cm|meters?|dollars)?\s*[.,;:!]*\s*$", re.I)
 _BAD_TAIL = re.compile(r"\b(?:correct|right|wrong|positive|negative|possible|true|false|valid|the same)\b", re.I)
@@ -65,44 +66,117 @@ def _math_prefix(ans: str) -> str:
     return ans
 
 
+_NUM_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_SYMBOLIC = re.compile(r"[A-Za-z0-9\s+\-*/^().,]{1,20}")
+
+
 def _clean(ans: str) -> str | None:
     ans = ans.strip().strip("*").strip()
     stop = _STOP_AT.search(ans + " ")
     if stop:
         ans = ans[: stop.start()]
     ans = _LEADING.sub("", ans)
+    first = re.match(r"([A-Za-z]+)\b", ans)
+    if first and first.group(1).lower() in _NUM_WORDS:
+        ans = _NUM_WORDS[first.group(1).lower()]
+    if "\\)" in ans and "\\(" not in ans:
+        ans = ans[: ans.index("\\)")]
     ans = _math_prefix(ans)
     ans = _TRAIL.sub("", ans).strip().strip("$").strip()
     ans = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", ans).strip().rstrip(",.;:").strip()
-    if not ans or len(ans) > 120 or not _NUMERIC.search(ans):
+    if not ans or len(ans) > 120:
         return None
+    if not _NUMERIC.search(ans):
+        # symbolic answers such as "p - q": short, an operator between single-letter names
+        if not (_SYMBOLIC.fullmatch(ans) and re.search(r"[+\-*/^]", ans) and not re.search(r"[A-Za-z]{3,}", ans)):
+            return None
     return ans
 
 
-def approach_answer(text: str) -> str | None:
-    """The last answer the approach states, or None when it reaches none."""
-    box = last_boxed(text)
-    if box:
-        return box
-    best: tuple[int, str] | None = None
+_CONCLUDE_ANY = re.compile(
+    r"(?:^|(?<=[.!?:,])\s+|\n)\s*(?:\*\*)?(?:so|therefore|thus|hence|that means|this means|which means|"
+    r"consequently|finally|then|which gives|giving|we get|i get)\b,?\s*(?P<body>[^\n]{0,240})",
+    re.I,
+)
+_INLINE_AFTER_COPULA = re.compile(
+    r"(?:\bis|\bare|\bbe|=|:)\s*(?:\\\((?P<a>.+?)\\\)|\$(?P<b>[^$\n]+)\$)")
+_DISPLAY_LINE = re.compile(r"^\s*(?:\\\[(?P<a>.+?)\\\]|\\\((?P<b>.+?)\\\)|\$\$(?P<c>.+?)\$\$|\$(?P<d>[^$]+)\$)\s*[.,]?\s*$",
+                           re.S | re.M)
+_EQ_LINE = re.compile(r"^(?P<line>[^\n]{1,200}=[^\n]{1,200})$", re.M)
+_ABANDON = re.compile(
+    r"not sure (?:if|that|how)|doesn'?t (?:seem to )?help|not (?:immediately )?helpful|more complicated|overkill|"
+    r"doesn'?t seem (?:right|to)|not (?:directly )?useful|a different approach|another approach|approach this differently|"
+    r"more involved|prone to error|stick with|that doesn'?t (?:seem|look) right|i made a mistake|"
+    r"more straightforward|complicat|not (?:be )?necessary|unnecessar|won'?t work|doesn'?t work|dead end",
+    re.I,
+)
+
+
+def _rhs(expr: str) -> str:
+    """Right-hand side of the last '=' in the last clause that has one (or the whole expression)."""
+    clauses = [c for c in _STOP_AT.split(expr + " ") if c and c.strip()]
+    with_eq = [c for c in clauses if "=" in c]
+    clause = with_eq[-1] if with_eq else expr
+    parts = re.split(r"(?<![<>!\\])=(?!=)", clause)
+    if len(parts) > 1 and parts[-1].strip().rstrip(".") == "0" and re.search(r"[A-Za-z]", parts[-2]):
+        return ""  # "x^2 - 5x - 14 = 0" states an equation, not a value
+    return parts[-1] if len(parts) > 1 else clause
+
+
+def _candidates(text: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
     for m in _ANSWER_IS.finditer(text):
         a = _clean(m.group("a"))
         if a:
-            best = (m.start(), a)
-    for m in _CONCLUDE.finditer(text):
+            out.append((m.end(), a))
+    for m in _CONCLUDE_ANY.finditer(text):
         body = m.group("body")
+        cut = re.search(r" because | since | so that | which | when | if ", body)
+        body = body[: cut.start()] if cut else body
         cop = None
         for c in _COPULA.finditer(body):
-            cop = c  # take the last copula: "so x^2 - 5x = 14, and x = 7" -> 7
+            cop = c
         if cop is None:
             continue
-        tail = body[cop.end() :]
+        tail = body[cop.end():]
         if _BAD_TAIL.match(tail.strip()):
             continue
         a = _clean(tail)
-        if a and (best is None or m.start() >= best[0]):
-            best = (m.start(), a)
-    return best[1] if best else None
+        if a:
+            out.append((m.start("body") + cop.end(), a))
+    for m in _INLINE_AFTER_COPULA.finditer(text):
+        a = _clean(_rhs(m.group("a") or m.group("b")))
+        if a:
+            out.append((m.start(), a))
+    for m in _DISPLAY_LINE.finditer(text):
+        inner = next(g for g in m.groups() if g)
+        a = _clean(_rhs(inner))
+        if a:
+            out.append((m.start(), a))
+    for m in _EQ_LINE.finditer(text):
+        line = m.group("line")
+        if _DISPLAY_LINE.match(line):
+            continue
+        a = _clean(_rhs(line))
+        if a:
+            out.append((m.start(), a))
+    return out
+
+
+def approach_answer(text: str) -> str | None:
+    """The last answer the approach states, or None when it reaches none (or abandons the attempt after it)."""
+    box = last_boxed(text)
+    if box:
+        return box
+    cands = _candidates(text)
+    if not cands:
+        return None
+    pos, ans = max(cands, key=lambda c: c[0])
+    if _ABANDON.search(text[pos:]):
+        return None
+    return ans
 
 
 @dataclass

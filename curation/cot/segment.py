@@ -154,6 +154,19 @@ CONCLUSION_CUE = re.compile(
     r")",
     re.I,
 )
+APPROACH_START = re.compile(
+    _LEAD
+    + r"(?:(?:alright|all right|okay|ok|so|now|well)\W+)*(?:"
+    r"first(?:ly)?,? (?:let(?:'s| me| us)|i(?:'ll| will| need to| should| can)? (?:find|calculate|compute|solve|"
+    r"substitute|plug|look|consider|factor|expand|simplify|convert|isolate|set))|"
+    r"let(?:'s| me| us) (?:start|begin|solve|tackle|try|find|calculate|compute|look at|consider|use|denote|"
+    r"substitute|plug|set|work|expand|simplify|factor|first)|"
+    r"(?:one|a) (?:way|approach|method) (?:to|is|would)|to (?:solve|find|compute|calculate|do) (?:this|that|it|the)|"
+    r"i(?:'ll| will) (?:start|begin|use|try|solve)"
+    r")",
+    re.I,
+)
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 _WORK = re.compile(r"=|\\frac|\\sqrt|\^|\d\s*[-+*/×·]\s*\d|\\times|\\cdot|\\le|\\ge|<|>")
 _WORD = re.compile(r"[A-Za-z]{3,}")
 _STOP = frozenset(
@@ -171,6 +184,31 @@ def _first_sentence(p: str, n: int = 300) -> str:
     p = p.strip()[:n]
     m = re.search(r"(?<=[.!?])\s", p)
     return p[: m.start()] if m else p
+
+
+def restates(p: str, problem: str | None) -> bool:
+    """Most of the paragraph's tokens (numbers and symbols too) come from the problem statement."""
+    if not problem:
+        return False
+    pt = [t.lower() for t in _ALNUM.findall(p)]
+    qt = {t.lower() for t in _ALNUM.findall(problem)}
+    return len(pt) >= 2 and sum(t in qt for t in pt) / len(pt) >= 0.75
+
+
+_NORM = re.compile(r"\s+|\\[()\[\]]|\$|\*|\\left|\\right|\\!|\\,")
+
+
+def _norm_math(s: str) -> str:
+    from .answers import latexify
+
+    return _NORM.sub("", latexify(s)).replace("\\dfrac", "\\frac")
+
+
+def final_answer(text: str) -> str | None:
+    """The trace's own last stated answer (boxed, else the last answer statement), to find its first mention."""
+    from .answers import approach_answer, last_boxed
+
+    return last_boxed(text) or approach_answer(text[-1500:])
 
 
 def is_work(p: str) -> bool:
@@ -232,14 +270,26 @@ class HeuristicSegmenter:
         if i < n and i < conc_from and is_question_repeat(ptext[i], problem):
             kinds[i] = ("question_repeat", None)
             i += 1
+            while i < min(conc_from, n) and restates(ptext[i], problem) and not APPROACH_START.search(ptext[i][:200]):
+                kinds[i] = ("question_repeat", None)
+                i += 1
+        final = final_answer(text)
+        fnorm = _norm_math(final) if final else None
+
+        def reached(p: str) -> bool:
+            if fnorm:
+                return fnorm in _norm_math(p) and bool(ANSWER_STATEMENT.search(p) or "=" in p)
+            return states_answer(p)
+
         for j in range(i, min(conc_from, n)):
             p = ptext[j]
             head = p.lstrip()[:200]
             if phase == "intro":
-                if is_work(p) or NEW_APPROACH.search(head) or states_answer(p) or j - i >= 3:
+                starts = APPROACH_START.search(head) or NEW_APPROACH.search(head)
+                if starts or (is_work(p) and not restates(p, problem)) or reached(p) or j - i >= 4:
                     phase, k, seg_has_work = "explore", 1, is_work(p)
                     kinds[j] = ("approach", k)
-                    answered = states_answer(p)
+                    answered = reached(p)
                 else:
                     kinds[j] = ("understanding", None)
                 continue
@@ -247,7 +297,7 @@ class HeuristicSegmenter:
                 k += 1
                 kinds[j] = ("approach", k)
                 seg_has_work = is_work(p)
-                if states_answer(p):
+                if reached(p):
                     answered = True
                 continue
             if answered and VERIFY.search(head):
@@ -257,7 +307,7 @@ class HeuristicSegmenter:
                 continue
             kinds[j] = kinds[j - 1] if kinds[j - 1][0] in ("approach", "verification") else ("approach", k)
             seg_has_work = seg_has_work or is_work(p)
-            if states_answer(p):
+            if reached(p):
                 answered = True
         for j in range(conc_from, n):
             kinds[j] = ("conclusion", None)

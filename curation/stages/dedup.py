@@ -1,7 +1,91 @@
-"""dedup stage (being built: see its issue)."""
+"""dedup: exact → near (MinHash/LSH, number-guarded) → semantic (embeddings, number-guarded).
 
-from ..errors import UserError
+Reads `queries`, writes the kept `queries` (kept representatives with duplicates get `metadata.dedup`:
+cluster size and member ids) and one `removed` row per dropped query (reason exact_duplicate / near_duplicate /
+semantic_duplicate; evidence: kept representative, similarity, method). kept + removed = input.
+Representative rule (`keep`): rows with a reference answer (math) or tests (code) first, then input order.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+
+from .. import records
+from ..config.dedup import DedupConfig
+from ..stage import StageContext
+from ..text import canonical
+from ..text.dedup import find_duplicates
+
+VERSION = 1
 
 
-def run(ctx) -> None:
-    raise UserError("the dedup stage is not available in this version; remove the 'dedup:' section from the manifest")
+def fingerprint_config(manifest):
+    cfg = manifest.dedup
+    return None if cfg is None else {**cfg.model_dump(mode="json"), "canonical_version": canonical.VERSION}
+
+
+def representative_rank(table: pa.Table, keep: str) -> np.ndarray:
+    """Lower is better: (no answer and no tests) then input position."""
+    n = table.num_rows
+    order = np.arange(n, dtype=np.int64)
+    if keep == "first" or n == 0:
+        return order
+    has = np.zeros(n, dtype=bool)
+    for col in ("reference_answer", "tests"):
+        if col in table.column_names:
+            has |= table.column(col).is_valid().to_numpy(zero_copy_only=False)
+    return np.where(has, 0, n) + order
+
+
+def _merge_metadata(meta: str | None, extra: dict) -> str:
+    try:
+        d = json.loads(meta) if meta else {}
+    except json.JSONDecodeError:
+        d = {"_raw_metadata": meta}
+    if not isinstance(d, dict):
+        d = {"_metadata": d}
+    d.update(extra)
+    return records.canonical_json(d)
+
+
+def run(ctx: StageContext) -> None:
+    cfg: DedupConfig = ctx.config
+    q = ctx.read("queries", records.QUERIES)
+    n = q.num_rows
+    rank = representative_rank(q, cfg.keep)
+    res = find_duplicates(
+        q.column("problem").to_pylist(), rank, exact=cfg.exact, near=cfg.near, semantic=cfg.semantic,
+        cache_dir=ctx.cache_dir, log=ctx.log,
+    )
+    ids = q.column("query_id").to_pylist()
+    sources = q.column("source").to_pylist()
+    source_ids = q.column("source_id").to_pylist()
+    problems = q.column("problem").to_pylist()
+    kept = res.kept
+    removed = []
+    members: dict[int, list[int]] = {}
+    for i in np.flatnonzero(~kept):
+        r = int(res.root[i])
+        members.setdefault(r, []).append(int(i))
+        ev = res.evidence(int(i))
+        if "via" in ev:
+            ev["via"] = ids[ev["via"]]
+        ev.update({"kept": ids[r], "kept_source": sources[r], "kept_source_id": source_ids[r],
+                   "numbers": res.numbers[int(i)]})
+        removed.append({"query_id": ids[i], "reason": res.reason[i], "source": sources[i],
+                        "location": f"{sources[i]}:{source_ids[i]}" if source_ids[i] else sources[i],
+                        "evidence": records.canonical_json(ev), "problem": problems[i]})
+    meta = q.column("metadata").to_pylist()
+    for r, ms in members.items():
+        meta[r] = _merge_metadata(meta[r], {"dedup": {"cluster_size": len(ms) + 1,
+                                                      "members": [ids[m] for m in ms[:50]]}})
+    keep_idx = np.flatnonzero(kept)
+    out = q.set_column(q.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string()))
+    out = out.take(pa.array(keep_idx))
+    ctx.write("queries", records.conform(out, records.QUERIES))
+    ctx.remove(removed)
+    assert out.num_rows + len(removed) == n, "dedup must account for every input row"
+    ctx.stats.update(res.stats)

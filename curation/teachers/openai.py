@@ -161,7 +161,7 @@ class OpenAIBackend:
                 kind, msg = "timeout", f"{type(e).__name__}: no answer within {self.opts.timeout_s}s"
             except (httpx.TransportError, httpx.DecodingError) as e:
                 kind, msg = "connection", f"{type(e).__name__}: {e}"
-            if kind not in RETRIABLE or attempt > self.opts.max_retries:
+            if kind not in RETRIABLE or attempt > self.opts.max_retries or self._stop.is_set():
                 if kind in RETRIABLE:
                     msg = f"{msg} (gave up after {attempt} attempts)"
                 return Result(key=req.key, error_kind=kind, error=msg, attempts=attempt,

@@ -80,9 +80,14 @@ class TransformersBackend:
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         if s.get("seed") is not None:
             torch.manual_seed(int(s["seed"]))
+        kw = self._gen_kwargs(s)
+        inputs = dict(enc)
+        if not kw["do_sample"] and n > 1:  # generate() refuses n>1 for greedy: repeat the prompts instead
+            inputs = {k: v.repeat_interleave(n, dim=0) for k, v in inputs.items()}
+            kw["num_return_sequences"] = 1
         t0 = time.perf_counter()
         with torch.inference_mode():
-            out = self.model.generate(**enc, **self._gen_kwargs(s))
+            out = self.model.generate(**inputs, **kw)
         latency = time.perf_counter() - t0
         width = enc["input_ids"].shape[1]
         eos = set(self.model.generation_config.eos_token_id if isinstance(

@@ -13,6 +13,7 @@ Each stage runs on the survivors of the previous one. `dup_of` always names the 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -54,6 +55,22 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
     return numbers.hash(seed=11).to_numpy().astype(np.uint64)
 
 
+FILLER = frozenset(
+    "a an the of to in on at for from by with and or is are was were be been that this these those it its as "
+    "then so such please kindly find compute determine calculate evaluate what which how given let "
+    "value answer us you your we our $ { }".split()
+)
+
+
+def content_differs(a: Counter, b: Counter) -> bool:
+    """True when the two token multisets differ in anything but filler words: a substituted variable ("find $y$"
+    vs "find $x$"), operator ("2n + 1" vs "2n - 1"), word ("RADII" vs "MADAM") or an added term is a different
+    problem even at Jaccard 0.9. Value-preserving edits (format, filler words, reordering) pass."""
+    if a == b:
+        return False
+    return any(t not in FILLER for t in (a - b)) or any(t not in FILLER for t in (b - a))
+
+
 def exact_groups(canonical: pl.Series, rank: np.ndarray) -> np.ndarray:
     """parent index per row: the best-ranked row with the same canonical text."""
     df = pl.DataFrame({"c": canonical, "rank": rank, "i": np.arange(len(rank))})
@@ -80,10 +97,27 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
             nums = numbers.to_numpy()
             ok &= nums[pairs[:, 0]] == nums[pairs[:, 1]]
         pairs = pairs[ok]
+    if cfg.content_guard and len(pairs):
+        toks: dict[int, Counter] = {}
+        words = canonical.to_list()
+
+        def tok(i: int) -> Counter:
+            if i not in toks:
+                toks[i] = Counter(words[i].split(" "))
+            return toks[i]
+
+        ok = np.array([not content_differs(tok(a), tok(b)) for a, b in pairs.tolist()], dtype=bool)
+        stats["near_rejected_content"] = int((~ok).sum())
+        pairs = pairs[ok]
+    else:
+        tok = None  # type: ignore[assignment]
     stats["near_edges"] = int(len(pairs))
 
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
-        return (sig[members] == sig[c]).mean(axis=1)
+        s = (sig[members] == sig[c]).mean(axis=1)
+        if tok is not None:
+            s = np.where([not content_differs(tok(c), tok(int(m))) for m in members], s, 0.0)
+        return s
 
     return star_clusters(n, pairs, rank, sim_to, cfg.threshold)
 

@@ -11,7 +11,6 @@ import typer
 from typer.testing import CliRunner
 
 import sandboxes
-from sandboxes import Limits
 from sandboxes.isolation import Isolation
 
 from .conftest import ISO, skip_unless

@@ -189,6 +189,9 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
     if g.kind == "num" and p.kind == "num":
         if g.value == p.value:
             return True, "exact"
+        digits = g.meta.get("base_digits")
+        if digits and p.text.strip() == digits and p.value.denominator == 1:
+            return True, "base_digits"  # '4210' answering 'express in base 5' (gold 4210_5): digits in that base
         for lit, other in ((p, g), (g, p)):
             if lit.meta.get("decimals") is not None and other.meta.get("decimals") is None:
                 r = _rounded_match(lit, other.value, opts)

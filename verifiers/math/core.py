@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import OrderedDict
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from .verdict import Verdict
 
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
 _ALPHA_KEY = re.compile(r"^[a-z][a-z .,'\-]*$")
+_LETTER_GOLD = re.compile(r"\\?[A-Za-z]+(?:_\{?\w+\}?)?|\\text\{\(?[A-Za-z]\)?\}")
 
 
 def make_options(**opts: Any) -> Options:
@@ -46,7 +48,8 @@ def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
         cx = extract_choice(prediction)
         if cx.found:
             return Verdict(cx.answer.upper() == m.group(1), "ok", g_ans, cx.answer, "choice", cx.source, cx.span)
-    px = extract(prediction, role="prediction", last_number=opts.last_number, short_chars=opts.short_chars)
+    px = extract(prediction, role="prediction", last_number=opts.last_number, short_chars=opts.short_chars,
+                 allow_letter=bool(_LETTER_GOLD.fullmatch(g_ans.strip("$ "))))
     if not px.found:
         detail = "final \\boxed{ is unterminated" if px.source == "truncated_box" else "no answer found in prediction"
         return Verdict(False, "no_answer", g_ans, None, "extract", px.source, None, detail)
@@ -63,7 +66,7 @@ def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
     if g_key and g_key == p_key and _ALPHA_KEY.match(g_key) and not re.search(r"\d", g_key):
         return Verdict(True, "ok", method="text", **base)
     try:
-        g = parse(g_ans, opts)
+        g = _parse_gold(g_ans, opts)
     except TooLarge as e:
         return Verdict(None, "too_large", method="parse_gold", detail=str(e), **base)
     except (ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError) as e:
@@ -87,6 +90,31 @@ def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
     except Exception as e:  # sympy internals: never a match
         return Verdict(None, "error", method="compare", detail=f"{type(e).__name__}: {str(e)[:160]}", **base)
     return Verdict(bool(ok), "ok", method=method, **base)
+
+
+_GOLD_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+GOLD_CACHE_SIZE = 4096
+
+
+def _parse_gold(g_ans: str, opts: Options) -> Node:
+    """Parse a gold answer once per worker: RL and eval batches check many predictions against one gold.
+
+    Failures are cached too (re-raised each time). Callers must not mutate the returned Node (equal() does not)."""
+    key = (g_ans, dataclasses.astuple(opts))
+    hit = _GOLD_CACHE.get(key)
+    if hit is None:
+        try:
+            hit = parse(g_ans, opts)
+        except (TooLarge, ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError) as e:
+            hit = e
+        _GOLD_CACHE[key] = hit
+        if len(_GOLD_CACHE) > GOLD_CACHE_SIZE:
+            _GOLD_CACHE.popitem(last=False)
+    else:
+        _GOLD_CACHE.move_to_end(key)
+    if isinstance(hit, BaseException):
+        raise hit
+    return hit  # type: ignore[return-value]
 
 
 def _percent_retry(g: Node, p: Node, opts: Options):

@@ -67,18 +67,42 @@ def match_brace(text: str, open_idx: int) -> int:
     return -1
 
 
+def _brace_map(text: str, start: int, end: int) -> dict[int, int]:
+    """open '{' index -> its closing '}' index for text[start:end], in one pass (unclosed opens are absent).
+
+    Same pairing as match_brace, but linear: a degenerate output of thousands of unterminated boxes would make
+    one match_brace per box quadratic."""
+    out: dict[int, int] = {}
+    stack: list[int] = []
+    i = start
+    while i < end:
+        c = text[i]
+        if c == "\\" and i + 1 < end and text[i + 1] in "{}":
+            i += 2
+            continue
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            out[stack.pop()] = i
+        i += 1
+    return out
+
+
 def find_boxes(text: str, start: int = 0, end: Optional[int] = None) -> tuple[list[tuple[int, int, str]], bool]:
     """All complete boxes in text[start:end] as (span_start, span_end, content); flag if the last is truncated."""
     end = len(text) if end is None else end
     boxes: list[tuple[int, int, str]] = []
     last_truncated = False
     pos = start
+    braces: Optional[dict[int, int]] = None
     while True:
         m = _BOX_START.search(text, pos, end)
         if not m:
             break
         if m.group(1) == "{":
-            close = match_brace(text, m.end() - 1)
+            if braces is None:
+                braces = _brace_map(text, m.end() - 1, end)
+            close = braces.get(m.end() - 1, -1)
             if close == -1 or close >= end:
                 last_truncated = True
                 pos = m.end()
@@ -112,17 +136,31 @@ def _is_connector(between: str) -> bool:
     return len(words) <= 6 and words[-1] in ("and", "or") and not re.search(r"[.!?]\s", s)
 
 
-def _group_last(items: list[tuple[int, int, str]], text: str) -> tuple[int, int, str]:
+MAX_GROUP = 8  # more adjacent boxes than this is a degenerate repetition loop, not a list answer
+
+
+def _explicit_connector(between: str) -> bool:
+    """Math environments are joined only by a visible list connector (',', ';', 'and', 'or'), never by a line
+    break: consecutive display equations are steps of a derivation, not a list of answers."""
+    s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between).strip().lower()
+    return bool(s) and _is_connector(between) and bool(re.search(r"[,;]|\b(?:and|or)\b", s))
+
+
+def _group_last(items: list[tuple[int, int, str]], text: str, strict: bool = False) -> tuple[int, int, str]:
     """Join the last item with preceding ones separated only by connectors ("and", ",", "\\quad")."""
     group = [items[-1]]
+    connected = _explicit_connector if strict else _is_connector
     for prev in reversed(items[:-1]):
-        if _is_connector(text[prev[1] : group[0][0]]):
+        if len(group) > MAX_GROUP:
+            break
+        if connected(text[prev[1] : group[0][0]]):
             group.insert(0, prev)
         else:
             break
-    if len(group) == 1:
-        return group[0]
-    return group[0][0], group[-1][1], " , ".join(g[2] for g in group)
+    contents = list(dict.fromkeys(g[2].strip() for g in group))  # "\boxed{16}. \boxed{16}. ..." is one answer
+    if len(group) > MAX_GROUP or len(contents) == 1:
+        return group[-1]
+    return group[0][0], group[-1][1], " , ".join(contents)
 
 
 _ENV = re.compile(
@@ -181,16 +219,37 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
     return (s, e, ans) if ans else None
 
 
+_CLAIM = re.compile(
+    r"(?:\bis|\bare|=|\bequals|\bto|\bbe)\s+(?:indeed\s+|exactly\s+|just\s+|simply\s+|equal\s+to\s+|then\s+)*"
+    r"\$?\s*(" + _NUMBER.pattern + r")(?!\s*[\^*+\-/]\s*\d)\s*(%?)",
+)
+_CLAIMED_ANSWER = re.compile(
+    r"(?<![\w.])(" + _NUMBER.pattern + r")\s+is\s+(?:indeed\s+)?(?:the|my)\s+(?:correct|final|right)\b"
+)
+
+
 def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
-    """'Therefore, there are 12 sequences.': the single number of the last concluding sentence."""
+    """'Therefore, there are 12 sequences.' / 'Thus the number of divisors of 196 is 9.' / '1940 is the correct
+    number': the number a concluding sentence states, else None (a sentence with several loose numbers is not one)."""
+    best: Optional[tuple[int, int, str]] = None
+    m = None
     starts = list(_CONCLUSION_START.finditer(text, start, end))
     if starts:
         m = _CONCLUSION.match(text, starts[-1].start(), end)
-    if starts and m:
-        nums = list(_NUMBER.finditer(text, m.start(1), m.end(1)))
-        if len(nums) == 1 and "$" not in m.group(1):
-            return nums[0].start(), nums[0].end() + (1 if text[nums[0].end():nums[0].end() + 1] == "%" else 0), nums[0].group(0) + ("%" if text[nums[0].end():nums[0].end() + 1] == "%" else "")
-    return None
+    if m:
+        sent_s, sent_e = m.start(1), m.end(1)
+        nums = list(_NUMBER.finditer(text, sent_s, sent_e))
+        claims = list(_CLAIM.finditer(text, sent_s, sent_e))
+        if claims and claims[-1].end() >= sent_e - 40:
+            c = claims[-1]
+            best = c.start(1), c.end(2), c.group(1) + c.group(2)
+        elif len(nums) == 1 and "$" not in m.group(1) and "\\(" not in m.group(1):
+            pct = text[nums[0].end():nums[0].end() + 1] == "%"
+            best = nums[0].start(), nums[0].end() + pct, nums[0].group(0) + ("%" if pct else "")
+    for c in _CLAIMED_ANSWER.finditer(text, start, end):
+        if best is None or c.start() > best[0]:
+            best = c.start(1), c.end(1), c.group(1)
+    return best
 
 
 def _final_answer(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
@@ -203,9 +262,35 @@ def _final_answer(text: str, start: int, end: int) -> Optional[tuple[int, int, s
         e = stop.start() if stop else end
         e = min(e, s + 300)
         got = _answer_from_span(text, s, e)
-        if got and got[2].strip():
+        if got and got[2].strip() and _answer_like(got[2]):
             return got
     return None
+
+
+_PROSE_ANSWER = re.compile(
+    r"^(?:correct|incorrect|right|wrong|clear|clearly|indeed|verified|consistent|confirmed|as follows|follows|"
+    r"below|above|the|a|an|to|that|this|it|not|no|yes|true|false|in|of|for|on|at|by|with|highlighted|boxed|"
+    r"presented|given|shown|stated|obtained|found|calculated|correctly|therefore|thus|so|now|then|we|i|is|are|"
+    r"be|been|was|were|has|have|had|should|would|could|can|will|problem|question|solution|answer)$",
+    re.I,
+)
+
+
+def _answer_like(ans: str) -> bool:
+    """Reject 'the final answer is correct', '... clearly highlighted', '? It seems ...': prose, not an answer."""
+    a = ans.strip().strip("*").strip()
+    if not a or a[0] in "?!":
+        return False
+    if re.search(r"[\d\\^_=]", a) or len(a) <= 2:
+        return True
+    words = re.findall(r"[A-Za-z]+", a)
+    if words and all(_PROSE_ANSWER.match(w) for w in words):
+        return False
+    return len(words) <= 4 or bool(re.match(r"(?:" + "|".join(_NUM_WORD_LIST) + r")\b", a, re.I))
+
+
+_NUM_WORD_LIST = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                  "twelve", "twenty", "thirty", "forty", "fifty", "hundred")
 
 
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
@@ -241,17 +326,31 @@ def extract(
     role: Literal["prediction", "gold"] = "prediction",
     last_number: LastNumber = "short",
     short_chars: int = SHORT_CHARS,
+    allow_letter: bool = False,
 ) -> Extraction:
-    """Locate the final answer. Gold strings (bare answers) fall back to the whole string."""
+    """Locate the final answer. Gold strings (bare answers) fall back to the whole string.
+
+    allow_letter: accept a bare letter ('x', 'b') found in unboxed math as the answer (only when the gold is a
+    letter); otherwise such a span is a variable name from the reasoning, not an answer.
+    """
     if text is None:
         return Extraction(None, "none")
     if _DOUBLE_BS_CMD.search(text):
         text = _DOUBLE_BS_CMD.sub(lambda m: "\\", text)  # '\\boxed' written with an escaped backslash
     start, end = _visible_region(text)
     boxes, truncated = find_boxes(text, start, end)
+    if truncated and role == "gold":
+        # Gold strings are bare answers: a stray unterminated '\boxed{' wrapper is a data typo, not a cut-off.
+        m = list(_BOX_START.finditer(text, start, end))[-1]
+        inner = text[m.end():end].strip()
+        if not boxes or boxes[-1][0] < m.start():
+            return Extraction(inner, "gold_unterminated_box", (m.end(), end)) if inner else Extraction(None, "none")
     if truncated and role == "prediction":
         # The final box never closed (generation cut off): there is no final answer, whatever came before.
         return Extraction(None, "truncated_box")
+    if boxes and role == "prediction" and not boxes[-1][2].strip():
+        return Extraction(None, "empty_box")  # '\boxed{}' last: a template echoed or a degenerate loop
+    boxes = [b for b in boxes if b[2].strip()]
     fa = _final_answer(text, start, end)
     if boxes:
         s, e, a = _group_last(boxes, text)
@@ -259,13 +358,13 @@ def extract(
             # "... \boxed{255} ... Final Answer: The final answer is $10,455$": the later statement wins
             return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
         return Extraction(a, "boxed", (s, e))
-    if fa:
+    if fa and (allow_letter or not _bare_letter(fa[2])):
         return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
     bolds = list(_BOLD.finditer(text, start, end))
     if bolds and role == "prediction":
         m = bolds[-1]
         inner = m.group(1).strip().rstrip(":.").strip()
-        if inner and re.search(r"[\d\\]|^[A-Za-z]$|^\([A-Z]\)", inner):
+        if inner and re.search(r"[\d\\]|^[A-Za-z]$|^\([A-Z]\)", inner) and (allow_letter or not _bare_letter(inner)):
             return Extraction(inner, "bold", (m.start(1), m.end(1)))
     visible = text[start:end]
     if role == "gold":
@@ -274,21 +373,17 @@ def extract(
         if envs:
             # a gold wrapped in $...$ (possibly several: "$1$ and $2$")
             s, e, a = _group_last(envs, text)
-            if not text[start:s].strip() or len(envs) == 1 or len(stripped) < 200:
-                return Extraction(a, "latex_env", (s, e))
             return Extraction(a, "latex_env", (s, e))
         return Extraction(stripped, "whole", (start, end)) if stripped else Extraction(None, "none")
-    envs = find_envs(text, start, end)
+    stripped = visible.strip()
     concl = _conclusion(text, max(start, end - 600), end)
-    if envs:
-        s, e, a = _group_last(envs, text)
-        if not (concl and concl[0] > e):
-            return Extraction(a, "latex_env", (s, e))
+    env = _env_answer(text, start, end, len(stripped) > LONG_CHARS, allow_letter)
+    if env and not (concl and concl[0] > env[1]):
+        return Extraction(env[2], "latex_env", (env[0], env[1]))
     if concl:
         return Extraction(concl[2], "conclusion", (concl[0], concl[1]))
-    stripped = visible.strip()
     if stripped and len(stripped) <= short_chars:
-        if _looks_like_answer(stripped):
+        if _looks_like_answer(stripped) and _answer_like(stripped) and (allow_letter or not _bare_letter(stripped)):
             off = text.find(stripped, start)
             return Extraction(stripped, "whole", (off, off + len(stripped)))
     uses_math = stripped.count("$") >= 2 or "\\(" in stripped or "\\[" in stripped
@@ -298,6 +393,45 @@ def extract(
             m = nums[-1]
             return Extraction(m.group(0), "last_number", (m.start(), m.end()))
     return Extraction(None, "none")
+
+
+LONG_CHARS = 1000  # past this, unboxed math counts only where a response ends, not anywhere in its reasoning
+_TAIL_JUNK = re.compile(r"(?:\s|<\|[a-z_]+\|>|[.!)*])*$")
+_NOT_ANSWER_MATH = re.compile(r"\\(?:neq?|equiv|pmod|bmod|implies|Rightarrow|Longrightarrow|to|iff|mid|nmid)(?![a-zA-Z])|\.\.\.|\\[lc]?dots")
+_BARE_LETTER = re.compile(r"\s*(?:[A-Za-z]|\\(?:alpha|beta|gamma|theta|lambda|mu)|[A-Za-z]_\{?\w+\}?)\s*")
+
+
+def _bare_letter(s: str) -> bool:
+    return bool(_BARE_LETTER.fullmatch(s.strip().strip("$").replace("\\(", "").replace("\\)", "")))
+
+
+def _env_value(content: str, allow_letter: bool, long: bool) -> Optional[str]:
+    """An unboxed math span as an answer, or None for a bare variable ('x', 'b'), an unfinished line ('93 -') and,
+    inside long reasoning, a congruence, inequation or implication (steps, not answers)."""
+    c = content.strip()
+    if not c or (long and _NOT_ANSWER_MATH.search(c)):
+        return None
+    if re.search(r"(?:[+\-*/=,(]|\\(?:cdot|times|frac))\s*$", c):
+        return None
+    if not allow_letter and _bare_letter(c):
+        return None
+    return c
+
+
+def _env_answer(text: str, start: int, end: int, long: bool, allow_letter: bool) -> Optional[tuple[int, int, str]]:
+    """Last unboxed math that states an answer. In a long response only math that ends the response counts."""
+    envs = find_envs(text, start, end)
+    if not envs:
+        return None
+    tail = _TAIL_JUNK.search(text, start, end)
+    text_end = tail.start() if tail else end
+    s, e, a = _group_last(envs, text, strict=True)
+    if long and text_end - e > 150:
+        return None
+    if " , " in a and not all(_env_value(x, allow_letter, long) for x in a.split(" , ")):
+        s, e, a = envs[-1]
+    v = _env_value(a, allow_letter, long)
+    return (s, e, v) if v else None
 
 
 _WORDY = re.compile(r"[A-Za-z]{3,}")
@@ -312,7 +446,7 @@ _OK_WORDS = re.compile(
 
 def _looks_like_answer(s: str) -> bool:
     """A short string that is an answer itself rather than a sentence: at most one unknown word."""
-    words = _WORDY.findall(s)
+    words = _WORDY.findall(re.sub(r"(?<=[\d)])(?:or|and)(?=[A-Za-z(\\-])", " ", s))  # 'W(x)=1orW(x)=-1'
     unknown = [w for w in words if not _OK_WORDS.match(w)]
     if not unknown:
         return True

@@ -12,6 +12,10 @@ class TooLarge(Exception):
     """The answer would need more than the configured budget to evaluate."""
 
 
+class TooLong(ValueError):
+    """The extracted text is far longer than any answer (core reports it as parse_error, not too_large)."""
+
+
 def max_depth(s: str) -> int:
     depth = best = 0
     for c in s:
@@ -25,7 +29,9 @@ def max_depth(s: str) -> int:
 
 def check_text(s: str, *, max_chars: int, max_depth_allowed: int) -> None:
     if len(s) > max_chars:
-        raise TooLarge(f"answer is {len(s)} characters (limit {max_chars})")
+        # A multi-kilobyte "answer" is a mis-extracted derivation, not a huge value: a parse failure, so the
+        # verdict is a plain no-match instead of 'too_large' (which callers read as "could not decide").
+        raise TooLong(f"answer is {len(s)} characters (limit {max_chars}): not a single answer")
     d = max_depth(s)
     if d > max_depth_allowed:
         raise TooLarge(f"answer nests {d} brackets deep (limit {max_depth_allowed})")

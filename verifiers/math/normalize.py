@@ -95,7 +95,7 @@ _UNITS = (
     r"units?|cm|mm|km|m|meters?|metres?|centimeters?|kilometers?|miles?|feet|foot|ft|inches|inch|in\.|yards?|"
     r"hours?|hrs?|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?|grams?|g|kg|kilograms?|pounds?|lbs?|ounces?|oz|"
     r"liters?|litres?|l|ml|gallons?|mph|km/h|kph|m/s|dollars?|cents?|euros?|yuan|rupees?|degrees?|deg|"
-    r"people|students|ways|points|apples|cookies|marbles|books|boxes|times|sq"
+    r"people|students|ways|points|apples|cookies|marbles|books|boxes|times|sq|grade|place|term"
 )
 _UNIT_AFTER_NUM = re.compile(rf"(?<=[\d}}.)])\s*(?:{_UNITS})\b(?:\s*\^\s*\{{?\d\}}?|[²³])?", re.I)
 
@@ -136,13 +136,14 @@ def normalize(s: str) -> tuple[str, dict]:
     s = re.sub(r"(\d)\s*\{,\}\s*(?=\d)", r"\1", s)
     s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)
     s = re.sub(r"(\d)\\[,:;!]\s*(?=\d{3}(?!\d))", r"\1", s)
-    s = re.sub(r"\\q?quad|\\[,:;! ]|~", " ", s)
+    s = re.sub(r"\\q?quad|(?<!\\)\\[,:;! ]|~", " ", s)  # not the row break '\\\\ ' of a matrix
     s = re.sub(r"\\(?:mathrm|text|operatorname)\s*\{\s*(?:e)\s*\}", "e", s)
     # degrees, percent, currency
     s, n = re.subn(r"\^\s*\{?\s*\\circ\s*\}?|\\degree|\^\s*\{\s*o\s*\}", "", s)
     if n:
         flags["degrees"] = True
     s = unwrap_text(s)
+    s = re.sub(r"(?<=\d)\s*(?:\^\s*\{\s*(?:st|nd|rd|th)\s*\}|\^\s*(?:st|nd|rd|th)\b|(?:st|nd|rd|th)\b)", "", s)  # 12^{th}
     s, n = re.subn(r"\\%|%|\bpercentage\b|\bpercent\b|\bpct\b", "", s)
     if n:
         flags["percent"] = True

@@ -222,6 +222,7 @@ def _parse(s: str, opts: Options, level: int) -> Node:
         raise TooLarge("answer structure nested too deeply")
     # ---- lists: "1, 2 and 3", "p=5,q=2;p=7,q=2", "(11,7)or(7,11)"
     s = re.sub(r"\)\s*or\s*\(", ") or (", s)
+    s = re.sub(r"(?<=[\d)])(or|and)(?=[A-Z(\\-]|[a-z]\()", r" \1 ", s)  # 'W(x)=1orW(x)=-1' 
     s = re.sub(r"(\S)\s*\bor\b\s*(?=[A-Za-z(])", r"\1 or ", s) if re.search(r"\)or|\dor[A-Z]|\)or[A-Za-z]", s) else s
     top_semicolon = len(split_top(s, [";"])) > 1
     top_comma = len(split_top(s, [","])) > 1
@@ -279,7 +280,8 @@ def _parse(s: str, opts: Options, level: int) -> Node:
     if m:
         base = int(m.group(2))
         if 2 <= base <= 36 and all(int(d, 36) < base for d in m.group(1)):
-            return Node("num", Fraction(int(m.group(1), base)), text=s, meta={"decimals": None, "sig": 0})
+            return Node("num", Fraction(int(m.group(1), base)), text=s,
+                        meta={"decimals": None, "sig": 0, "base_digits": m.group(1)})
     fn = fast_number(s)
     if fn is not None:
         return fn
@@ -307,7 +309,9 @@ def _equation(parts: list[str], s: str, opts: Options, level: int) -> Node:
     value = parts[-1]
     names = [p for p in parts[:-1] if is_simple_name(p)]
     if names:
-        return Node("eq", value=_parse(value, opts, level + 1), text=s, meta={"name": name_key(names[0]), "simple": True})
+        # a function label's argument is a dummy: 'W(n) = 1' and 'W(x) = 1' state the same thing
+        label = re.sub(r"\(([a-z])\)$", "()", name_key(names[0]))
+        return Node("eq", value=_parse(value, opts, level + 1), text=s, meta={"name": label, "simple": True})
     lhs = parts[0] if len(parts) == 2 else parts[-2]
     if not re.search(r"[A-Za-z]", re.sub(r"\\(frac|sqrt|cdot|times|pi|div)", "", lhs)) and not re.search(
         r"[A-Za-z]", re.sub(r"\\(frac|sqrt|cdot|times|pi|div)", "", value)

@@ -1,0 +1,159 @@
+"""Decontamination: bundled registry, real overlaps in the demo pool, number policy, stage + CLI contract."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from curation import manifest
+from curation.benchmarks import REGISTRY, load, load_all
+from curation.cli import app
+from curation.config.dedup import Detectors, Policy
+from curation.errors import UserError
+from curation.runner import Runner
+from curation.store import RunStore
+from curation.text.contamination import BenchmarkIndex, canonical_code, question_of
+
+from .spine_helpers import REPO, write_jsonl, write_manifest
+
+POOL = REPO / "manifests" / "data" / "queries"
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(x) for x in (POOL / name).read_text().splitlines() if x.strip()]
+
+
+def _index(names, embedding=False, **policy) -> BenchmarkIndex:
+    det = Detectors()
+    det.embedding.enabled = embedding
+    return BenchmarkIndex(load_all(names), det, Policy(**policy))
+
+
+def test_registry_loads_every_bundled_benchmark():
+    sizes = {name: len(load(name)) for name in REGISTRY}
+    assert sizes["math500"] == 500 and sizes["amc23"] == 40 and sizes["gpqa_diamond"] == 198
+    assert sizes["humaneval"] == 164 and sizes["mbpp_test"] == 500 and sizes["gsm8k_test"] == 1319
+    assert (REPO / "manifests/data/benchmarks/gpqa_diamond.jsonl.gz").exists()
+    assert not (REPO / "manifests/data/benchmarks/gpqa_diamond.jsonl").exists()  # stays gzipped
+
+
+def test_unknown_benchmark_is_a_clear_error():
+    with pytest.raises(UserError, match="unknown benchmark 'nope'"):
+        load("nope")
+
+
+def test_amc_pool_contains_all_40_amc23_problems():
+    rows = _rows("amc_2022_2023.jsonl")
+    hits = _index(["amc23", "aime24", "aime25"]).detect([r["problem"] for r in rows])
+    found = {h.item_id for hs in hits for h in hs if h.benchmark == "amc23"}
+    assert len(found) == 40
+    assert sum(1 for h in hits if h) == 40  # and the 43 AMC 2022 problems are clean
+
+
+def test_mbpp_pool_three_exact_test_prompts():
+    rows = _rows("mbpp_train_val_prompt.jsonl")
+    hits = _index(["mbpp_test", "humaneval"]).detect([r["prompt"] for r in rows], ["code"] * len(rows))
+    exact = {r["id"] for r, hs in zip(rows, hits) if any(h.detector == "exact" for h in hs)}
+    assert len(exact) == 3
+    assert sum(1 for h in hits if h) <= 10  # a few more are test prompts with a word added (substring hits)
+
+
+def test_math_train_vs_math500_flags_no_same_setup_siblings():
+    rows = _rows("math_train.jsonl")
+    hits = _index(["math500"]).detect([r["problem"] for r in rows])
+    # MATH train has "same setup, different question" siblings of MATH-500 items (e.g. "Find $d$." vs
+    # "Find the smallest possible value of $c$."); they are different problems and must stay.
+    assert sum(1 for h in hits if h) == 0
+
+
+def test_number_policy_changed_variant_is_clean_by_default():
+    item = load("gsm8k_test")[0]
+    changed = item.text.replace("16", "17")
+    wrapped = "Solve the following math problem: " + item.text + " Put your final answer within \\boxed{}."
+    idx = _index(["gsm8k_test"])
+    hits = idx.detect([changed, wrapped])
+    assert hits[0] == []
+    assert hits[1] and hits[1][0].item_id == item.item_id
+    strict = _index(["gsm8k_test"], changed_numbers="contaminated").detect([changed])
+    assert strict[0] and strict[0][0].item_id == item.item_id
+
+
+def test_code_detector_sees_through_identifier_renaming():
+    he = load("humaneval")[:20]
+    renamed = [it.text.replace("def ", "def my_").replace("numbers", "xs") for it in he]
+    hits = _index(["humaneval"]).detect(renamed, ["code"] * len(renamed))
+    assert sum(1 for h in hits if h) >= 18
+    assert sum(1 for h in hits if any(x.detector == "code_ngram" for x in h)) >= 15
+    assert canonical_code("def f(a):\n    return a + 1") == canonical_code("def g(b):  # c\n    return b + 1")
+
+
+def test_question_of_skips_answer_format_instructions():
+    assert question_of("Let $x=2$. Find $x^2$. Express your answer as a common fraction.") == "Find $x^2$."
+
+
+def test_stage_removes_with_evidence_and_flag_policy_keeps(tmp_path):
+    amc = _rows("amc_2022_2023.jsonl")
+    write_jsonl(tmp_path / "q.jsonl", amc)
+    own = [{"id": "mine-1", "question": amc[0]["problem"]}]
+    write_jsonl(tmp_path / "own.jsonl", own)
+    base = {"name": "t", "sources": [{"name": "amc", "kind": "jsonl", "path": "q.jsonl"}],
+            "decontaminate": {"benchmarks": ["amc23", {"name": "own", "path": "own.jsonl", "field": "question"}],
+                              "detectors": {"embedding": {"enabled": False}}}}
+    m = manifest.load(write_manifest(tmp_path / "m.yaml", base))
+    lock = Runner(m, tmp_path / "run", options={"quiet": True}).run()
+    store = RunStore(tmp_path / "run")
+    removed = store.read("decontaminate", "removed").to_pylist()
+    kept = store.read("decontaminate", "queries")
+    assert len(removed) == 41 and kept.num_rows == 42
+    assert {r["reason"] for r in removed} == {"contaminated"}
+    ev = [json.loads(r["evidence"]) for r in removed]
+    assert {e["benchmark"] for e in ev} == {"amc23", "own"}
+    assert all({"benchmark", "item_id", "detector", "score"} <= set(e) for e in ev)
+    assert lock["stages"]["decontaminate"]["stats"]["per_benchmark"] == {"amc23": 40, "own": 1}
+
+    base["decontaminate"]["policy"] = {"action": "flag"}
+    m = manifest.load(write_manifest(tmp_path / "m.yaml", base))
+    Runner(m, tmp_path / "run", options={"quiet": True}).run()
+    kept = store.read("decontaminate", "queries")
+    assert kept.num_rows == 83
+    flagged = [json.loads(x) for x in kept.column("metadata").to_pylist()]
+    assert sum(1 for x in flagged if "contamination" in x) == 41
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "parquet"])
+def test_cli_contract(tmp_path, ext):
+    rows = _rows("amc_2022_2023.jsonl")[30:50]
+    src = tmp_path / f"in.{ext}"
+    if ext == "jsonl":
+        write_jsonl(src, rows)
+    else:
+        pl.DataFrame(rows).write_parquet(src)
+    out = tmp_path / f"out.{ext}"
+    res = CliRunner().invoke(app, ["decontaminate", str(src), "--out", str(out), "--benchmark", "amc23",
+                                   "--benchmark", "aime24", "--no-embedding"])
+    assert res.exit_code == 0, res.output
+    df = pl.read_ndjson(out) if ext == "jsonl" else pl.read_parquet(out)
+    assert df.height == 20
+    n = int(df["contaminated"].sum())
+    assert n > 0
+    hit = df.filter(pl.col("contaminated"))["contamination_hits"][0].to_list()[0]
+    assert hit["benchmark"] == "amc23" and hit["detector"] == "exact" and hit["score"] == 1.0
+    assert df.filter(~pl.col("contaminated"))["contamination_hits"].list.len().max() == 0
+
+
+@pytest.mark.slow
+def test_embedding_detector_catches_rephrasing_that_keeps_numbers(tmp_path):
+    item = load("gsm8k_test")[0]  # Janet's ducks lay 16 eggs per day...
+    rephrased = ("Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
+                 "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
+                 "for $2 per egg. How many dollars does she earn every day at the farmers' market?")
+    changed = rephrased.replace("16", "18")
+    det = Detectors()
+    det.ngram.enabled = det.substring.enabled = False
+    idx = BenchmarkIndex([item], det, Policy())
+    hits = idx.detect([rephrased, changed], cache_dir=tmp_path)
+    assert hits[0] and hits[0][0].detector == "embedding"
+    assert hits[1] == []

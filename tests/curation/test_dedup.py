@@ -1,0 +1,169 @@
+"""Dedup: canonical form, number guard, no chaining, stage accounting, CLI contract (jsonl + parquet)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from curation import manifest
+from curation.cli import app
+from curation.config.dedup import NearConfig, SemanticConfig
+from curation.runner import Runner
+from curation.store import RunStore
+from curation.text.canonical import canonical_frame, canonicalize, numbers
+from curation.text.dedup import content_differs, find_duplicates
+from collections import Counter
+
+from .spine_helpers import write_jsonl, write_manifest
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Find $x^{2}$ if x = 3,000.", "find $x^2$ if x=3000"),
+        ("What is \\dfrac{1}{2} + \\left( 3 \\right)?", "What is \\frac{1}{2} + (3)"),
+        ("Problem: Compute \\(2\\cdot 3\\). Put your final answer within \\boxed{}.", "Compute $2 \\times 3$"),
+        ("There are twenty-five apples and one pear.", "There are 25 apples and 1 pear"),
+        ("The price is 1.50 dollars", "the price is 1.5 dollars"),
+        ("Ｆind THE sum", "find the sum"),  # NFKC + case (polars 2.1 lowercase bug on mixed text)
+    ],
+)
+def test_canonical_form_removes_format_but_keeps_values(a, b):
+    assert canonicalize(a) == canonicalize(b)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("Find 3+5", "Find 3+6"), ("x = 1.5", "x = 1.05"), ("3,000 apples", "3,001 apples"), ("one pear", "two pears")],
+)
+def test_canonical_form_keeps_every_value(a, b):
+    assert canonicalize(a) != canonicalize(b)
+    assert numbers(a) != numbers(b)
+
+
+def test_number_multiset_column():
+    cf = canonical_frame(["Add 5 and 3 and 5.", "no numbers here"])
+    assert cf["numbers"].to_list() == ["3 5 5", ""]
+
+
+def test_exact_and_near_keep_number_changed_siblings():
+    texts = [
+        "A train travels 60 miles in 2 hours. What is its average speed in miles per hour?",
+        "a train travels sixty miles in 2 hours.  What is its average speed in miles per hour?",  # exact (canon)
+        "Problem: A train travels 60 miles in 2 hours. What is the average speed in miles per hour?",  # near
+        "A train travels 60 miles in 3 hours. What is its average speed in miles per hour?",  # sibling
+        "A train travels 61 miles in 2 hours. What is its average speed in miles per hour?",  # sibling
+    ]
+    r = find_duplicates(texts, near=NearConfig())
+    assert r.reason == [None, "exact_duplicate", "near_duplicate", None, None]
+    assert r.root.tolist() == [0, 0, 0, 3, 4]
+    # without the guard MinHash merges the siblings: the guard is what keeps them
+    r2 = find_duplicates(texts, near=NearConfig(number_guard="off", content_guard=False, threshold=0.6))
+    assert not r2.kept[3] or not r2.kept[4]
+
+
+def test_content_guard_rejects_substitutions_not_filler_edits():
+    c = lambda s: Counter(canonicalize(s).split(" "))  # noqa: E731
+    assert content_differs(c("If $x-y=6$, what is the value of $y$?"), c("If $x-y=6$, what is the value of $x$?"))
+    assert content_differs(c("arrange the letters of the word RADII"), c("arrange the letters of the word MADAM"))
+    assert not content_differs(c("Find the value of $x$ if 2x = 4."), c("Find $x$ if 2x = 4"))
+
+
+def test_star_clusters_do_not_chain():
+    # a0 ~ a1 ~ a2 each one filler edit apart, but a0 and a2 differ more; each member must match the kept one
+    base = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma"
+    words = base.split()
+    texts = [" ".join(words[:i] + ["the"] * k + words[i:]) for i, k in [(0, 0), (6, 3), (12, 6)]]
+    r = find_duplicates(texts, exact=False, near=NearConfig(threshold=0.8))
+    sims = r.similarity[~r.kept]
+    assert (sims >= 0.8).all()
+    for i in np.flatnonzero(~r.kept):
+        assert r.kept[r.root[i]]
+
+
+def test_representative_rule_prefers_rows_with_answers(tmp_path):
+    rows = [{"id": "a", "problem": "What is 2 + 2?"}, {"id": "b", "problem": "what is 2+2", "answer": "4"}]
+    write_jsonl(tmp_path / "q.jsonl", rows)
+    m = manifest.load(write_manifest(tmp_path / "m.yaml", {
+        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}], "dedup": {"exact": True}}))
+    Runner(m, tmp_path / "run", options={"quiet": True}).run()
+    kept = RunStore(tmp_path / "run").read("dedup", "queries").to_pylist()
+    assert [k["source_id"] for k in kept] == ["b"]
+
+
+def test_stage_accounts_for_every_row_with_evidence(tmp_path):
+    rows = [{"id": f"m{i}", "problem": f"Compute {i} times {i + 7} and add nine.", "answer": "1"} for i in range(40)]
+    rows += [{"id": f"c{i}", "problem": f"Problem: compute {i} times {i + 7}  and add 9. Put your final answer "
+              "within \\boxed{}.", "answer": "1"} for i in range(10)]
+    rows += [{"id": f"e{i}", "problem": rows[i]["problem"], "answer": "1"} for i in range(5)]
+    write_jsonl(tmp_path / "q.jsonl", rows)
+    m = manifest.load(write_manifest(tmp_path / "m.yaml", {
+        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
+        "dedup": {"exact": True, "near": {"threshold": 0.7}}}))
+    lock = Runner(m, tmp_path / "run", options={"quiet": True}).run()
+    store = RunStore(tmp_path / "run")
+    kept = store.read("dedup", "queries")
+    removed = store.read("dedup", "removed").to_pylist()
+    assert kept.num_rows + len(removed) == 55
+    assert kept.num_rows == 40
+    assert {r["reason"] for r in removed} == {"exact_duplicate"}  # canonical form makes the wrapped copies exact
+    kept_ids = set(kept.column("query_id").to_pylist())
+    for r in removed:
+        ev = json.loads(r["evidence"])
+        assert ev["kept"] in kept_ids and ev["method"] == "canonical_hash"
+    meta = [json.loads(x) for x in kept.column("metadata").to_pylist()]
+    assert sum(1 for x in meta if "dedup" in x) == 10
+    assert lock["stages"]["dedup"]["removed_by_reason"] == {"exact_duplicate": 15}
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "parquet"])
+def test_cli_contract(tmp_path, ext):
+    rows = [
+        {"id": "q1", "problem": "Find 3+5."},
+        {"id": "q2", "problem": "find 3 + 5"},
+        {"id": "q3", "problem": "Find 3+6."},
+        {"id": "q4", "problem": "A shop sells 12 apples for 3 dollars each. How much do the apples cost in total?"},
+        {"id": "q5", "problem": "A shop sells 12 apples for 3 dollars each. Then how much do the apples cost in total?"},
+    ]
+    src = tmp_path / f"in.{ext}"
+    if ext == "jsonl":
+        write_jsonl(src, rows)
+    else:
+        pl.DataFrame(rows).write_parquet(src)
+    out = tmp_path / f"out.{ext}"
+    res = CliRunner().invoke(app, ["dedup", str(src), "--out", str(out), "--exact", "--near"])
+    assert res.exit_code == 0, res.output
+    df = pl.read_ndjson(out) if ext == "jsonl" else pl.read_parquet(out)
+    assert df.height == 5
+    assert df["kept"].to_list() == [True, False, True, True, False]
+    assert df["dup_of"].to_list() == [None, "q1", None, None, "q4"]
+    assert df["dup_reason"].to_list() == [None, "exact_duplicate", None, None, "near_duplicate"]
+    assert df["cluster_id"].to_list() == ["q1", "q1", "q3", "q4", "q4"]
+
+
+def test_cli_bad_input_exit_2(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"question": "x"}])
+    res = CliRunner().invoke(app, ["dedup", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code != 0
+    assert "no column 'problem'" in str(res.exception) + res.output
+
+
+@pytest.mark.slow
+def test_semantic_dedup_is_number_guarded_and_cached(tmp_path):
+    texts = [
+        "Tom has 5 apples and buys 3 more. How many apples does Tom have now?",
+        "Tom owns 5 apples and then purchases 3 additional ones. How many apples does he have now?",
+        "Tom has 5 apples and buys 4 more. How many apples does Tom have now?",
+        "Write a function that reverses a string.",
+    ]
+    cfg = SemanticConfig(enabled=True, threshold=0.85)
+    r = find_duplicates(texts, exact=True, near=NearConfig(), semantic=cfg, cache_dir=tmp_path)
+    assert r.reason == [None, "semantic_duplicate", None, None]
+    assert r.root[1] == 0
+    assert list((tmp_path / "embeddings").rglob("keys-*.npy"))
+    r2 = find_duplicates(texts, exact=True, near=NearConfig(), semantic=cfg, cache_dir=tmp_path)
+    assert r2.stats["embedding_cache"]["encoded"] == 0 and r2.reason == r.reason

@@ -1,0 +1,99 @@
+"""Think-tag parsing, request keys, the request cache (incl. a line cut by a kill) and the params mapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curation.config.distill import GenerationConfig
+from curation.teachers.base import Choice, Result, request_key
+from curation.teachers.cache import RequestCache
+from curation.teachers.parsing import split_reasoning
+from curation.teachers.sampling import openai_body, sample_seed, sampling_params, vllm_sampling_kwargs
+
+
+@pytest.mark.parametrize(
+    "text, finish, expected",
+    [
+        ("<think>a\nb</think>\n\nThe answer is 4.", "stop", ("a\nb", "The answer is 4.", "ok")),
+        ("reasoning opened by the template</think>final", "stop", ("reasoning opened by the template", "final", "ok")),
+        ("<think>never closed because", "stop", ("never closed because", "", "malformed")),
+        ("<think>cut by max_tokens", "length", ("cut by max_tokens", "", "truncated")),
+        ("no tags at all: 42", "stop", (None, "no tags at all: 42", "ok")),
+        ("<think>x</think>y</think>z", "stop", ("x", "y</think>z", "ok")),
+    ],
+)
+def test_split_reasoning(text, finish, expected):
+    p = split_reasoning(text, ("<think>", "</think>"), finish)
+    assert (p.reasoning, p.answer, p.status) == expected
+
+
+def test_split_reasoning_custom_tags_and_server_field():
+    p = split_reasoning("<reasoning>r</reasoning>ans", ("<reasoning>", "</reasoning>"), "stop")
+    assert (p.reasoning, p.answer) == ("r", "ans")
+    p = split_reasoning("only the answer", ("<think>", "</think>"), "stop", server_reasoning="server-side thoughts")
+    assert (p.reasoning, p.answer, p.status) == ("server-side thoughts", "only the answer", "ok")
+    assert split_reasoning("<think>a</think>b", None, "stop").reasoning is None
+
+
+def test_generation_config_requires_max_tokens():
+    with pytest.raises(Exception, match="max_tokens"):
+        GenerationConfig()
+    with pytest.raises(Exception, match="problem"):
+        GenerationConfig(max_tokens=8, prompt_template="no placeholder")
+
+
+def test_params_map_to_openai_body_and_vllm():
+    gen = GenerationConfig(n=4, max_tokens=100, temperature=0.6, top_p=0.95, top_k=20, min_p=0.05, seed=7,
+                           stop=["</answer>"], repetition_penalty=1.1, chat_template_kwargs={"enable_thinking": True},
+                           extra_body={"skip_special_tokens": False})
+    s = sampling_params(gen, n=1, seed=sample_seed(gen, 3))
+    assert s["seed"] == 10 and s["n"] == 1
+    body = openai_body("m", s, messages=[{"role": "user", "content": "q"}])
+    assert body["top_k"] == 20 and body["min_p"] == 0.05 and body["repetition_penalty"] == 1.1
+    assert body["chat_template_kwargs"] == {"enable_thinking": True} and body["skip_special_tokens"] is False
+    assert body["max_tokens"] == 100 and body["stop"] == ["</answer>"]
+    kw = vllm_sampling_kwargs(s)
+    assert "chat_template_kwargs" not in kw and kw["top_k"] == 20 and kw["skip_special_tokens"] is False
+    # distinct seeds per sample and per data-parallel replica
+    seeds = {sample_seed(gen, i, r) for i in range(4) for r in range(3)}
+    assert len(seeds) == 12
+
+
+def test_request_key_changes_with_every_part():
+    ident = {"backend": "openai", "model": "m", "revision": None}
+    msgs = [{"role": "user", "content": "q"}]
+    base = request_key(ident, msgs, None, {"n": 1, "seed": 0}, [0])
+    assert base == request_key(ident, msgs, None, {"seed": 0, "n": 1}, [0])  # key order does not matter
+    others = {
+        request_key(dict(ident, revision="r1"), msgs, None, {"n": 1, "seed": 0}, [0]),
+        request_key(ident, [{"role": "user", "content": "q2"}], None, {"n": 1, "seed": 0}, [0]),
+        request_key(ident, msgs, None, {"n": 1, "seed": 1}, [0]),
+        request_key(ident, msgs, None, {"n": 1, "seed": 0}, [1]),
+    }
+    assert base not in others and len(others) == 4
+
+
+def test_cache_survives_partial_line_and_retries_failures(tmp_path):
+    ok = Result(key="a" * 32, choices=[Choice(sample_index=0, completion="hi", finish_reason="stop")], prompt_tokens=3)
+    bad = Result(key="b" * 32, error_kind="server_error", error="HTTP 500")
+    with RequestCache(tmp_path) as c:
+        c.put(ok)
+        c.put(bad)
+    # A kill in the middle of a write leaves half a line at the end of a shard.
+    shard = next(p for p in tmp_path.glob("requests-*.jsonl") if "a" * 32 in p.read_text())
+    with open(shard, "a") as f:
+        f.write('{"key": "' + "c" * 32 + '", "choi')
+    c2 = RequestCache(tmp_path)
+    assert c2.corrupt_lines == 1
+    assert "a" * 32 in c2 and c2.get("a" * 32).choices[0].completion == "hi"
+    assert "b" * 32 not in c2 and c2.previously_failed("b" * 32)
+    # a later success for the failed key wins, and the file stays parseable after the cut line
+    c2.put(Result(key="b" * 32, choices=[Choice(sample_index=0, completion="ok now")]))
+    c2.close()
+    c3 = RequestCache(tmp_path)
+    assert "b" * 32 in c3 and not c3.previously_failed("b" * 32) and c3.corrupt_lines == 1
+    lines = [json.loads(line) for p in tmp_path.glob("requests-*.jsonl") for line in p.read_text().splitlines()
+             if line.startswith('{"key"') and line.endswith("}")]
+    assert len(lines) == 3
