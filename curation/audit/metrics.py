@@ -198,8 +198,9 @@ def structure(run: RunTables, df: pl.DataFrame) -> dict[str, Any] | None:
     per_trace = seg.group_by("trace_id", "teacher").agg(
         pl.col("approach").filter(pl.col("kind") == "approach").n_unique().alias("approaches"),
         (pl.col("kind") == "verification").sum().alias("verification_steps"),
-        (pl.col("chars").filter(pl.col("kind") == "verification").sum() / pl.col("chars").sum())
-        .alias("verification_share"),
+        pl.when(pl.col("chars").sum() > 0)
+        .then(pl.col("chars").filter(pl.col("kind") == "verification").sum() / pl.col("chars").sum())
+        .otherwise(None).alias("verification_share"),
         ((pl.col("kind") == "approach") & (pl.col("approach") == 1) & (pl.col("verdict") == "correct")).any()
         .alias("first_approach_correct"),
         (pl.col("kind") == "approach").any().alias("has_approach"),

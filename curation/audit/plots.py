@@ -6,6 +6,7 @@ Teachers keep the same colour in every figure, so a reader can follow one teache
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -139,7 +140,7 @@ def length_hist(df: pl.DataFrame, column: str, colors: dict[str, Any], label: st
     vmax = float(df[column].max() or 1)
     bins = [b for b in LENGTH_BINS if b < vmax] + [max(vmax + 1, LENGTH_BINS[1])]
     labels = [f"<{bins[1]}"] + [f"{int(a)}–{int(b)}" if i < len(bins) - 3 else f"≥{int(a)}"
-                                for i, (a, b) in enumerate(zip(bins[1:-1], bins[2:]))]
+                                for i, (a, b) in enumerate(pairwise(bins[1:]))]
     cols = min(3, len(teachers))
     nrows = int(np.ceil(len(teachers) / cols))
     fig, axes = plt.subplots(nrows, cols, figsize=(8.8, 2.3 * nrows + 0.4), squeeze=False, sharey=True)
@@ -175,7 +176,7 @@ def length_vs_correct(df: pl.DataFrame, column: str, colors: dict[str, Any]) -> 
                 data.append(vals)
                 pos.append(i * 1.0 + (j - 0.5) * 0.36)
                 cols.append(VERDICT_COLORS[v])
-    bp = ax.boxplot(data, positions=pos, vert=False, widths=0.3, patch_artist=True, showfliers=True,
+    bp = ax.boxplot(data, positions=pos, orientation="horizontal", widths=0.3, patch_artist=True, showfliers=True,
                     flierprops={"markersize": 3, "alpha": 0.5}, medianprops={"color": "black"})
     for patch, c in zip(bp["boxes"], cols):
         patch.set_facecolor(c)
@@ -249,14 +250,15 @@ def agreement_heatmap(pairs: pl.DataFrame, teachers: list[str], value: str, titl
         if r[value] is not None and r["teacher_a"] in idx and r["teacher_b"] in idx:
             a, b = idx[r["teacher_a"]], idx[r["teacher_b"]]
             m[a, b] = m[b, a] = r[value]
-    fig, ax = plt.subplots(figsize=(1.2 * n + 3.2, 1.0 * n + 1.6))
+    side = min(7.2, 0.85 * n + 2.6)
+    fig, ax = plt.subplots(figsize=(side + 1.2, side))
     im = ax.imshow(m, cmap="viridis", vmin=min(0.0, float(np.nanmin(m))), vmax=1)
     for i in range(n):
         for j in range(n):
             if not np.isnan(m[i, j]):
                 ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center",
                         color="white" if m[i, j] < 0.6 else "black", fontsize=8)
-    short = [t if len(t) <= 22 else t[:20] + "…" for t in teachers]
+    short = [t if len(t) <= 24 else t[:11] + "…" + t[-11:] for t in teachers]  # keep both ends: variants differ there
     ax.set_xticks(range(n), short, rotation=35, ha="right")
     ax.set_yticks(range(n), short)
     ax.grid(False)
@@ -272,7 +274,7 @@ def perplexity_box(values: pl.DataFrame, colors: dict[str, Any], model: str) -> 
     teachers = [t for t in colors if t in set(values["teacher"].to_list())]
     data = [values.filter(pl.col("teacher") == t)["ppl"].drop_nans().drop_nulls().to_numpy() for t in teachers]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers), 0.45, 1.6)))
-    bp = ax.boxplot(data, vert=False, patch_artist=True, widths=0.55, medianprops={"color": "black"},
+    bp = ax.boxplot(data, orientation="horizontal", patch_artist=True, widths=0.55, medianprops={"color": "black"},
                     flierprops={"markersize": 3})
     for patch, t in zip(bp["boxes"], teachers):
         patch.set_facecolor(colors[t])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 
@@ -68,7 +68,7 @@ def html_table(rows: list[dict[str, Any]] | None, columns: list[tuple[str, str, 
             shown = FORMATS[fmt](v)
             if key == "teacher" and colors and v in colors:
                 c = colors[v]
-                rgb = "#%02x%02x%02x" % tuple(int(255 * x) for x in c[:3])
+                rgb = "#" + "".join(f"{int(255 * x):02x}" for x in c[:3])
                 shown = f'<span class="swatch" style="background:{rgb}"></span>{shown}'
             if ci and key in ci and _isnum(r.get(ci[key][0])):
                 lo, hi = ci[key]
@@ -107,7 +107,7 @@ def _pivot_difficulty(by: pl.DataFrame, colors: dict[str, Any]) -> str:
 def _findings(overall: list[dict], lengths: dict, structure: list[dict] | None, agree: list[dict] | None,
               adaptive: list[dict], token_col: str) -> list[str]:
     out: list[str] = []
-    b = lambda s: f"<b>{html.escape(str(s))}</b>"  # noqa: E731
+    b = lambda s: f"<b>{html.escape(str(s))}</b>"
     rated = [r for r in overall if _isnum(r.get("pass_rate"))]
     if len(rated) >= 2:
         best = max(rated, key=lambda r: r["pass_rate"])

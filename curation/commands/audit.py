@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -15,14 +14,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def audit(
         run_dir: Path = typer.Argument(..., help="a run directory (runs/<name>)"),
-        out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: RUN_DIR/report/audit)"),
-        ppl_model: Optional[str] = typer.Option(
+        out: Path | None = typer.Option(None, "--out", help="output folder (default: RUN_DIR/report/audit)"),
+        ppl_model: str | None = typer.Option(
             None, "--ppl-model", help="local transformers causal-LM folder: adds perplexity per teacher"),
         ppl_max_per_teacher: int = typer.Option(200, "--ppl-max-per-teacher", min=1),
         ppl_max_tokens: int = typer.Option(1024, "--ppl-max-tokens", min=8),
         embeddings: bool = typer.Option(True, "--embeddings/--no-embeddings",
                                         help="embedding spread across samples of the same query"),
-        embed_model: Optional[str] = typer.Option(None, "--embed-model",
+        embed_model: str | None = typer.Option(None, "--embed-model",
                                                   help="sentence-transformers model (default: bundled MiniLM)"),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:

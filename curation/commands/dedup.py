@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         exact: bool = typer.Option(False, "--exact", help="exact dedup on the canonical form"),
         near: bool = typer.Option(False, "--near", help="MinHash/LSH near dedup, number-guarded"),
         semantic: bool = typer.Option(False, "--semantic", help="embedding dedup, number-guarded (slow on CPU)"),
-        near_threshold: float = typer.Option(0.7, "--near-threshold", help="estimated Jaccard"),
+        near_threshold: float = typer.Option(0.6, "--near-threshold", help="estimated Jaccard"),
         no_number_guard: bool = typer.Option(False, "--no-number-guard", help="let near dedup merge different numbers"),
         semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine"),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="sentence-transformers model (semantic)"),

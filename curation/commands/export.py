@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -19,20 +18,20 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         run_dir: Path = typer.Argument(..., help="a run directory (runs/<name>)"),
-        fmt: List[str] = typer.Option(..., "--format", "-f", help="hf, trl-sft, trl-preference, trl-prompt, verl, "
+        fmt: list[str] = typer.Option(..., "--format", "-f", help="hf, trl-sft, trl-preference, trl-prompt, verl, "
                                       "llamafactory, openrlhf (repeat or comma-separate for several)"),
         out: Path = typer.Option(..., "--out", "-o", help="output folder (several formats: one subfolder each)"),
         positives_only: bool = typer.Option(True, "--positives-only/--all-samples",
                                             help="SFT outputs: verified-correct traces only (default) or all"),
-        min_tokens: Optional[int] = typer.Option(None, "--min-tokens", min=0),
-        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=0),
-        teacher: Optional[List[str]] = typer.Option(None, "--teacher", help="keep only these teachers (repeat)"),
-        min_difficulty: Optional[float] = typer.Option(None, "--min-difficulty", min=0, max=1),
-        max_difficulty: Optional[float] = typer.Option(None, "--max-difficulty", min=0, max=1),
+        min_tokens: int | None = typer.Option(None, "--min-tokens", min=0),
+        max_tokens: int | None = typer.Option(None, "--max-tokens", min=0),
+        teacher: list[str] | None = typer.Option(None, "--teacher", help="keep only these teachers (repeat)"),
+        min_difficulty: float | None = typer.Option(None, "--min-difficulty", min=0, max=1),
+        max_difficulty: float | None = typer.Option(None, "--max-difficulty", min=0, max=1),
         reasoning: str = typer.Option("raw", "--reasoning", help="raw | simplified (DLCoT simplified reasoning)"),
         prompt: str = typer.Option("problem", "--prompt", help="problem | teacher (exact prompt sent)"),
-        pretty_name: Optional[str] = typer.Option(None, "--pretty-name", help="hf card title"),
-        license_: Optional[str] = typer.Option(None, "--license", help="hf card license (default: from sources)"),
+        pretty_name: str | None = typer.Option(None, "--pretty-name", help="hf card title"),
+        license_: str | None = typer.Option(None, "--license", help="hf card license (default: from sources)"),
         max_shard_mb: int = typer.Option(300, "--max-shard-mb", min=1),
     ) -> None:
         """Export a run for trainers (TRL, verl, LLaMA-Factory, OpenRLHF) or as a Hub dataset folder."""
@@ -65,13 +64,13 @@ def register(app: typer.Typer) -> None:
         run_dir: Path = typer.Argument(..., help="a run directory (its hf export is rebuilt and uploaded)"),
         repo_id: str = typer.Option(..., "--repo-id", help="ORG/NAME of the dataset repo on the Hub"),
         private: bool = typer.Option(False, "--private", help="create the repo private (ignored if it exists)"),
-        config: Optional[List[str]] = typer.Option(None, "--config", help="only these configs (sft, preference, "
+        config: list[str] | None = typer.Option(None, "--config", help="only these configs (sft, preference, "
                                                    "rl, all); repeat or comma-separate"),
-        from_dir: Optional[Path] = typer.Option(None, "--from", help="upload this existing hf export folder "
+        from_dir: Path | None = typer.Option(None, "--from", help="upload this existing hf export folder "
                                                 "instead of re-exporting RUN_DIR/export/hf"),
-        endpoint: Optional[str] = typer.Option(None, "--endpoint", help="Hub URL (default: HF_ENDPOINT or "
+        endpoint: str | None = typer.Option(None, "--endpoint", help="Hub URL (default: HF_ENDPOINT or "
                                                "https://huggingface.co)"),
-        revision: Optional[str] = typer.Option(None, "--revision", help="branch (default: main)"),
+        revision: str | None = typer.Option(None, "--revision", help="branch (default: main)"),
         commit_max_files: int = typer.Option(100, "--commit-max-files", min=1),
         commit_max_mb: int = typer.Option(2048, "--commit-max-mb", min=1),
     ) -> None:

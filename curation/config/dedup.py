@@ -4,7 +4,7 @@ Example::
 
     dedup:
       exact: true
-      near: {threshold: 0.7, num_perm: 128, ngram: 3, number_guard: exact}
+      near: {threshold: 0.6, num_perm: 128, ngram: 2, number_guard: exact, content_guard: true}
       semantic: {enabled: false, threshold: 0.95}
       keep: has_answer_then_first
     decontaminate:
@@ -38,9 +38,9 @@ class EmbeddingConfig(Section):
 
 class NearConfig(Section):
     enabled: bool = True
-    threshold: float = Field(default=0.7, gt=0, le=1, description="estimated Jaccard of word n-gram sets")
+    threshold: float = Field(default=0.6, gt=0, le=1, description="estimated Jaccard of content-word n-gram sets")
     num_perm: int = Field(default=128, ge=16, le=1024)
-    ngram: int = Field(default=3, ge=1, le=16)
+    ngram: int = Field(default=2, ge=1, le=16)
     unit: Literal["word", "char"] = "word"
     number_guard: Literal["exact", "off"] = Field(
         default="exact", description="exact: merge only queries whose number multisets are equal"

@@ -16,11 +16,37 @@ def teacher_generate(manifest: Any, name: str, cache_dir: Path) -> Generate:
     if name not in names:
         raise UserError(f"teacher {name!r} is not in `teachers:` (have: {', '.join(names) or 'none'})")
     try:
-        from ..teachers import generate_function  # type: ignore[attr-defined]
+        from ..teachers import Request, make_backend
     except ImportError as e:
-        raise UserError(
-            f"LLM steps need a live teacher backend (curation.teachers.generate_function), not available in this "
-            f"build ({e}); use the heuristic segmenter / embedding clustering / deletion rewrite instead"
-        ) from None
+        raise UserError(f"LLM steps need a live teacher backend (curation.teachers), not in this build ({e})") from None
     teacher = next(t for t in manifest.teachers if t.name == name)
-    return generate_function(teacher, cache_dir=cache_dir)
+    try:
+        backend = make_backend(teacher)
+    except ValueError as e:
+        raise UserError(f"teacher {name!r} cannot serve the LLM steps of the segment stage: {e}") from None
+    return backend_generate(backend, sampling={"temperature": 0.1, "max_tokens": 2048})
+
+
+def backend_generate(backend: Any, sampling: dict | None = None) -> Generate:
+    """`generate(prompts)` over any `curation.teachers` backend (one user message per prompt, one sample)."""
+    from ..teachers import Request
+    from ..records import canonical_json
+    import hashlib
+
+    params = {"n": 1, **(sampling or {})}
+
+    def generate(prompts: list[str]) -> list[str]:
+        reqs = []
+        for i, p in enumerate(prompts):
+            msgs = [{"role": "user", "content": p}]
+            key = hashlib.sha256(canonical_json([backend.name, msgs, params]).encode()).hexdigest()[:24]
+            reqs.append(Request(key=f"{key}-{i}", query_id=f"cot-{i}", messages=msgs, sample_indices=[0],
+                                sampling=dict(params)))
+        by_key = {r.key: r for r in backend.generate(reqs)}
+        out = []
+        for r in reqs:
+            res = by_key.get(r.key)
+            out.append(res.choices[0].completion if res is not None and res.ok and res.choices else "")
+        return out
+
+    return generate

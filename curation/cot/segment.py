@@ -166,6 +166,16 @@ APPROACH_START = re.compile(
     r")",
     re.I,
 )
+UNDERSTAND = re.compile(
+    _LEAD
+    + r"(?:(?:alright|all right|okay|ok|so|now|well|hmm|first(?:ly)?|first things first)\W+)*(?:"
+    r"(?:i need to |let me |let's |we need to |i should |i have to )?(?:first )?(?:understand|recall|remember|"
+    r"notice|think about what|figure out what|understand what)|"
+    r"i (?:know|recall|remember|notice|think) (?:that|there)|(?:the|our) (?:goal|task|key)|"
+    r"(?:this|these|it) (?:looks|seems|is a)|looking at (?:this|the)"
+    r")",
+    re.I,
+)
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _WORK = re.compile(r"=|\\frac|\\sqrt|\^|\d\s*[-+*/×·]\s*\d|\\times|\\cdot|\\le|\\ge|<|>")
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -277,8 +287,12 @@ class HeuristicSegmenter:
         fnorm = _norm_math(final) if final else None
 
         def reached(p: str) -> bool:
+            """The paragraph states the answer the trace ends with (the first answer, in DLCoT's sense)."""
             if fnorm:
-                return fnorm in _norm_math(p) and bool(ANSWER_STATEMENT.search(p) or "=" in p)
+                from .answers import approach_answer
+
+                got = approach_answer(p)
+                return got is not None and _norm_math(got) == fnorm
             return states_answer(p)
 
         for j in range(i, min(conc_from, n)):
@@ -286,7 +300,8 @@ class HeuristicSegmenter:
             head = p.lstrip()[:200]
             if phase == "intro":
                 starts = APPROACH_START.search(head) or NEW_APPROACH.search(head)
-                if starts or (is_work(p) and not restates(p, problem)) or reached(p) or j - i >= 4:
+                thinking = UNDERSTAND.search(head) and not starts
+                if starts or (is_work(p) and not restates(p, problem) and not thinking) or reached(p) or j - i >= 4:
                     phase, k, seg_has_work = "explore", 1, is_work(p)
                     kinds[j] = ("approach", k)
                     answered = reached(p)

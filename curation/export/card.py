@@ -27,7 +27,7 @@ HF_LICENSES = {
     "cdla-permissive-2.0", "cdla-sharing-1.0", "openrail", "llama3", "llama3.1", "llama3.2", "llama3.3", "gemma",
     "unlicense", "other", "unknown",
 }
-SECRET_KEY = re.compile(r"(token|api[_-]?key|secret|password|authorization|credential)", re.I)
+SECRET_KEY = re.compile(r"(token|api[_-]?key|secret|password|authorization|credential)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{20,}|api_[A-Za-z0-9]{20,})\b")
 ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
@@ -127,7 +127,7 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
         "language": language,
         "pretty_name": pretty_name or f"{name} (cotforge reasoning traces)",
         "task_categories": ["text-generation", "question-answering"],
-        "tags": sorted(set(["reasoning", "distillation", "synthetic", "cotforge", *domains, *tags])),
+        "tags": sorted({"reasoning", "distillation", "synthetic", "cotforge", *domains, *tags}),
         "size_categories": [size_category(largest)],
         "annotations_creators": ["machine-generated"],
         "source_datasets": hf_sources + (["original"] if any(not s.get("hf") for s in sources_cfg) else []),

@@ -15,9 +15,10 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import UserError
 from .card import merge_cards
@@ -47,7 +48,6 @@ def _status(e: BaseException) -> int | None:
 
 def _transient(e: BaseException) -> bool:
     import httpx
-
     from huggingface_hub.errors import HfHubHTTPError
 
     if isinstance(e, HfHubHTTPError):
@@ -61,7 +61,7 @@ def with_retries(fn: Callable[[], T], what: str, *, max_retries: int, base_wait:
     while True:
         try:
             return fn()
-        except Exception as e:  # noqa: BLE001 - filtered by _transient
+        except Exception as e:
             if not _transient(e) or attempt >= max_retries:
                 raise
             resp = getattr(e, "response", None)

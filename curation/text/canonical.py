@@ -19,8 +19,8 @@ VERSION = 1
 
 # Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
 _WRAPPERS = [
+    r"let[’']?s\s+think\s+step\s+by\s+step\.?",
     r"(?:please\s+)?(?:reason|think)\s+step\s+by\s+step[^.\n$]*[.,]?",
-    r"let'?s\s+think\s+step\s+by\s+step\.?",
     r"(?:and\s+|please\s+)?put\s+your\s+(?:final\s+)?answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
     r"return\s+your\s+final\s+response\s+as\s+[^\n]*",
     r"(?:output|give|write)\s+(?:only\s+)?(?:the\s+)?final\s+answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",

@@ -62,6 +62,15 @@ FILLER = frozenset(
 )
 
 
+def strip_filler(canonical: pl.Series) -> pl.Series:
+    pad = pl.concat_str(pl.lit(" "), pl.col("c").str.replace_all(" ", "  "), pl.lit(" "))
+    fill = {f" {w} ": " " for w in FILLER}
+    stripped = pad.str.replace_many(fill).str.replace_all(r"\s+", " ").str.strip_chars()
+    # an all-filler text keeps its words
+    return pl.DataFrame({"c": canonical}).select(
+        pl.when(stripped == "").then(pl.col("c")).otherwise(stripped).alias("c"))["c"]
+
+
 def content_differs(a: Counter, b: Counter) -> bool:
     """True when the two token multisets differ in anything but filler words: a substituted variable ("find $y$"
     vs "find $x$"), operator ("2n + 1" vs "2n - 1"), word ("RADII" vs "MADAM") or an added term is a different
@@ -84,7 +93,9 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     parent, sim = np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float32)
     if n < 2:
         return parent, sim
-    doc, h = shingles(canonical, cfg.ngram, cfg.unit)
+    # Shingles of the content tokens only: filler words ("the", "please") cannot change a problem (the content
+    # guard below checks that they are all that differs), so dropping them must not lower the similarity.
+    doc, h = shingles(strip_filler(canonical) if cfg.content_guard else canonical, cfg.ngram, cfg.unit)
     sig = MinHasher(cfg.num_perm, cfg.seed).signatures(doc, h, n)
     bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
     block = _block_keys(numbers) if cfg.number_guard == "exact" else None

@@ -171,15 +171,13 @@ def build_run(root: Path, *, segments: bool = True, select: bool = True, teacher
     manifest = {
         "name": "fixture", "description": "audit/export test run (SkyThought MATH-500 outputs)",
         "sources": [{"name": "math500_sample", "kind": "jsonl", "path": "data/math500_sample.jsonl",
-                     "domain": "math", "license": "MIT",
-                     "hf": None}],
+                     "domain": "math", "license": "MIT"}],
         "teachers": [{"name": n, "backend": "replay", "model": m} for n, m in teacher_models],
         "decontaminate": {"enabled": True, "benchmarks": ["amc23", "aime24", "math500"]},
         "dedup": {"enabled": True, "exact": True, "near": True, "semantic": False},
         "export": {"formats": ["hf"]},
         **(extra_manifest or {}),
     }
-    manifest["sources"][0].pop("hf")
     lock = {"cotforge_version": "0.1.0", "manifest": manifest, "versions": {"cotforge": "0.1.0"},
             "stages": {s: {"status": "done" if s in done else "disabled", "fingerprint": "x"} for s in STAGES},
             "finished": "2025-01-01T00:00:00+00:00"}

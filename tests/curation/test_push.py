@@ -97,7 +97,8 @@ def make_handler(hub: FakeHub):
                 rid = f"{p['organization']}/{p['name']}"
                 assert p.get("type") == "dataset", p
                 if rid in hub.repos:
-                    return self._json(409, {"error": "You already created this dataset repo"})
+                    return self._json(409, {"error": "You already created this dataset repo",
+                                            "url": f"http://{self.headers['Host']}/datasets/{rid}"})
                 hub.repos[rid] = {}
                 hub.private[rid] = p.get("visibility") == "private" or bool(p.get("private"))
                 return self._json(200, {"url": f"http://{self.headers['Host']}/datasets/{rid}", "name": rid})
@@ -287,9 +288,9 @@ def test_push_merges_existing_card(hub, export_dir):
 
     _, folder = export_dir
     hub.repos["my-org/carded"] = {"README.md": (
-        "---\nlicense: apache-2.0\ntags:\n- handmade\nmy_key: keep me\nconfigs:\n- config_name: extra\n"
-        "  data_files:\n  - split: train\n    path: extra/*.parquet\n---\n\n# My dataset\n\nHand-written intro.\n"
-    ).encode()}
+        b"---\nlicense: apache-2.0\ntags:\n- handmade\nmy_key: keep me\nconfigs:\n- config_name: extra\n"
+        b"  data_files:\n  - split: train\n    path: extra/*.parquet\n---\n\n# My dataset\n\nHand-written intro.\n"
+    )}
     hub.private["my-org/carded"] = False
     res = push_folder(folder, "my-org/carded", endpoint=hub.endpoint, base_wait=0.01)
     assert res.card_merged

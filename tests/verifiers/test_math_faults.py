@@ -147,3 +147,35 @@ def test_verdict_never_true_on_failure():
     assert Verdict(True, "timeout").equivalent is None
     d = v("1", "\\boxed{1}").to_dict()
     assert d["equivalent"] is True and d["status"] == "ok" and d["extracted_pred"] == "1"
+
+
+# --- extraction on long unboxed outputs, gold typos, size guard (regressions from the real traces)
+def test_bare_variable_is_not_an_answer_unless_gold_is_a_letter():
+    reasoning = "Let me think about this step by step. " * 40
+    assert v("25", reasoning + "So we need to solve for \\( a \\)").status == "no_answer"
+    assert v("b", "\\( b \\)").equivalent is True
+
+
+def test_unboxed_answer_prefers_answer_statements():
+    reasoning = "We check the cases one by one carefully. " * 40
+    assert v("3", reasoning + "Then \\(\\max(a_2, b_2) = 3\\).\n\nBut then the sum is 3 +1").status == "no_answer"
+    assert v("9", reasoning + "Therefore, the number of divisors of 196 is 9.").equivalent is True
+    assert v("50", "so \\boxed{50}. Therefore, the answer is correct.").equivalent is True
+
+
+def test_gold_with_unterminated_box_is_read_as_bare_answer():
+    assert v("\\boxed{7", "\\boxed{7}").equivalent is True
+
+
+def test_matrix_row_breaks_and_products():
+    col = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
+    pred = "\\boxed{\\begin{pmatrix} -\\frac{1}{3} \\\\ \\frac{2}{3} \\\\ \\frac{5}{3} \\end{pmatrix}}"
+    assert v(col, pred).equivalent is True
+    assert v(col, pred.replace("5}{3}", "4}{3}")).equivalent is False
+
+
+def test_repeated_boxes_are_not_too_large():
+    r = v("16", "\\boxed{16}. " * 300)
+    assert r.status == "ok" and r.equivalent is True
+    r = v("256", "\\boxed{}. " * 300)
+    assert r.status == "no_answer"

@@ -11,7 +11,7 @@ from .compare import equal
 from .extract import extract, extract_choice
 from .guards import TooLarge
 from .normalize import normalize, text_key
-from .parse import Node, Options, ParseError, parse
+from .parse import Node, Options, ParseError, fast_number, parse
 from .verdict import Verdict
 
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
@@ -36,6 +36,15 @@ def verify_local(gold: str, prediction: Any, opts: Options | None = None) -> Ver
 
 
 def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
+    pre = _prepare(gold, prediction, opts)
+    if isinstance(pre, Verdict):
+        return pre
+    return _decide(pre, opts)
+
+
+def _prepare(gold: str, prediction: str, opts: Options):
+    """Everything before sympy (extraction, normalization, string/text/choice matches): regex-only and cheap, so
+    it also runs in the caller's process. Returns a final Verdict, or the state _decide needs."""
     if not isinstance(gold, str) or not gold.strip():
         return Verdict(None, "parse_error", detail="gold answer is empty")
     gx = extract(gold, role="gold")
@@ -56,8 +65,8 @@ def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
     p_ans = px.answer.strip()
     base = dict(extracted_gold=g_ans, extracted_pred=p_ans, pred_source=px.source, pred_span=px.span)
     try:
-        gn, _ = normalize(g_ans)
-        pn, _ = normalize(p_ans)
+        gn, gf = normalize(g_ans)
+        pn, pf = normalize(p_ans)
     except Exception as e:  # normalization is regex-only; anything here is a bug, reported not raised
         return Verdict(None, "error", method="normalize", detail=repr(e)[:200], **base)
     if gn == pn and gn:
@@ -65,6 +74,21 @@ def _verify(gold: str, prediction: str, opts: Options) -> Verdict:
     p_key = text_key(p_ans)
     if g_key and g_key == p_key and _ALPHA_KEY.match(g_key) and not re.search(r"\d", g_key):
         return Verdict(True, "ok", method="text", **base)
+    if _is_prose(p_ans) and fast_number(gn) is not None:
+        # 'Sum the values of f(n) from n = 1 ...' against a number: a sentence is not a value (no sympy needed)
+        return Verdict(False, "ok", method="prose_vs_number", **base)
+    return g_ans, p_ans, base, (gn, gf), (pn, pf)
+
+
+def _is_prose(ans: str) -> bool:
+    from .extract import _looks_like_answer
+
+    plain = re.sub(r"\\[a-zA-Z]+|\$[^$]*\$|\\\(.*?\\\)", " ", ans)
+    return len(re.findall(r"[A-Za-z]{3,}", plain)) >= 3 and not _looks_like_answer(ans)
+
+
+def _decide(pre, opts: Options) -> Verdict:
+    g_ans, p_ans, base, _, _ = pre
     try:
         g = _parse_gold(g_ans, opts)
     except TooLarge as e:
@@ -131,32 +155,26 @@ def _percent_retry(g: Node, p: Node, opts: Options):
 
 
 def fast_verify(gold: str, prediction: str) -> Verdict | None:
-    """Plain-number pairs decided with Fraction/Decimal only; None when sympy (and a worker) is needed."""
+    """Decide in the caller's process what needs no sympy: plain numbers (Fraction/Decimal), no-answer, choice
+    letters, string/text matches. None = needs a worker (sympy, so isolation and a deadline)."""
     from .parse import fast_number
 
     t0 = time.perf_counter()
-    gx = extract(gold, role="gold")
-    if not gx.found:
-        return None
-    g_key = text_key(gx.answer)
-    if _CHOICE_GOLD.match(g_key.upper()):
-        return None
-    px = extract(prediction, role="prediction")
-    if not px.found:
-        return None
-    try:
-        gn, gf = normalize(gx.answer)
-        pn, pf = normalize(px.answer)
+    opts = Options()
+    pre = _prepare(gold, prediction, opts)
+    if not isinstance(pre, Verdict):
+        g_ans, p_ans, base, (gn, gf), (pn, pf) = pre
         if len(gn) > 400 or len(pn) > 400 or gf != pf:
             return None
-        g, p = fast_number(gn), fast_number(pn)
-    except Exception:
-        return None
-    if g is None or p is None:
-        return None
-    from .compare import scalar_equal
+        try:
+            g, p = fast_number(gn), fast_number(pn)
+        except Exception:
+            return None
+        if g is None or p is None:
+            return None
+        from .compare import scalar_equal
 
-    ok, method = scalar_equal(g, p, Options())
-    v = Verdict(ok, "ok", gx.answer.strip(), px.answer.strip(), "fast_" + method, px.source, px.span)
-    v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
-    return v
+        ok, method = scalar_equal(g, p, opts)
+        pre = Verdict(ok, "ok", method="fast_" + method, **base)
+    pre.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    return pre

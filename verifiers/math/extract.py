@@ -246,6 +246,13 @@ def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str
         elif len(nums) == 1 and "$" not in m.group(1) and "\\(" not in m.group(1):
             pct = text[nums[0].end():nums[0].end() + 1] == "%"
             best = nums[0].start(), nums[0].end() + pct, nums[0].group(0) + ("%" if pct else "")
+    last = max(text.rfind(". ", start, end - 2), text.rfind("\n", start, end - 2)) + 1
+    if best is None or best[0] < last:
+        # the response's last sentence: "The integer value of \\( x \\) is 45."
+        claims = list(_CLAIM.finditer(text, max(last, start), end))
+        if claims and end - claims[-1].end() <= 3:
+            c = claims[-1]
+            best = c.start(1), c.end(2), c.group(1) + c.group(2)
     for c in _CLAIMED_ANSWER.finditer(text, start, end):
         if best is None or c.start() > best[0]:
             best = c.start(1), c.end(1), c.group(1)
@@ -263,6 +270,10 @@ def _final_answer(text: str, start: int, end: int) -> Optional[tuple[int, int, s
         e = min(e, s + 300)
         got = _answer_from_span(text, s, e)
         if got and got[2].strip() and _answer_like(got[2]):
+            w = re.match(r"(?:" + "|".join(_NUM_WORD_LIST) + r")\b(?=\s+[a-z])", got[2].strip(), re.I)
+            if w:  # "the answer is three boxes contain neither ...": the number word is the answer
+                off = text.find(w.group(0), got[0])
+                return off, off + len(w.group(0)), w.group(0)
             return got
     return None
 
@@ -428,6 +439,8 @@ def _env_answer(text: str, start: int, end: int, long: bool, allow_letter: bool)
     s, e, a = _group_last(envs, text, strict=True)
     if long and text_end - e > 150:
         return None
+    if re.search(r"\n\s*\n\s*\S+\s+\S+\s+\S+", text[e:text_end]):
+        return None  # a later paragraph goes on reasoning ("But then the sum is 3 +1"): not the final statement
     if " , " in a and not all(_env_value(x, allow_letter, long) for x in a.split(" , ")):
         s, e, a = envs[-1]
     v = _env_value(a, allow_letter, long)

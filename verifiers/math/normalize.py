@@ -164,7 +164,8 @@ def normalize(s: str) -> tuple[str, dict]:
     s = re.sub(r"\\frac\s*(\{[^{}]*\})\s*(\d|[a-zA-Z](?![a-zA-Z]))", r"\\frac\1{\2}", s)
     s = re.sub(r"\\frac\s*(\d|[a-zA-Z](?![a-zA-Z]))\s*(\{)", r"\\frac{\1}\2", s)
     # repeating decimals
-    s = _REPEAT.sub(lambda m: _frac_latex(repeating_decimal(m.group(1), m.group(2), m.group(3))), s)
+    if re.search(r"\\(?:overline|dot|bar)", s):  # guard: on a long digit run this pattern is quadratic
+        s = _REPEAT.sub(lambda m: _frac_latex(repeating_decimal(m.group(1), m.group(2), m.group(3))), s)
     m = _REPEAT_PAREN.match(s.strip())
     if m:
         s = _frac_latex(repeating_decimal(m.group(1), m.group(2), m.group(3)))

@@ -425,6 +425,31 @@ def to_sympy(n: Node):
 
 
 _I = None
+_SLL_CONVERTER = None
+
+
+def _latex2sympy_fast(s: str, norm, conv):
+    """latex2sympy with ANTLR's two-stage strategy: SLL prediction first (several times faster on long answers),
+    full LL only when SLL reports a syntax error. The grammar's error listener raises on any error, so an SLL
+    success is the same parse LL would give."""
+    global _SLL_CONVERTER
+    from latex2sympy2_extended import latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy, normalize_latex
+
+    if _SLL_CONVERTER is None:
+        from antlr4.atn.PredictionMode import PredictionMode
+
+        class _SLL(_Latex2Sympy):
+            def create_parser(self, latex_str):
+                parser = super().create_parser(latex_str)
+                parser._interp.predictionMode = PredictionMode.SLL
+                return parser
+
+        _SLL_CONVERTER = _SLL
+    try:
+        return _SLL_CONVERTER(config=conv).parse(normalize_latex(s, norm))
+    except Exception:
+        return latex2sympy(s, normalization_config=norm, conversion_config=conv)
 
 
 def _sympy_atom(s: str, opts: Options) -> Node:
@@ -439,7 +464,7 @@ def _sympy_atom(s: str, opts: Options) -> Node:
     try:
         try:
             with sympy.evaluate(False):
-                raw = latex2sympy(s, normalization_config=norm, conversion_config=conv)
+                raw = _latex2sympy_fast(s, norm, conv)
         except Exception:
             if "\\begin" not in s and re.search(r"\^|!|\\binom|\\prod|\\sum", s):
                 raise  # evaluating could explode: only retry forms that cannot grow big

@@ -1,0 +1,175 @@
+"""Dedup + decontamination quality and speed on the synthetic pool, against datasketch's standard MinHashLSH.
+
+    .venv/bin/python benchmarks/bench_dedup.py --rows 200000 [--skip-baseline] [--decontam]
+
+Each method runs in its own process (peak RSS = that process's ru_maxrss, so numbers do not mix).
+Metrics: pairwise precision/recall of "same cluster" after clustering; lost unique queries (ground-truth clusters
+with no kept row); number-changed siblings merged (sibling pairs ending in one predicted cluster); rows/s; peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _ours(texts, mode):
+    from curation.config.dedup import NearConfig
+    from curation.text.dedup import find_duplicates
+
+    near = None if mode == "exact" else NearConfig()
+    r = find_duplicates(texts, exact=True, near=near)
+    return r.root, r.stats
+
+
+def _datasketch(texts, _mode):
+    """The usual recipe: lowercase, word 5-grams, 128 perms, threshold 0.8, Jaccard-checked, connected components."""
+    from datasketch import MinHash, MinHashLSH
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def grams(t):
+        w = t.lower().split()
+        return {" ".join(w[i : i + 5]).encode() for i in range(max(1, len(w) - 4))}
+
+    mhs = MinHash.bulk([grams(t) for t in texts], num_perm=128)
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    with lsh.insertion_session() as s:
+        for i, m in enumerate(mhs):
+            s.insert(i, m, check_duplication=False)
+    a, b = [], []
+    for i, m in enumerate(mhs):
+        for j in lsh.query(m):
+            if j > i and mhs[i].jaccard(mhs[j]) >= 0.8:
+                a.append(i)
+                b.append(j)
+    n = len(texts)
+    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, label = connected_components(g, directed=False)
+    first = {}
+    root = np.empty(n, dtype=np.int64)
+    for i, l in enumerate(label):
+        root[i] = first.setdefault(l, i)
+    return root, {"edges": len(a)}
+
+
+METHODS = {"ours_exact": (_ours, "exact"), "ours_exact+near": (_ours, "near"), "datasketch_minhashlsh": (_datasketch, None)}
+
+
+def _child(name, path, out):
+    import polars as pl
+
+    texts = pl.read_parquet(path)["problem"].to_list()
+    fn, mode = METHODS[name]
+    t0 = time.perf_counter()
+    root, stats = fn(texts, mode)
+    secs = time.perf_counter() - t0
+    np.save(out + ".npy", root)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB
+    Path(out + ".json").write_text(json.dumps({"seconds": secs, "peak_rss_mib": rss, "stats": stats}))
+
+
+def metrics(root: np.ndarray, truth: np.ndarray, sib_pairs: np.ndarray) -> dict:
+    def pairs(labels):
+        _, c = np.unique(labels, return_counts=True)
+        return int((c * (c - 1) // 2).sum())
+
+    joint = truth.astype(np.int64) * (root.max() + 1) + root
+    tp = pairs(joint)
+    pp, tpairs = pairs(root), pairs(truth)
+    kept = root == np.arange(len(root))
+    lost = 1 - len(np.unique(truth[kept])) / len(np.unique(truth))
+    merged = float(np.mean(root[sib_pairs[:, 0]] == root[sib_pairs[:, 1]])) if len(sib_pairs) else 0.0
+    return {"pair_precision": round(tp / pp, 4) if pp else 1.0, "pair_recall": round(tp / tpairs, 4),
+            "lost_unique": round(lost, 4), "siblings_merged": round(merged, 4), "kept": int(kept.sum())}
+
+
+def run_decontam(n_items: int) -> dict:
+    from synth_corpus import decontam_set
+
+    from curation.benchmarks import BenchItem
+    from curation.config.dedup import Detectors, Policy
+    from curation.text.contamination import BenchmarkIndex
+
+    items, queries = decontam_set(n_items)
+    bench = [BenchItem("synth", it["id"], it["problem"], "math") for it in items]
+    res = {}
+    for label, emb in (("ngram+substring", False), ("all detectors (embedding)", True)):
+        det = Detectors()
+        det.embedding.enabled = emb
+        idx = BenchmarkIndex(bench, det, Policy())
+        t0 = time.perf_counter()
+        hits = idx.detect([q["problem"] for q in queries])
+        secs = time.perf_counter() - t0
+        flag = np.array([any(h.item_id == q["item"] for h in hs) for q, hs in zip(queries, hits)])
+        anyflag = np.array([bool(h) for h in hits])
+        lab = np.array([q["label"] for q in queries])
+        kinds = np.array([q["kind"] for q in queries])
+        res[label] = {
+            "recall_rephrase_same_numbers": round(float(flag[lab == 1].mean()), 4),
+            "fp_number_changed": round(float(anyflag[kinds == "number_changed"].mean()), 4),
+            "fp_other_question": round(float(anyflag[kinds == "other_question"].mean()), 4),
+            "fp_hard_negatives": round(float(anyflag[lab == 0].mean()), 4),
+            "seconds": round(secs, 2),
+        }
+    return {"items": len(items), "queries": len(queries), **res}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--decontam", action="store_true")
+    ap.add_argument("--decontam-items", type=int, default=300)
+    ap.add_argument("--workdir", default="/tmp/bench_dedup")
+    a = ap.parse_args()
+    import polars as pl
+    from synth_corpus import generate
+
+    wd = Path(a.workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    path = wd / f"synth_{a.rows}_{a.seed}.parquet"
+    if not path.exists():
+        pl.DataFrame(generate(a.rows, a.seed)).write_parquet(path)
+    df = pl.read_parquet(path)
+    truth = df["cluster"].to_numpy()
+    idpos = {k: i for i, k in enumerate(df["id"].to_list())}
+    sib = np.array([(i, idpos[s]) for i, s in enumerate(df["sibling_of"].to_list()) if s is not None]
+                   if "sibling_of" in df.columns else [], dtype=np.int64).reshape(-1, 2)
+    report = {"rows": a.rows, "true_clusters": int(len(np.unique(truth))), "sibling_pairs": int(len(sib)),
+              "cores": os.cpu_count(), "methods": {}}
+    ctx = mp.get_context("spawn")
+    for name in METHODS:
+        if a.skip_baseline and name.startswith("datasketch"):
+            continue
+        out = str(wd / name)
+        p = ctx.Process(target=_child, args=(name, str(path), out))
+        p.start()
+        p.join()
+        info = json.loads(Path(out + ".json").read_text())
+        m = metrics(np.load(out + ".npy"), truth, sib)
+        m.update({"rows_per_s": round(a.rows / info["seconds"]), "seconds": round(info["seconds"], 1),
+                  "peak_rss_mib": round(info["peak_rss_mib"])})
+        report["methods"][name] = m
+        print(name, json.dumps(m), flush=True)
+    if a.decontam:
+        report["decontamination"] = run_decontam(a.decontam_items)
+        print(json.dumps(report["decontamination"], indent=1))
+    (wd / f"report_{a.rows}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Shared helpers for the verify/segment/select tests: real traces and a StageContext over a temp RunStore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from curation import manifest as manifest_mod
+from curation import records
+from curation.stage import StageContext
+from curation.store import RunStore
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "traces"
+LABELLED = Path(__file__).resolve().parents[1] / "data" / "segmentation" / "skythought_labelled.jsonl"
+DEMO = SHARED / "demo_math500_40problems.jsonl"
+
+MANIFEST = """
+name: t
+sources: [{name: s, kind: jsonl, path: q.jsonl}]
+verify: {workers: 1}
+segment: {tokenizer: regex}
+select: {}
+"""
+
+
+def labelled() -> list[dict]:
+    return [json.loads(line) for line in LABELLED.open()]
+
+
+def demo_rows() -> list[dict]:
+    return [json.loads(line) for line in DEMO.open()]
+
+
+def make_ctx(tmp: Path, name: str, upstream: list[str], extra_yaml: str = "") -> StageContext:
+    m = manifest_mod.loads(MANIFEST + extra_yaml, check_files=False)
+    return StageContext(name=name, manifest=m, config=getattr(m, name, None), store=RunStore(tmp), upstream=upstream,
+                        options={"quiet": True})
+
+
+def seed_store(tmp: Path, queries: list[dict], traces: list[dict]) -> RunStore:
+    """Write `queries` (as collect) and `traces` (as distill) parts, the tables the verify stage reads."""
+    store = RunStore(tmp)
+    store.write_part("collect", "queries", records.conform(pa.Table.from_pylist(queries), records.QUERIES))
+    store.write_part("distill", "traces", records.conform(pa.Table.from_pylist(traces), records.TRACES))
+    return store
+
+
+def trace_row(qid: str, teacher: str, i: int, completion: str | None, reasoning: str | None = None,
+              answer: str | None = None, finish: str = "stop", error: str | None = None) -> dict:
+    return {"trace_id": records.trace_id(qid, teacher, i, {}), "query_id": qid, "teacher": teacher, "sample_index": i,
+            "sampling": "{}", "completion": completion, "reasoning": reasoning, "answer": answer,
+            "finish_reason": finish, "error": error,
+            "completion_tokens": len((completion or "").split())}
+
+
+def queries_and_traces_from_demo(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The shared demo traces as pipeline rows: one query per problem, one trace per (problem, teacher)."""
+    queries, traces, seen = [], [], {}
+    for r in rows:
+        qid = records.query_id(r["problem"])
+        if qid not in seen:
+            seen[qid] = True
+            queries.append({"query_id": qid, "problem": r["problem"], "domain": "math", "source": "demo",
+                            "reference_answer": r["reference_answer"]})
+        text = r["response"]
+        for close in ("</think>", "<|end_of_thought|>"):
+            if close in text:
+                reasoning, answer = text.split(close, 1)
+                break
+        else:
+            reasoning, answer = "", text
+        traces.append(trace_row(qid, r["teacher"], 0, text, reasoning or None, answer))
+    return queries, traces
