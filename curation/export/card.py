@@ -149,13 +149,14 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
     rid = repo_id or "ORG/NAME"
     rows = [{"config": f"`{c}`", "rows": written.get(c, {}).get("rows", 0), "use": uses[c]} for c in uses]
     b.append(_table(rows, [("config", "config"), ("rows", "rows"), ("use", "use")]))
-    for c in present:
-        b.append(f"\n```python\nfrom datasets import load_dataset\nds = load_dataset(\"{rid}\", \"{c}\", "
-                 "split=\"train\")\n```\n")
+    if present:
+        lines = "".join(f"ds_{c} = load_dataset(\"{rid}\", \"{c}\", split=\"train\")\n" for c in present)
+        b.append(f"\n```python\nfrom datasets import load_dataset\n\n{lines}```\n")
     skipped = [c for c in uses if c not in present]
     if skipped:
         b.append(f"\nNot included (no rows after the export filters): {', '.join(f'`{c}`' for c in skipped)}.\n")
-    b.append(f"\nExport filters: `{filters}`.\n")
+    b.append(f"\nExport filters: `{filters}`.\n" if filters else "\nExport filters: none (SFT = verified-correct samples, "
+             "raw reasoning).\n")
 
     # teachers
     b.append("\n## Teachers\n\n")
@@ -262,7 +263,7 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
                 pl.col(tok).mean().alias("mean"),
                 ((pl.col("finish_reason") == "length").mean() if "finish_reason" in traces.columns
                  else pl.lit(None)).alias("truncation"),
-            ).with_columns((pl.col("samples") / pl.col("queries")).alias("per_query"),
+            ).with_columns((pl.col("samples") / pl.col("queries")).round(2).cast(pl.Utf8).alias("per_query"),
                            pl.col("truncation").map_elements(_pct, return_dtype=pl.Utf8)).sort("teacher")
             b.append(f"Token counts: `{tok}`.\n\n")
             b.append(_table(s.to_dicts(), [("teacher", "teacher"), ("samples", "samples"),
@@ -273,7 +274,10 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
                     pl.col("answer").str.len_chars().median().alias("answer_chars_median")).sort("teacher")
                 b.append("\nAnswer length (characters, median):\n\n")
                 b.append(_table(a.to_dicts(), [("teacher", "teacher"), ("answer_chars_median", "median chars")]))
-    b.append(f"\nExport counts: `{frames_stats}`\n")
+    st = frames_stats
+    b.append(f"\nExported from {st.get('traces_in', 0):,} traces and {st.get('queries_in', 0):,} queries; after the "
+             f"export filters {st.get('traces_after_filters', 0):,} traces, {st.get('queries_after_filters', 0):,} "
+             f"queries and {st.get('pairs_after_filters', 0):,} preference pairs remained.\n")
 
     # schema
     b.append("\n## Schema\n\n")

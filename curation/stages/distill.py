@@ -283,9 +283,22 @@ def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list
     return rows
 
 
+def resolve_local_paths(t: TeacherConfig, base_dir: Any) -> TeacherConfig:
+    """`model:`/`tokenizer:` that are folders next to the manifest resolve from there (like every other path)."""
+    from pathlib import Path
+
+    update = {}
+    for f in ("model", "tokenizer"):
+        v = getattr(t, f)
+        if v and not Path(v).is_absolute() and (Path(base_dir) / v).exists():
+            update[f] = str((Path(base_dir) / v).resolve())
+    return t.model_copy(update=update) if update else t
+
+
 def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[str, Any]], cache: RequestCache,
              failures: Failures, stats: dict[str, Any]) -> None:
     cfg = ctx.config
+    t = resolve_local_paths(t, ctx.manifest.base_dir)
     fail_fast = bool(ctx.options.get("fail_fast"))
     qs = [q for q in queries if t.sources is None or q["source"] in t.sources]
     if t.max_queries is not None:

@@ -23,7 +23,6 @@ import io
 import re
 import keyword
 import tokenize
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -112,10 +111,11 @@ class Hit:
 
 
 def _contains(item_nums: str, query_nums: str) -> bool:
+    """Every distinct value of the item occurs in the query (a set, not a multiset: "buys 7 pencils and 7
+    erasers" rephrased as "buys 7 of each" keeps the problem)."""
     if not item_nums:
         return True
-    q = Counter(query_nums.split())
-    return not (Counter(item_nums.split()) - q)
+    return set(item_nums.split()) <= set(query_nums.split())
 
 
 class BenchmarkIndex:
@@ -224,9 +224,16 @@ class BenchmarkIndex:
         if self.policy.changed_numbers == "contaminated":
             cand = pl.DataFrame({"q": np.arange(n)}).join(
                 pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
-        else:  # same number multiset: rephrasings that keep the numbers
-            cand = pl.DataFrame({"nums": q_nums, "q": np.arange(n)}).join(
-                pl.DataFrame({"nums": self.numbers, "item": np.arange(len(self.items))}), on="nums")
+        else:  # the query keeps the item's numbers (multiset containment): rephrasings that keep the numbers
+            # block on the item's longest (rarest) number, then check containment on the few pairs left
+            key = [max(x.split(), key=len) if x else "" for x in self.numbers]
+            qn = pl.DataFrame({"q": np.arange(n), "num": [x.split() if x else [""] for x in q_nums]}).explode("num")
+            cand = qn.unique().join(pl.DataFrame({"num": key, "item": np.arange(len(self.items))}), on="num")
+            keep = [_contains(self.numbers[i], q_nums[q]) for q, i in zip(cand["q"].to_list(), cand["item"].to_list())]
+            cand = cand.filter(pl.Series(keep, dtype=pl.Boolean)).select("q", "item")
+            if cfg.numberless_threshold >= 1:  # no numbers, no guard: cosine alone is not evidence
+                cand = cand.filter(pl.Series([bool(self.numbers[i]) for i in cand["item"].to_list()],
+                                             dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
         if cand.height == 0:
             return
@@ -245,7 +252,7 @@ class BenchmarkIndex:
         ask: list[tuple[int, int, float]] = []
         for q, item, score in df.iter_rows():
             it = self.items[item]
-            if score >= cfg.threshold:
+            if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold):
                 hits[q].append(Hit(it.benchmark, it.item_id, "embedding", score))
             elif judge is not None and jcfg.enabled and score >= jcfg.threshold:
                 ask.append((q, item, score))

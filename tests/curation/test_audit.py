@@ -41,6 +41,15 @@ def _expected_from_rows():
     return out
 
 
+def _verdicts():
+    out = {}
+    for r in rundir_factory.load_rows():
+        truncated = "\\boxed" not in r["response"]
+        out[(r["problem"], rundir_factory.short_name(r["teacher"]))] = (
+            "truncated" if truncated else ("correct" if r["is_correct_math_verify"] else "incorrect"))
+    return out
+
+
 def test_pass_rates_and_failure_rates_match_source_rows(full):
     _, out, result = full
     saved = json.loads((out / "audit.json").read_text())
@@ -90,18 +99,27 @@ def test_structure_and_agreement_against_direct_computation(full):
     for t in approaches:
         sub = traces.filter(pl.col("teacher") == t)
         assert red[t] == pytest.approx(1 - sub["simplified_tokens"].sum() / sub["reasoning_tokens"].sum())
-    # answer agreement: same normalised extracted answer, counted by hand
-    rows = list(rundir_factory.load_rows())
-    by_q = defaultdict(dict)
-    for r in rows:
-        by_q[r["problem_id"]][rundir_factory.short_name(r["teacher"])] = re.sub(r"\s|\$", "",
-                                                                                 r["pred_answer_source"] or "")
-    pair = next(p for p in result["agreement"]["pairs"]
-                if p["teacher_a"] == "Qwen2.5-14B-Instruct" and p["teacher_b"] == "gemma-2-27b-it")
-    same = [a["Qwen2.5-14B-Instruct"].lower().strip(".") == a["gemma-2-27b-it"].lower().strip(".")
-            for a in by_q.values()]
-    assert pair["shared_queries"] == len(by_q)
-    assert pair["answer_agreement"] == pytest.approx(sum(same) / len(same))
+    # answer agreement, by hand: two correct answers agree, correct vs incorrect disagree, otherwise the
+    # extracted answers must match (whitespace/$ removed, lower case)
+    verdict = {(p, t): v for (p, t), v in _verdicts().items()}
+    answer = {(r["problem"], rundir_factory.short_name(r["teacher"])):
+              re.sub(r"\s|\$", "", r["pred_answer_source"] or "").lower().strip(".") or None
+              for r in rundir_factory.load_rows()}
+    problems = {p for p, _ in verdict}
+    a_t, b_t = "Qwen2.5-Math-7B", "gemma-2-27b-it"
+    agree = []
+    for p in problems:
+        va, vb = verdict[(p, a_t)], verdict[(p, b_t)]
+        if va == vb == "correct":
+            agree.append(1)
+        elif {va, vb} == {"correct", "incorrect"}:
+            agree.append(0)
+        elif answer[(p, a_t)] and answer[(p, b_t)]:
+            agree.append(int(answer[(p, a_t)] == answer[(p, b_t)]))
+    pair = next(p for p in result["agreement"]["pairs"] if (p["teacher_a"], p["teacher_b"]) == (a_t, b_t))
+    assert pair["shared_queries"] == len(problems) and pair["answers_compared"] == len(agree)
+    assert pair["answer_agreement"] == pytest.approx(sum(agree) / len(agree))
+    assert 0 < pair["answer_agreement"] < 1
 
 
 def test_ranking_shows_criteria_and_orders_by_score(full):

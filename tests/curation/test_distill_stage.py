@@ -169,7 +169,8 @@ def test_fail_fast_stops_at_first_hard_error(tmp_path, openai_server):
     with pytest.raises(UserError, match="--fail-fast"):
         run(tmp_path, live_yaml(srv.base_url, extra_openai=", concurrency: 1"), fail_fast=True)
     # the first request's 3 attempts, plus at most the one request already in flight when the stage stopped
-    assert 3 <= len(srv.log) <= 4 and len(set(srv.prompts())) <= 2
+    # (its retries stop as soon as the stop flag is seen); nothing else of the 30 queries is asked
+    assert 3 <= len(srv.log) <= 6 and len(set(srv.prompts())) <= 2
     assert json.loads((tmp_path / "run/report/distill_failures.json").read_text())["total"] == 1
 
 
