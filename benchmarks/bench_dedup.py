@@ -51,7 +51,7 @@ def _datasketch(texts, _mode):
     a, b = [], []
     for i, m in enumerate(mhs):
         for j in lsh.query(m):
-            if j > i and mhs[i].jaccard(mhs[j]) >= 0.8:
+            if j > i and m.jaccard(mhs[j]) >= 0.8:
                 a.append(i)
                 b.append(j)
     n = len(texts)
@@ -148,7 +148,7 @@ def main() -> None:
     idpos = {k: i for i, k in enumerate(df["id"].to_list())}
     sib = np.array([(i, idpos[s]) for i, s in enumerate(df["sibling_of"].to_list()) if s is not None]
                    if "sibling_of" in df.columns else [], dtype=np.int64).reshape(-1, 2)
-    report = {"rows": a.rows, "true_clusters": int(len(np.unique(truth))), "sibling_pairs": int(len(sib)),
+    report = {"rows": a.rows, "true_clusters": len(np.unique(truth)), "sibling_pairs": len(sib),
               "cores": os.cpu_count(), "methods": {}}
     ctx = mp.get_context("spawn")
     for name in METHODS:

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.append(str(Path(__file__).parent))  # appended, never first: tests/curation must not shadow the curation package; test helpers (fake_openai_server) importable under any importmode
 
-from curation.teachers.tiny_model import build_smollm2_folder, smollm2_gguf  # noqa: E402
+from curation.teachers.tiny_model import build_smollm2_folder, smollm2_gguf
 
 
 @pytest.fixture(scope="session")

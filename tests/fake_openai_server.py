@@ -14,7 +14,8 @@ import asyncio
 import json
 import threading
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _prompt_of(body: dict[str, Any]) -> str:
@@ -57,7 +58,7 @@ class FakeOpenAIServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         ready = threading.Event()
 
         def main() -> None:
@@ -97,10 +98,10 @@ class FakeOpenAIServer:
         self._thread.join(timeout=10)
         self._loop = None
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:  # noqa: PYI034
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # --- what was asked ----------------------------------------------------------------------------------------

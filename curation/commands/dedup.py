@@ -8,7 +8,6 @@ decontaminate → `contaminated`, `contamination_hits` (list of {benchmark, item
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -66,7 +65,7 @@ def _text_column(df, field: str, path: Path):
     return df[field]
 
 
-def _ids(df, id_field: Optional[str], path: Path) -> list:
+def _ids(df, id_field: str | None, path: Path) -> list:
     if id_field is None:
         return df["id"].to_list() if "id" in df.columns else list(range(df.height))
     if id_field not in df.columns:
@@ -80,7 +79,7 @@ def register(app: typer.Typer) -> None:
         input: Path = typer.Argument(..., help="queries file (.jsonl, .jsonl.gz or .parquet)"),
         out: Path = typer.Option(..., "--out", "-o", help="output .jsonl or .parquet (every input row)"),
         text_field: str = typer.Option("problem", "--text-field"),
-        id_field: Optional[str] = typer.Option(None, "--id-field", help="default: 'id' if present, else row number"),
+        id_field: str | None = typer.Option(None, "--id-field", help="default: 'id' if present, else row number"),
         exact: bool = typer.Option(False, "--exact", help="exact dedup on the canonical form"),
         near: bool = typer.Option(False, "--near", help="MinHash/LSH near dedup, number-guarded"),
         semantic: bool = typer.Option(False, "--semantic", help="embedding dedup, number-guarded (slow on CPU)"),
@@ -89,7 +88,7 @@ def register(app: typer.Typer) -> None:
         semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine"),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="sentence-transformers model (semantic)"),
         device: str = typer.Option("auto", "--device"),
-        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="embedding cache folder"),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
     ) -> None:
         """Mark exact / near / semantic duplicates (default: --exact --near). Keeps the first row of a cluster."""
         import polars as pl
@@ -124,13 +123,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def decontaminate(
-        input: Optional[Path] = typer.Argument(None, help="queries file (.jsonl, .jsonl.gz or .parquet)"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="output .jsonl or .parquet (every input row)"),
+        input: Path | None = typer.Argument(None, help="queries file (.jsonl, .jsonl.gz or .parquet)"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="output .jsonl or .parquet (every input row)"),
         text_field: str = typer.Option("problem", "--text-field"),
-        benchmark: Optional[List[str]] = typer.Option(
+        benchmark: list[str] | None = typer.Option(
             None, "--benchmark", "-b", help="bundled name or file (repeat); default: every bundled benchmark"),
         benchmark_field: str = typer.Option("problem", "--benchmark-field", help="text column of benchmark files"),
-        domain_field: Optional[str] = typer.Option(None, "--domain-field", help="math|code column (code detectors)"),
+        domain_field: str | None = typer.Option(None, "--domain-field", help="math|code column (code detectors)"),
         embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="embedding detector (rephrasings)"),
         embedding_threshold: float = typer.Option(0.8, "--embedding-threshold"),
         ngram: int = typer.Option(13, "--ngram", help="word n-gram size (8 for short items)"),
@@ -138,7 +137,7 @@ def register(app: typer.Typer) -> None:
                                             help="clean|contaminated: is a number-changed variant contaminated?"),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model"),
         device: str = typer.Option("auto", "--device"),
-        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="embedding cache folder"),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
         list_: bool = typer.Option(False, "--list", help="list the bundled benchmarks and exit"),
     ) -> None:
         """Flag queries that overlap benchmark items (exact, substring, n-gram, code n-gram, embedding)."""

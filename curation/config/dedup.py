@@ -128,6 +128,11 @@ class EmbeddingDetector(Section):
         description="cosine for items without numbers (no guard; MBPP-style specs sit at 0.8-0.9); 1 = skip them",
     )
     top_k: int = Field(default=5, ge=1)
+    domains: list[Literal["math", "code", "science", "general"]] = Field(
+        default_factory=lambda: ["math", "science", "general"],
+        description="benchmark domains compared by embedding; code specs ('Write a function to …') all look alike "
+        "to MiniLM, so code uses exact/substring/n-gram/code n-gram only",
+    )
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
 
 

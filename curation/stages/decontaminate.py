@@ -7,8 +7,6 @@ removed and the hits go to `metadata.contamination`. Embeddings are cached under
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pyarrow as pa
 

@@ -7,8 +7,9 @@ persist it before the next one arrives: a kill loses at most the in-flight reque
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from .. import records
 
@@ -55,7 +56,7 @@ class Result:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Result":
+    def from_json(cls, d: dict[str, Any]) -> Result:
         d = dict(d)
         d["choices"] = [Choice(**c) for c in d.get("choices") or []]
         return cls(**d)

@@ -71,7 +71,7 @@ class RequestCache:
             path = self._path(shard)
             # A kill can leave a partial last line without "\n": start on a fresh line so the next entry parses.
             needs_nl = path.exists() and path.stat().st_size > 0 and _last_byte(path) != b"\n"
-            f = self._files[shard] = open(path, "a", encoding="utf-8")
+            f = self._files[shard] = open(path, "a", encoding="utf-8")  # noqa: SIM115 — kept open: one append stream per shard
             if needs_nl:
                 f.write("\n")
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -92,10 +92,10 @@ class RequestCache:
             f.close()
         self._files.clear()
 
-    def __enter__(self) -> "RequestCache":
+    def __enter__(self) -> RequestCache:  # noqa: PYI034
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

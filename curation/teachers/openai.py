@@ -16,7 +16,8 @@ import queue
 import random
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 
@@ -199,7 +200,7 @@ class OpenAIBackend:
         got.choices[0].completion_tokens = None  # usage no longer belongs to one choice
         return got
 
-    async def _run(self, requests: list[Request], out: "queue.Queue[Any]") -> None:
+    async def _run(self, requests: list[Request], out: queue.Queue[Any]) -> None:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -221,7 +222,7 @@ class OpenAIBackend:
                         return
                     try:
                         res = await self._ask(client, req, rpm, tpm)
-                    except Exception as e:  # a bug or an unexpected library error: report it on the request
+                    except Exception as e:  # noqa: BLE001 — a bug or an unexpected library error: report it on the request
                         res = Result(key=req.key, error_kind="client_error", error=f"{type(e).__name__}: {e}")
                     out.put(res)
 
@@ -236,7 +237,7 @@ class OpenAIBackend:
         def main() -> None:
             try:
                 loop.run_until_complete(self._run(requests, out))
-            except BaseException as e:  # surfaced in the caller's thread
+            except BaseException as e:  # noqa: BLE001 — surfaced in the caller's thread
                 failure.append(e)
             finally:
                 loop.close()

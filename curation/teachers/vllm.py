@@ -11,7 +11,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..config.distill import TeacherConfig, VLLMOptions
 from ..errors import UserError
@@ -86,7 +87,7 @@ def _replica_main(teacher_json: dict, replica: int, gpus: str | None, requests: 
         engine = _Engine(TeacherConfig.model_validate(teacher_json), replica)
         for res in engine.run(requests):
             out.put(res)
-    except BaseException as e:  # the parent turns this into failed results
+    except BaseException as e:  # noqa: BLE001 — the parent turns this into failed results
         out.put(("replica_error", replica, f"{type(e).__name__}: {e}"))
     out.put(("done", replica, None))
 

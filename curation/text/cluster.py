@@ -9,7 +9,7 @@ its kept representative (diameter ≤ 2 verified hops).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix

@@ -20,12 +20,12 @@ from __future__ import annotations
 import ast
 import builtins
 import io
-import re
 import keyword
+import re
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -66,8 +66,8 @@ def canonical_code(text: str) -> str:
     return " ".join(out)
 
 
-_CODE_HINT = re.compile(r"^\s*(def|class|import|from)\s", re.M)
-_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)```", re.S)
+_CODE_HINT = re.compile(r"^\s*(def|class|import|from)\s", re.MULTILINE)
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)```", re.DOTALL)
 
 
 def code_part(text: str) -> str:
@@ -86,7 +86,7 @@ def code_part(text: str) -> str:
 
 
 _SENT = re.compile(r"(?<=[.?!])\s+(?=[A-Z$\\(])")
-_INSTRUCTION = re.compile(r"^\s*(express|enter|give|write|round|put|simplify your|your answer|answer)\b", re.I)
+_INSTRUCTION = re.compile(r"^\s*(express|enter|give|write|round|put|simplify your|your answer|answer)\b", re.IGNORECASE)
 
 
 def question_of(text: str) -> str:
@@ -234,12 +234,14 @@ class BenchmarkIndex:
             if cfg.numberless_threshold >= 1:  # no numbers, no guard: cosine alone is not evidence
                 cand = cand.filter(pl.Series([bool(self.numbers[i]) for i in cand["item"].to_list()],
                                              dtype=pl.Boolean))
+        allowed = [self.items[i].domain in cfg.domains for i in cand["item"].to_list()]
+        cand = cand.filter(pl.Series(allowed, dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
         if cand.height == 0:
             return
         qs = np.unique(cand["q"].to_numpy())
         its = np.unique(cand["item"].to_numpy())
-        stats["embedding_queries"] = int(len(qs))
+        stats["embedding_queries"] = len(qs)
         emb = Embedder.from_config(cfg.embedding, cache_dir)
         qv = dict(zip(qs.tolist(), emb.encode(canonical.gather(qs).to_list())))
         iv = dict(zip(its.tolist(), emb.encode(self.canonical.gather(its).to_list())))

@@ -14,9 +14,9 @@ Each stage runs on the survivors of the previous one. `dup_of` always names the 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -56,9 +56,7 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
 
 
 FILLER = frozenset(
-    "a an the of to in on at for from by with and or is are was were be been that this these those it its as "
-    "then so such please kindly find compute determine calculate evaluate what which how given let "
-    "value answer us you your we our $ { }".split()
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}"]
 )
 
 
@@ -100,7 +98,7 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
     block = _block_keys(numbers) if cfg.number_guard == "exact" else None
     pairs = candidate_pairs(sig, bands, rows, block, cfg.max_bucket)
-    stats.update({"near_candidates": int(len(pairs)), "lsh_bands": bands, "lsh_rows": rows})
+    stats.update({"near_candidates": len(pairs), "lsh_bands": bands, "lsh_rows": rows})
     if len(pairs):
         j = estimated_jaccard(sig, pairs)
         ok = j >= cfg.threshold
@@ -122,7 +120,7 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         pairs = pairs[ok]
     else:
         tok = None  # type: ignore[assignment]
-    stats["near_edges"] = int(len(pairs))
+    stats["near_edges"] = len(pairs)
 
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
         s = (sig[members] == sig[c]).mean(axis=1)
@@ -149,7 +147,7 @@ def semantic_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, 
         .to_list()
     )
     need = np.array(sorted(i for b in blocks for i in b), dtype=np.int64)
-    stats["semantic_embedded"] = int(len(need))
+    stats["semantic_embedded"] = len(need)
     if len(need) == 0:
         return parent, sim
     embedder = Embedder.from_config(cfg.embedding, cache_dir)
@@ -171,7 +169,7 @@ def semantic_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, 
                 if keep.any():
                     pairs.append(np.stack([rows[r][keep], g[c][keep]], axis=1))
     pairs_a = np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
-    stats["semantic_edges"] = int(len(pairs_a))
+    stats["semantic_edges"] = len(pairs_a)
 
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
         return emb[members] @ emb[c]

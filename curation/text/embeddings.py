@@ -64,7 +64,7 @@ class Embedder:
         self.stats = {"encoded": 0, "cached": 0}
 
     @classmethod
-    def from_config(cls, cfg, cache_dir: Path | None = None) -> "Embedder":
+    def from_config(cls, cfg, cache_dir: Path | None = None) -> Embedder:
         return cls(cfg.model, cfg.device, cfg.batch_size, cfg.backend, cfg.max_seq_length, cache_dir)
 
     def model(self):

@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ ENV = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", PYTHONPATH=str(ROOT))
 def test_vllm_offline_engine_one_seed_per_sample(tmp_path, smollm2_dir):
     out = tmp_path / "out.json"
     proc = subprocess.run([str(VLLM_PY), str(Path(__file__).with_name("vllm_offline_check.py")), str(smollm2_dir),
-                           str(out)], env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+                           str(out)], env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = json.loads(out.read_text())
     reqs = d["requests"]
