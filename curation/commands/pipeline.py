@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from ..errors import UserError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def summary_rows(lock: dict) -> list[dict]:
