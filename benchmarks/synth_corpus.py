@@ -222,16 +222,18 @@ def decontam_set(n_items: int = 300, seed: int = 1) -> tuple[list[dict], list[di
         iid = f"bench-{len(items)}"
         items.append({"id": iid, "problem": render(b)})
         para, _ = edit(render(b, paraphrase=True), rng, swap_ok=False)
-        queries.append({"problem": para, "label": 1, "item": iid, "kind": "rephrase"})
+        queries.append({"problem": para, "label": 1, "item": iid, "kind": "rephrase", "template": t})
         vals = dict(b.vals)
         used = [k for k in "abc" if "{" + k in "".join(MATH[t][0]) + MATH[t][1][b.q]]
         key = rng.choice(used)
         vals[key] += rng.choice([1, 2, 10])
         queries.append({"problem": render(Base(domain, t, b.q, vals), paraphrase=rng.random() < 0.5), "label": 0,
-                        "item": iid, "kind": "number_changed"})
-        if len(MATH[t][1]) > 1:
+                        "item": iid, "kind": "number_changed", "template": t})
+        # Same setup, other question. Not where one "question" is empty and the other an answer-format
+        # instruction ("Express your answer as an integer."): that is the same problem, not a hard negative.
+        if len(MATH[t][1]) > 1 and all(MATH[t][1]):
             queries.append({"problem": render(Base(domain, t, 1 - b.q, b.vals)), "label": 0, "item": iid,
-                            "kind": "other_question"})
+                            "kind": "other_question", "template": t})
     return items, queries
 
 

@@ -98,6 +98,27 @@ def question_of(text: str) -> str:
     return sents[-1] if sents else text
 
 
+_CLAUSE_SPLIT = re.compile(r"(?<=[.?!])\s+|\n\s*\n")
+
+
+def question_clauses(texts: list[str]) -> list[str]:
+    """Canonical question clause of each text: its last sentence that is neither a prompt wrapper ("Let's think
+    step by step.") nor an answer-format instruction. Unlike `question_of`, splits lower-case text too (queries
+    arrive in any case) and canonicalizes each sentence, so wrappers vanish before the choice."""
+    sents = [[x for x in _CLAUSE_SPLIT.split(t.strip()) if x.strip()] or [t] for t in texts]
+    flat = [x for ss in sents for x in ss]
+    canon = canonical_frame(flat)["canonical"].to_list()
+    out, k = [], 0
+    for ss in sents:
+        cs = canon[k : k + len(ss)]
+        k += len(ss)
+        cand = [c for c in cs if c]
+        while len(cand) > 1 and _INSTRUCTION.match(cand[-1]):
+            cand.pop()
+        out.append(cand[-1] if cand else "")
+    return out
+
+
 @dataclass
 class Hit:
     benchmark: str
