@@ -115,7 +115,7 @@ def pass_by_difficulty(by_diff: pl.DataFrame, colors: dict[str, Any]) -> bytes |
         hi = np.array([sub[b]["ci_high"] if b in sub else np.nan for b in buckets])
         xs = x - 0.4 + width * (i + 0.5)
         ax.bar(xs, vals, width=width * 0.92, color=colors[t], label=t)
-        ax.errorbar(xs, vals, yerr=[vals - lo, hi - vals], fmt="none", ecolor="#333", elinewidth=0.8, capsize=2)
+        ax.errorbar(xs, vals, yerr=np.clip([vals - lo, hi - vals], 0, None), fmt="none", ecolor="#333", elinewidth=0.8, capsize=2)
     ax.set_xticks(x, [b.replace(" (", "\n(") for b in buckets])
     ax.set_ylim(0, 1.05)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))

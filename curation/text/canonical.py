@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow.compute as pc
 
-VERSION = 1
+VERSION = 2  # 2: factorial '!' kept; sentence-ordered number sequence column
 
 # Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
 _WRAPPERS = [
@@ -80,6 +80,8 @@ _NUMBERS = [
     (r"(^|[^\d.])\.(\d)", "${1}0.$2"),  # .5 → 0.5
 ]
 _DECIMAL_MARK = "\u2024"  # protects the decimal point while punctuation is removed
+_FACTORIAL = "\u01c3"  # protects a factorial '!' ("5!" is not "5") from sentence punctuation removal
+BREAK = "\u241e"  # sentence boundary token, kept until the number sequence per sentence is extracted
 
 
 def fold(texts: pl.Series) -> pl.Series:
@@ -91,6 +93,15 @@ def fold(texts: pl.Series) -> pl.Series:
 
 def canonical_expr(col: str | pl.Expr) -> pl.Expr:
     """Polars expression: FOLDED text (see `fold`) → canonical text (see module doc)."""
+    return _drop_breaks(_with_breaks(col))
+
+
+def _drop_breaks(e: pl.Expr) -> pl.Expr:
+    return e.str.replace_all(BREAK, " ", literal=True).str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def _with_breaks(col: str | pl.Expr) -> pl.Expr:
+    """Canonical text with a BREAK token at every sentence end (. ; ? !)."""
     e = pl.col(col) if isinstance(col, str) else col
     e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
     e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
@@ -103,13 +114,15 @@ def canonical_expr(col: str | pl.Expr) -> pl.Expr:
     # Punctuation that does not change a problem: sentence marks (not decimal points), quotes, braces around a
     # single token are kept; every symbol becomes its own token so "3+5" == "3 + 5".
     e = e.str.replace_all(r"(\d)\.(\d)", f"$1{_DECIMAL_MARK}$2")
-    e = e.str.replace_all(r"[,.;:!?\"'`“”‘’]", " ")
+    e = e.str.replace_all(r"(\d|[)}]|(?:^|[^a-z\\])[a-z])!", f"$1 {_FACTORIAL} ")
+    e = e.str.replace_all(r"[.;!?]+", f" {BREAK} ")
+    e = e.str.replace_all(r"[,:\"'`“”‘’]", " ")
     e = e.str.replace_all(r"([^\w\s\\" + _DECIMAL_MARK + r"])", " $1 ")
     # Tokens separated by two spaces so each " word " match leaves its neighbour's delimiter intact.
     e = e.str.replace_all(r"\s+", "  ")
     e = pl.concat_str(pl.lit(" "), e, pl.lit(" "))
     e = e.str.replace_many(NUMBER_WORDS, leftmost=True)
-    e = e.str.replace_all(_DECIMAL_MARK, ".", literal=True)
+    e = e.str.replace_all(_DECIMAL_MARK, ".", literal=True).str.replace_all(_FACTORIAL, "!", literal=True)
     e = e.str.replace_all(r"\$ \$", " ").str.replace_all(r"\s+", " ").str.strip_chars()
     return e
 
@@ -123,13 +136,27 @@ def numbers_expr(canonical: str | pl.Expr) -> pl.Expr:
     return e.str.extract_all(NUMBER_PATTERN).list.sort().list.join(" ")
 
 
-def canonical_frame(texts: pl.Series | list[str]) -> pl.DataFrame:
-    """DataFrame with `canonical` and `numbers` for each input text, in order."""
+def number_sequence_expr(with_breaks: str | pl.Expr) -> pl.Expr:
+    """Numbers in order of appearance within each sentence, sentences sorted ("6 12|3"): equal for copies whose
+    sentences were reordered, different for "x-y=6, x+y=12" vs "x-y=12, x+y=6" (same multiset, other problem)."""
+    e = pl.col(with_breaks) if isinstance(with_breaks, str) else with_breaks
+    per_sentence = e.str.split(BREAK).list.eval(pl.element().str.extract_all(NUMBER_PATTERN).list.join(" "))
+    return per_sentence.list.eval(pl.element().filter(pl.element() != "")).list.sort().list.join("|")
+
+
+def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17) -> pl.DataFrame:
+    """DataFrame with `canonical`, `numbers` (sorted multiset) and `number_seq` (see `number_sequence_expr`) for
+    each input text, in order. Chunked so the regex passes' intermediate columns stay small (peak memory)."""
     s = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
-    df = pl.DataFrame({"text": fold(s.cast(pl.String))})
-    return df.select(canonical_expr("text").alias("canonical")).with_columns(
-        numbers_expr("canonical").alias("numbers")
-    )
+    s = s.cast(pl.String)
+    parts = []
+    for lo in range(0, max(len(s), 1), chunk):
+        df = pl.DataFrame({"text": fold(s.slice(lo, chunk))})
+        df = df.select(_with_breaks("text").alias("b"))
+        parts.append(df.select(
+            _drop_breaks(pl.col("b")).alias("canonical"), number_sequence_expr("b").alias("number_seq")
+        ).with_columns(numbers_expr("canonical").alias("numbers")).select("canonical", "numbers", "number_seq"))
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
 
 
 def canonicalize(text: str) -> str:
