@@ -56,7 +56,8 @@ $(VLLM_STAMP):
 
 demo: setup $(DEMO_MODEL)/config.json
 	$(BIN)/cotforge run manifests/demo.yaml
-	$(BIN)/cotforge inspect runs/demo
+	$(BIN)/cotforge audit runs/demo
+	@echo "run directory: runs/demo  (audit report: runs/demo/report/audit/report.html; exports: runs/demo/export/)"
 
 test: setup system-deps vllm-venv
 	$(BIN)/python -m pytest -q -rs

@@ -20,18 +20,18 @@ from .errors import ManifestError
 
 class Manifest(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="run name; default run dir is runs/<name>")
-    description: str | None = None
-    run_dir: Path | None = None
-    sources: list[SourceConfig] = Field(min_length=1)
-    collect: CollectConfig = Field(default_factory=CollectConfig)
-    dedup: DedupConfig | None = None
-    decontaminate: DecontaminateConfig | None = None
-    teachers: list[TeacherConfig] = Field(default_factory=list)
-    distill: DistillConfig | None = None
-    verify: VerifyConfig | None = None
-    segment: SegmentConfig | None = None
-    select: SelectConfig | None = None
-    export: ExportConfig | None = None
+    description: str | None = Field(default=None, description="free text, shown in the audit report and dataset card")
+    run_dir: Path | None = Field(default=None, description="where the run lives (default runs/<name>); --run-dir overrides")
+    sources: list[SourceConfig] = Field(min_length=1, description="collect: where queries come from")
+    collect: CollectConfig = Field(default_factory=CollectConfig, description="collect-stage options")
+    dedup: DedupConfig | None = Field(default=None, description="absent: stage off")
+    decontaminate: DecontaminateConfig | None = Field(default=None, description="absent: stage off")
+    teachers: list[TeacherConfig] = Field(default_factory=list, description="models that produce traces")
+    distill: DistillConfig | None = Field(default=None, description="absent: stage off (teachers are not asked)")
+    verify: VerifyConfig | None = Field(default=None, description="absent: stage off")
+    segment: SegmentConfig | None = Field(default=None, description="absent: stage off")
+    select: SelectConfig | None = Field(default=None, description="absent: stage off")
+    export: ExportConfig | None = Field(default=None, description="absent: stage off (use `cotforge export`)")
 
     @model_validator(mode="after")
     def _unique_names(self):

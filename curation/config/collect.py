@@ -36,17 +36,17 @@ class HFSpec(Section):
 
 
 class SourceConfig(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    kind: Literal["jsonl", "parquet", "csv", "hf"]
-    path: Path | None = None
-    hf: HFSpec | None = None
-    fields: FieldMap = Field(default_factory=FieldMap)
-    domain: Literal["math", "code", "science", "general"] = "math"
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="unique; becomes the `source` column")
+    kind: Literal["jsonl", "parquet", "csv", "hf"] = Field(description="jsonl also reads .jsonl.gz")
+    path: Path | None = Field(default=None, description="file for jsonl/parquet/csv")
+    hf: HFSpec | None = Field(default=None, description="datasets.load_dataset arguments (kind: hf)")
+    fields: FieldMap = Field(default_factory=FieldMap, description="source column per queries column")
+    domain: Literal["math", "code", "science", "general"] = Field(default="math", description="for rows without a domain field")
     tests_format: Literal["auto", "json", "assert_list", "humaneval", "stdio"] = "auto"
-    test_setup_field: str | None = None
-    entry_point_field: str | None = None
-    limit: int | None = Field(default=None, gt=0)
-    license: str | None = None
+    test_setup_field: str | None = Field(default=None, description="e.g. MBPP test_setup_code")
+    entry_point_field: str | None = Field(default=None, description="e.g. HumanEval entry_point")
+    limit: int | None = Field(default=None, gt=0, description="read at most this many rows")
+    license: str | None = Field(default=None, description="carried into metadata and the dataset card")
 
     @model_validator(mode="after")
     def _where(self):
@@ -59,8 +59,8 @@ class SourceConfig(Section):
 
 
 class CollectConfig(Section):
-    batch_size: int = Field(default=5000, gt=0)
-    nfkc: bool = True
+    batch_size: int = Field(default=5000, gt=0, description="rows per parquet part (bounded memory; unit of resume)")
+    nfkc: bool = Field(default=True, description="unicode NFKC + whitespace normalization")
     require_reference_answer: Literal["auto", "always", "never"] = Field(
         default="auto", description="auto: math queries need an answer when the verify stage is on"
     )

@@ -45,6 +45,10 @@ class NearConfig(Section):
     number_guard: Literal["exact", "off"] = Field(
         default="exact", description="exact: merge only queries whose number multisets are equal"
     )
+    number_order: Literal["sentence", "off"] = Field(
+        default="sentence", description="with number_guard exact: numbers must also appear in the same order within "
+        "each sentence (sentences may be reordered); rejects 'x-y=6, x+y=12' vs 'x-y=12, x+y=6'"
+    )
     content_guard: bool = Field(
         default=True, description="merge only when the token multisets differ in filler words alone "
         "(rejects 'find $x$' vs 'find $y$', '2n+1' vs '2n-1', 'RADII' vs 'MADAM')"

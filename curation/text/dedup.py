@@ -1,9 +1,11 @@
 """Exact → near → semantic dedup of problem texts, number-aware. Index-based: callers map back to ids.
 
 * exact: identical canonical form (see `canonical.py`).
-* near: MinHash/LSH over word n-grams of the canonical form; candidates are blocked by the number signature
-  (so "3+5" and "3+6" are never even compared), verified by estimated Jaccard, then star-clustered (`cluster.py`)
-  so chains cannot merge distinct problems.
+* near: MinHash/LSH over content-word n-grams of the canonical form; candidates are blocked by the number
+  signature (multiset, and by default the order of numbers within each sentence: "x-y=6, x+y=12" is not
+  "x-y=12, x+y=6") and the content-word multiset (so "3+5" and "3+6", "find x" and "find y" are never even
+  compared), verified by estimated Jaccard, then star-clustered (`cluster.py`) so chains cannot merge distinct
+  problems.
 * semantic: sentence embeddings, compared only within a number block (always guarded: embeddings cannot tell
   "3+5" from "3+6", median cosine 0.97). Exact cosine within blocks; a block larger than `max_block` is split by
   k-means first (SemDeDup). ANN (faiss/usearch) is not needed: the number blocks are already small.
@@ -13,7 +15,6 @@ Each stage runs on the survivors of the previous one. `dup_of` always names the 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ import polars as pl
 from ..config.dedup import NearConfig, SemanticConfig
 from .canonical import canonical_frame
 from .cluster import star_clusters
-from .minhash import MinHasher, candidate_pairs, estimated_jaccard, lsh_params, shingles
+from .minhash import (MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes,
+                      tokens)
 
 EXACT, NEAR, SEMANTIC = "exact_duplicate", "near_duplicate", "semantic_duplicate"
 
@@ -58,77 +60,130 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
 FILLER = frozenset(
     ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}"]
 )
+# "a" is an article only before a word; before these (or a symbol, a number, a one-letter token, the end) it is
+# the variable a: "the sum of a and c" is not "the sum of c".
+_NOT_AFTER_ARTICLE = FILLER | {"equals", "plus", "minus", "times", "divided", "over", "satisfies", "divides",
+                               "has", "have", "must", "can", "cannot", "will", "not", "does", "do", "if", "when"}
 
 
-def strip_filler(canonical: pl.Series) -> pl.Series:
-    pad = pl.concat_str(pl.lit(" "), pl.col("c").str.replace_all(" ", "  "), pl.lit(" "))
-    fill = {f" {w} ": " " for w in FILLER}
-    stripped = pad.str.replace_many(fill).str.replace_all(r"\s+", " ").str.strip_chars()
-    # an all-filler text keeps its words
-    return pl.DataFrame({"c": canonical}).select(
-        pl.when(stripped == "").then(pl.col("c")).otherwise(stripped).alias("c"))["c"]
+def filler_mask(doc: np.ndarray, flat: pl.Series) -> np.ndarray:
+    """True for filler tokens (see FILLER); the article "a" is filler, the variable "a" is not."""
+    filler = flat.is_in(list(FILLER)).to_numpy()
+    is_a = (flat == "a").to_numpy()
+    if is_a.any():
+        nxt = flat.shift(-1, fill_value="")
+        same_next = np.zeros(len(doc), dtype=bool)
+        same_next[:-1] = doc[1:] == doc[:-1]
+        prev_dollar = np.zeros(len(doc), dtype=bool)
+        prev_dollar[1:] = (flat.slice(0, len(doc) - 1) == "$").to_numpy() & (doc[1:] == doc[:-1])
+        wordy = (nxt.str.contains(r"^[a-z][a-z]+$") & ~nxt.is_in(list(_NOT_AFTER_ARTICLE))).to_numpy()
+        article = same_next & wordy & ~prev_dollar
+        filler &= ~is_a | article
+    return filler
 
 
-def content_differs(a: Counter, b: Counter) -> bool:
-    """True when the two token multisets differ in anything but filler words: a substituted variable ("find $y$"
-    vs "find $x$"), operator ("2n + 1" vs "2n - 1"), word ("RADII" vs "MADAM") or an added term is a different
-    problem even at Jaccard 0.9. Value-preserving edits (format, filler words, reordering) pass."""
-    if a == b:
-        return False
-    return any(t not in FILLER for t in (a - b)) or any(t not in FILLER for t in (b - a))
+def _content(doc: np.ndarray, flat: pl.Series, guard: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(doc, token hash, keep) of the content tokens; a document made of filler only keeps all its tokens."""
+    tok_h = flat.hash(seed=7).to_numpy()
+    if not guard:
+        return doc, tok_h, np.ones(len(doc), dtype=bool)
+    keep = ~filler_mask(doc, flat)
+    n_docs = int(doc[-1]) + 1 if len(doc) else 0
+    has = np.bincount(doc[keep], minlength=n_docs) > 0
+    keep |= ~has[doc]
+    return doc[keep], tok_h[keep], keep
+
+
+def content_keys(canonical: pl.Series, chunk: int = 1 << 18) -> np.ndarray:
+    """Order-independent 64-bit hash of each text's content-token multiset (filler words dropped). Equal keys =
+    the texts differ in filler words and order alone; a substituted variable ("find $y$" vs "find $x$"),
+    operator ("2n + 1" vs "2n - 1"), word ("RADII" vs "MADAM") or an added term changes the key."""
+    out = np.empty(len(canonical), dtype=np.uint64)
+    for lo in range(0, len(canonical), chunk):
+        part = canonical.slice(lo, chunk)
+        doc, flat = tokens(part)
+        d, h, _ = _content(doc, flat, True)
+        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+        with np.errstate(over="ignore"):
+            out[lo : lo + len(part)] = np.add.reduceat(_mix64(h ^ np.uint64(0x5851F42D4C957F2D)), starts)
+    return out
+
+
+def content_differs(a: str, b: str) -> bool:
+    """True when two canonical texts differ in more than filler words and order (see `content_keys`)."""
+    k = content_keys(pl.Series([a, b], dtype=pl.String))
+    return bool(k[0] != k[1])
 
 
 def exact_groups(canonical: pl.Series, rank: np.ndarray) -> np.ndarray:
-    """parent index per row: the best-ranked row with the same canonical text."""
-    df = pl.DataFrame({"c": canonical, "rank": rank, "i": np.arange(len(rank))})
-    rep = df.with_columns(pl.col("i").sort_by("rank").first().over("c").alias("rep"))["rep"].to_numpy()
-    return rep.astype(np.int64)
+    """parent index per row: the best-ranked row with the same canonical text (grouped on a 64-bit hash, then
+    confirmed on the text: a hash collision only splits a group, it never merges two)."""
+    df = pl.DataFrame({"h": canonical.hash(seed=3), "rank": rank, "i": np.arange(len(rank))})
+    rep = df.with_columns(pl.col("i").sort_by("rank").first().over("h").alias("rep"))["rep"].to_numpy()
+    rep = rep.astype(np.int64)
+    bad = np.flatnonzero(rep != np.arange(len(rep)))
+    if len(bad):
+        diff = (canonical.gather(bad) != canonical.gather(rep[bad])).to_numpy()
+        rep[bad[diff]] = bad[diff]
+    return rep
 
 
 def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: NearConfig,
-                stats: dict) -> tuple[np.ndarray, np.ndarray]:
+                stats: dict, number_seq: pl.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Block by (content multiset, numbers) keys — every guard is an equality, so a block holds only texts the
+    guards allow to merge, and texts alone in their block need no signature at all — then MinHash/LSH within
+    blocks, verified by estimated Jaccard over content-word n-grams (word order)."""
     n = len(canonical)
     parent, sim = np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float32)
     if n < 2:
         return parent, sim
-    # Shingles of the content tokens only: filler words ("the", "please") cannot change a problem (the content
-    # guard below checks that they are all that differs), so dropping them must not lower the similarity.
-    doc, h = shingles(strip_filler(canonical) if cfg.content_guard else canonical, cfg.ngram, cfg.unit)
-    sig = MinHasher(cfg.num_perm, cfg.seed).signatures(doc, h, n)
+    order_guard = cfg.number_guard == "exact" and cfg.number_order == "sentence"
+    if order_guard and number_seq is None:
+        from .canonical import canonical_frame  # noqa: F401 (callers normally pass it)
+
+        raise ValueError("number_order='sentence' needs the number_seq column (canonical_frame)")
+    guard_key = number_seq if order_guard else numbers
+    block = np.zeros(n, dtype=np.uint64)
+    if cfg.number_guard == "exact":
+        block = _block_keys(guard_key)
+    if cfg.content_guard:
+        with np.errstate(over="ignore"):
+            block = _mix64(block ^ content_keys(canonical))
+    _, inv, cnt = np.unique(block, return_inverse=True, return_counts=True)
+    sel = np.flatnonzero(cnt[inv] > 1)
+    stats["near_blocked_docs"] = len(sel)
+    m = len(sel)
+    if m < 2:
+        stats.update({"near_candidates": 0, "near_edges": 0})
+        return parent, sim
+    hasher = MinHasher(cfg.num_perm, cfg.seed)
+    sig = np.empty((m, cfg.num_perm), dtype=np.uint32)
+    chunk = 1 << 17
+    for lo in range(0, m, chunk):
+        part = canonical.gather(sel[lo : lo + chunk])
+        doc, flat = tokens(part, cfg.unit)
+        d, h, _ = _content(doc, flat, cfg.content_guard and cfg.unit == "word")
+        sd, sh = shingle_hashes(d, h, cfg.ngram)
+        sig[lo : lo + len(part)] = hasher.signatures(sd, sh, len(part))
+        del doc, flat, d, h, sd, sh
     bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
-    block = _block_keys(numbers) if cfg.number_guard == "exact" else None
-    pairs = candidate_pairs(sig, bands, rows, block, cfg.max_bucket)
+    pairs = candidate_pairs(sig, bands, rows, block[sel], cfg.max_bucket)
     stats.update({"near_candidates": len(pairs), "lsh_bands": bands, "lsh_rows": rows})
     if len(pairs):
-        j = estimated_jaccard(sig, pairs)
-        ok = j >= cfg.threshold
+        ok = estimated_jaccard(sig, pairs) >= cfg.threshold
         if cfg.number_guard == "exact":  # blocking used a hash; confirm on the strings
-            nums = numbers.to_numpy()
-            ok &= nums[pairs[:, 0]] == nums[pairs[:, 1]]
+            g = guard_key.gather(sel)
+            ok &= (g.gather(pairs[:, 0]) == g.gather(pairs[:, 1])).to_numpy()
         pairs = pairs[ok]
-    if cfg.content_guard and len(pairs):
-        toks: dict[int, Counter] = {}
-        words = canonical.to_list()
-
-        def tok(i: int) -> Counter:
-            if i not in toks:
-                toks[i] = Counter(words[i].split(" "))
-            return toks[i]
-
-        ok = np.array([not content_differs(tok(a), tok(b)) for a, b in pairs.tolist()], dtype=bool)
-        stats["near_rejected_content"] = int((~ok).sum())
-        pairs = pairs[ok]
-    else:
-        tok = None  # type: ignore[assignment]
     stats["near_edges"] = len(pairs)
 
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
-        s = (sig[members] == sig[c]).mean(axis=1)
-        if tok is not None:
-            s = np.where([not content_differs(tok(c), tok(int(m))) for m in members], s, 0.0)
-        return s
+        return (sig[members] == sig[c]).mean(axis=1)
 
-    return star_clusters(n, pairs, rank, sim_to, cfg.threshold)
+    p_local, s_local = star_clusters(m, pairs, rank[sel], sim_to, cfg.threshold)
+    parent[sel] = sel[p_local]
+    sim[sel] = s_local
+    return parent, sim
 
 
 def semantic_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: SemanticConfig,
@@ -196,7 +251,9 @@ def find_duplicates(
 ) -> DedupResult:
     """Duplicate structure of `texts`. `rank`: representative preference, lower is better (default: input order)."""
     cf = canonical_frame(texts)
-    canonical, numbers = cf["canonical"], cf["numbers"]
+    del texts
+    canonical, numbers, number_seq = cf["canonical"], cf["numbers"], cf["number_seq"]
+    del cf
     n = len(canonical)
     rank = np.arange(n, dtype=np.int64) if rank is None else np.asarray(rank)
     parent = np.arange(n, dtype=np.int64)
@@ -211,7 +268,7 @@ def find_duplicates(
         gi = active[moved]
         parent[gi] = active[local_parent[moved]]
         sim[gi] = local_sim[moved]
-        for i in gi:
+        for i in gi.tolist():
             reason[i] = why
         stats[why] = int(moved.sum())
         active = active[~moved]
@@ -220,7 +277,8 @@ def find_duplicates(
         rep = exact_groups(canonical, rank)
         apply(rep, np.ones(n, dtype=np.float32), EXACT)
     if near is not None and near.enabled and len(active) > 1:
-        p, s = near_groups(canonical.gather(active), numbers.gather(active), rank[active], near, stats)
+        p, s = near_groups(canonical.gather(active), numbers.gather(active), rank[active], near, stats,
+                           number_seq.gather(active))
         apply(p, s, NEAR)
     if semantic is not None and semantic.enabled and len(active) > 1:
         p, s = semantic_groups(canonical.gather(active), numbers.gather(active), rank[active], semantic,

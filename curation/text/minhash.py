@@ -149,14 +149,15 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, block: np.ndarray | 
             bstart = np.maximum.accumulate(np.where(new_bucket, np.arange(n), 0))
             rank_in = np.arange(n) - bstart
             win = bstart * (n // max_bucket + 2) + rank_in // max_bucket
+            multi = ~new_bucket
+            multi[:-1] |= same_next
+            om, wm = order[multi], win[multi]
             # pair each member with the later members of its window (windows ≤ max_bucket, so ≤ max_bucket-1 steps)
-            for step in range(1, max_bucket):
-                if step >= n:
-                    break
-                ok = win[step:] == win[:-step]
+            for step in range(1, min(max_bucket, len(om))):
+                ok = wm[step:] == wm[:-step]
                 if not ok.any():
                     break
-                found.append(np.stack([order[:-step][ok], order[step:][ok]], axis=1))
+                found.append(np.stack([om[:-step][ok], om[step:][ok]], axis=1))
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.concatenate(found)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-
 import numpy as np
 import polars as pl
 import pytest
@@ -67,7 +65,7 @@ def test_exact_and_near_keep_number_changed_siblings():
 
 
 def test_content_guard_rejects_substitutions_not_filler_edits():
-    c = lambda s: Counter(canonicalize(s).split(" "))
+    c = canonicalize
     assert content_differs(c("If $x-y=6$, what is the value of $y$?"), c("If $x-y=6$, what is the value of $x$?"))
     assert content_differs(c("arrange the letters of the word RADII"), c("arrange the letters of the word MADAM"))
     assert not content_differs(c("Find the value of $x$ if 2x = 4."), c("Find $x$ if 2x = 4"))
