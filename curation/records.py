@@ -177,3 +177,13 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def empty(schema: pa.Schema) -> pa.Table:
     return schema.empty_table()
+
+
+def replace_columns(table: pa.Table, fields: list[pa.Field], values: dict[str, pa.Array], schema: pa.Schema) -> pa.Table:
+    """`table` with `fields` (re)set from `values` and conformed to `schema`: how a stage adds its columns to rows
+    an earlier stage wrote (re-running a stage overwrites its own columns, never duplicates them)."""
+    for f in fields:
+        if f.name in table.column_names:
+            table = table.drop_columns([f.name])
+        table = table.append_column(f, values[f.name])
+    return conform(table, schema)

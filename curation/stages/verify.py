@@ -180,12 +180,8 @@ def run(ctx: StageContext) -> None:
                 r["_tests"] = q.get("tests")
             res = verify_rows(rows, cfg)
             cols = {f.name: pa.array([x[f.name] for x in res], f.type) for f in records.VERIFY_COLUMNS}
-            out = chunk
-            for f in records.VERIFY_COLUMNS:
-                if f.name in out.column_names:
-                    out = out.drop_columns([f.name])
-                out = out.append_column(f, cols[f.name])
-            ctx.write("traces", records.conform(out, records.VERIFIED_TRACES), key=key)
+            out = records.replace_columns(chunk, records.VERIFY_COLUMNS, cols, records.VERIFIED_TRACES)
+            ctx.write("traces", out, key=key)
             advance(chunk.num_rows)
     done = ctx.store.read(ctx.name, "traces", records.VERIFIED_TRACES)
     for t, v in zip(done.column("teacher").to_pylist(), done.column("verdict").to_pylist()):
