@@ -39,7 +39,10 @@ class EmbeddingConfig(Section):
 class NearConfig(Section):
     enabled: bool = True
     threshold: float = Field(default=0.6, gt=0, le=1, description="estimated Jaccard of content-word n-gram sets")
-    num_perm: int = Field(default=128, ge=16, le=1024)
+    num_perm: int = Field(
+        default=128, ge=16, le=1024, description="signatures are computed only for texts that share a guard block "
+        "(13% of rows on the synthetic pool), so 128 costs ~0.2 s per 200k rows; 64 lost 9 merges (recall 0.9998)",
+    )
     ngram: int = Field(default=2, ge=1, le=16)
     unit: Literal["word", "char"] = "word"
     number_guard: Literal["exact", "off"] = Field(
@@ -132,6 +135,20 @@ class EmbeddingDetector(Section):
         description="cosine for items without numbers (no guard; MBPP-style specs sit at 0.8-0.9); 1 = skip them",
     )
     top_k: int = Field(default=5, ge=1)
+    question_check: bool = Field(
+        default=True, description="a hit also needs the query to ask the item's question (same setup with another "
+        "question is clean; see contamination._same_question)",
+    )
+    question_margin: float = Field(
+        default=-0.03, ge=-1, le=1, description="minimum question gain (tuned on the synthetic dev set, seed 1)"
+    )
+    formula_share: float = Field(
+        default=0.7, ge=0, le=1, description="share of the item's formula tokens ($…$) the query must keep; 0 = off"
+    )
+    incidental_numbers: list[str] = Field(
+        default_factory=lambda: ["0", "1", "2"],
+        description="numbers a rephrasing may drop or add (canonical form: '= 0', 'one marble', 'two of')",
+    )
     domains: list[Literal["math", "code", "science", "general"]] = Field(
         default_factory=lambda: ["math", "science", "general"],
         description="benchmark domains compared by embedding; code specs ('Write a function to …') all look alike "

@@ -87,14 +87,15 @@ _TAG = re.compile(r"^\s*(?:<think>|<\|begin_of_thought\|>)\s*$")
 _LEAD = r"^\W{0,4}(?:\*\*)?"
 NEW_APPROACH = re.compile(
     _LEAD
-    + r"(?:(?:hmm|wait|ok(?:ay)?|so|but|now|well|or)\W+)?(?:"
+    + r"(?:(?:hmm|wait|ok(?:ay)?|so|but|now|well|or|actually|a minute)\W+){0,3}(?:"
     r"alternatively|"
     r"another (?:way|approach|method|idea|thought|strategy|option)|"
     r"(?:let me|let's|let us|i(?:'ll| will| could| can| should)|maybe i (?:can|could|should)|we can|i can)"
     r" (?:also )?(?:try|use|consider|think of|approach|attempt|solve|tackle|do|compute|calculate|find|verify|check)"
     r" (?:(?:it|this|the problem|that) )?(?:(?:using|with|by|via|in) )?(?:a |an )?"
     r"(?:different|another|other|alternative|new|second|third|more (?:direct|straightforward|systematic|efficient))"
-    r"|maybe there(?:'s| is) (?:a |an )?(?:better|smarter|easier|simpler|different|another|more)"
+    r"|(?:maybe )?there(?:'s| is| must be| might be) (?:a |an )?(?:better|smarter|easier|simpler|different|another|"
+    r"more (?:direct|efficient|straightforward|elegant)|faster|quicker) (?:way|approach|method)"
     r"|is there (?:a |an )?(?:better|smarter|easier|simpler|different|another|more efficient) (?:way|approach|method)"
     r"|(?:a |an )?(?:different|alternative|second|better|simpler|easier) (?:approach|way|method)"
     r"|instead,"
@@ -104,8 +105,7 @@ NEW_APPROACH = re.compile(
 )
 VERIFY = re.compile(
     _LEAD
-    + r"(?:(?:hmm|ok(?:ay)?|so|but|now|well|also|actually|first)\W+)?(?:"
-    r"wait\b|hold on|"
+    + r"(?:(?:hmm|ok(?:ay)?|so|but|now|well|also|actually|first|wait|a minute|hold on|however)\W+){0,3}(?:"
     r"(?:let me|let's|let us|i (?:should|will|can|need to|want to|'ll|could)|we (?:should|can))"
     r" (?:just |quickly |also |now |first )?(?:double[- ]check|verify|check|confirm|make sure|ensure|test|"
     r"recheck|re-check|re-?examine|re-?verify|see if|see whether|plug|substitute|cross[- ]check|sanity|go back|"
@@ -115,19 +115,28 @@ VERIFY = re.compile(
     r"(?:double[- ]checking|verifying|checking|verification|sanity check)|"
     r"(?:is|does|did|was|are) (?:this|that|it|there|my|the answer|everything) .{0,40}(?:correct|right|valid|make sense|"
     r"check out|consistent|way to check|mistake|error)|"
-    r"but (?:is|does|did|was|are|let|wait|what|i should|maybe|hold)|"
-    r"hmm[,.!]|"
-    r"(?:plugging|substituting) (?:back|in|it|this|x|the)|"
-    r"(?:yes|yep|right|correct|good|great)[,.!] (?:that|this|it)|"
-    r"that (?:checks out|seems (?:right|correct|consistent|reasonable)|makes sense|matches)"
+    r"(?:plugging|substituting) (?:it |them |these |this |the values? )?back|"
+    r"i (?:think|believe) (?:that's|that is|this is|it's) (?:the answer|correct|right)[^.?!]{0,20}[,;] but"
     r")",
     re.I,
 )
+# "Wait", "Hmm", "But ..." open a check only when the first sentence is about checking or asks a question.
+WEAK_VERIFY = re.compile(
+    _LEAD + r"(?:(?:ok(?:ay)?|so|now|well|also|actually)\W+)?(?:wait|hmm|hold on|but|however)\b", re.I)
+CHECK_WORDS = re.compile(
+    r"\b(?:check|verify|verif|confirm|make sure|be sure|thorough|mistake|error|wrong|another way|"
+    r"other way|double|reconsider|interpret|missed|overlook)|\?", re.I)
+# Short self-affirmations ("Yes, that checks out.") continue the current part; they never open one.
+AFFIRM = re.compile(
+    _LEAD + r"(?:(?:yes|yep|yeah|right|correct|good|great|ok(?:ay)?|so|perfect|alright)\W+)*(?:"
+    r"(?:that|this|it|everything|both) (?:checks out|seems|looks|makes sense|matches|is (?:correct|right|consistent)|"
+    r"all checks)|(?:yes|yep|perfect|great|good)\b)", re.I)
 QUESTION_CUE = re.compile(
     _LEAD
     + r"(?:(?:alright|all right|okay|ok|so|hmm|well|now)\W+)*(?:"
-    r"(?:so )?(?:i|we) (?:need|have|want|am asked|are asked|'ve got|got|'m given|am given|are given) "
-    r"(?:to|a|an|this|the|these|that)|"
+    r"(?:so )?(?:i|we)(?: (?:need|have|want|am asked|are asked|got|am given|are given)|'ve got|'m given|'ve been given) "
+    r"(?:to|a|an|this|the|these|that|here)|"
+    r"let(?:'s| me| us) (?:tackle|break (?:this|it) down|work through|try to solve) (?:this|it|down)|"
     r"(?:the|this) (?:problem|question) (?:says|asks|is|gives|states|wants)|"
     r"let(?:'s| me) (?:see|read|restate|understand|parse|figure out what)|"
     r"(?:here|this) (?:is|'s) (?:a|the|an)|"
@@ -150,7 +159,8 @@ CONCLUSION_CUE = re.compile(
     r"i(?:'m| am) (?:confident|sure|fairly|pretty)|i think (?:that's|that is|this is) (?:it|correct|the answer|right)|"
     r"i don't (?:think|see) (?:there's|there is|i've|i have|any)|"
     r"i can(?:'t| not| now) (?:see|think|be (?:confident|sure))|"
-    r"(?:so|therefore|thus|hence),? the (?:answer|final|value|number|result)"
+    r"(?:so|therefore|thus|hence),? the (?:answer|final|value|number|result)|"
+    r"i think (?:i've|i have) (?:covered|confirmed|verified|checked|considered)"
     r")",
     re.I,
 )
@@ -162,7 +172,9 @@ APPROACH_START = re.compile(
     r"let(?:'s| me| us) (?:start|begin|solve|tackle|try|find|calculate|compute|look at|consider|use|denote|"
     r"substitute|plug|set|work|expand|simplify|factor|first)|"
     r"(?:one|a) (?:way|approach|method) (?:to|is|would)|to (?:solve|find|compute|calculate|do) (?:this|that|it|the)|"
-    r"i(?:'ll| will) (?:start|begin|use|try|solve)"
+    r"i(?:'ll| will) (?:start|begin|use|try|solve)|"
+    r"let(?:'s| me| us) see if (?:i|we) can|"
+    r"let(?:'s| me| us) (?:convert|rewrite|define|denote|assign|call|apply|draw|list|set up|compute|evaluate)"
     r")",
     re.I,
 )
@@ -171,11 +183,25 @@ UNDERSTAND = re.compile(
     + r"(?:(?:alright|all right|okay|ok|so|now|well|hmm|first(?:ly)?|first things first)\W+)*(?:"
     r"(?:i need to |let me |let's |we need to |i should |i have to )?(?:first )?(?:understand|recall|remember|"
     r"notice|think about what|figure out what|understand what)|"
-    r"i (?:know|recall|remember|notice|think) (?:that|there)|(?:the|our) (?:goal|task|key)|"
+    r"i (?:know|recall|remember|notice|think) (?:that|there)|(?:the|our|my) (?:goal|task|key|plan|strategy)|"
+    r"first things first|i need to (?:find a way|figure out (?:how|what)|find out what|think about)|"
     r"(?:this|these|it) (?:looks|seems|is a)|looking at (?:this|the)"
     r")",
     re.I,
 )
+ANOTHER_WAY = re.compile(
+    r"\b(?:another|different|other|alternative|better|faster|simpler|easier) (?:way|approach|method)", re.I)
+# "Let me see if there's a different approach" / "Is there a faster way ...?" near the start of a paragraph
+ASKS_OTHER_WAY = re.compile(
+    r"\b(?:maybe|perhaps|if|whether|is|might be) there(?:'s| is| are)?\s*(?:a |an |any )?(?:different|another|better|"
+    r"other|faster|quicker|simpler|easier|smarter|more (?:efficient|direct|elegant)) (?:way|approach|method)", re.I)
+
+
+def opens_approach(p: str) -> bool:
+    head = p.lstrip()[:200]
+    return bool(NEW_APPROACH.search(head) or ASKS_OTHER_WAY.search(head[:120]))
+
+
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _WORK = re.compile(r"=|\\frac|\\sqrt|\^|\d\s*[-+*/×·]\s*\d|\\times|\\cdot|\\le|\\ge|<|>")
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -205,13 +231,14 @@ def restates(p: str, problem: str | None) -> bool:
     return len(pt) >= 2 and sum(t in qt for t in pt) / len(pt) >= 0.75
 
 
-_NORM = re.compile(r"\s+|\\[()\[\]]|\$|\*|\\left|\\right|\\!|\\,")
+_NORM = re.compile(r"\s+|\\[()\[\]]|\$|\*|\\left|\\right|\\[!,;: ]|\^\{?\\circ\}?|°|[(){}]|\\text|\\mathrm")
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 
 
 def _norm_math(s: str) -> str:
     from .answers import latexify
 
-    return _NORM.sub("", latexify(s)).replace("\\dfrac", "\\frac")
+    return _NORM.sub("", _FRAC.sub(r"(\1)/(\2)", latexify(s)))
 
 
 def final_answer(text: str) -> str | None:
@@ -221,12 +248,26 @@ def final_answer(text: str) -> str | None:
     return last_boxed(text) or approach_answer(text[-1500:])
 
 
+def _is_formula(p: str) -> bool:
+    return len(p.strip()) < 200 and not re.search(r"(?<!\\)\b[A-Za-z]{4,}\b", p)
+
+
 def is_work(p: str) -> bool:
     return bool(_WORK.search(p))
 
 
 def states_answer(p: str) -> bool:
     return bool(ANSWER_STATEMENT.search(p)) and (bool(re.search(r"\d|\\|\$", p)) or "answer" in p.lower())
+
+
+def opens_check(p: str) -> bool:
+    """The paragraph starts a check of an answer (not a self-affirmation, not a bare "Wait, ..." aside)."""
+    head = p.lstrip()[:200]
+    if AFFIRM.match(head) and not VERIFY.search(head):
+        return False
+    if VERIFY.search(head):
+        return True
+    return bool(WEAK_VERIFY.search(head)) and bool(CHECK_WORDS.search(p.lstrip()[:120]))
 
 
 def is_question_repeat(p: str, problem: str | None) -> bool:
@@ -297,34 +338,43 @@ class HeuristicSegmenter:
                 return got is not None and _norm_math(got) == fnorm
             return states_answer(p)
 
-        for j in range(i, min(conc_from, n)):
+        stop = min(conc_from, n)
+        hit = [reached(ptext[j]) for j in range(stop)]
+        if not any(hit[i:stop]):  # the trace never restates its final answer verbatim: any answer statement counts
+            hit = [states_answer(ptext[j]) for j in range(stop)]
+        opened = i  # paragraph where the current part began
+        for j in range(i, stop):
             p = ptext[j]
             head = p.lstrip()[:200]
             if phase == "intro":
-                starts = APPROACH_START.search(head) or NEW_APPROACH.search(head)
-                thinking = UNDERSTAND.search(head) and not starts
-                if starts or (is_work(p) and not restates(p, problem) and not thinking) or reached(p) or j - i >= 4:
+                strong = APPROACH_START.search(head) or NEW_APPROACH.search(head)
+                thinking = UNDERSTAND.search(head) and not strong
+                weak = is_work(p) and not restates(p, problem) and not thinking
+                if weak and not strong and not hit[j] and j - i < 4 and self._start_ahead(ptext, hit, j, stop):
+                    weak = False  # "Let's start with ..." follows shortly: this is still analysis
+                if strong or weak or hit[j] or j - i >= 4:
                     phase, k, seg_has_work = "explore", 1, is_work(p)
                     kinds[j] = ("approach", k)
-                    answered = reached(p)
+                    answered, opened = hit[j], j
                 else:
                     kinds[j] = ("understanding", None)
                 continue
-            if NEW_APPROACH.search(head) and (seg_has_work or kinds[j - 1][0] != "approach"):
+            if opens_approach(p) and (seg_has_work or kinds[j - 1][0] != "approach") and not (
+                    answered and self._continues_alternative(ptext, j, opened)):
                 k += 1
                 kinds[j] = ("approach", k)
                 seg_has_work = is_work(p)
-                if reached(p):
-                    answered = True
+                answered, opened = answered or hit[j], j
                 continue
-            if answered and VERIFY.search(head):
+            if answered and opens_check(p):
                 kinds[j] = ("verification", k)
                 new[j] = True
                 seg_has_work = True
+                opened = j
                 continue
             kinds[j] = kinds[j - 1] if kinds[j - 1][0] in ("approach", "verification") else ("approach", k)
             seg_has_work = seg_has_work or is_work(p)
-            if reached(p):
+            if hit[j]:
                 answered = True
         for j in range(conc_from, n):
             kinds[j] = ("conclusion", None)
@@ -335,16 +385,44 @@ class HeuristicSegmenter:
         return out
 
     @staticmethod
+    def _start_ahead(ptext: list[str], hit: list[bool], j: int, stop: int, window: int = 4) -> bool:
+        """An explicit start of a solution ("Let's start by ...") within `window` paragraphs, before any answer."""
+        for q in range(j + 1, min(stop, j + 1 + window)):
+            if APPROACH_START.search(ptext[q].lstrip()[:200]):
+                return True
+            if hit[q]:
+                return False
+        return False
+
+    @staticmethod
+    def _continues_alternative(ptext: list[str], j: int, opened: int) -> bool:
+        """After an answer, an "Alternatively ..." that does not open a new approach: it dismisses itself
+        ("..., but that would be messy"), or it elaborates the paragraph just before, which already opened a
+        part that announced another way (or is a substantive check of its own)."""
+        first = _first_sentence(ptext[j], 300)
+        if re.search(r",\s+but\b", first):
+            return True
+        if opened == j - 1:
+            prev = ptext[j - 1]
+            return bool(ANOTHER_WAY.search(prev) or NEW_APPROACH.search(prev.lstrip()[:200])) or len(prev.strip()) >= 60
+        return False
+
+    @staticmethod
     def _conclusion_start(ptext: list[str]) -> int:
         """Start of the closing run: the last paragraphs (at most 3) that restate the final answer or close."""
         n = len(ptext)
         j = n
-        while j > 0 and n - j < 3:
+        taken = 0
+        while j > 0 and taken < 3:
             p = ptext[j - 1]
             head = p.lstrip()[:200]
             closing = bool(CONCLUSION_CUE.search(head)) or ("\\boxed" in p and len(p) < 400)
             if closing or (j == n and len(p.strip()) < 120 and states_answer(p)):
                 j -= 1
+                taken += 1
+                continue
+            if j < n and j > 1 and _is_formula(p) and CONCLUSION_CUE.search(ptext[j - 2].lstrip()[:200]):
+                j -= 1  # "So, the final answer is:" / formula / "**Final Answer**"
                 continue
             break
         if j == 0:  # never call the whole trace a conclusion

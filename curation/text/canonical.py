@@ -24,13 +24,14 @@ _WRAPPERS = [
     r"(?:and\s+|please\s+)?put\s+your\s+(?:final\s+)?answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
     r"return\s+your\s+final\s+response\s+as\s+[^\n]*",
     r"(?:output|give|write)\s+(?:only\s+)?(?:the\s+)?final\s+answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
-    r"solve\s+the\s+following\s+(?:math\s+|coding\s+)?problem[^:\n]*:",
+    r"solve\s+(?:the\s+)?following\s+(?:math\s+|coding\s+)?problem[^:\n]*:",
 ]
-_LEADING_LABEL = r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+)?\s*[:.)]\s*"
-_TRAILING_LABEL = r"\s*(?:answer|solution|a)\s*:\s*$"
-
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
           "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_LEADING_LABEL = (r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+|" + "|".join(_UNITS[1:])
+                  + r")?\s*[:.)]\s*")
+_TRAILING_LABEL = r"\s*(?:answer|solution|a)\s*:\s*$"
+
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
 
@@ -105,8 +106,7 @@ def _with_breaks(col: str | pl.Expr) -> pl.Expr:
     e = pl.col(col) if isinstance(col, str) else col
     e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
     e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
-    for w in _WRAPPERS:
-        e = e.str.replace_all(w, " ")
+    e = e.str.replace_all("|".join(f"(?:{w})" for w in _WRAPPERS), " ")  # one pass
     for pat, rep in _LATEX:
         e = e.str.replace_all(pat, rep)
     for pat, rep in _NUMBERS:
@@ -114,7 +114,8 @@ def _with_breaks(col: str | pl.Expr) -> pl.Expr:
     # Punctuation that does not change a problem: sentence marks (not decimal points), quotes, braces around a
     # single token are kept; every symbol becomes its own token so "3+5" == "3 + 5".
     e = e.str.replace_all(r"(\d)\.(\d)", f"$1{_DECIMAL_MARK}$2")
-    e = e.str.replace_all(r"(\d|[)}]|(?:^|[^a-z\\])[a-z])!", f"$1 {_FACTORIAL} ")
+    # "5!" / "n!" / "(n+1)!" is a factorial unless the text ends there ("… divided by 7!" is an exclamation)
+    e = e.str.replace_all(r"(\d|[)}]|(?:^|[^a-z\\])[a-z])!(\s*[^\s])", f"$1 {_FACTORIAL} $2")
     e = e.str.replace_all(r"[.;!?]+", f" {BREAK} ")
     e = e.str.replace_all(r"[,:\"'`“”‘’]", " ")
     e = e.str.replace_all(r"([^\w\s\\" + _DECIMAL_MARK + r"])", " $1 ")
@@ -124,6 +125,8 @@ def _with_breaks(col: str | pl.Expr) -> pl.Expr:
     e = e.str.replace_many(NUMBER_WORDS, leftmost=True)
     e = e.str.replace_all(_DECIMAL_MARK, ".", literal=True).str.replace_all(_FACTORIAL, "!", literal=True)
     e = e.str.replace_all(r"\$ \$", " ").str.replace_all(r"\s+", " ").str.strip_chars()
+    # braces around one token, once numbers are final ("a_{8.0}", "a_{eight}" → "a_8"; "x^{2}" → "x ^ 2")
+    e = e.str.replace_all(r"_ \{ ([^ {}]+) \}", "_$1").str.replace_all(r"\^ \{ ([^ {}]+) \}", "^ $1")
     return e
 
 
@@ -144,17 +147,19 @@ def number_sequence_expr(with_breaks: str | pl.Expr) -> pl.Expr:
     return per_sentence.list.eval(pl.element().filter(pl.element() != "")).list.sort().list.join("|")
 
 
-def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17) -> pl.DataFrame:
-    """DataFrame with `canonical`, `numbers` (sorted multiset) and `number_seq` (see `number_sequence_expr`) for
-    each input text, in order. Chunked so the regex passes' intermediate columns stay small (peak memory)."""
+def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17, order: bool = True) -> pl.DataFrame:
+    """DataFrame with `canonical`, `numbers` (sorted multiset) and `number_seq` (see `number_sequence_expr`; null
+    when `order` is False, which saves its cost) for each input text, in order. Chunked so the regex passes'
+    intermediate columns stay small (peak memory)."""
     s = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
     s = s.cast(pl.String)
     parts = []
     for lo in range(0, max(len(s), 1), chunk):
         df = pl.DataFrame({"text": fold(s.slice(lo, chunk))})
         df = df.select(_with_breaks("text").alias("b"))
+        seq = number_sequence_expr("b") if order else pl.lit(None, dtype=pl.String)
         parts.append(df.select(
-            _drop_breaks(pl.col("b")).alias("canonical"), number_sequence_expr("b").alias("number_seq")
+            _drop_breaks(pl.col("b")).alias("canonical"), seq.alias("number_seq")
         ).with_columns(numbers_expr("canonical").alias("numbers")).select("canonical", "numbers", "number_seq"))
     return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
 

@@ -7,8 +7,10 @@
   siblings (MATH train vs MATH-500: "Find $d$." vs "Find the smallest possible value of $c$.").
 * code_ngram: the same on identifier-renamed code (code benchmarks: renaming functions/variables does not hide a
   copied HumanEval prompt).
-* embedding: cosine between the query and the items that have the same number multiset (rephrasings that keep
-  the numbers); with `changed_numbers: contaminated` every item is compared.
+* embedding: cosine between the query and the items with the same significant numbers (`same_numbers`:
+  rephrasings keep the numbers), then two checks a cosine cannot make: the query asks the item's question, not
+  another question about the same setup (`_same_question`), and it keeps the item's formulas (`formula_kept`).
+  With `changed_numbers: contaminated` every item is compared.
 * llm_judge: optional confirmation for embedding candidates in [judge.threshold, embedding.threshold).
 
 Number policy (default `changed_numbers: clean`): a query is only contaminated by an item whose numbers it keeps
@@ -23,6 +25,7 @@ import io
 import keyword
 import re
 import tokenize
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,25 +101,66 @@ def question_of(text: str) -> str:
     return sents[-1] if sents else text
 
 
-_CLAUSE_SPLIT = re.compile(r"(?<=[.?!])\s+|\n\s*\n")
+_CLAUSE_SPLIT = re.compile(r"(?:(?<=[.?!])|(?<=[.?!]\$))\s+|\n\s*\n")  # "… = 1.$  Find …" ends a sentence
 
 
 def question_clauses(texts: list[str]) -> list[str]:
-    """Canonical question clause of each text: its last sentence that is neither a prompt wrapper ("Let's think
-    step by step.") nor an answer-format instruction. Unlike `question_of`, splits lower-case text too (queries
-    arrive in any case) and canonicalizes each sentence, so wrappers vanish before the choice."""
+    """Canonical question clause of each text (see `question_split`)."""
+    return [q for q, _ in question_split(texts)]
+
+
+def question_split(texts: list[str]) -> list[tuple[str, str]]:
+    """(question, setup) of each text, canonical: the question is the last sentence that is neither a prompt
+    wrapper ("Let's think step by step.") nor an answer-format instruction; the setup is every sentence before it
+    ("" for a one-sentence text). Unlike `question_of`, splits lower-case text too (queries arrive in any case)
+    and canonicalizes each sentence, so wrappers vanish before the choice."""
     sents = [[x for x in _CLAUSE_SPLIT.split(t.strip()) if x.strip()] or [t] for t in texts]
     flat = [x for ss in sents for x in ss]
-    canon = canonical_frame(flat)["canonical"].to_list()
+    canon = canonical_frame(flat, order=False)["canonical"].to_list()
     out, k = [], 0
     for ss in sents:
         cs = canon[k : k + len(ss)]
         k += len(ss)
-        cand = [c for c in cs if c]
-        while len(cand) > 1 and _INSTRUCTION.match(cand[-1]):
-            cand.pop()
-        out.append(cand[-1] if cand else "")
+        idx = [j for j, c in enumerate(cs) if c]
+        while len(idx) > 1 and _INSTRUCTION.match(cs[idx[-1]]):
+            idx.pop()
+        if not idx:
+            out.append(("", ""))
+            continue
+        out.append((cs[idx[-1]], " ".join(cs[j] for j in idx[:-1])))
     return out
+
+
+def math_tokens(canonical: str) -> Counter:
+    """Tokens inside $…$ of a canonical text. Rephrasings reword the prose but keep the formulas; "x + y + z = 1"
+    vs "xyz(x + y + z) = 1" under the same prose is another problem that MiniLM scores at 0.82."""
+    out: Counter = Counter()
+    inside = False
+    for t in canonical.split(" "):
+        if t == "$":
+            inside = not inside
+        elif inside:
+            out[t] += 1
+    return out
+
+
+def formula_kept(item: Counter, query: Counter, min_share: float) -> bool:
+    """At least `min_share` of the item's formula tokens occur in the query's formulas (items with fewer than
+    3 formula tokens pass)."""
+    total = sum(item.values())
+    if total < 3:
+        return True
+    return sum((item & query).values()) / total >= min_share
+
+
+def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
+    """Number guard of the embedding detector: the two texts have the same significant numbers (as sets: "buys 7
+    pencils and 7 erasers" rephrased "buys 7 of each" keeps the problem). Incidental small numbers (0, 1, 2:
+    "= 0", "one marble", "two of the same color") may be dropped or added by a rephrasing, but not swapped for
+    one another (that is "x+1" vs "x+2")."""
+    a, b = set(item_nums.split()), set(query_nums.split())
+    missing, extra = a - b, b - a
+    return missing <= incidental and extra <= incidental and not (missing and extra)
 
 
 @dataclass
@@ -146,7 +190,7 @@ class BenchmarkIndex:
         self.items = items
         self.det = detectors
         self.policy = policy
-        cf = canonical_frame([it.text for it in items])
+        cf = canonical_frame([it.text for it in items], order=False)
         self.canonical = cf["canonical"]
         self.numbers = cf["numbers"].to_list()
         self.is_code = np.array([it.domain == "code" for it in items])
@@ -154,7 +198,7 @@ class BenchmarkIndex:
 
     def _ngram_table(self, texts: pl.Series, n_of: np.ndarray) -> pl.DataFrame:
         frames = []
-        for n in sorted(set(int(x) for x in n_of if x > 0)):
+        for n in sorted({int(x) for x in n_of if x > 0}):
             sel = np.flatnonzero(n_of == n)
             doc, h = shingles(texts.gather(sel), n, "word", bits=64)
             frames.append(pl.DataFrame({"h": h, "item": sel[doc], "n": np.full(len(h), n, dtype=np.int64)}))
@@ -177,7 +221,9 @@ class BenchmarkIndex:
         cwords = code_texts.str.count_matches(" ").to_numpy() + 1
         cn = np.where(has_code & (cwords >= 2 * cfg.n), cfg.n,
                       np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0))
-        self.questions = canonical_frame([question_of(it.text) for it in self.items])["canonical"].to_list()
+        self.questions = canonical_frame([question_of(it.text) for it in self.items],
+                                         order=False)["canonical"].to_list()
+        self.question_parts = question_split([it.text for it in self.items])
         self.code_table = self._ngram_table(code_texts, cn)
 
     # --- detectors -----------------------------------------------------------------------------------------
@@ -245,12 +291,15 @@ class BenchmarkIndex:
         if self.policy.changed_numbers == "contaminated":
             cand = pl.DataFrame({"q": np.arange(n)}).join(
                 pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
-        else:  # the query keeps the item's numbers (multiset containment): rephrasings that keep the numbers
-            # block on the item's longest (rarest) number, then check containment on the few pairs left
-            key = [max(x.split(), key=len) if x else "" for x in self.numbers]
-            qn = pl.DataFrame({"q": np.arange(n), "num": [x.split() if x else [""] for x in q_nums]}).explode("num")
+        else:  # the query keeps the item's numbers (see `same_numbers`): rephrasings that keep the numbers
+            # block on the item's longest (rarest) significant number, then check the guard on the few pairs left
+            inc = set(cfg.incidental_numbers)
+            sig = lambda x: [v for v in x.split() if v not in inc] or [""]
+            key = [max(sig(x), key=len) for x in self.numbers]
+            qn = pl.DataFrame({"q": np.arange(n), "num": [sig(x) for x in q_nums]}).explode("num")
             cand = qn.unique().join(pl.DataFrame({"num": key, "item": np.arange(len(self.items))}), on="num")
-            keep = [_contains(self.numbers[i], q_nums[q]) for q, i in zip(cand["q"].to_list(), cand["item"].to_list())]
+            keep = [same_numbers(self.numbers[i], q_nums[q], inc)
+                    for q, i in zip(cand["q"].to_list(), cand["item"].to_list())]
             cand = cand.filter(pl.Series(keep, dtype=pl.Boolean)).select("q", "item")
             if cfg.numberless_threshold >= 1:  # no numbers, no guard: cosine alone is not evidence
                 cand = cand.filter(pl.Series([bool(self.numbers[i]) for i in cand["item"].to_list()],
@@ -273,11 +322,18 @@ class BenchmarkIndex:
         df = df.group_by("q", maintain_order=True).head(cfg.top_k)
         jcfg = self.det.judge
         ask: list[tuple[int, int, float]] = []
-        for q, item, score in df.iter_rows():
+        above = [(q, item, score) for q, item, score in df.iter_rows()
+                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)]
+        same_question = self._same_question(canonical, texts, [(q, i) for q, i, _ in above], emb, stats)
+        for (q, item, score), ok in zip(above, same_question):
             it = self.items[item]
-            if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold):
+            if ok:
                 hits[q].append(Hit(it.benchmark, it.item_id, "embedding", score))
             elif judge is not None and jcfg.enabled and score >= jcfg.threshold:
+                ask.append((q, item, score))
+        for q, item, score in df.iter_rows():
+            if judge is not None and jcfg.enabled and jcfg.threshold <= score < (
+                    cfg.threshold if self.numbers[item] else cfg.numberless_threshold):
                 ask.append((q, item, score))
         ask = sorted(ask, key=lambda x: -x[2])[: jcfg.max_candidates]  # only the top candidates
         if ask and judge is not None:
@@ -287,12 +343,54 @@ class BenchmarkIndex:
                     hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "llm_judge", score))
         stats["judge_asked"] = len(ask)
 
+    def _same_question(self, canonical: pl.Series, texts: list[str], pairs: list[tuple[int, int]], emb,
+                       stats: dict) -> list[bool]:
+        """Does the query ask the item's question? MATH and templated pools hold "same setup, different question"
+        siblings whose whole-text cosine is as high as a true rephrasing's (median 0.92 vs 0.92 on the synthetic
+        set), and question clauses alone are not separable either (paraphrased questions sit at 0.5-0.9, other
+        questions at 0.3-0.75). What separates them: how much the OTHER text's question adds to its match with
+        this one's question clause, cos(q_question, item) - cos(q_question, item setup), summed over both
+        directions (median +0.18 for rephrasings, -0.07 for other questions). Single-sentence texts pass (their
+        whole-text match is the question match)."""
+        cfg = self.det.embedding
+        if not pairs:
+            return []
+        if not cfg.question_check:
+            return [formula_kept(math_tokens(self.canonical[i]), math_tokens(canonical[q]), cfg.formula_share)
+                    for q, i in pairs]
+        qs = sorted({q for q, _ in pairs})
+        its = sorted({i for _, i in pairs})
+        qtext = {q: canonical[q] for q in qs}
+        q_split = dict(zip(qs, question_split([texts[q] for q in qs])))  # raw: canonical lost sentence ends
+        i_split = {i: self.question_parts[i] for i in its}
+        i_text = {i: self.canonical[i] for i in its}
+        need: set[str] = set()
+        for q, i in pairs:
+            need.update([qtext[q], *q_split[q], i_text[i], *i_split[i]])
+        need.discard("")
+        keys = sorted(need)
+        vec = dict(zip(keys, emb.encode(keys))) if keys else {}
+        cos = lambda a, b: float(vec[a] @ vec[b])
+        out = []
+        for q, i in pairs:
+            (qq, qs_), (iq, is_) = q_split[q], i_split[i]
+            if not (qq and qs_ and iq and is_):
+                out.append(True)
+                continue
+            gain = cos(qq, i_text[i]) - cos(qq, is_) + cos(iq, qtext[q]) - cos(iq, qs_)
+            out.append(gain >= cfg.question_margin)
+        if cfg.formula_share > 0:  # and the formulas must be kept (prose may be reworded, formulas are not)
+            out = [ok and formula_kept(math_tokens(i_text[i]), math_tokens(qtext[q]), cfg.formula_share)
+                   for ok, (q, i) in zip(out, pairs)]
+        stats["embedding_question_rejected"] = out.count(False)
+        return out
+
     def detect(self, texts: list[str], domains: list[str] | None = None, cache_dir: Path | None = None,
                judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None
                ) -> list[list[Hit]]:
         """Hits per query (best per benchmark item, strongest detector first)."""
         stats = {} if stats is None else stats
-        cf = canonical_frame(texts)
+        cf = canonical_frame(texts, order=False)
         canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
         hits: list[list[Hit]] = [[] for _ in texts]
         if self.det.substring.enabled:

@@ -25,8 +25,7 @@ import polars as pl
 from ..config.dedup import NearConfig, SemanticConfig
 from .canonical import canonical_frame
 from .cluster import star_clusters
-from .minhash import (MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes,
-                      tokens)
+from .minhash import MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes, tokens
 
 EXACT, NEAR, SEMANTIC = "exact_duplicate", "near_duplicate", "semantic_duplicate"
 
@@ -139,8 +138,6 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         return parent, sim
     order_guard = cfg.number_guard == "exact" and cfg.number_order == "sentence"
     if order_guard and number_seq is None:
-        from .canonical import canonical_frame  # noqa: F401 (callers normally pass it)
-
         raise ValueError("number_order='sentence' needs the number_seq column (canonical_frame)")
     guard_key = number_seq if order_guard else numbers
     block = np.zeros(n, dtype=np.uint64)
@@ -250,8 +247,9 @@ def find_duplicates(
     log: Callable[[str], None] | None = None,
 ) -> DedupResult:
     """Duplicate structure of `texts`. `rank`: representative preference, lower is better (default: input order)."""
-    cf = canonical_frame(texts)
-    del texts
+    need_order = (near is not None and near.enabled and near.number_guard == "exact"
+                  and near.number_order == "sentence")
+    cf = canonical_frame(texts, order=need_order)
     canonical, numbers, number_seq = cf["canonical"], cf["numbers"], cf["number_seq"]
     del cf
     n = len(canonical)

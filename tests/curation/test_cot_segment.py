@@ -55,26 +55,43 @@ def _verdict_accuracy_on_gold_spans(rows):
     return ok / total
 
 
-def test_hand_labelled_agreement(record_property, capsys):
-    """Boundary F1 of the heuristic segmenter and approach-verdict accuracy on the 34 hand-labelled traces.
-
-    Issue target: F1 >= 0.8, verdict accuracy >= 0.9. Asserted floors are what this build reaches (see report)."""
-    pytest.importorskip("verifiers.math")
-    rows = labelled()
-    assert len(rows) >= 30
+def _boundary_prf(rows):
     seg = HeuristicSegmenter()
     b, bk = PRF(), PRF()
     for r in rows:
         pred = [s.to_dict() for s in seg.segment(r["reasoning"], r["problem"])]
         b.add(boundary_sets(pred), boundary_sets(r["segments"]))
         bk.add(boundary_sets(pred, True), boundary_sets(r["segments"], True))
+    return b, bk
+
+
+# Floors for boundary F1 (issue target 0.8). The cue rules were tuned on the dev split only; the held-out split
+# (12 of the original traces chosen at random before tuning + 11 traces labelled afterwards, never inspected
+# while tuning) scored 0.716 once, at the end, so its floor is that number minus a small margin; the target is
+# not met on held-out data (see tests/data/segmentation/README.md).
+DEV_F1_FLOOR = 0.83
+HELDOUT_F1_FLOOR = 0.68
+
+
+def test_hand_labelled_agreement(record_property, capsys):
+    """Boundary F1 of the heuristic segmenter (dev and held-out splits) and approach-verdict accuracy."""
+    pytest.importorskip("verifiers.math")
+    rows = labelled()
+    dev = [r for r in rows if r["split"] == "dev"]
+    held = [r for r in rows if r["split"] == "heldout"]
+    assert len(dev) >= 20 and len(held) >= 22 and len(rows) == len(dev) + len(held)
+    (bd, bdk), (bh, bhk) = _boundary_prf(dev), _boundary_prf(held)
     acc = _verdict_accuracy_on_gold_spans(rows)
-    record_property("boundary_f1", round(b.f1, 3))
+    record_property("boundary_f1_dev", round(bd.f1, 3))
+    record_property("boundary_f1_heldout", round(bh.f1, 3))
     record_property("verdict_accuracy", round(acc, 3))
     with capsys.disabled():
-        print(f"\n[segmentation] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
-              f"kind-aware F1={bk.f1:.3f}; approach verdict accuracy (gold spans) {acc:.3f}")
-    assert b.f1 >= 0.65
+        for name, b, bk in (("dev", bd, bdk), ("held-out", bh, bhk)):
+            print(f"\n[segmentation {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
+                  f"kind-aware F1={bk.f1:.3f}")
+        print(f"[segmentation] approach verdict accuracy (gold spans, all {len(rows)} traces) {acc:.3f}")
+    assert bd.f1 >= DEV_F1_FLOOR
+    assert bh.f1 >= HELDOUT_F1_FLOOR
     assert acc >= 0.9
 
 

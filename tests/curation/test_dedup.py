@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -165,3 +166,69 @@ def test_semantic_dedup_is_number_guarded_and_cached(tmp_path):
     assert list((tmp_path / "embeddings").rglob("keys-*.npy"))
     r2 = find_duplicates(texts, exact=True, near=NearConfig(), semantic=cfg, cache_dir=tmp_path)
     assert r2.stats["embedding_cache"]["encoded"] == 0 and r2.reason == r.reason
+
+
+def test_number_order_guard_keeps_swapped_values_apart_but_allows_sentence_reordering():
+    texts = [
+        "If x - y = 6, x + y = 12, find the value of x.",
+        "If x - y = 12, x + y = 6, find the value of x.",  # same numbers, other positions: another problem
+        "Alice has 5 apples. Bob gives Alice 3 more apples. How many apples does Alice have now?",
+        "Bob gives Alice 3 more apples. Alice has 5 apples. How many apples does Alice have now?",  # reordered
+    ]
+    r = find_duplicates(texts, near=NearConfig(threshold=0.3))
+    assert r.kept.tolist() == [True, True, True, False]
+    assert r.reason[3] == "near_duplicate"
+    off = find_duplicates(texts, near=NearConfig(threshold=0.3, number_order="off"))
+    assert not off.kept[1]  # the multiset guard alone merges the swapped system
+    cf = canonical_frame(texts)
+    assert cf["number_seq"][0] != cf["number_seq"][1] and cf["numbers"][0] == cf["numbers"][1]
+    assert cf["number_seq"][2] == cf["number_seq"][3]
+
+
+def test_single_letter_a_is_a_variable_not_filler():
+    c = canonicalize
+    assert content_differs(c("What is the sum of a and c?"), c("What is the sum of c?"))
+    assert content_differs(c("Find $a$ if $a + b = 7$."), c("Find $b$ if $a + b = 7$."))
+    assert not content_differs(c("A train travels 60 miles."), c("Train travels 60 miles."))  # article
+    r = find_duplicates(["What is the sum of a and c?", "What is the sum of c?"], exact=False,
+                        near=NearConfig(threshold=0.3))
+    assert r.kept.all()
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Question three: Compute 4 + 5.", "Compute 4 + 5"),
+        ("Solve following math problem: Find $a_{8.0}$.", "Find $a_8$"),
+        ("Find $a_{eight}$ and $x^{2}$.", "find $a_8$ and $x^2$"),
+        ("It costs 7 dollars!", "It costs 7 dollars"),  # a final '!' is punctuation
+    ],
+)
+def test_canonical_form_more_format_variants(a, b):
+    assert canonicalize(a) == canonicalize(b)
+
+
+def test_factorial_is_not_punctuation():
+    assert canonicalize("Compute $5!$ + 3.") != canonicalize("Compute $5$ + 3.")
+    assert canonicalize("What is 5!?") != canonicalize("What is 5?")
+
+
+def test_minhash_estimates_jaccard_and_lsh_windows_large_buckets():
+    from curation.text.minhash import MinHasher, candidate_pairs, shingle_hashes
+
+    rng = np.random.default_rng(0)
+    ests = []
+    for t in range(200):  # |A ∩ B| = 15, |A ∪ B| = 25: J = 0.6
+        toks = rng.integers(0, 2**63, size=25, dtype=np.uint64)
+        doc = np.array([0] * 20 + [1] * 20)
+        tok = np.concatenate([toks[:20], toks[5:25]])
+        d, h = shingle_hashes(doc, tok, 1)
+        sig = MinHasher(128, seed=t).signatures(d, h, 2)
+        ests.append((sig[0] == sig[1]).mean())
+    assert abs(np.mean(ests) - 0.6) < 0.02
+    sig = np.zeros((300, 8), dtype=np.uint32)  # one template filled 300 times: one huge bucket
+    block = np.repeat(np.array([1, 2], dtype=np.uint64), 150)
+    pairs = candidate_pairs(sig, 2, 4, block, max_bucket=50)
+    assert (block[pairs[:, 0]] == block[pairs[:, 1]]).all()  # never across blocks
+    assert len(pairs) == 2 * 3 * (50 * 49 // 2)  # windows of 50, not 150^2/2
+    assert (pairs[:, 0] < pairs[:, 1]).all()
