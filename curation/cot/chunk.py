@@ -49,7 +49,9 @@ def importance(
     prefixes = [text[: spans[i - 1][1]] if i else "" for i in range(len(spans) + 1)]
     prompts = [CONTINUE_PROMPT.format(problem=problem, prefix=p) for p in prefixes for _ in range(k)]
     replies = generate(prompts)
-    oks = check([prefixes[j // k] + r for j, r in enumerate(replies)])
+    # Only the continuation's own final answer counts: an interim answer already in the prefix must not make a
+    # rollout that never reached an answer look correct.
+    oks = check(list(replies))
     acc = [sum(bool(x) for x in oks[i * k : (i + 1) * k]) / k for i in range(len(prefixes))]
     sizes = token_counts or [b - a for a, b in spans]
     total = sum(sizes) or 1
