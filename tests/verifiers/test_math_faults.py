@@ -179,3 +179,18 @@ def test_repeated_boxes_are_not_too_large():
     assert r.status == "ok" and r.equivalent is True
     r = v("256", "\\boxed{}. " * 300)
     assert r.status == "no_answer"
+
+
+@pytest.mark.parametrize(
+    "gold, pred, expected",
+    [
+        ("3\\sqrt{13}", "3*sqrt(13)", True),  # long CoT writes plain-text math; sqrt( must not parse as s*q*r*t
+        ("\\frac{\\sqrt{2}}{2}", "\\boxed{sqrt(2)/2}", True),
+        ("2\\pi", "2pi", True),
+        ("(-\\infty, 3)", "\\boxed{(-inf, 3)}", True),
+        ("2", "\\boxed{cbrt(8)}", True),
+        ("\\sqrt{13}", "sqrt(12)", False),
+    ],
+)
+def test_plain_text_functions(gold, pred, expected):
+    assert verify(gold, pred).equivalent is expected

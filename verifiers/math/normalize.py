@@ -118,6 +118,28 @@ def unwrap_text(s: str) -> str:
     return s
 
 
+_ASCII_FUNC = re.compile(r"(?<![\\a-zA-Z])(sqrt|cbrt)\s*\(")
+_ASCII_CONST = re.compile(r"(?<![\\a-zA-Z])(pi|infty|inf)(?![a-zA-Z])")
+
+
+def ascii_functions(s: str) -> str:
+    """Plain-text math as models write it in long CoT (`3*sqrt(13)`, `2pi`) → LaTeX the parser reads; without this
+    `sqrt(13)` parses as the product s*q*r*t*13."""
+    out, i = [], 0
+    while (m := _ASCII_FUNC.search(s, i)) is not None:
+        depth, j = 1, m.end()
+        while j < len(s) and depth:
+            depth += {"(": 1, ")": -1}.get(s[j], 0)
+            j += 1
+        if depth:  # unbalanced: leave it to the parser to reject
+            break
+        inner = ascii_functions(s[m.end() : j - 1])
+        out.append(s[i : m.start()] + (rf"\sqrt{{{inner}}}" if m.group(1) == "sqrt" else rf"\sqrt[3]{{{inner}}}"))
+        i = j
+    s = "".join(out) + s[i:]
+    return _ASCII_CONST.sub(lambda m: r"\pi" if m.group(1) == "pi" else r"\infty", s)
+
+
 def normalize(s: str) -> tuple[str, dict]:
     """Canonical LaTeX for an answer plus flags noticed on the way ({'percent': True, ...})."""
     flags: dict = {}
@@ -158,6 +180,7 @@ def normalize(s: str) -> tuple[str, dict]:
     s = re.sub(r"\\(?:neq)(?![a-zA-Z])", r"\\ne", s)
     s = re.sub(r"\\lt(?![a-zA-Z])", "<", s)
     s = re.sub(r"\\gt(?![a-zA-Z])", ">", s)
+    s = ascii_functions(s)
     # \sqrt2 -> \sqrt{2}; \frac94 -> \frac{9}{4}; \frac{1}2 -> \frac{1}{2}
     s = re.sub(r"\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))", r"\\sqrt{\1}", s)
     s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
