@@ -81,12 +81,8 @@ def run(ctx: StageContext) -> None:
                 "simplified_tokens": pa.array([o.simplified_tokens for o in outs], pa.int32()),
                 "segment_details": pa.array([records.canonical_json(o.details) for o in outs], pa.string()),
             }
-            out = chunk
-            for f in records.SEGMENT_COLUMNS:
-                if f.name in out.column_names:
-                    out = out.drop_columns([f.name])
-                out = out.append_column(f, cols[f.name])
-            ctx.write("traces", records.conform(out, records.SEGMENTED_TRACES), key=key)
+            ctx.write("traces", records.replace_columns(chunk, records.SEGMENT_COLUMNS, cols, records.SEGMENTED_TRACES),
+                      key=key)
             advance(chunk.num_rows)
     done = ctx.store.read(ctx.name, "traces", records.SEGMENTED_TRACES)
     ctx.stats.update(structure_stats(done.to_pylist()))
