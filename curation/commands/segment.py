@@ -9,7 +9,6 @@ import typer
 
 
 def _read(path: Path):
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from ..errors import UserError

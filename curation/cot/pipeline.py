@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config.verify import SegmentConfig
-from .answers import ApproachVerdict, approach_answer, judge_answers
+from .answers import ApproachVerdict, approach_answer
 from .cluster import embed, leader_clusters, llm_clusters
 from .llm_segment import LLMSegmenter
-from .segment import HeuristicSegmenter, Segment, approach_spans
+from .segment import HeuristicSegmenter, approach_spans
 from .simplify import apply_deletions, item_text, items_from_segments, plan
 from .tokens import TokenCounter, get_counter
 from .verify import check_pairs
