@@ -60,6 +60,7 @@ demo: setup $(DEMO_MODEL)/config.json
 	@echo "run directory: runs/demo  (audit report: runs/demo/report/audit/report.html; exports: runs/demo/export/)"
 
 test: setup system-deps vllm-venv
+	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
 	$(BIN)/python -m pytest -q -rs
 
 bench: setup system-deps
