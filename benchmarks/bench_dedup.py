@@ -98,7 +98,7 @@ def metrics(root: np.ndarray, truth: np.ndarray, sib_pairs: np.ndarray) -> dict:
 
 
 def run_decontam(n_items: int, seed: int = 1) -> dict:
-    """Seed 1 is the set the embedding detector's question margin was tuned on; report other seeds as held-out."""
+    """Seeds 1-3 were used to choose the embedding detector's question margin; seed 4 is held out."""
     from synth_corpus import decontam_set
 
     from curation.benchmarks import BenchItem
@@ -123,7 +123,9 @@ def run_decontam(n_items: int, seed: int = 1) -> dict:
             "recall_rephrase_same_numbers": round(float(flag[lab == 1].mean()), 4),
             "fp_number_changed": round(float(anyflag[kinds == "number_changed"].mean()), 4),
             "fp_other_question": round(float(anyflag[kinds == "other_question"].mean()), 4),
-            "fp_hard_negatives": round(float(anyflag[lab == 0].mean()), 4),
+            "fp_hard_negatives": round(float(anyflag[np.isin(kinds, ["number_changed", "other_question"])].mean()), 4),
+            "fp_other_question_reworded": round(float(anyflag[kinds == "other_question_reworded"].mean()), 4),
+            "fp_all_negatives": round(float(anyflag[lab == 0].mean()), 4),
             "seconds": round(secs, 2),
         }
     return {"seed": seed, "items": len(items), "queries": len(queries), **res}
@@ -136,7 +138,7 @@ def main() -> None:
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--decontam", action="store_true")
     ap.add_argument("--decontam-items", type=int, default=300)
-    ap.add_argument("--decontam-seeds", default="1,2,3", help="1 = tuning set, others held-out")
+    ap.add_argument("--decontam-seeds", default="1,2,3,4", help="1-3 chose the defaults; 4 is held out")
     ap.add_argument("--workdir", default="/tmp/bench_dedup")
     a = ap.parse_args()
     import polars as pl

@@ -207,8 +207,8 @@ def generate(rows: int, seed: int = 0, dup_rate: float = 0.45, sibling_rate: flo
 
 
 def decontam_set(n_items: int = 300, seed: int = 1) -> tuple[list[dict], list[dict]]:
-    """(benchmark items, queries) — queries: rephrasings keeping the numbers (label 1), one number changed and
-    same setup/other question (hard negatives, label 0)."""
+    """(benchmark items, queries) — queries: rephrasings keeping the numbers (label 1); hard negatives (label 0):
+    one number changed, same setup with another question, and the same with the setup reworded too."""
     rng = random.Random(seed)
     items, queries = [], []
     seen = set()
@@ -234,6 +234,9 @@ def decontam_set(n_items: int = 300, seed: int = 1) -> tuple[list[dict], list[di
         if len(MATH[t][1]) > 1 and all(MATH[t][1]):
             queries.append({"problem": render(Base(domain, t, 1 - b.q, b.vals)), "label": 0, "item": iid,
                             "kind": "other_question", "template": t})
+            # harder: the setup reworded as well, so it is not a verbatim match of the item's setup
+            queries.append({"problem": render(Base(domain, t, 1 - b.q, b.vals), paraphrase=True), "label": 0,
+                            "item": iid, "kind": "other_question_reworded", "template": t})
     return items, queries
 
 

@@ -85,6 +85,9 @@ def register(app: typer.Typer) -> None:
         semantic: bool = typer.Option(False, "--semantic", help="embedding dedup, number-guarded (slow on CPU)"),
         near_threshold: float = typer.Option(0.6, "--near-threshold", help="estimated Jaccard"),
         no_number_guard: bool = typer.Option(False, "--no-number-guard", help="let near dedup merge different numbers"),
+        number_order: str = typer.Option("sentence", "--number-order",
+                                         help="sentence: numbers must also keep their order within each sentence "
+                                         "('x-y=6, x+y=12' ≠ 'x-y=12, x+y=6'); off: multiset only"),
         semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine"),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="sentence-transformers model (semantic)"),
         device: str = typer.Option("auto", "--device"),
@@ -101,8 +104,10 @@ def register(app: typer.Typer) -> None:
         df = read_table(input)
         texts = _text_column(df, text_field, input)
         ids = _ids(df, id_field, input)
+        if number_order not in ("sentence", "off"):
+            raise UserError(f"--number-order must be 'sentence' or 'off', got {number_order!r}")
         near_cfg = NearConfig(enabled=near, threshold=near_threshold,
-                              number_guard="off" if no_number_guard else "exact")
+                              number_guard="off" if no_number_guard else "exact", number_order=number_order)
         sem_cfg = SemanticConfig(enabled=semantic, threshold=semantic_threshold,
                                  embedding=EmbeddingConfig(model=model, device=device))
         res = find_duplicates(texts, exact=exact, near=near_cfg, semantic=sem_cfg, cache_dir=cache_dir)

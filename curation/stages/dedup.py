@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from .. import records
@@ -57,7 +58,7 @@ def run(ctx: StageContext) -> None:
     n = q.num_rows
     rank = representative_rank(q, cfg.keep)
     res = find_duplicates(
-        q.column("problem").to_pylist(), rank, exact=cfg.exact, near=cfg.near, semantic=cfg.semantic,
+        pl.from_arrow(q.column("problem")), rank, exact=cfg.exact, near=cfg.near, semantic=cfg.semantic,
         cache_dir=ctx.cache_dir, log=ctx.log,
     )
     ids = q.column("query_id").to_pylist()

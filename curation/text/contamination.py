@@ -348,10 +348,13 @@ class BenchmarkIndex:
         """Does the query ask the item's question? MATH and templated pools hold "same setup, different question"
         siblings whose whole-text cosine is as high as a true rephrasing's (median 0.92 vs 0.92 on the synthetic
         set), and question clauses alone are not separable either (paraphrased questions sit at 0.5-0.9, other
-        questions at 0.3-0.75). What separates them: how much the OTHER text's question adds to its match with
-        this one's question clause, cos(q_question, item) - cos(q_question, item setup), summed over both
-        directions (median +0.18 for rephrasings, -0.07 for other questions). Single-sentence texts pass (their
-        whole-text match is the question match)."""
+        questions at 0.3-0.75). Two rules:
+        * one setup (setup cosine ≥ same_setup): the question is all that differs, so the question clauses must
+          match (cosine ≥ same_setup_question);
+        * reworded setup: how much the OTHER text's question adds to its match with this one's question clause,
+          cos(q_question, item) - cos(q_question, item setup), summed over both directions, must reach
+          question_margin (median +0.18 for rephrasings, -0.07 for other questions).
+        Single-sentence texts pass (their whole-text match is the question match)."""
         cfg = self.det.embedding
         if not pairs:
             return []
@@ -376,6 +379,9 @@ class BenchmarkIndex:
             (qq, qs_), (iq, is_) = q_split[q], i_split[i]
             if not (qq and qs_ and iq and is_):
                 out.append(True)
+                continue
+            if cos(qs_, is_) >= cfg.same_setup:  # one setup: the question is all that can differ, compare it
+                out.append(cos(qq, iq) >= cfg.same_setup_question)
                 continue
             gain = cos(qq, i_text[i]) - cos(qq, is_) + cos(iq, qtext[q]) - cos(iq, qs_)
             out.append(gain >= cfg.question_margin)

@@ -57,11 +57,12 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
 
 
 FILLER = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}"]
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}"]
 )
+# Not filler: "and"/"or" ("divisible by m and n" vs "… m or n", MBPP), single letters other than the article "a".
 # "a" is an article only before a word; before these (or a symbol, a number, a one-letter token, the end) it is
 # the variable a: "the sum of a and c" is not "the sum of c".
-_NOT_AFTER_ARTICLE = FILLER | {"equals", "plus", "minus", "times", "divided", "over", "satisfies", "divides",
+_NOT_AFTER_ARTICLE = FILLER | {"and", "or", "equals", "plus", "minus", "times", "divided", "over", "satisfies", "divides",
                                "has", "have", "must", "can", "cannot", "will", "not", "does", "do", "if", "when"}
 
 

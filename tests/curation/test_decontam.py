@@ -204,10 +204,12 @@ def test_embedding_detector_same_setup_other_question_is_clean(tmp_path):
                  "Compute the combined area of both figures in cm$^2$.")
     other = ("A rectangle has length 12 cm and width 7 cm. A square has side 5 cm. By how much does the rectangle's "
              "perimeter exceed the square's?")
+    other_reworded = ("The length of a rectangle is 12 cm and its width is 7 cm. The side of a square measures 5 cm. "
+                      "How much longer is the rectangle's perimeter than the square's?")
     det = Detectors()
     det.ngram.enabled = det.substring.enabled = False
-    hits = BenchmarkIndex([item], det, Policy()).detect([rephrased, other], cache_dir=tmp_path)
+    hits = BenchmarkIndex([item], det, Policy()).detect([rephrased, other, other_reworded], cache_dir=tmp_path)
     assert hits[0] and hits[0][0].detector == "embedding"
-    assert hits[1] == []
+    assert hits[1] == [] and hits[2] == []
     det.embedding.question_check = False  # whole-text cosine alone flags the other question
     assert BenchmarkIndex([item], det, Policy()).detect([other], cache_dir=tmp_path)[0]

@@ -232,3 +232,25 @@ def test_minhash_estimates_jaccard_and_lsh_windows_large_buckets():
     assert (block[pairs[:, 0]] == block[pairs[:, 1]]).all()  # never across blocks
     assert len(pairs) == 2 * 3 * (50 * 49 // 2)  # windows of 50, not 150^2/2
     assert (pairs[:, 0] < pairs[:, 1]).all()
+
+
+def test_cli_number_order_option(tmp_path):
+    rows = [{"id": "a", "problem": "If x - y = 6, x + y = 12, find the value of x."},
+            {"id": "b", "problem": "If x - y = 12, x + y = 6, find the value of x."}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    args = ["dedup", str(tmp_path / "in.jsonl"), "--out", str(out), "--near-threshold", "0.3"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert pl.read_ndjson(out)["kept"].to_list() == [True, True]
+    assert CliRunner().invoke(app, [*args, "--number-order", "off"]).exit_code == 0
+    assert pl.read_ndjson(out)["kept"].to_list() == [True, False]
+    res = CliRunner().invoke(app, [*args, "--number-order", "nope"])
+    assert res.exit_code != 0 and "--number-order must be" in str(res.exception) + res.output
+
+
+def test_and_or_are_not_filler():
+    # MBPP train: two different tasks that differ in one connective
+    a = "Write a function to find numbers divisible by m and n from a list of numbers using lambda function."
+    b = "Write a function to find numbers divisible by m or n from a list of numbers using lambda function."
+    assert content_differs(canonicalize(a), canonicalize(b))
+    assert find_duplicates([a, b], near=NearConfig()).kept.all()
