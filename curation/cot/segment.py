@@ -197,6 +197,22 @@ ASKS_OTHER_WAY = re.compile(
     r"other|faster|quicker|simpler|easier|smarter|more (?:efficient|direct|elegant)) (?:way|approach|method)", re.I)
 
 
+BRIEF_ASIDE_CHARS = 250
+# "Alternatively, I could graph the line ..." announces a check of its own; "Alternatively, 550 / 4 = 137.5"
+# only re-states a result inside the check under way.
+PLAN = re.compile(r"\b(?:i|we) (?:could|can|might|may|will|'ll|should|consider)\b|\blet(?:'s| me| us)\b", re.I)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|\([a-z0-9]\))\s")
+
+
+def _continues_previous(prev: str, p: str) -> bool:
+    """`p` is what `prev` announced: `prev` ends with a colon and `p` is a formula or list item, or both are
+    items of one list. Such a paragraph never starts a part of its own."""
+    item = bool(_LIST_ITEM.match(p))
+    if prev.rstrip().endswith(":"):
+        return item or _is_formula(p) or p.lstrip().startswith(("\\[", "$$", "\\("))
+    return item and bool(_LIST_ITEM.match(prev))
+
+
 def opens_approach(p: str) -> bool:
     head = p.lstrip()[:200]
     return bool(NEW_APPROACH.search(head) or ASKS_OTHER_WAY.search(head[:120]))
@@ -343,30 +359,50 @@ class HeuristicSegmenter:
         if not any(hit[i:stop]):  # the trace never restates its final answer verbatim: any answer statement counts
             hit = [states_answer(ptext[j]) for j in range(stop)]
         opened = i  # paragraph where the current part began
+        cont = [j > 0 and _continues_previous(ptext[j - 1], ptext[j]) for j in range(n)]
+        # cue paragraphs that can end the span of a candidate approach (for the "is it substantial?" test)
+        cache: dict[int, bool] = {}
+
+        def cue(q: int) -> bool:
+            if q not in cache:
+                cache[q] = q >= stop or opens_approach(ptext[q]) or opens_check(ptext[q])
+            return cache[q]
+
+        seen = 0  # intro paragraphs that start something of their own (continuations do not count)
         for j in range(i, stop):
             p = ptext[j]
             head = p.lstrip()[:200]
+            if cont[j] and kinds[j - 1][0] != "question_repeat":
+                # a paragraph announced by a colon (formula, list item) belongs to the part that announced it
+                kinds[j] = kinds[j - 1]
+                if phase != "intro":
+                    seg_has_work = seg_has_work or is_work(p)
+                    answered = answered or hit[j]
+                continue
             if phase == "intro":
+                seen += 1
                 strong = APPROACH_START.search(head) or NEW_APPROACH.search(head)
                 thinking = UNDERSTAND.search(head) and not strong
                 weak = is_work(p) and not restates(p, problem) and not thinking
                 if weak and not strong and not hit[j] and j - i < 4 and self._start_ahead(ptext, hit, j, stop):
                     weak = False  # "Let's start with ..." follows shortly: this is still analysis
-                if strong or weak or hit[j] or j - i >= 4:
+                if strong or weak or hit[j] or seen > 4:
                     phase, k, seg_has_work = "explore", 1, is_work(p)
                     kinds[j] = ("approach", k)
                     answered, opened = hit[j], j
                 else:
                     kinds[j] = ("understanding", None)
                 continue
-            if opens_approach(p) and (seg_has_work or kinds[j - 1][0] != "approach") and not (
-                    answered and self._continues_alternative(ptext, j, opened)):
+            approach_cue = opens_approach(p)
+            aside = answered and approach_cue and self._brief_aside(ptext, cue, j)
+            if approach_cue and (seg_has_work or kinds[j - 1][0] != "approach") and not (
+                    answered and (aside or self._continues_alternative(ptext, j, opened))):
                 k += 1
                 kinds[j] = ("approach", k)
                 seg_has_work = is_work(p)
                 answered, opened = answered or hit[j], j
                 continue
-            if answered and opens_check(p):
+            if answered and opens_check(p) or (answered and aside and PLAN.search(head[:80])):
                 kinds[j] = ("verification", k)
                 new[j] = True
                 seg_has_work = True
@@ -393,6 +429,19 @@ class HeuristicSegmenter:
             if hit[q]:
                 return False
         return False
+
+    @staticmethod
+    def _brief_aside(ptext: list[str], cue, j: int) -> bool:
+        """After the answer, a bare "Alternatively, ..." (no announced change of method) whose span up to the next
+        cue paragraph is short re-states or re-computes a result: part of the current check, not a new approach."""
+        head = ptext[j].lstrip()[:200]
+        if ANOTHER_WAY.search(head) or ASKS_OTHER_WAY.search(head[:120]):
+            return False
+        size, q = 0, j
+        while q < len(ptext) and (q == j or not cue(q)) and size < BRIEF_ASIDE_CHARS:
+            size += len(ptext[q].strip())
+            q += 1
+        return size < BRIEF_ASIDE_CHARS
 
     @staticmethod
     def _continues_alternative(ptext: list[str], j: int, opened: int) -> bool:

@@ -67,10 +67,11 @@ def _boundary_prf(rows):
 
 # Floors for boundary F1 (issue target 0.8). The cue rules were tuned on the dev split only; the held-out split
 # (12 of the original traces chosen at random before tuning + 11 traces labelled afterwards, never inspected
-# while tuning) scored 0.716 once, at the end, so its floor is that number minus a small margin; the target is
-# not met on held-out data (see tests/data/segmentation/README.md).
+# while tuning) scored 0.716 once, at the end; after a second dev-only round (7 more dev traces, colon/list
+# continuation and brief "Alternatively" asides) it scored 0.733, so its floor is that number minus 0.03; the
+# target is not met on held-out data (see tests/data/segmentation/README.md).
 DEV_F1_FLOOR = 0.83
-HELDOUT_F1_FLOOR = 0.68
+HELDOUT_F1_FLOOR = 0.70
 
 
 def test_hand_labelled_agreement(record_property, capsys):
