@@ -292,6 +292,13 @@ def resolve_local_paths(t: TeacherConfig, base_dir: Any) -> TeacherConfig:
         v = getattr(t, f)
         if v and not Path(v).is_absolute() and (Path(base_dir) / v).exists():
             update[f] = str((Path(base_dir) / v).resolve())
+        elif v and (v.startswith((".", "/", "~")) or v.count("/") > 1) and not Path(v).expanduser().exists():
+            where = Path(v) if Path(v).is_absolute() else (Path(base_dir) / v).resolve()
+            raise UserError(
+                f"teacher {t.name!r}: {f} folder {where} does not exist (relative paths resolve from the manifest's "
+                "folder). For the demo's SmolLM2, `make demo` builds it, or run "
+                f"`python -m curation.teachers.tiny_model {where}`"
+            )
     return t.model_copy(update=update) if update else t
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from curation import records
 from curation.stage import StageContext
 from curation.store import RunStore
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "traces"
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "segmentation" / "skythought_labelled.jsonl"
-DEMO = SHARED / "demo_math500_40problems.jsonl"
+# Real traces bundled with the repo (5 models x 40 MATH-500 problems, SkyThought outputs, Apache-2.0).
+DEMO = Path(__file__).resolve().parents[2] / "manifests" / "data" / "traces" / "skythought_math500_40.jsonl.gz"
+LONG_COT_TEACHER = "Sky-T1-math-correct-5K-27B"
 
 MANIFEST = """
 name: t
@@ -30,7 +32,8 @@ def labelled() -> list[dict]:
 
 
 def demo_rows() -> list[dict]:
-    return [json.loads(line) for line in DEMO.open()]
+    with gzip.open(DEMO, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def make_ctx(tmp: Path, name: str, upstream: list[str], extra_yaml: str = "") -> StageContext:

@@ -183,3 +183,21 @@ def test_unknown_teacher_and_missing_env_key_are_clear_errors(tmp_path, openai_s
                            base_dir=tmp_path)
     with pytest.raises(UserError, match="COTFORGE_TEST_UNSET_KEY"):
         run(tmp_path, live_yaml("http://127.0.0.1:9/v1", extra_openai=", api_key: '${COTFORGE_TEST_UNSET_KEY}'"))
+
+
+def test_missing_local_model_folder_is_a_user_error_that_says_how_to_build_it(tmp_path):
+    import pytest
+
+    from curation import manifest as manifest_mod
+    from curation.errors import UserError
+    from curation.runner import Runner
+
+    (tmp_path / "q.jsonl").write_text('{"problem": "What is 1+1?", "answer": "2"}\n')
+    m = manifest_mod.loads(
+        "name: t\nsources: [{name: s, kind: jsonl, path: q.jsonl}]\n"
+        "teachers: [{name: tiny, backend: transformers, model: ../models/nope, generation: {max_tokens: 8}}]\n"
+        "distill: {}\n",
+        path=tmp_path / "m.yaml",
+    )
+    with pytest.raises(UserError, match=r"model folder .*models/nope does not exist.*tiny_model"):
+        Runner(m, tmp_path / "run", options={"quiet": True}).run()
