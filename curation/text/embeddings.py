@@ -115,6 +115,16 @@ class Embedder:
         np.save(tmp_k, np.array(keys, dtype="S12"))
         os.replace(tmp_k, self.cache_dir / f"keys-{tag}.npy")
 
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """On CUDA, the threaded-tokenization fp16 path (fast_encode); elsewhere sentence-transformers' own encode."""
+        from .fast_encode import encode_fast, supports_fast_path
+
+        model = self.model()
+        if self.backend == "torch" and self.device.startswith("cuda") and supports_fast_path(model):
+            return encode_fast(model, texts, batch_size=self.batch_size)
+        return model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                            show_progress_bar=False).astype(np.float32)
+
     def encode(self, texts: list[str], chunk: int = 8192) -> np.ndarray:
         """(len(texts), dim) float32, L2-normalized; cached texts are not re-encoded."""
         cache = self._load_cache()
@@ -127,10 +137,7 @@ class Embedder:
         todo = list(missing.items())
         for s in range(0, len(todo), chunk):  # save as we go: a killed run keeps what it embedded
             part = todo[s : s + chunk]
-            vecs = self.model().encode(
-                [t for _, t in part], batch_size=self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
-            ).astype(np.float32)
+            vecs = self._encode([t for _, t in part])
             for (k, _), v in zip(part, vecs):
                 cache[k] = v
             self._save([k for k, _ in part], vecs)
