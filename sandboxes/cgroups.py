@@ -171,6 +171,28 @@ class Cgroup:
                 return False
             time.sleep(0.002)
 
+    def pids_current(self) -> int | None:
+        d = self.dirs.get("pids") if self.version == 1 else self.dirs.get("")
+        if not d:
+            return None
+        try:
+            return int(_read(os.path.join(d, "pids.current")))
+        except (OSError, ValueError):
+            return None
+
+    def settled(self, reap=None, timeout: float = 0.5) -> bool:
+        """Wait until nothing is charged to the group, reaping our orphans meanwhile; False if it stays charged."""
+        deadline = time.monotonic() + timeout
+        while True:
+            n = self.pids_current()
+            if not n:
+                return True
+            if reap is not None:
+                reap()
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+
     def remove(self) -> None:
         self.kill_all(timeout=2.0)
         for d in dict.fromkeys(self.dirs.values()):
@@ -266,8 +288,9 @@ class CgroupPool:
             self._all.append(cg)
         return cg
 
-    def release(self, cg: Cgroup) -> None:
-        if cg.kill_all():
+    def release(self, cg: Cgroup, reap=None) -> None:
+        """Back to the pool only when empty *and* no longer charged (a zombie still counts against pids.max)."""
+        if cg.kill_all() and cg.settled(reap):
             with self._lock:
                 self._free.append(cg)
         else:  # could not empty it: do not hand it out again

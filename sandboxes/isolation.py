@@ -87,6 +87,9 @@ def detect(refresh: bool = False) -> Isolation:
     with _lock:
         if _cached is not None and not refresh:
             return _cached
+        from . import reaper
+
+        reaper.enable()  # the probe below starts bwrap: its orphans must come to us, not to a non-reaping pid 1
         layers = ["clean_env", "wall_deadline", "output_caps", "rlimits"]
         missing: dict[str, str] = {}
         try:

@@ -17,6 +17,7 @@ import tempfile
 import time
 
 from . import bwrap as bw
+from . import reaper
 from .cgroups import Cgroup
 from .cgroups import pool as cgroup_pool
 from .isolation import Isolation, detect
@@ -137,6 +138,7 @@ def _read_nonblocking(fd: int, sink: _Reader | None, limit: int = 1 << 26) -> by
 def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
             passthrough: tuple[int, int] | None = None) -> Result:
     """Run `spec` under every available layer. `passthrough`: fds that receive stdout/stderr as it arrives."""
+    reaper.enable()  # before anything starts bwrap, so its orphans come to us
     iso = iso or detect()
     layers = list(iso.layers)
     cgp = cgroup_pool()
@@ -186,9 +188,9 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
         pre = _preexec(cg, _rlimits(limits, cg is not None), iso.uid, in_proc_sec)
         t0 = time.monotonic()
         try:
-            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=dict(spec.env), cwd=cwd, pass_fds=pass_fds, preexec_fn=pre,
-                                    close_fds=True)
+            proc = reaper.spawn(lambda: subprocess.Popen(
+                argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(spec.env), cwd=cwd,
+                pass_fds=pass_fds, preexec_fn=pre, close_fds=True))
         except (OSError, subprocess.SubprocessError) as e:
             return Result(status="sandbox_error", detail=f"cannot start sandbox: {e}", isolation=layers)
         os.close(status_w)
@@ -243,7 +245,10 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
                     target()
                 except (ProcessLookupError, PermissionError):
                     pass
-        _, wstatus, rusage = os.wait4(proc.pid, 0)
+        try:
+            _, wstatus, rusage = os.wait4(proc.pid, 0)
+        finally:
+            reaper.done(proc.pid)
         wall = time.monotonic() - t0
         os.close(pidfd)
         for fd, (reader, tee) in streams.items():
@@ -264,8 +269,11 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
                 os.close(fd)
             except OSError:
                 pass
+        sandbox_uid = iso.uid if iso.uid is not None else os.geteuid()
+        if sandbox_uid != 0:
+            reaper.reap_orphans(sandbox_uid)
         if cg is not None:
-            cgp.release(cg)
+            cgp.release(cg, reap=(lambda: reaper.reap_orphans(sandbox_uid)) if sandbox_uid != 0 else None)
         if hostdir:
             shutil.rmtree(hostdir, ignore_errors=True)
 

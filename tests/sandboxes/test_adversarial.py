@@ -211,3 +211,19 @@ def test_nothing_left_in_cgroups():
     for cg in list(p._free):
         assert cg.pids() == []
     assert ISO.has("cgroup:memory")
+
+
+def test_reused_cgroups_do_not_leak_pids_charges():
+    """Regression: bwrap's pid-namespace init used to be orphaned to a non-reaping pid 1, staying charged to the
+    reused pids cgroup; after ~62 runs every run failed with "Can't fork for pid 1". Run well past pids.max."""
+    import sandboxes
+    from sandboxes import cgroups
+
+    if not cgroups.pool().available:
+        pytest.skip("no memory+pids cgroups on this host")
+    tests = {"kind": "stdio", "cases": [{"input": "", "output": "55\n"}]}
+    limits = sandboxes.Limits(pids=16)
+    statuses = [sandboxes.run_tests("print(55)\n", tests, limits=limits).status for _ in range(40)]
+    assert statuses == ["passed"] * 40
+    charged = [cg.pids_current() for cg in cgroups.pool()._free]
+    assert charged and all(n == 0 for n in charged), charged
