@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from verifiers.math.extract import match_brace
+
 from .verify import check_pairs
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -30,23 +32,10 @@ _TRAIL = re.compile(r"\s*(?:units?|square units|degrees|cm|meters?|dollars)?\s*[
 _BAD_TAIL = re.compile(r"\b(?:correct|right|wrong|positive|negative|possible|true|false|valid|the same)\b", re.I)
 
 
-def _match_brace(text: str, open_idx: int) -> int:
-    depth = 0
-    for i in range(open_idx, len(text)):
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
-
-
 def last_boxed(text: str) -> str | None:
     found = None
     for m in _BOX.finditer(text):
-        close = _match_brace(text, m.end() - 1)
+        close = match_brace(text, m.end() - 1)
         if close != -1:
             found = text[m.end() : close].strip()
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from ..bwrap import SandboxFile, Spec
@@ -29,12 +30,14 @@ class Prepared:
                     ro_binds=list(self.ro_binds), stdin=stdin)
 
 
-class Language:
+class Language(ABC):
+    """A runnable language: `prepare` turns source into argv/files (compiling first where the language needs it)."""
+
     name: str = ""
     extensions: tuple[str, ...] = ()
 
-    def prepare(self, source: str) -> Prepared:
-        raise NotImplementedError
+    @abstractmethod
+    def prepare(self, source: str) -> Prepared: ...
 
 
 _REGISTRY: dict[str, Language] = {}
