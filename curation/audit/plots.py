@@ -58,16 +58,8 @@ def outcomes(df: pl.DataFrame, teachers: list[str]) -> bytes | None:
               .with_columns((pl.col("n") / pl.col("n").sum().over("teacher")).alias("share")))
     verdicts = [v for v in VERDICT_COLORS if v in set(shares["verdict"].to_list())]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers))))
-    left = np.zeros(len(teachers))
-    for v in verdicts:
-        sub = dict(shares.filter(pl.col("verdict") == v).select("teacher", "share").iter_rows())
-        vals = np.array([sub.get(t, 0.0) for t in teachers])
-        ax.barh(teachers, vals, left=left, color=VERDICT_COLORS[v], label=v, height=0.62)
-        for i, (lft, w) in enumerate(zip(left, vals)):
-            if w >= 0.07:
-                ax.text(lft + w / 2, i, f"{w:.0%}", ha="center", va="center", color="white", fontsize=8.5,
-                        fontweight="bold")
-        left += vals
+    _stacked_shares(ax, teachers, shares, "verdict", verdicts, VERDICT_COLORS, min_label=0.07, fontsize=8.5,
+                    fontweight="bold")
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
@@ -75,6 +67,20 @@ def outcomes(df: pl.DataFrame, teachers: list[str]) -> bytes | None:
     ax.legend(ncol=len(verdicts), loc="upper center", bbox_to_anchor=(0.5, -0.08))
     ax.grid(axis="y", visible=False)
     return _png(fig)
+
+
+def _stacked_shares(ax, teachers: list[str], shares: pl.DataFrame, key: str, keys: list[str], colors: dict[str, Any],
+                    min_label: float, **text_kw: Any) -> None:
+    """Horizontal 100% bars, one per teacher, one segment per `key` value, labelled where wide enough."""
+    left = np.zeros(len(teachers))
+    for k in keys:
+        sub = dict(shares.filter(pl.col(key) == k).select("teacher", "share").iter_rows())
+        vals = np.array([sub.get(t, 0.0) for t in teachers])
+        ax.barh(teachers, vals, left=left, color=colors[k], label=k, height=0.62)
+        for i, (lft, w) in enumerate(zip(left, vals)):
+            if w >= min_label:
+                ax.text(lft + w / 2, i, f"{w:.0%}", ha="center", va="center", color="white", **text_kw)
+        left += vals
 
 
 def pass_rate_ci(overall: pl.DataFrame, colors: dict[str, Any]) -> bytes | None:
@@ -220,15 +226,7 @@ def structure_shares(kind_share: pl.DataFrame, colors: dict[str, Any]) -> bytes 
                                "#777777"]))
     teachers = [t for t in colors if t in set(kind_share["teacher"].to_list())]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers))))
-    left = np.zeros(len(teachers))
-    for k in kinds:
-        sub = dict(kind_share.filter(pl.col("kind") == k).select("teacher", "share").iter_rows())
-        vals = np.array([sub.get(t, 0.0) for t in teachers])
-        ax.barh(teachers, vals, left=left, color=kcolors[k], label=k, height=0.62)
-        for i, (lft, w) in enumerate(zip(left, vals)):
-            if w >= 0.08:
-                ax.text(lft + w / 2, i, f"{w:.0%}", ha="center", va="center", color="white", fontsize=8)
-        left += vals
+    _stacked_shares(ax, teachers, kind_share, "kind", kinds, kcolors, min_label=0.08, fontsize=8)
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
