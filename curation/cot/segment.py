@@ -141,6 +141,7 @@ QUESTION_CUE = re.compile(
     r"let(?:'s| me) (?:see|read|restate|understand|parse|figure out what)|"
     r"(?:here|this) (?:is|'s) (?:a|the|an)|"
     r"i'?m (?:trying|supposed|asked|given) to|"
+    r"[a-z]+ (?:has|had|got) (?:this|a|the) (?:problem|question)\b|"
     r"given (?:that|a|an|the)"
     r")",
     re.I,
@@ -189,6 +190,16 @@ UNDERSTAND = re.compile(
     r")",
     re.I,
 )
+# A paragraph that only says what is asked or given, right after the problem statement.
+ASKED = re.compile(
+    _LEAD + r"(?:(?:and|so|alright|all right|okay|ok|now)\W+)*(?:"
+    r"(?:i|we) (?:need|have|want|am asked|are asked) to (?:find|determine|compute|calculate|figure out|express|"
+    r"evaluate|show|prove)\b|"
+    r"we (?:have|are given)\b|"
+    r"let(?:'s| me| us) (?:write down|restate|rewrite|list) (?:the|this|these|what)"
+    r")",
+    re.I,
+)
 ANOTHER_WAY = re.compile(
     r"\b(?:another|different|other|alternative|better|faster|simpler|easier) (?:way|approach|method)", re.I)
 # "Let me see if there's a different approach" / "Is there a faster way ...?" near the start of a paragraph
@@ -198,6 +209,7 @@ ASKS_OTHER_WAY = re.compile(
 
 
 BRIEF_ASIDE_CHARS = 250
+LAST_REMARK_CHARS = 200
 # "Alternatively, I could graph the line ..." announces a check of its own; "Alternatively, 550 / 4 = 137.5"
 # only re-states a result inside the check under way.
 PLAN = re.compile(r"\b(?:i|we) (?:could|can|might|may|will|'ll|should|consider)\b|\blet(?:'s| me| us)\b", re.I)
@@ -321,7 +333,7 @@ class HeuristicSegmenter:
         if n == 0:
             return out
         ptext = [text[s:e] for s, e in paras]
-        conc_from = self._conclusion_start(ptext)
+        conc_from = self._conclusion_start(ptext, closed=paras[-1][1] < len(text))
         i = 0
         # leading tag-only paragraphs join the opening part
         lead_tag = 0
@@ -337,7 +349,7 @@ class HeuristicSegmenter:
         if i < n and i < conc_from and is_question_repeat(ptext[i], problem):
             kinds[i] = ("question_repeat", None)
             i += 1
-            while i < min(conc_from, n) and restates(ptext[i], problem) and not APPROACH_START.search(ptext[i][:200]):
+            while i < min(conc_from, n) and self._restates_more(ptext[i - 1], ptext[i], problem):
                 kinds[i] = ("question_repeat", None)
                 i += 1
         final = final_answer(text)
@@ -421,6 +433,16 @@ class HeuristicSegmenter:
         return out
 
     @staticmethod
+    def _restates_more(prev: str, p: str, problem: str | None) -> bool:
+        """The problem statement goes on: restated givens, what is asked ("And I need to find x + y."), the items
+        or formulas a restating paragraph announced with a colon, or a bare connector ("and") between them."""
+        head = p.lstrip()[:200]
+        if APPROACH_START.search(head):
+            return False
+        return (restates(p, problem) or bool(ASKED.search(head)) or _continues_previous(prev, p)
+                or (len(p.strip()) <= 4 and p.strip().isalpha()))
+
+    @staticmethod
     def _start_ahead(ptext: list[str], hit: list[bool], j: int, stop: int, window: int = 4) -> bool:
         """An explicit start of a solution ("Let's start by ...") within `window` paragraphs, before any answer."""
         for q in range(j + 1, min(stop, j + 1 + window)):
@@ -457,8 +479,10 @@ class HeuristicSegmenter:
         return False
 
     @staticmethod
-    def _conclusion_start(ptext: list[str]) -> int:
-        """Start of the closing run: the last paragraphs (at most 3) that restate the final answer or close."""
+    def _conclusion_start(ptext: list[str], closed: bool = False) -> int:
+        """Start of the closing run: the last paragraphs (at most 3) that restate the final answer or close.
+        When the thought is `closed` (an end-of-thought marker follows), its last short paragraph is a closing
+        remark ("I think that's the final answer.", "So, x = 66.") unless it only affirms or opens a check."""
         n = len(ptext)
         j = n
         taken = 0
@@ -466,7 +490,10 @@ class HeuristicSegmenter:
             p = ptext[j - 1]
             head = p.lstrip()[:200]
             closing = bool(CONCLUSION_CUE.search(head)) or ("\\boxed" in p and len(p) < 400)
-            if closing or (j == n and len(p.strip()) < 120 and states_answer(p)):
+            last = j == n and len(p.strip()) < LAST_REMARK_CHARS
+            if last and closed and not opens_check(p) and not opens_approach(p):
+                closing = closing or not (AFFIRM.match(head) and not re.search(r"\d|\\|\banswer\b", p))
+            if closing or (last and len(p.strip()) < 120 and states_answer(p)):
                 j -= 1
                 taken += 1
                 continue

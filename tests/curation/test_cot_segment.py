@@ -64,34 +64,35 @@ def _boundary_prf(rows):
     return b, bk
 
 
-# Floors for boundary F1 (issue target 0.8). The cue rules were tuned on the dev split only; the held-out split
-# (12 of the original traces chosen at random before tuning + 11 traces labelled afterwards, never inspected
-# while tuning) scored 0.716 once, at the end; after a second dev-only round (7 more dev traces, colon/list
-# continuation and brief "Alternatively" asides) it scored 0.733, so its floor is that number minus 0.03; the
-# target is not met on held-out data (see tests/data/segmentation/README.md).
-DEV_F1_FLOOR = 0.83
-HELDOUT_F1_FLOOR = 0.70
+# Floors for boundary F1 (issue target 0.8), each the measured value minus 0.03. `dev` and the old `heldout` split
+# were both used to tune the cue rules in round 3 (the old held-out split had been scored twice, so it is no longer
+# held out); `heldout2` (12 traces labelled by reading, before the round-3 changes) was scored once, at the end:
+# 0.746 (0.662 for the round-2 segmenter). See tests/data/segmentation/README.md.
+DEV_F1_FLOOR = 0.87
+OLD_HELDOUT_F1_FLOOR = 0.77
+HELDOUT2_F1_FLOOR = 0.716
 
 
 def test_hand_labelled_agreement(record_property, capsys):
-    """Boundary F1 of the heuristic segmenter (dev and held-out splits) and approach-verdict accuracy."""
+    """Boundary F1 of the heuristic segmenter (dev, old held-out, heldout2) and approach-verdict accuracy."""
     pytest.importorskip("verifiers.math")
     rows = labelled()
-    dev = [r for r in rows if r["split"] == "dev"]
-    held = [r for r in rows if r["split"] == "heldout"]
-    assert len(dev) >= 20 and len(held) >= 22 and len(rows) == len(dev) + len(held)
-    (bd, bdk), (bh, bhk) = _boundary_prf(dev), _boundary_prf(held)
+    by = {sp: [r for r in rows if r["split"] == sp] for sp in ("dev", "heldout", "heldout2")}
+    assert len(by["dev"]) >= 20 and len(by["heldout"]) >= 22 and len(by["heldout2"]) >= 12
+    assert len(rows) == sum(len(v) for v in by.values())
+    prf = {sp: _boundary_prf(v) for sp, v in by.items()}
     acc = _verdict_accuracy_on_gold_spans(rows)
-    record_property("boundary_f1_dev", round(bd.f1, 3))
-    record_property("boundary_f1_heldout", round(bh.f1, 3))
+    for sp, (b, _) in prf.items():
+        record_property(f"boundary_f1_{sp}", round(b.f1, 3))
     record_property("verdict_accuracy", round(acc, 3))
     with capsys.disabled():
-        for name, b, bk in (("dev", bd, bdk), ("held-out", bh, bhk)):
-            print(f"\n[segmentation {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
+        for sp, (b, bk) in prf.items():
+            print(f"\n[segmentation {sp}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
                   f"kind-aware F1={bk.f1:.3f}")
         print(f"[segmentation] approach verdict accuracy (gold spans, all {len(rows)} traces) {acc:.3f}")
-    assert bd.f1 >= DEV_F1_FLOOR
-    assert bh.f1 >= HELDOUT_F1_FLOOR
+    assert prf["dev"][0].f1 >= DEV_F1_FLOOR
+    assert prf["heldout"][0].f1 >= OLD_HELDOUT_F1_FLOOR
+    assert prf["heldout2"][0].f1 >= HELDOUT2_F1_FLOOR
     assert acc >= 0.9
 
 
