@@ -12,47 +12,7 @@ from pathlib import Path
 import typer
 
 from ..errors import UserError
-
-
-def _fmt(path: Path) -> str:
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if name.endswith(".parquet"):
-        return "parquet"
-    raise UserError(f"{path}: unknown format; use .jsonl (or .jsonl.gz) or .parquet")
-
-
-def read_table(path: Path):
-    import polars as pl
-
-    if not path.exists():
-        raise UserError(f"{path}: input file not found")
-    try:
-        if _fmt(path) == "parquet":
-            return pl.read_parquet(path)
-        if path.name.endswith(".gz"):
-            import gzip
-
-            with gzip.open(path, "rb") as f:
-                return pl.read_ndjson(f.read())
-        return pl.read_ndjson(path)
-    except UserError:
-        raise
-    except Exception as e:
-        raise UserError(f"{path}: cannot read ({e}); expected one JSON object per line or a parquet file") from e
-
-
-def write_table(df, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if _fmt(path) == "parquet":
-        df.write_parquet(tmp, compression="zstd")
-    else:
-        if path.name.endswith(".gz"):
-            raise UserError(f"{path}: write .jsonl or .parquet (gzip output is not supported)")
-        df.write_ndjson(tmp)
-    tmp.replace(path)
+from ..tabular_io import read_table, write_table
 
 
 def _text_column(df, field: str, path: Path):

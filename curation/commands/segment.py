@@ -7,55 +7,7 @@ from typing import Optional
 
 import typer
 
-
-def _read(path: Path):
-    import pyarrow.parquet as pq
-
-    from ..errors import UserError
-
-    if not path.exists():
-        raise UserError(f"{path}: input file not found")
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return pq.read_table(path)
-    if name.endswith((".jsonl", ".jsonl.gz", ".json", ".ndjson")):
-        import polars as pl
-
-        try:
-            return pl.read_ndjson(path, infer_schema_length=None).to_arrow() if not name.endswith(".gz") else \
-                _read_gz(path)
-        except Exception as e:
-            raise UserError(f"{path}: cannot read as JSON Lines ({e})") from None
-    raise UserError(f"{path}: unsupported file type; use .parquet or .jsonl[.gz]")
-
-
-def _read_gz(path: Path):
-    import gzip
-    import json
-
-    import pyarrow as pa
-
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return pa.Table.from_pylist([json.loads(line) for line in f if line.strip()])
-
-
-def _write(table, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    from ..errors import UserError
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        pq.write_table(table, path, compression="zstd")
-    elif name.endswith(".jsonl"):
-        import json
-
-        with open(path, "w", encoding="utf-8") as f:
-            for row in table.to_pylist():
-                f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    else:
-        raise UserError(f"--out {path}: use a .parquet or .jsonl file name")
+from ..tabular_io import read_table, write_table
 
 
 def register(app: typer.Typer) -> None:
@@ -91,7 +43,7 @@ def register(app: typer.Typer) -> None:
                                 simplify=SimplifyConfig(strategy=strategy, strength=strength))
         except Exception as e:
             raise UserError(f"bad option: {e}") from None
-        table = _read(input)
+        table = read_table(input).to_arrow()
         cols = table.column_names
         if reasoning_field not in cols:
             raise UserError(f"{input}: no column {reasoning_field!r} (columns: {', '.join(cols)}); "
@@ -121,7 +73,7 @@ def register(app: typer.Typer) -> None:
         table = table.append_column("reasoning_tokens", pa.array([o.reasoning_tokens for o in outs], pa.int32()))
         table = table.append_column("simplified_tokens", pa.array([o.simplified_tokens for o in outs], pa.int32()))
         table = table.append_column("segment_details", pa.array([json.dumps(o.details) for o in outs], pa.string()))
-        _write(table, out)
+        write_table(table, out)
         before = sum(o.reasoning_tokens for o in outs)
         after = sum(o.simplified_tokens for o in outs)
         n_s = sum(bool(o.details.get("simplified")) for o in outs)
