@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from curation.tabular_io import write_table
 from curation import manifest
 from curation.benchmarks import REGISTRY, load, load_all
 from curation.cli import app
@@ -127,10 +128,7 @@ def test_stage_removes_with_evidence_and_flag_policy_keeps(tmp_path):
 def test_cli_contract(tmp_path, ext):
     rows = _rows("amc_2022_2023.jsonl")[30:50]
     src = tmp_path / f"in.{ext}"
-    if ext == "jsonl":
-        write_jsonl(src, rows)
-    else:
-        pl.DataFrame(rows).write_parquet(src)
+    write_table(pl.DataFrame(rows), src)
     out = tmp_path / f"out.{ext}"
     res = CliRunner().invoke(app, ["decontaminate", str(src), "--out", str(out), "--benchmark", "amc23",
                                    "--benchmark", "aime24", "--no-embedding"])

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from curation.tabular_io import write_table
 from curation import manifest
 from curation.cli import app
 from curation.config.dedup import NearConfig, SemanticConfig
@@ -129,10 +130,7 @@ def test_cli_contract(tmp_path, ext):
         {"id": "q5", "problem": "A shop sells 12 apples for 3 dollars each. Then how much do the apples cost in total?"},
     ]
     src = tmp_path / f"in.{ext}"
-    if ext == "jsonl":
-        write_jsonl(src, rows)
-    else:
-        pl.DataFrame(rows).write_parquet(src)
+    write_table(pl.DataFrame(rows), src)
     out = tmp_path / f"out.{ext}"
     res = CliRunner().invoke(app, ["dedup", str(src), "--out", str(out), "--exact", "--near"])
     assert res.exit_code == 0, res.output
