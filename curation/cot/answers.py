@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from verifiers.math.extract import match_brace
+from verifiers.math.normalize import ascii_functions, unicode_to_latex
 
 from .verify import check_pairs
 
@@ -207,16 +208,10 @@ def judge_answers(
     return items
 
 
-_PLAIN_SQRT = re.compile(r"\bsqrt\s*\(([^()]*)\)")
-_PLAIN_PI = re.compile(r"(?<![\\A-Za-z])pi\b")
-
-
 def latexify(answer: str) -> str:
-    """Plain-text math as written inside thoughts ('3*sqrt(13)', '2pi') in the LaTeX form verifiers parse."""
-    a = _PLAIN_SQRT.sub(r"\\sqrt{\1}", answer)
-    a = _PLAIN_PI.sub(r"\\pi", a)
-    a = a.replace("√", "\\sqrt").replace("π", "\\pi")
-    return a
+    """Plain-text and unicode math as written inside thoughts ('3*sqrt(13)', '2pi', '√3') in LaTeX; the verifier's
+    own normalizers, so answers are read here exactly as `verifiers.math` reads them."""
+    return ascii_functions(unicode_to_latex(answer))
 
 
 def as_prediction(answer: str) -> str:
