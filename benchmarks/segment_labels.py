@@ -1,0 +1,212 @@
+"""Tooling for hand-labelled DLCoT segmentation sets: draw traces, render label sheets, import labels, agreement.
+
+Labellers read *sheets* (each trace as numbered blank-line paragraphs of its thinking part) and write, per trace,
+the paragraph where each part starts plus per-approach verdicts; `import` turns that into verbatim character offsets
+(the rows of `tests/data/segmentation/skythought_labelled.jsonl`), and `agree` measures how far two label sets agree
+(boundary F1, kind-aware F1, verdict agreement) — the label-noise ceiling a segmenter can be compared with.
+
+    python benchmarks/segment_labels.py draw --out labelling/r4 --split heldout3
+    python benchmarks/segment_labels.py sheets --rows labelling/r4/pool.jsonl --out labelling/r4/sheets.md
+    python benchmarks/segment_labels.py import --rows labelling/r4/pool.jsonl --labels A.json --out A.rows.jsonl
+    python benchmarks/segment_labels.py agree A.rows.jsonl B.rows.jsonl
+
+Label file (JSON list): [{"trace_id": ..., "parts": [[paragraph, kind, approach|null], ...],
+"verdicts": {"1": "correct"|"incorrect"|"incomplete", ...}}, ...]; the first part starts at paragraph 0 and the
+text from the end-of-thought marker on is always `conclusion` (added when the labeller stops before it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from curation.cot.evaluate import PRF, boundary_sets  # noqa: E402
+from curation.cot.segment import END_OF_THOUGHT, KINDS, Segment, paragraphs, validate  # noqa: E402
+
+SHARED_TRACES = ROOT.parent / "shared" / "data" / "traces"
+LABELLED = ROOT / "tests" / "data" / "segmentation" / "skythought_labelled.jsonl"
+VERDICTS = ("correct", "incorrect", "incomplete")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max_chars: int,
+         benchmarks: list[str]) -> list[dict]:
+    """Round-robin over the Sky-T1 long-CoT teachers (QwQ is not redistributable), `per_teacher` traces each,
+    one trace per problem, no problem already labelled: a held-out set that is not one teacher's."""
+    used = {(r["benchmark"], r["problem_id"]) for r in _read_jsonl(LABELLED)}
+    by_teacher: dict[str, list[dict]] = defaultdict(list)
+    for b in benchmarks:
+        path = SHARED_TRACES / f"{b}_multiteacher.jsonl.gz"
+        for r in _read_jsonl(path):
+            if r["teacher_kind"] != "long_cot" or not r["teacher"].startswith("Sky-T1"):
+                continue
+            if not END_OF_THOUGHT.search(r["response"]) or not min_chars <= len(r["response"]) <= max_chars:
+                continue
+            if (r["benchmark"], r["problem_id"]) in used:
+                continue
+            r["_source_file"] = f"shared/data/traces/{path.name}"
+            by_teacher[r["teacher"]].append(r)
+    rng = random.Random(seed)
+    for t in sorted(by_teacher):
+        by_teacher[t].sort(key=lambda r: r["trace_id"])
+        rng.shuffle(by_teacher[t])
+    picked: list[dict] = []
+    taken = {t: 0 for t in by_teacher}
+    problems: set = set()
+    while True:
+        progressed = False
+        for t in sorted(by_teacher):
+            if taken[t] >= per_teacher:
+                continue
+            while by_teacher[t]:
+                r = by_teacher[t].pop(0)
+                if (r["benchmark"], r["problem_id"]) not in problems:
+                    problems.add((r["benchmark"], r["problem_id"]))
+                    picked.append(r)
+                    taken[t] += 1
+                    progressed = True
+                    break
+        if not progressed:
+            break
+    rows = [{
+        "trace_id": r["trace_id"],
+        "teacher": r["teacher"], "benchmark": r["benchmark"], "problem_id": r["problem_id"], "problem": r["problem"],
+        "reference_answer": r["reference_answer"], "reasoning": r["response"],
+        "source": r.get("source"), "license": "Apache-2.0", "split": split,
+        "is_correct_math_verify": r.get("is_correct_math_verify"),
+    } for r in picked]
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "pool.jsonl").open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return rows
+
+
+def sheet(row: dict) -> str:
+    """One trace as numbered paragraphs of its thinking part (what a labeller reads)."""
+    text = row["reasoning"]
+    m = END_OF_THOUGHT.search(text)
+    lines = [f"## {row['trace_id']}", "", f"**Problem.** {row['problem']}", "",
+             f"**Reference answer.** `{row['reference_answer']}`", ""]
+    for i, (s, e) in enumerate(paragraphs(text)):
+        if m is not None and s >= m.start():
+            lines.append(f"[P{i}] <|end_of_thought|> ... (the written solution: always `conclusion`, not shown)")
+            break
+        lines.append(f"[P{i}] " + text[s:e].rstrip())
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def to_row(row: dict, label: dict) -> dict:
+    """Paragraph-index labels → verbatim offsets (segments tile the text; validated)."""
+    text = row["reasoning"]
+    paras = paragraphs(text)
+    m = END_OF_THOUGHT.search(text)
+    parts = [tuple(p) for p in label["parts"]]
+    where = f"{row['trace_id']}"
+    if not parts or parts[0][0] != 0:
+        raise ValueError(f"{where}: the first part must start at paragraph 0")
+    if m is not None:
+        marker = next(i for i, (s, e) in enumerate(paras) if e > m.start())
+        if parts[-1][1] != "conclusion" or parts[-1][0] > marker:
+            parts.append((marker, "conclusion", None))
+    segs: list[Segment] = []
+    for j, (p, kind, approach) in enumerate(parts):
+        if kind not in KINDS:
+            raise ValueError(f"{where}: part {j} has unknown kind {kind!r}")
+        if j and p <= parts[j - 1][0]:
+            raise ValueError(f"{where}: part {j} starts at paragraph {p}, not after {parts[j - 1][0]}")
+        if kind in ("approach", "verification") and not isinstance(approach, int):
+            raise ValueError(f"{where}: part {j} ({kind}) needs an approach number")
+        end = paras[parts[j + 1][0]][0] if j + 1 < len(parts) else len(text)
+        segs.append(Segment(kind, paras[p][0], end, approach if kind in ("approach", "verification") else None))
+    validate(segs, text)
+    napp = {s.approach for s in segs if s.kind == "approach"}
+    verdicts = {str(k): v for k, v in label.get("verdicts", {}).items()}
+    if set(verdicts) != {str(a) for a in napp} or any(v not in VERDICTS for v in verdicts.values()):
+        raise ValueError(f"{where}: verdicts {verdicts} must give one of {VERDICTS} for approaches {sorted(napp)}")
+    out = {k: v for k, v in row.items() if not k.startswith("_") and k != "is_correct_math_verify"}
+    out["segments"] = [{"kind": s.kind, "approach": s.approach, "start": s.start, "end": s.end,
+                        "anchor": text[s.start:s.start + 40]} for s in segs]
+    out["approach_verdicts"] = verdicts
+    return out
+
+
+def agreement(a_rows: list[dict], b_rows: list[dict]) -> dict:
+    """Boundary agreement of two labellers on the traces both labelled (B taken as reference; F1 is symmetric)."""
+    b_by = {r["trace_id"]: r for r in b_rows}
+    plain, kinded = PRF(), PRF()
+    same_napp = n = 0
+    for ra in a_rows:
+        rb = b_by.get(ra["trace_id"])
+        if rb is None:
+            continue
+        n += 1
+        plain.add(boundary_sets(ra["segments"]), boundary_sets(rb["segments"]))
+        kinded.add(boundary_sets(ra["segments"], True), boundary_sets(rb["segments"], True))
+        same_napp += len(ra["approach_verdicts"]) == len(rb["approach_verdicts"])
+    return {"traces": n, "boundary_f1": round(plain.f1, 3), "precision": round(plain.precision, 3),
+            "recall": round(plain.recall, 3), "kind_aware_f1": round(kinded.f1, 3),
+            "same_number_of_approaches": round(same_napp / n, 3) if n else None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("draw")
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--split", required=True)
+    d.add_argument("--per-teacher", type=int, default=2)
+    d.add_argument("--seed", type=int, default=2030)
+    d.add_argument("--min-chars", type=int, default=1500)
+    d.add_argument("--max-chars", type=int, default=8000)
+    d.add_argument("--benchmarks", nargs="+", default=["aime24", "amc23", "math500"])
+    s = sub.add_parser("sheets")
+    s.add_argument("--rows", type=Path, nargs="+", required=True)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--seed", type=int, default=None, help="shuffle the order of the traces")
+    i = sub.add_parser("import")
+    i.add_argument("--rows", type=Path, nargs="+", required=True)
+    i.add_argument("--labels", type=Path, required=True)
+    i.add_argument("--out", type=Path, required=True)
+    g = sub.add_parser("agree")
+    g.add_argument("a", type=Path)
+    g.add_argument("b", type=Path)
+    args = ap.parse_args(argv)
+    if args.cmd == "draw":
+        rows = draw(args.out, args.split, args.per_teacher, args.seed, args.min_chars, args.max_chars,
+                    args.benchmarks)
+        print(f"{len(rows)} traces → {args.out / 'pool.jsonl'}")
+    elif args.cmd == "sheets":
+        rows = [r for p in args.rows for r in _read_jsonl(p)]
+        if args.seed is not None:
+            random.Random(args.seed).shuffle(rows)
+        args.out.write_text("\n".join(sheet(r) for r in rows), encoding="utf-8")
+        print(f"{len(rows)} sheets → {args.out}")
+    elif args.cmd == "import":
+        rows = {r["trace_id"]: r for p in args.rows for r in _read_jsonl(p)}
+        labels = json.loads(args.labels.read_text(encoding="utf-8"))
+        out = [to_row(rows[lab["trace_id"]], lab) for lab in labels]
+        with args.out.open("w", encoding="utf-8") as f:
+            for r in out:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{len(out)} labelled rows → {args.out}")
+    else:
+        print(json.dumps(agreement(_read_jsonl(args.a), _read_jsonl(args.b)), indent=1))
+
+
+if __name__ == "__main__":
+    main()
