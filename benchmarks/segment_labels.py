@@ -9,6 +9,9 @@ the paragraph where each part starts plus per-approach verdicts; `import` turns 
     python benchmarks/segment_labels.py sheets --rows labelling/r4/pool.jsonl --out labelling/r4/sheets.md
     python benchmarks/segment_labels.py import --rows labelling/r4/pool.jsonl --labels A.json --out A.rows.jsonl
     python benchmarks/segment_labels.py agree A.rows.jsonl B.rows.jsonl
+    python benchmarks/segment_labels.py merge A.rows.jsonl B.rows.jsonl C.rows.jsonl --out gold.jsonl
+    python benchmarks/segment_labels.py gold --versions tests/data/segmentation/label_versions.jsonl \
+        --rows tests/data/segmentation/skythought_labelled.jsonl NEW_POOL.jsonl --out tests/data/segmentation/skythought_labelled.jsonl
 
 Label file (JSON list): [{"trace_id": ..., "parts": [[paragraph, kind, approach|null], ...],
 "verdicts": {"1": "correct"|"incorrect"|"incomplete", ...}}, ...]; the first part starts at paragraph 0 and the
@@ -43,10 +46,15 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max_chars: int,
-         benchmarks: list[str]) -> list[dict]:
+         benchmarks: list[str], exclude: list[Path] = (), per_problem: int = 1,
+         labelled_problems_too: bool = True) -> list[dict]:
     """Round-robin over the Sky-T1 long-CoT teachers (QwQ is not redistributable), `per_teacher` traces each,
-    one trace per problem, no problem already labelled: a held-out set that is not one teacher's."""
-    used = {(r["benchmark"], r["problem_id"]) for r in _read_jsonl(LABELLED)}
+    at most `per_problem` traces per problem, no problem already labelled: a set that is not one teacher's."""
+    labelled = _read_jsonl(LABELLED)
+    used = {(r["benchmark"], r["problem_id"]) for p in exclude for r in _read_jsonl(p)}
+    if labelled_problems_too:  # for a held-out draw; a training draw may reuse a labelled problem (not its trace)
+        used |= {(r["benchmark"], r["problem_id"]) for r in labelled}
+    seen = {r["trace_id"] for r in labelled}
     by_teacher: dict[str, list[dict]] = defaultdict(list)
     for b in benchmarks:
         path = SHARED_TRACES / f"{b}_multiteacher.jsonl.gz"
@@ -55,7 +63,7 @@ def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max
                 continue
             if not END_OF_THOUGHT.search(r["response"]) or not min_chars <= len(r["response"]) <= max_chars:
                 continue
-            if (r["benchmark"], r["problem_id"]) in used:
+            if (r["benchmark"], r["problem_id"]) in used or r["trace_id"] in seen:
                 continue
             r["_source_file"] = f"shared/data/traces/{path.name}"
             by_teacher[r["teacher"]].append(r)
@@ -65,7 +73,7 @@ def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max
         rng.shuffle(by_teacher[t])
     picked: list[dict] = []
     taken = {t: 0 for t in by_teacher}
-    problems: set = set()
+    problems: dict = defaultdict(int)
     while True:
         progressed = False
         for t in sorted(by_teacher):
@@ -73,8 +81,8 @@ def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max
                 continue
             while by_teacher[t]:
                 r = by_teacher[t].pop(0)
-                if (r["benchmark"], r["problem_id"]) not in problems:
-                    problems.add((r["benchmark"], r["problem_id"]))
+                if problems[(r["benchmark"], r["problem_id"])] < per_problem:
+                    problems[(r["benchmark"], r["problem_id"])] += 1
                     picked.append(r)
                     taken[t] += 1
                     progressed = True
@@ -163,6 +171,104 @@ def agreement(a_rows: list[dict], b_rows: list[dict]) -> dict:
             "same_number_of_approaches": round(same_napp / n, 3) if n else None}
 
 
+def _paragraph_tags(row: dict, paras: list[tuple[int, int]]) -> list[tuple[bool, str]]:
+    """(a part starts here, kind) for every paragraph under one labeller's segmentation."""
+    out = []
+    for a, _ in paras:
+        s = next(x for x in row["segments"] if x["start"] <= a < x["end"])
+        out.append((s["start"] == a, s["kind"]))
+    return out
+
+
+def _overlap(a: dict, b: dict) -> int:
+    return max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
+
+
+def merge(versions: list[dict]) -> dict:
+    """Majority of three (or more, odd) labellers, paragraph by paragraph: a part starts where most say one does,
+    with the kind most give the paragraph; approach verdicts by majority over each labeller's approach that overlaps
+    the merged one most. Ties (all different) go to the labeller who agrees most with the others on this trace."""
+    if len(versions) % 2 == 0:
+        raise ValueError("merge needs an odd number of label versions")
+    text = versions[0]["reasoning"]
+    paras = paragraphs(text)
+    tags = [_paragraph_tags(v, paras) for v in versions]
+    pair = [[0.0] * len(versions) for _ in versions]
+    for i, a in enumerate(versions):
+        for j, b in enumerate(versions):
+            if i != j:
+                p = PRF()
+                p.add(boundary_sets(a["segments"]), boundary_sets(b["segments"]))
+                pair[i][j] = p.f1
+    central = max(range(len(versions)), key=lambda i: (sum(pair[i]), -i))
+
+    def vote(values: list) -> object:
+        counts = {v: values.count(v) for v in values}
+        best = max(counts.values())
+        winners = [v for v in counts if counts[v] == best]
+        return winners[0] if len(winners) == 1 else values[central]
+
+    segs: list[dict] = []
+    k = 0
+    for j, (a, b) in enumerate(paras):
+        kind = vote([t[j][1] for t in tags])
+        starts = j == 0 or sum(t[j][0] for t in tags) * 2 > len(tags) or kind != segs[-1]["kind"]
+        if starts and segs and kind == segs[-1]["kind"] and kind not in ("approach", "verification"):
+            starts = False  # a second conclusion (or question repeat) in a row is the same part
+        if kind == "verification" and k == 0:
+            kind = "approach"
+        if starts:
+            if kind == "approach":
+                k += 1
+            segs.append({"kind": kind, "approach": k if kind in ("approach", "verification") else None,
+                         "start": a, "end": b})
+        else:
+            segs[-1]["end"] = b
+    verdicts = {}
+    for g in segs:
+        if g["kind"] != "approach" or str(g["approach"]) in verdicts:
+            continue
+        mine = [x for x in segs if x["kind"] == "approach" and x["approach"] == g["approach"]]
+        votes = []
+        for v in versions:
+            best, best_ov = None, 0
+            for s in v["segments"]:
+                if s["kind"] == "approach":
+                    ov = sum(_overlap(s, m) for m in mine)
+                    if ov > best_ov:
+                        best, best_ov = s["approach"], ov
+            votes.append(v["approach_verdicts"].get(str(best)) if best is not None else None)
+        cast = [x for x in votes if x is not None]
+        counts = {x: cast.count(x) for x in cast}
+        top = max(counts.values()) if counts else 0
+        winners = [x for x in counts if counts[x] == top]
+        verdicts[str(g["approach"])] = winners[0] if len(winners) == 1 else (votes[central] or winners[0])
+    for s in segs:
+        s["anchor"] = text[s["start"]:s["start"] + 40]
+    out = {k2: v for k2, v in versions[0].items() if k2 not in ("segments", "approach_verdicts")}
+    out["segments"] = segs
+    out["approach_verdicts"] = verdicts
+    validate([Segment(s["kind"], s["start"], s["end"], s["approach"]) for s in segs], text)
+    return out
+
+
+def build_gold(versions: list[dict], rows: dict[str, dict]) -> list[dict]:
+    """Gold rows from every labeller's version (`label_versions.jsonl`): the majority where three or more
+    labelled a trace, else the one version; text, split and metadata from `rows`."""
+    by: dict[str, list[dict]] = {}
+    for v in versions:
+        by.setdefault(v["trace_id"], []).append(v)
+    out = []
+    for tid, vs in by.items():
+        base = {k: x for k, x in rows[tid].items() if k not in ("segments", "approach_verdicts", "labellers")}
+        labelled = [to_row(base, v) for v in vs]
+        g = merge(labelled) if len(labelled) >= 3 else labelled[0]
+        g = {k: x for k, x in g.items() if k != "is_correct_math_verify"}
+        g["labellers"] = [v["labeller"] for v in vs]
+        out.append(g)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -174,6 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     d.add_argument("--min-chars", type=int, default=1500)
     d.add_argument("--max-chars", type=int, default=8000)
     d.add_argument("--benchmarks", nargs="+", default=["aime24", "amc23", "math500"])
+    d.add_argument("--per-problem", type=int, default=1)
+    d.add_argument("--training", action="store_true",
+                   help="training draw: problems of labelled traces allowed (their traces are not); --exclude still applies")
+    d.add_argument("--exclude", type=Path, nargs="*", default=[], help="more labelled files whose problems to skip")
     s = sub.add_parser("sheets")
     s.add_argument("--rows", type=Path, nargs="+", required=True)
     s.add_argument("--out", type=Path, required=True)
@@ -185,10 +295,39 @@ def main(argv: list[str] | None = None) -> None:
     g = sub.add_parser("agree")
     g.add_argument("a", type=Path)
     g.add_argument("b", type=Path)
+    mg = sub.add_parser("merge", help="majority of an odd number of label versions per trace")
+    mg.add_argument("versions", type=Path, nargs="+", help="imported rows files (one per labeller)")
+    mg.add_argument("--out", type=Path, required=True)
+    gd = sub.add_parser("gold", help="rebuild the gold file from label_versions.jsonl")
+    gd.add_argument("--versions", type=Path, required=True)
+    gd.add_argument("--rows", type=Path, nargs="+", required=True, help="files with each trace's text and split")
+    gd.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.cmd == "gold":
+        rows = {}
+        for p in args.rows:
+            for r in _read_jsonl(p):
+                rows.setdefault(r["trace_id"], r)
+        gold = build_gold(_read_jsonl(args.versions), rows)
+        tmp = args.out.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for r in gold:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        tmp.replace(args.out)
+        print(f"{len(gold)} gold rows → {args.out}")
+        return
+    if args.cmd == "merge":
+        files = [{r["trace_id"]: r for r in _read_jsonl(p)} for p in args.versions]
+        common = [t for t in files[0] if all(t in f for f in files[1:])]
+        merged = [merge([f[t] for f in files]) for t in common]
+        with args.out.open("w", encoding="utf-8") as f:
+            for r in merged:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{len(merged)} merged rows → {args.out}")
+        return
     if args.cmd == "draw":
         rows = draw(args.out, args.split, args.per_teacher, args.seed, args.min_chars, args.max_chars,
-                    args.benchmarks)
+                    args.benchmarks, args.exclude, args.per_problem, not args.training)
         print(f"{len(rows)} traces → {args.out / 'pool.jsonl'}")
     elif args.cmd == "sheets":
         rows = [r for p in args.rows for r in _read_jsonl(p)]

@@ -83,6 +83,9 @@ TRACES = pa.schema(
         pa.field("prompt_tokens", pa.int32()),
         pa.field("completion_tokens", pa.int32()),
         pa.field("latency_s", pa.float64()),
+        # teacher confidence: mean log-probability per generated token of the completion (null unless the teacher
+        # was asked for logprobs, `teachers[].logprobs`, or a replayed dataset carries it)
+        pa.field("mean_logprob", pa.float64()),
         pa.field("error", pa.string()),
         pa.field("status", pa.string()),  # ok|truncated (finish_reason=length)|malformed (unclosed think)|failed
     ]

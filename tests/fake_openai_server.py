@@ -5,6 +5,9 @@ content) can be given a script of actions for its successive attempts: "ok", "42
 empty body), "nochoices" (200 JSON without choices), "hang" (never answers until released), "close" (headers
 promise a body, half of it is sent, then the connection is closed), "block" (waits for `release()`, then ok).
 Every request is logged (prompt, full JSON body, action) so tests can count exactly what the client sent.
+A request with `logprobs` gets per-token logprobs back in the shape each endpoint has (chat:
+`choices[i].logprobs.content[*].logprob`; completions: `choices[i].logprobs.token_logprobs`), one "token" per
+word of the answer, valued by `logprob(prompt, sample, position)`.
 Used by tests/curation and by benchmarks/bench_openai_client.py (it answers instantly when unscripted).
 """
 
@@ -29,14 +32,19 @@ def default_answer(prompt: str, i: int) -> str:
     return f"<think>Thinking about: {prompt[:40]} (sample {i})</think>The answer is \\boxed{{{len(prompt) % 10}}}."
 
 
+def default_logprob(prompt: str, i: int, k: int) -> float:
+    return -0.1 * (i + 1) - 0.01 * (k % 3)
+
+
 class FakeOpenAIServer:
     def __init__(self, script: dict[str, list[str]] | None = None, match: str = "contains",
                  answer: Callable[[str, int], str] = default_answer, split_reasoning: bool = False,
                  max_choices: int | None = None, default_action: str = "ok", log_bodies: bool = True,
-                 block_after: int | None = None):
+                 block_after: int | None = None, logprob: Callable[[str, int, int], float] = default_logprob):
         self.script = script or {}
         self.match = match
         self.answer = answer
+        self.logprob = logprob
         self.split_reasoning = split_reasoning  # answer with message.reasoning_content like vLLM's reasoning parser
         self.max_choices = max_choices  # llama.cpp ignores n>1: set 1 to imitate it
         self.default_action = default_action
@@ -137,14 +145,24 @@ class FakeOpenAIServer:
             if len(words) > max_tokens:
                 text, finish = " ".join(words[:max_tokens]), "length"
             total += min(len(words), max_tokens)
+            lps = [self.logprob(prompt, i, k) for k in range(min(len(words), max_tokens))]
             if chat:
                 msg: dict[str, Any] = {"role": "assistant", "content": text}
                 if self.split_reasoning and "</think>" in text:
                     r, a = text.split("</think>", 1)
                     msg = {"role": "assistant", "content": a, "reasoning_content": r.replace("<think>", "")}
                 choices.append({"index": i, "message": msg, "finish_reason": finish})
+                if body.get("logprobs"):
+                    choices[-1]["logprobs"] = {"content": [
+                        {"token": w, "logprob": lp, "bytes": list(w.encode()), "top_logprobs": []}
+                        for w, lp in zip(words, lps)]}
             else:
                 choices.append({"index": i, "text": text, "finish_reason": finish})
+                if body.get("logprobs") is not None:
+                    choices[-1]["logprobs"] = {"tokens": words[:len(lps)], "token_logprobs": lps,
+                                               "top_logprobs": [{w: lp} for w, lp in zip(words, lps)],
+                                               "text_offset": [sum(len(x) + 1 for x in words[:k])
+                                                               for k in range(len(lps))]}
         data = {"id": "cmpl-fake", "object": "chat.completion" if chat else "text_completion",
                 "model": body.get("model"), "choices": choices,
                 "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": total,

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         reference_field: Optional[str] = typer.Option("reference_answer", "--reference-field",
                                                       help="reference answer column ('' for none)"),
         problem_field: Optional[str] = typer.Option("problem", "--problem-field"),
+        segmenter: str = typer.Option("crf", "--segmenter", help="crf (learned, default) | heuristic (cue rules)"),
         strategy: str = typer.Option("full", "--strategy", help="none | redundancy_only | full | keep_last_k"),
         strength: float = typer.Option(1.0, "--strength"),
         cluster: str = typer.Option("embedding", "--cluster", help="embedding | none"),
@@ -39,7 +40,8 @@ def register(app: typer.Typer) -> None:
         from ..errors import UserError
 
         try:
-            cfg = SegmentConfig(cluster=cluster, cluster_threshold=threshold, tokenizer=tokenizer, workers=workers,
+            cfg = SegmentConfig(segmenter=segmenter, cluster=cluster, cluster_threshold=threshold, tokenizer=tokenizer,
+                                workers=workers,
                                 simplify=SimplifyConfig(strategy=strategy, strength=strength))
         except Exception as e:
             raise UserError(f"bad option: {e}") from None

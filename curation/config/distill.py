@@ -108,6 +108,11 @@ class ReplayOptions(Section):
     finish_reason: str | None = None
     completion_tokens: str | None = None
     sampling: str | None = Field(default=None, description="field describing the decoding, stored in `sampling`")
+    mean_logprob: str | None = Field(
+        default=None, description="field with the trace's mean per-token log-probability (teacher confidence, "
+        "≤ 0), stored in `mean_logprob`; openr1: a list parallel to the generations; am: read from the assistant "
+        "turn's `info`, then the row"
+    )
     models: list[str] | None = Field(default=None, description="keep only these model names")
     limit: int | None = Field(default=None, gt=0)
 
@@ -141,12 +146,21 @@ class TeacherConfig(Section):
     max_queries: int | None = Field(default=None, gt=0, description="ask only the first N queries (by query_id)")
     sources: list[str] | None = Field(default=None, description="ask only queries from these sources")
     prices: Prices | None = Field(default=None, description="$ per million tokens, for the cost report")
+    logprobs: bool = Field(
+        default=False,
+        description="ask the teacher for the log-probability of every generated token and store their mean in "
+        "`traces.mean_logprob` (what `select.pairs.rejected: most_confident` ranks by); changes the request and "
+        "its cache key, and costs response bandwidth. Live backends only (replay: `replay.mean_logprob`)",
+    )
 
     @model_validator(mode="after")
     def _backend_fields(self):
         if self.backend == "replay":
             if self.replay is None:
                 raise ValueError(f"teacher {self.name!r}: backend 'replay' needs a `replay:` block (path, format, …)")
+            if self.logprobs:
+                raise ValueError(f"teacher {self.name!r}: a replayed teacher generates nothing, so `logprobs: true` "
+                                 "cannot apply; point `replay.mean_logprob` at the dataset field that holds it")
             return self
         if not self.model:
             raise ValueError(f"teacher {self.name!r}: backend {self.backend!r} needs `model:`")

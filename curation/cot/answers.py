@@ -74,6 +74,7 @@ def _clean(ans: str) -> str | None:
     if "\\)" in ans and "\\(" not in ans:
         ans = ans[: ans.index("\\)")]
     ans = _math_prefix(ans)
+    ans = re.sub(r"\s+[(\[]$", "", ans)  # "5 (" of "5 (units)"
     ans = _TRAIL.sub("", ans).strip().strip("$").strip()
     ans = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", ans).strip().rstrip(",.;:").strip()
     if not ans or len(ans) > 120:
@@ -115,8 +116,19 @@ def _rhs(expr: str) -> str:
     return parts[-1] if len(parts) > 1 else clause
 
 
+# "9 (x-values) times 7 (y-values), which is 63.": the value the sentence ends on
+_WHICH_IS = re.compile(
+    r",?\s+(?:which|that|this) (?:is|equals|gives(?: us)?|makes|comes (?:out )?to|would be)\s+"
+    r"(?P<a>[^\n,;]{1,60}?)\s*(?:[,;]|\.(?:\s|$)|$)", re.I | re.M)
+
+
 def _candidates(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
+    for m in _WHICH_IS.finditer(text):
+        raw = m.group("a").strip()
+        a = _clean(raw) if _math_prefix(raw) == raw else None  # "which is 63", not "which is 3 more than 9"
+        if a:
+            out.append((m.start("a"), a))
     for m in _ANSWER_IS.finditer(text):
         a = _clean(m.group("a"))
         if a:
@@ -169,11 +181,46 @@ def approach_answer(text: str) -> str | None:
     return ans
 
 
+_LATEX_CMD = re.compile(r"\\[A-Za-z]+")
+_LETTER = re.compile(r"[A-Za-z]")
+_RELATION = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|in|subset)(?![A-Za-z])")
+_OPEN_END = re.compile(r"(?:[-+*/^=(\[{,]|\\)\s*$")
+
+
+def not_final(answer: str, reference: str | None) -> str | None:
+    """Why an extracted statement is not a final answer to the problem (None: it can be one). An abandoned
+    approach often ends on an intermediate expression ('25x^2 u^2', 'G(s)^n') or a cut-off fragment ('(0.5');
+    DLCoT calls such an approach incomplete, not incorrect. Judged against the reference's own shape."""
+    a = latexify(answer.strip())
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    depth = {k: 0 for k in pairs}
+    for c in a:
+        if c in pairs:
+            depth[c] += 1
+        elif c in pairs.values():
+            k = next(o for o, cl in pairs.items() if cl == c)
+            depth[k] -= 1
+    # half-open intervals such as "(-2, 3]" legitimately mix brackets
+    if (depth["{"] != 0 or depth["("] + depth["["] != 0) or _OPEN_END.search(a):
+        return "fragment"
+    if reference is None:
+        return None
+    ref = reference.strip()
+    letters = set(_LETTER.findall(_LATEX_CMD.sub(" ", a))) - {"e", "i"}
+    ref_letters = set(_LETTER.findall(_LATEX_CMD.sub(" ", ref)))
+    if letters - ref_letters and not ref_letters:
+        return "unknowns left"  # the reference is a value, the statement still has unknowns
+    if _RELATION.search(a) and not _RELATION.search(ref):
+        return "relation"
+    return None
+
+
 @dataclass
 class ApproachVerdict:
     approach: int
     answer: str | None
     verdict: str  # correct | incorrect | incomplete | unchecked
+    note: str | None = None  # why a stated answer was not taken as final (→ incomplete)
 
 
 def approach_verdicts(
@@ -182,10 +229,12 @@ def approach_verdicts(
     workers: int = 2,
     timeout_ms: int = 3000,
     checker: Callable[[Sequence[tuple[str, str]]], list[bool | None]] | None = None,
+    abandoned: frozenset[int] | set[int] = frozenset(),
 ) -> list[ApproachVerdict]:
-    """Verdict per approach text. Without a reference, answers are still extracted but marked `unchecked`."""
+    """Verdict per approach text. Without a reference, answers are still extracted but marked `unchecked`.
+    `abandoned`: approaches the trace replaced by another method without checking them (see `judge_answers`)."""
     out = [ApproachVerdict(k, approach_answer(t), "incomplete") for k, t in sorted(approaches.items())]
-    return judge_answers(out, reference, workers, timeout_ms, checker)
+    return judge_answers(out, reference, workers, timeout_ms, checker, abandoned)
 
 
 def judge_answers(
@@ -194,8 +243,10 @@ def judge_answers(
     workers: int = 2,
     timeout_ms: int = 3000,
     checker: Callable[[Sequence[tuple[str, str]]], list[bool | None]] | None = None,
+    abandoned: frozenset[int] | set[int] = frozenset(),
 ) -> list[ApproachVerdict]:
-    todo = [v for v in items if v.answer is not None]
+    """Check each stated final answer against the reference (see `screen` and `settle`)."""
+    todo = screen(items, reference)
     if reference is None:
         for v in todo:
             v.verdict = "unchecked"
@@ -204,8 +255,26 @@ def judge_answers(
         check = checker or (lambda pairs: check_pairs(pairs, workers=workers, timeout_ms=timeout_ms))
         results = check([(reference, as_prediction(v.answer)) for v in todo])
         for v, ok in zip(todo, results):
-            v.verdict = "correct" if ok else "incorrect"
+            settle(v, bool(ok), abandoned)
     return items
+
+
+def screen(items: list[ApproachVerdict], reference: str | None) -> list[ApproachVerdict]:
+    """The items whose stated answer can be a final answer (those go to the verifier); the others stay
+    `incomplete` with a note saying why (`not_final`)."""
+    for v in items:
+        if v.answer is not None and (why := not_final(v.answer, reference)):
+            v.note = f"not a final answer ({why}): {v.answer[:60]}"
+    return [v for v in items if v.answer is not None and v.note is None]
+
+
+def settle(v: ApproachVerdict, ok: bool, abandoned: frozenset[int] | set[int] = frozenset()) -> None:
+    """The verdict from the verifier's answer. A wrong value in an approach the trace abandoned (the next part
+    is another method, not a check of this one) is an intermediate result, so the approach is `incomplete`
+    (DLCoT: it reaches no final answer); a right one still makes it `correct`."""
+    v.verdict = "correct" if ok else "incorrect"
+    if not ok and v.approach in abandoned:
+        v.verdict, v.note = "incomplete", f"abandoned for another approach after {v.answer[:60]}"
 
 
 def latexify(answer: str) -> str:

@@ -3,7 +3,7 @@
 Any backend works through `generate(prompts) -> texts`. The reply is a JSON list of {"kind", "approach",
 "starts_with"}; each `starts_with` must be found verbatim in the original, after the previous one, so the spans
 are substrings in order by construction (the model never returns text we keep). Bad replies are retried, then the
-heuristic segmenter is used and the fallback is recorded.
+default (CRF) segmenter is used and the fallback is recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 from typing import Callable
 
-from .segment import KINDS, HeuristicSegmenter, Segment, SegmentationError, validate
+from .segment import KINDS, Segment, SegmentationError, validate
 
 Generate = Callable[[list[str]], list[str]]
 
@@ -81,11 +81,15 @@ def parse_reply(reply: str, text: str) -> list[Segment]:
 class LLMSegmenter:
     name = "llm"
 
-    def __init__(self, generate: Generate, retries: int = 3, max_chars: int = 60000):
+    def __init__(self, generate: Generate, retries: int = 3, max_chars: int = 60000, fallback=None):
         self.generate = generate
         self.retries = retries
         self.max_chars = max_chars
-        self.fallback = HeuristicSegmenter()
+        if fallback is None:
+            from .crf_segment import CRFSegmenter
+
+            fallback = CRFSegmenter()
+        self.fallback = fallback
         self.last_info: dict = {}
 
     def segment(self, text: str, problem: str | None = None) -> list[Segment]:
@@ -118,5 +122,5 @@ class LLMSegmenter:
         for i, segs in enumerate(out):
             if segs is None:
                 out[i] = self.fallback.segment(*items[i])
-                self.infos[i]["segmenter"] = "heuristic(fallback)"
+                self.infos[i]["segmenter"] = f"{self.fallback.name}(fallback)"
         return out  # type: ignore[return-value]

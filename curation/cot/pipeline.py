@@ -1,4 +1,4 @@
-"""Segment → approach verdicts → clusters → simplification → checks, batched over many traces.
+"""Segment → approach verdicts → clusters → error spans → simplification → checks, batched over many traces.
 
 Shared by the `segment` stage and `cotforge segment`; every expensive call (verifier, embedder, LLM) is made
 once per batch, not per trace.
@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config.verify import SegmentConfig
-from .answers import ApproachVerdict, approach_answer
+from .answers import ApproachVerdict, approach_answer, screen, settle
 from .cluster import embed, leader_clusters, llm_clusters
 from .llm_segment import LLMSegmenter
-from .segment import HeuristicSegmenter, approach_spans
+from .crf_segment import CRFSegmenter, ParallelSegmenter
+from .segment import HeuristicSegmenter, abandoned_approaches, approach_spans
 from .simplify import apply_deletions, item_text, items_from_segments, plan
 from .tokens import TokenCounter, get_counter
 from .verify import check_pairs
@@ -45,6 +46,7 @@ class Generators:
     segment: Generate | None = None
     cluster: Generate | None = None
     rewrite: Generate | None = None
+    error_judge: Generate | None = None  # DLCoT label2: quoted calculation errors, cut by `full`
 
 
 class DLCoT:
@@ -59,7 +61,8 @@ class DLCoT:
                 raise ValueError("segmenter 'llm' needs a generate function")
             self.segmenter: Any = LLMSegmenter(self.gen.segment, retries=self.cfg.llm_retries)
         else:
-            self.segmenter = HeuristicSegmenter()
+            base = CRFSegmenter() if self.cfg.segmenter == "crf" else HeuristicSegmenter()
+            self.segmenter = ParallelSegmenter(base, workers=self.cfg.workers)
 
     # -------------------------------------------------------------------------------------------------------
     def process(self, traces: list[TraceIn]) -> list[TraceOut]:
@@ -70,8 +73,8 @@ class DLCoT:
             segs = self.segmenter.segment_many([(x, t.problem) for x, t in zip(texts, traces)])
             seg_infos = self.segmenter.infos
         else:
-            segs = [self.segmenter.segment(x, t.problem) for x, t in zip(texts, traces)]
-            seg_infos = [{"segmenter": "heuristic"} for _ in traces]
+            segs = self.segmenter.segment_many([(x, t.problem) for x, t in zip(texts, traces)])
+            seg_infos = [{"segmenter": self.segmenter.name} for _ in traces]
         # 2. trace-level verdicts where unknown, and approach verdicts (one verifier batch)
         verdicts: list[list[ApproachVerdict]] = []
         pairs: list[tuple[str, str]] = []
@@ -81,15 +84,17 @@ class DLCoT:
             vs = [ApproachVerdict(k, approach_answer("".join(texts[i][x.start:x.end] for x in v)), "incomplete")
                   for k, v in sorted(aps.items())] if cfg.approach_verdicts else []
             verdicts.append(vs)
-            if t.reference is None:
-                for v in vs:
-                    if v.answer is not None:
-                        v.verdict = "unchecked"
-                continue
+            checkable = {id(v) for v in screen(vs, t.reference)}
             for j, v in enumerate(vs):
-                if v.answer is not None:
+                if id(v) not in checkable:
+                    continue
+                if t.reference is None:
+                    v.verdict = "unchecked"
+                else:
                     pairs.append((t.reference, _pred(v.answer)))
                     owners.append((i, j))
+            if t.reference is None:
+                continue
             if t.correct is None and texts[i]:
                 pairs.append((t.reference, _final_text(texts[i], t.answer)))
                 owners.append((i, -1))
@@ -100,7 +105,7 @@ class DLCoT:
                 if j == -1:
                     trace_ok[i] = bool(ok)
                 else:
-                    verdicts[i][j].verdict = "correct" if ok else "incorrect"
+                    settle(verdicts[i][j], bool(ok), abandoned_approaches(segs[i]))
         for s, vs in zip(segs, verdicts):
             by_k = {v.approach: v.verdict for v in vs}
             for x in s:
@@ -114,25 +119,34 @@ class DLCoT:
             for items in all_items:
                 for it in items:
                     it.cluster = it.index
+        eligible = [cfg.simplify.apply_to == "all" or ok is True for ok in trace_ok]
+        # 3b. calculation-error spans of approaches (optional LLM judge)
+        judged: list[dict] = [{} for _ in traces]
+        if self.gen.error_judge is not None:
+            judged = self._judge_errors(texts, traces, all_items, eligible)
         # 4. simplification plans
         outs: list[TraceOut] = []
         simplified: list[str | None] = []
         details_all: list[dict] = []
         for i, (t, s, items) in enumerate(zip(traces, segs, all_items)):
+            labels = judged[i].get("labels", {})
             d: dict[str, Any] = {
                 **seg_infos[i],
-                "approaches": [{"approach": v.approach, "answer": v.answer, "verdict": v.verdict} for v in verdicts[i]],
+                "approaches": [{"approach": v.approach, "answer": v.answer, "verdict": v.verdict,
+                                **({"note": v.note} if v.note else {}), **labels.get(v.approach, {})}
+                               for v in verdicts[i]],
                 "items": [{"item": it.index, "kind": it.kind, "approach": it.approach, "start": it.start,
                            "end": it.end, "cluster": it.cluster} for it in items],
                 "trace_correct": trace_ok[i],
                 "strategy": cfg.simplify.strategy,
             }
+            if judged[i]:
+                d["error_judge"] = judged[i]["summary"]
             new_text = texts[i]
-            eligible = cfg.simplify.apply_to == "all" or trace_ok[i] is True
             if cfg.simplify.strategy == "none":
                 d["simplified"] = False
                 d["skipped"] = "strategy_none"
-            elif not eligible:
+            elif not eligible[i]:
                 d["simplified"] = False
                 d["skipped"] = "trace_not_correct" if trace_ok[i] is False else "trace_unverified"
             else:
@@ -195,6 +209,41 @@ class DLCoT:
             for it, c in zip(all_items[i], leader_clusters(emb[pos : pos + n], cfg.cluster_threshold)):
                 it.cluster = c
             pos += n
+
+    def _judge_errors(self, texts, traces, all_items, eligible) -> list[dict]:
+        """Ask for the approaches of the traces a `full`/`keep_last_k` plan can change (eligible, with a correct
+        approach); valid quotes become the items' `error_spans`. Per trace: {"labels": {approach: …}, "summary"}."""
+        from .error_judge import Job, judge_errors
+
+        out: list[dict] = [{} for _ in traces]
+        jobs, owners = [], []
+        for i, items in enumerate(all_items):
+            approaches = [it for it in items if it.kind == "approach"]
+            why = ("strategy_without_error_spans" if self.cfg.simplify.strategy not in ("full", "keep_last_k")
+                   else "trace_not_eligible" if not eligible[i]
+                   else "no_correct_approach" if not any(it.verdict == "correct" for it in approaches) else None)
+            if why:
+                out[i] = {"summary": {"skipped": why}}
+                continue
+            out[i] = {"labels": {}, "summary": {"asked": len(approaches), "erroneous": 0, "dropped": []}}
+            for it in approaches:
+                jobs.append(Job(traces[i].problem or "", texts[i], list(it.spans)))
+                owners.append((i, it))
+        results = judge_errors(jobs, self.gen.error_judge, self.cfg.llm_retries) if jobs else []
+        for (i, it), res in zip(owners, results):
+            summary = out[i]["summary"]
+            if not res.ok:
+                out[i]["labels"][it.approach] = {"calc_error": None, "error_judge_dropped": res.errors[-1]}
+                summary["dropped"].append({"approach": it.approach, "attempts": res.attempts, "reasons": res.errors})
+                continue
+            lab = res.value
+            out[i]["labels"][it.approach] = {"calc_error": lab.error, "error_quote": lab.quote,
+                                             "error_span": list(lab.span) if lab.span else None,
+                                             "error_reason": lab.reason}
+            if lab.span:
+                it.error_spans = [lab.span]
+                summary["erroneous"] += 1
+        return out
 
     def _rewrite(self, texts, traces, simplified, details_all) -> None:
         idx = [i for i, d in enumerate(details_all) if d.get("removed")]

@@ -298,6 +298,44 @@ def opens_check(p: str) -> bool:
     return bool(WEAK_VERIFY.search(head)) and bool(CHECK_WORDS.search(p.lstrip()[:120]))
 
 
+_DIGITS = re.compile(r"\D+")
+
+
+def thought_paragraphs(text: str) -> tuple[list[tuple[int, int]], int]:
+    """Paragraphs of the thinking part, and where it ends (the end-of-thought marker, else len(text)): what
+    follows the marker is the written solution, always one `conclusion` segment."""
+    m = END_OF_THOUGHT.search(text)
+    think_end = m.start() if m else len(text)
+    return (paragraphs(text[:think_end]) if think_end > 0 else []), think_end
+
+
+def answer_hits(text: str, ptext: list[str], since: int = 0) -> list[bool]:
+    """Per paragraph: does it state the answer the trace ends with (the first answer, in DLCoT's sense)? When no
+    paragraph from `since` on restates that answer verbatim, any answer statement counts."""
+    from .answers import approach_answer
+
+    final = final_answer(text)
+    fnorm = _norm_math(final) if final else None
+    fdigits = _DIGITS.sub("", fnorm) if fnorm else ""
+
+    def reached(p: str) -> bool:
+        if fnorm:
+            # Normalisation neither adds, drops nor reorders the digits of ASCII text, so a paragraph whose digits
+            # do not contain the answer's digits cannot contain the answer: skip the costly normalisation.
+            if fdigits and p.isascii() and fdigits not in _DIGITS.sub("", p):
+                return False
+            if fnorm not in _norm_math(p):  # cheap filter before the answer extractor
+                return False
+            got = approach_answer(p)
+            return got is not None and _norm_math(got) == fnorm
+        return states_answer(p)
+
+    hit = [reached(p) for p in ptext]
+    if not any(hit[since:]):
+        hit = [states_answer(p) for p in ptext]
+    return hit
+
+
 def is_question_repeat(p: str, problem: str | None) -> bool:
     head = _first_sentence(p, 400)
     if QUESTION_CUE.search(head):
@@ -317,11 +355,9 @@ class HeuristicSegmenter:
     def segment(self, text: str, problem: str | None = None) -> list[Segment]:
         if not text:
             return []
-        m = END_OF_THOUGHT.search(text)
-        think_end = m.start() if m else len(text)
-        paras = paragraphs(text[:think_end]) if think_end > 0 else []
+        paras, think_end = thought_paragraphs(text)
         labels = self._label(text, paras, problem)
-        if m is not None:
+        if think_end < len(text):
             labels.append(("conclusion", think_end, len(text), None, False))
         segs = _merge(labels)
         validate(segs, text)
@@ -352,24 +388,8 @@ class HeuristicSegmenter:
             while i < min(conc_from, n) and self._restates_more(ptext[i - 1], ptext[i], problem):
                 kinds[i] = ("question_repeat", None)
                 i += 1
-        final = final_answer(text)
-        fnorm = _norm_math(final) if final else None
-
-        def reached(p: str) -> bool:
-            """The paragraph states the answer the trace ends with (the first answer, in DLCoT's sense)."""
-            if fnorm:
-                from .answers import approach_answer
-
-                if fnorm not in _norm_math(p):  # cheap filter before the answer extractor
-                    return False
-                got = approach_answer(p)
-                return got is not None and _norm_math(got) == fnorm
-            return states_answer(p)
-
         stop = min(conc_from, n)
-        hit = [reached(ptext[j]) for j in range(stop)]
-        if not any(hit[i:stop]):  # the trace never restates its final answer verbatim: any answer statement counts
-            hit = [states_answer(ptext[j]) for j in range(stop)]
+        hit = answer_hits(text, ptext[:stop], since=i)
         opened = i  # paragraph where the current part began
         cont = [j > 0 and _continues_previous(ptext[j - 1], ptext[j]) for j in range(n)]
         # cue paragraphs that can end the span of a candidate approach (for the "is it substantial?" test)
@@ -522,6 +542,19 @@ def approach_spans(segments: list[Segment]) -> dict[int, list[Segment]]:
     for s in segments:
         if s.kind == "approach" and s.approach is not None:
             out.setdefault(s.approach, []).append(s)
+    return out
+
+
+def abandoned_approaches(segments: list) -> set[int]:
+    """Approaches followed directly by another approach: the trace changed method without checking them.
+    Takes `Segment`s or their dicts."""
+    def get(s, key):
+        return s[key] if isinstance(s, dict) else getattr(s, key)
+
+    out = set()
+    for a, b in zip(segments, segments[1:]):
+        if get(a, "kind") == "approach" and get(b, "kind") == "approach" and get(b, "approach") != get(a, "approach"):
+            out.add(get(a, "approach"))
     return out
 
 

@@ -29,8 +29,8 @@ SFT_COLUMNS = ["messages", "query_id", "trace_id", "teacher", "model", "source",
 ALL_COLUMNS = ["trace_id", "query_id", "teacher", "model", "backend", "sample_index", "sampling", "sampling_json",
                "problem", "domain", "source", "source_id", "reference_answer", "messages", "completion",
                "reasoning", "answer", "simplified_reasoning", "finish_reason", "prompt_tokens", "completion_tokens",
-               "reasoning_tokens", "simplified_tokens", "verdict", "extracted_answer", "verifier", "score", "label",
-               "pass_rate", "difficulty"]
+               "reasoning_tokens", "simplified_tokens", "mean_logprob", "verdict", "extracted_answer", "verifier",
+               "score", "label", "pass_rate", "difficulty"]
 PREF_COLUMNS = ["prompt", "chosen", "rejected", "query_id", "chosen_trace_id", "rejected_trace_id",
                 "chosen_teacher", "rejected_teacher", "source", "domain", "difficulty"]
 RL_COLUMNS = ["prompt", "solution", "tests", "query_id", "source", "source_id", "domain", "pass_rate", "difficulty"]
@@ -54,6 +54,7 @@ COLUMN_DOCS = {
     "finish_reason": "stop | length (length = truncated)", "prompt_tokens": "prompt tokens",
     "completion_tokens": "completion tokens", "reasoning_tokens": "reasoning tokens",
     "simplified_tokens": "simplified reasoning tokens", "export_tokens": "tokens of the exported reasoning",
+    "mean_logprob": "teacher's mean log-probability per generated token (null unless logprobs were asked for)",
     "verdict": "correct | incorrect | unverifiable | truncated | error", "extracted_answer": "answer the verifier read",
     "verifier": "which verifier judged it", "score": "verifier score in [0, 1]",
     "label": "positive | negative | truncated | unverifiable", "pass_rate": "share of the query's samples that pass",

@@ -20,7 +20,7 @@ TRACE_COLUMNS: dict[str, Any] = {
     "trace_id": pl.Utf8, "query_id": pl.Utf8, "teacher": pl.Utf8, "model": pl.Utf8, "backend": pl.Utf8,
     "sample_index": pl.Int32, "sampling": pl.Utf8, "messages": pl.Utf8, "completion": pl.Utf8, "reasoning": pl.Utf8,
     "answer": pl.Utf8, "finish_reason": pl.Utf8, "prompt_tokens": pl.Int32, "completion_tokens": pl.Int32,
-    "verdict": pl.Utf8, "extracted_answer": pl.Utf8, "verifier": pl.Utf8, "score": pl.Float64,
+    "mean_logprob": pl.Float64, "verdict": pl.Utf8, "extracted_answer": pl.Utf8, "verifier": pl.Utf8, "score": pl.Float64,
     "simplified_reasoning": pl.Utf8, "reasoning_tokens": pl.Int32, "simplified_tokens": pl.Int32, "label": pl.Utf8,
     "pass_rate": pl.Float64, "difficulty": pl.Float64,
 }

@@ -13,7 +13,7 @@ import pyarrow as pa
 from .. import records
 from ..benchmarks import load_all
 from ..config.dedup import DecontaminateConfig
-from ..errors import UserError
+from ..llm import TeacherPool
 from ..stage import StageContext
 from ..text import canonical
 from ..text.contamination import BenchmarkIndex
@@ -32,35 +32,20 @@ def fingerprint_config(manifest):
     return None if cfg is None else {**cfg.model_dump(mode="json"), "canonical_version": canonical.VERSION}
 
 
-def make_judge(ctx: StageContext, cfg: DecontaminateConfig):
-    """LLM judge over a `teachers:` entry (any live backend), asked only for the top embedding candidates."""
+def make_judge(pool: TeacherPool, cfg: DecontaminateConfig):
+    """LLM judge over a `teachers:` entry (any live backend), asked only for the top embedding candidates; its
+    answers are cached with the stage, so a re-run asks nothing twice. None = no clear YES/NO (not a hit)."""
     jcfg = cfg.detectors.judge
     if not jcfg.enabled:
         return None
-    teachers = {t.name: t for t in ctx.manifest.teachers}
-    if jcfg.teacher not in teachers:
-        raise UserError(f"decontaminate.detectors.judge.teacher: {jcfg.teacher!r} is not a `teachers:` name "
-                        f"(have: {', '.join(teachers) or 'none'})")
-    from ..teachers import Request, make_backend
-
-    backend = make_backend(teachers[jcfg.teacher])
+    llm = pool.llm(jcfg.teacher, "decontaminate.detectors.judge.teacher", {"temperature": 0.0, "max_tokens": 8})
 
     def judge(pairs: list[tuple[str, str]]) -> list[bool | None]:
-        reqs = []
-        for k, (a, b) in enumerate(pairs):
-            msgs = [{"role": "user", "content": JUDGE_PROMPT.format(a=a, b=b)}]
-            key = records.query_id(records.canonical_json(["decontam-judge", jcfg.teacher, msgs]))
-            reqs.append(Request(key=key, query_id=str(k), messages=msgs, sample_indices=[0],
-                                sampling={"n": 1, "temperature": 0.0, "max_tokens": 8}))
-        answers: dict[str, bool | None] = {}
-        try:
-            for res in backend.generate(reqs):
-                text = res.choices[0].completion if res.ok and res.choices else ""
-                t = text.strip().upper()
-                answers[res.key] = True if t.startswith("YES") else False if t.startswith("NO") else None
-        finally:
-            backend.close()
-        return [answers.get(r.key) for r in reqs]
+        out: list[bool | None] = []
+        for text in llm([JUDGE_PROMPT.format(a=a, b=b) for a, b in pairs]):
+            t = text.strip().upper()
+            out.append(True if t.startswith("YES") else False if t.startswith("NO") else None)
+        return out
 
     return judge
 
@@ -72,8 +57,11 @@ def run(ctx: StageContext) -> None:
     ctx.log(f"{len(items)} benchmark items from {len(cfg.benchmarks)} benchmarks")
     index = BenchmarkIndex(items, cfg.detectors, cfg.policy)
     stats: dict = {"benchmark_items": len(items)}
-    hits = index.detect(q.column("problem").to_pylist(), q.column("domain").to_pylist(), ctx.cache_dir,
-                        make_judge(ctx, cfg), stats)
+    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
+        hits = index.detect(q.column("problem").to_pylist(), q.column("domain").to_pylist(), ctx.cache_dir,
+                            make_judge(pool, cfg), stats)
+        if pool.llms:
+            stats["judge_requests"] = pool.stats()
     ids = q.column("query_id").to_pylist()
     sources = q.column("source").to_pylist()
     source_ids = q.column("source_id").to_pylist()

@@ -100,7 +100,8 @@ def _trace(teacher: str, model: str | None, backend: str, query_id: str, sample_
            messages: list[dict[str, str]], completion: str | None, server_reasoning: str | None,
            finish_reason: str | None, tags: tuple[str, str] | None, prompt_tokens: int | None,
            completion_tokens: int | None, latency_s: float | None, error: str | None = None,
-           reasoning: str | None = None, answer: str | None = None) -> dict[str, Any]:
+           reasoning: str | None = None, answer: str | None = None,
+           mean_logprob: float | None = None) -> dict[str, Any]:
     if error is not None:
         r, a, status = None, None, "failed"
     elif reasoning is not None or answer is not None:  # the data already split it (AM think/answer_content)
@@ -118,7 +119,7 @@ def _trace(teacher: str, model: str | None, backend: str, query_id: str, sample_
         "sample_index": sample_index, "sampling": sampling_s, "messages": records.canonical_json(messages),
         "completion": completion, "reasoning": r, "answer": a, "finish_reason": finish_reason,
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "latency_s": latency_s,
-        "error": error, "status": status,
+        "mean_logprob": mean_logprob, "error": error, "status": status,
     }
 
 
@@ -132,11 +133,13 @@ def _account(acc: dict[str, Any], row: dict[str, Any]) -> None:
     acc["completion_tokens"] += row["completion_tokens"] or 0
     if row["status"] in ("truncated", "malformed", "failed"):
         acc[row["status"]] += 1
+    if row["mean_logprob"] is not None:
+        acc["with_mean_logprob"] += 1
 
 
 def _new_acc(t: TeacherConfig, model: str | None) -> dict[str, Any]:
     return {"backend": t.backend, "model": model, "traces": 0, "prompt_tokens": 0, "completion_tokens": 0,
-            "truncated": 0, "malformed": 0, "failed": 0}
+            "truncated": 0, "malformed": 0, "failed": 0, "with_mean_logprob": 0}
 
 
 def _cost(acc: dict[str, Any], t: TeacherConfig) -> None:
@@ -197,7 +200,8 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
             sampling = {"replay": t.name, "source": row.sampling} if row.sampling is not None else {"replay": t.name}
             tr = _trace(row.teacher, row.teacher, "replay", qid, sample_index, sampling,
                         [{"role": "user", "content": row.problem or ""}], row.completion, None, row.finish_reason,
-                        tags, None, ctok, None, reasoning=row.reasoning, answer=row.answer)
+                        tags, None, ctok, None, reasoning=row.reasoning, answer=row.answer,
+                        mean_logprob=row.mean_logprob)
             acc = accs.setdefault(row.teacher, _new_acc(t, row.teacher))
             _account(acc, tr)
             buf.append(tr)
@@ -249,7 +253,7 @@ def build_requests(t: TeacherConfig, queries: list[dict[str, Any]]) -> list[Requ
         messages = build_messages(gen, q["problem"])
         prompt = render(messages) if render else None
         for g in groups:
-            sampling = sampling_params(gen, len(g), sample_seed(gen, g[0]))
+            sampling = sampling_params(gen, len(g), sample_seed(gen, g[0]), logprobs=t.logprobs)
             out.append(Request(key=request_key(ident, messages, prompt, sampling, g), query_id=q["query_id"],
                                messages=messages, sample_indices=g, sampling=sampling, prompt=prompt))
     return out
@@ -279,7 +283,8 @@ def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list
         if ctok is None and counter is not None:
             ctok = counter((c.reasoning or "") + c.completion)
         rows.append(_trace(t.name, t.model, t.backend, req.query_id, i, sampling, req.messages, c.completion,
-                           c.reasoning, c.finish_reason, gen.think_tags, prompt_tokens, ctok, res.latency_s))
+                           c.reasoning, c.finish_reason, gen.think_tags, prompt_tokens, ctok, res.latency_s,
+                           mean_logprob=c.mean_logprob))
     return rows
 
 
@@ -383,6 +388,9 @@ def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[st
     _cost(acc, t)
     acc["run"] = run
     stats["teachers"][t.name] = acc
+    if t.logprobs and acc["traces"] - acc["failed"] > 0 and acc["with_mean_logprob"] == 0:
+        ctx.log(f"[yellow]teacher {t.name!r}: `logprobs: true`, but no answer carried token logprobs (does the "
+                "server support them?); traces.mean_logprob stays null[/]")
 
 
 # --- the stage -------------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Adds records.SEGMENT_COLUMNS to `traces` (nothing is removed): `segments` (verbatim spans that tile
 `reasoning`), `simplified_reasoning` (= `reasoning` when nothing was simplified), token counts before/after, and
-`segment_details` (approach answers/verdicts, clusters, which rule removed which span, fallbacks, tokenizer).
-Per-teacher structure stats go to the lock file (approaches per trace, verification share, reduction).
+`segment_details` (approach answers/verdicts and, with `error_judge_teacher`, calculation-error labels with
+their quoted spans; clusters, which rule removed which span, fallbacks, tokenizer). Per-teacher structure stats
+go to the lock file (approaches per trace, verification share, reduction). The LLM steps share one request
+cache under the stage's cache dir, so a re-run re-asks nothing already answered.
 """
 
 from __future__ import annotations
@@ -21,22 +23,37 @@ from ..cot.pipeline import DLCoT, Generators, TraceIn
 from ..cot.tokens import get_counter
 from ..stage import StageContext
 
-VERSION = 1
+VERSION = 2  # 2: CRF segmenter by default; approach verdicts screen non-final answers and abandoned approaches
 BATCH = 256
+SAMPLING = {"temperature": 0.1, "max_tokens": 2048}
 
 
-def _generators(ctx: StageContext, cfg: SegmentConfig) -> Generators:
-    from ..cot.llm import teacher_generate
+def _teacher_keys(cfg: SegmentConfig) -> dict[str, str]:
+    """Manifest key → teacher name, for every LLM step that is on."""
+    keys = {"segment.segmenter_teacher": cfg.segmenter_teacher if cfg.segmenter == "llm" else None,
+            "segment.cluster_teacher": cfg.cluster_teacher if cfg.cluster == "llm" else None,
+            "segment.simplify.rewrite_teacher": cfg.simplify.rewrite_teacher if cfg.simplify.rewrite == "llm"
+            else None,
+            "segment.error_judge_teacher": cfg.error_judge_teacher,
+            "segment.chunking.teacher": cfg.chunking.teacher if cfg.chunking.enabled else None}
+    return {k: v for k, v in keys.items() if v is not None}
 
-    g = Generators()
-    cache = ctx.cache_dir
-    if cfg.segmenter == "llm":
-        g.segment = teacher_generate(ctx.manifest, cfg.segmenter_teacher, cache)
-    if cfg.cluster == "llm":
-        g.cluster = teacher_generate(ctx.manifest, cfg.cluster_teacher, cache)
-    if cfg.simplify.rewrite == "llm":
-        g.rewrite = teacher_generate(ctx.manifest, cfg.simplify.rewrite_teacher, cache)
-    return g
+
+def fingerprint_config(manifest) -> Any:
+    """The section, plus the entries of the teachers it asks: another model means other segments."""
+    cfg = manifest.segment
+    if cfg is None:
+        return None
+    used = set(_teacher_keys(cfg).values())
+    d = cfg.model_dump(mode="json")
+    return {**d, "teachers": [t.model_dump(mode="json") for t in manifest.teachers if t.name in used]} if used else d
+
+
+def _generators(llms: dict) -> Generators:
+    judge = llms.get("segment.error_judge_teacher")
+    return Generators(segment=llms.get("segment.segmenter_teacher"), cluster=llms.get("segment.cluster_teacher"),
+                      rewrite=llms.get("segment.simplify.rewrite_teacher"),
+                      error_judge=None if judge is None else judge.replies)
 
 
 def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
@@ -54,12 +71,27 @@ def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
 
 
 def run(ctx: StageContext) -> None:
+    from ..llm import TeacherPool
+
     cfg: SegmentConfig = ctx.config
-    traces = ctx.read("traces", records.VERIFIED_TRACES)
-    queries = ctx.read("queries", records.QUERIES)
-    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
-    counter = get_counter(cfg.tokenizer, str(ctx.cache_dir))
-    proc = DLCoT(cfg, _generators(ctx, cfg), counter=counter)
+    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
+        llms = {k: pool.llm(name, k, SAMPLING) for k, name in _teacher_keys(cfg).items()}  # bad names fail first
+        traces = ctx.read("traces", records.VERIFIED_TRACES)
+        queries = ctx.read("queries", records.QUERIES)
+        qinfo = {q["query_id"]: q
+                 for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
+        counter = get_counter(cfg.tokenizer, str(ctx.cache_dir))
+        proc = DLCoT(cfg, _generators(llms), counter=counter)
+        _segment_all(ctx, cfg, traces, qinfo, proc, counter, llms.get("segment.chunking.teacher"))
+        if pool.llms:
+            ctx.stats["llm_requests"] = pool.stats()
+    done = ctx.store.read(ctx.name, "traces", records.SEGMENTED_TRACES)
+    ctx.stats.update(structure_stats(done.to_pylist()))
+    ctx.stats["tokenizer"] = counter.name
+
+
+def _segment_all(ctx: StageContext, cfg: SegmentConfig, traces, qinfo, proc: DLCoT, counter, rollouts) -> None:
+    """Keyed parts of BATCH traces: a resumed stage skips the parts already written."""
     n = traces.num_rows
     chunked = 0
     with ctx.progress("segmenting", total=n) as advance:
@@ -72,7 +104,7 @@ def run(ctx: StageContext) -> None:
             inputs = to_inputs(chunk.to_pylist(), qinfo)
             outs = proc.process(inputs)
             if cfg.chunking.enabled:
-                chunked += _chunk(ctx, cfg, inputs, outs, counter, budget=None if cfg.chunking.max_traces is None
+                chunked += _chunk(cfg, rollouts, inputs, outs, counter, budget=None if cfg.chunking.max_traces is None
                                   else cfg.chunking.max_traces - chunked)
             cols = {
                 "segments": pa.array([o.segments for o in outs], records.SEGMENT_COLUMNS[0].type),
@@ -84,19 +116,14 @@ def run(ctx: StageContext) -> None:
             ctx.write("traces", records.replace_columns(chunk, records.SEGMENT_COLUMNS, cols, records.SEGMENTED_TRACES),
                       key=key)
             advance(chunk.num_rows)
-    done = ctx.store.read(ctx.name, "traces", records.SEGMENTED_TRACES)
-    ctx.stats.update(structure_stats(done.to_pylist()))
-    ctx.stats["tokenizer"] = counter.name
 
 
-def _chunk(ctx, cfg: SegmentConfig, inputs: list[TraceIn], outs, counter, budget: int | None) -> int:
+def _chunk(cfg: SegmentConfig, gen, inputs: list[TraceIn], outs, counter, budget: int | None) -> int:
     """Long⊗Short chunks + MC importance for correct math traces, stored in segment_details['chunks']."""
     from ..cot.chunk import chunk_spans, importance
-    from ..cot.llm import teacher_generate
     from ..cot.segment import Segment
     from ..cot.verify import check_pairs
 
-    gen = teacher_generate(ctx.manifest, cfg.chunking.teacher, ctx.cache_dir)
     done = 0
     for t, o in zip(inputs, outs):
         if budget is not None and done >= budget:

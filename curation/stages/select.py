@@ -7,13 +7,19 @@ mixing, missing think tags, length caps), each with its reason and evidence in `
 Pass rates are computed over every sample of a query (all teachers, before filters): pass = verdict correct;
 the denominator is correct + incorrect + truncated (unverifiable/error samples say nothing about difficulty).
 `cv` = std/mean of the scores (ddof configurable; null when the mean is 0, "hopeless" in DeepDistill's terms).
+
+Pairs: `rejected: most_confident` is the hardest negative in the confidence sense: the wrong trace the teacher
+wrote with the highest mean token logprob (`traces.mean_logprob`, recorded at distill time when asked for), or,
+where a query's negatives lack it, as scored by `pairs.confidence_model`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -21,9 +27,10 @@ import pyarrow as pa
 from .. import records
 from ..config.verify import PairsConfig, SelectConfig
 from ..cot import filters as F
+from ..errors import UserError
 from ..stage import StageContext
 
-VERSION = 1
+VERSION = 2  # 2: most_confident ranks by mean token logprob (was: fewest reconsiderations)
 LABEL = {"correct": "positive", "incorrect": "negative", "truncated": "truncated", "unverifiable": "unverifiable",
          "error": "unverifiable"}
 DECIDED = ("correct", "incorrect", "truncated")
@@ -68,7 +75,7 @@ def _length(row: dict) -> int:
     return row.get("completion_tokens") or len(row.get("completion") or row.get("reasoning") or "")
 
 
-def _order(rows: list[dict], how: str, rng: random.Random, chosen: bool) -> list[dict]:
+def _order(rows: list[dict], how: str, rng: random.Random, confidence: dict[str, float]) -> list[dict]:
     rows = sorted(rows, key=lambda r: (r.get("sample_index") or 0, r["teacher"], r["trace_id"]))  # generation order
     if how == "first":
         return rows
@@ -78,30 +85,111 @@ def _order(rows: list[dict], how: str, rng: random.Random, chosen: bool) -> list
         return sorted(rows, key=_length, reverse=True)
     if how == "highest_score":
         return sorted(rows, key=lambda r: -(r.get("score") or 0.0))
-    if how == "most_confident":
+    if how == "most_confident":  # highest mean token logprob first; unscored ones last, in generation order
+        return sorted(rows, key=lambda r: (r["trace_id"] not in confidence, -confidence.get(r["trace_id"], 0.0)))
+    if how == "fewest_reconsiderations":
         if not any(r.get("segments") for r in rows):
-            from ..errors import UserError
-
-            raise UserError("select.pairs.rejected 'most_confident' needs the segment stage (it ranks negatives by "
-                            "fewest approaches + verification steps); enable `segment:` or pick another rule")
+            raise UserError("select.pairs.rejected 'fewest_reconsiderations' ranks negatives by their approach + "
+                            "verification segments, which the segment stage writes; enable `segment:` or pick "
+                            "another rule")
         return sorted(rows, key=_n_reconsiderations)
     rows = list(rows)
     rng.shuffle(rows)
     return rows
 
 
-def make_pairs(rows: list[dict], cfg: PairsConfig) -> list[dict]:
-    """Per query, chosen = positive, rejected = negative (truncated only when allowed), by the configured rules."""
-    rng = random.Random(cfg.seed)
+def _negative_labels(cfg: PairsConfig) -> set[str]:
+    return {"negative", "truncated"} if cfg.truncated_as_negative else {"negative"}
+
+
+def _by_query(rows: list[dict]) -> dict[str, list[dict]]:
     by_q: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_q[r["query_id"]].append(r)
-    neg_labels = {"negative", "truncated"} if cfg.truncated_as_negative else {"negative"}
+    return by_q
+
+
+def _scored_text(row: dict) -> str:
+    """The completion as the teacher wrote it (servers that split reasoning out return it separately)."""
+    completion, reasoning = row.get("completion") or "", row.get("reasoning")
+    if reasoning and reasoning not in completion:
+        return f"<think>{reasoning}</think>{completion}"
+    return completion
+
+
+def confidences(rows: list[dict], cfg: PairsConfig, model: Path | None = None) -> tuple[dict[str, float], dict]:
+    """trace_id → the confidence `most_confident` ranks by, for the candidate negatives of every query that has a
+    positive, with how each query was scored.
+
+    A query uses the teacher's `mean_logprob` when all its negatives have one; otherwise, with a confidence model,
+    the model scores all of them (one scale per query: teacher and reference-model logprobs are not comparable);
+    without one, the negatives that have a value come first. No value on any candidate is an error, not a silent
+    fall back to generation order."""
+    labels = _negative_labels(cfg)
+    conf: dict[str, float] = {}
+    to_score: list[dict] = []
+    stats = {"candidates": 0, "teacher_queries": 0, "model_queries": 0, "partial_queries": 0}
+    for rs in _by_query(rows).values():
+        negs = [r for r in rs if r["label"] in labels]
+        if not negs or not any(r["label"] == "positive" for r in rs):
+            continue
+        stats["candidates"] += len(negs)
+        have = {r["trace_id"]: float(r["mean_logprob"]) for r in negs if r.get("mean_logprob") is not None}
+        if len(have) == len(negs):
+            conf.update(have)
+            stats["teacher_queries"] += 1
+        elif model is not None:
+            to_score.extend(negs)
+            stats["model_queries"] += 1
+        else:
+            conf.update(have)
+            stats["partial_queries"] += 1
+    if stats["candidates"] and not conf and not to_score:
+        raise UserError(
+            f"select.pairs.rejected 'most_confident' ranks negatives by the teacher's mean token logprob, but none "
+            f"of the {stats['candidates']} candidate negatives has one (traces.mean_logprob is null). Set "
+            "`logprobs: true` on the teachers (`teachers[].logprobs`; a replayed dataset: `replay.mean_logprob`) "
+            "and re-run distill, or set `select.pairs.confidence_model` to a local transformers causal-LM folder "
+            "that scores them, or pick another rule (first, longest, fewest_reconsiderations, …)")
+    if to_score:
+        scores = _model_scores(to_score, cfg, model)
+        conf.update({r["trace_id"]: float(v) for r, v in zip(to_score, scores) if math.isfinite(v)})
+        stats.update(model=str(model), model_scored=len(to_score))
+    return conf, stats
+
+
+def _model_scores(rows: list[dict], cfg: PairsConfig, model: Path | None) -> Any:
+    import torch
+
+    from ..audit.perplexity import completion_logprobs
+
+    assert model is not None
+    if not model.exists():
+        raise UserError(f"select.pairs.confidence_model: folder {model} does not exist (relative paths resolve "
+                        "from the manifest's folder)")
+    prompts = [json.loads(r.get("messages") or "[]") for r in rows]
+    try:
+        return completion_logprobs(prompts, [_scored_text(r) for r in rows], str(model),
+                                   batch_size=cfg.confidence_batch_size, max_tokens=cfg.confidence_max_tokens,
+                                   device="cuda" if torch.cuda.is_available() else "cpu")
+    except OSError as e:
+        raise UserError(f"select.pairs.confidence_model: cannot load {model} with transformers: {e}") from e
+
+
+def make_pairs(rows: list[dict], cfg: PairsConfig, confidence: dict[str, float] | None = None) -> list[dict]:
+    """Per query, chosen = positive, rejected = negative (truncated only when allowed), by the configured rules.
+
+    `confidence` (from `confidences`) is what `most_confident` ranks by; by default the teachers' mean_logprob."""
+    if cfg.rejected == "most_confident" and confidence is None:
+        confidence, _ = confidences(rows, cfg)
+    rng = random.Random(cfg.seed)
+    by_q = _by_query(rows)
+    neg_labels = _negative_labels(cfg)
     out = []
     for qid in sorted(by_q):
         rs = by_q[qid]
-        pos = _order([r for r in rs if r["label"] == "positive"], cfg.chosen, rng, True)
-        neg = _order([r for r in rs if r["label"] in neg_labels], cfg.rejected, rng, False)
+        pos = _order([r for r in rs if r["label"] == "positive"], cfg.chosen, rng, {})
+        neg = _order([r for r in rs if r["label"] in neg_labels], cfg.rejected, rng, confidence or {})
         if not pos or not neg:
             continue
         used_c: set[str] = set()
@@ -181,9 +269,21 @@ def run(ctx: StageContext) -> None:
     out = pa.Table.from_pylist(kept, schema=records.extend(table.schema, records.SELECT_COLUMNS)) if kept else \
         records.extend(table.schema, records.SELECT_COLUMNS).empty_table()
     ctx.write("traces", records.conform(out, records.SELECTED_TRACES))
-    pairs = make_pairs(kept, cfg.pairs) if cfg.pairs.enabled else []
+    pairs = _pairs(ctx, kept, cfg.pairs) if cfg.pairs.enabled else []
     ctx.write("pairs", pa.Table.from_pylist(pairs, schema=records.PAIRS) if pairs else records.PAIRS.empty_table())
     ctx.stats.update(select_stats(rows, kept, removed, pairs))
+
+
+def _pairs(ctx: StageContext, kept: list[dict], cfg: PairsConfig) -> list[dict]:
+    confidence = None
+    if cfg.rejected == "most_confident":
+        model = ctx.manifest.resolve(cfg.confidence_model) if cfg.confidence_model else None
+        confidence, stats = confidences(kept, cfg, model)
+        ctx.stats["confidence"] = stats
+        if stats["partial_queries"]:
+            ctx.log(f"[yellow]select.pairs most_confident: in {stats['partial_queries']} queries some negatives "
+                    "have no mean_logprob and are ranked last (set select.pairs.confidence_model to score them)[/]")
+    return make_pairs(kept, cfg, confidence)
 
 
 def select_stats(rows: list[dict], kept: list[dict], removed: list[dict], pairs: list[dict]) -> dict[str, Any]:

@@ -4,7 +4,11 @@
   thinking part, else the whole completion);
 - code → the last fenced code block of the answer, run by `sandboxes` against the query's `tests`;
   score = pass fraction (AM's verify_score), correct only when all tests pass;
-- anything else → `unverifiable`.
+- anything else → with `judge_teacher`, an LLM judge (`verifiers.judge`) says whether the visible answer agrees
+  with the query's `reference_answer` (score 1/0; the judge's reason in `verify_details`; a reply that stays
+  unparseable after the retries is an `error` with the raw reply kept); without a reference answer, or without a
+  judge, `unverifiable`. Judge answers live in the stage's request cache, so a re-run asks nothing twice; a batch
+  whose judge requests failed is not written, and the stage fails after the other batches (re-run to retry).
 Truncated traces (finish_reason "length") are verified too, but labelled `truncated`; what the verifier said is
 kept in `verify_details.underlying`. Traces that failed to generate are `error`. Nothing is removed here.
 Work goes in keyed parts of `batch_size` traces, so a killed run resumes at the first unwritten batch.
@@ -25,6 +29,7 @@ from ..config.verify import VerifyConfig
 from ..stage import StageContext
 
 VERSION = 1
+RAW_REPLY_CHARS = 2000  # of an unusable judge reply, kept in verify_details
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 
 
@@ -115,6 +120,31 @@ def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     return out
 
 
+def _judge_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig, judge) -> dict[int, dict]:
+    from verifiers.judge import clip_answer, judge_answers
+
+    items = [(rows[i].get("_problem") or "", rows[i]["_reference"], _visible(rows[i])) for i in idx]
+    asked = judge_answers(items, judge, cfg.judge_retries, cfg.judge_max_answer_chars) if items else []
+    out = {}
+    for i, (_, _, answer), a in zip(idx, items, asked):
+        seen, clipped = clip_answer(answer, cfg.judge_max_answer_chars)
+        details: dict[str, Any] = {"attempts": a.attempts, "answer_clipped": clipped}
+        if a.errors:
+            details["rejected"] = a.errors
+        if a.ok:
+            verdict, reason = a.value
+            details = {"status": "judged", "reason": reason, **details}
+        else:
+            verdict = "error"  # undecided, never a guessed label
+            status = "judge_request_failed" if a.request_failed else "judge_unparseable"
+            details = {"status": status, "detail": f"no usable judge reply in {a.attempts} attempts: {a.errors[-1]}",
+                       "raw_reply": None if a.reply is None else a.reply[:RAW_REPLY_CHARS], **details}
+        out[i] = {"verdict": verdict, "extracted_answer": seen, "verifier": f"llm_judge:{cfg.judge_teacher}",
+                  "score": {"correct": 1.0, "incorrect": 0.0}.get(verdict), "verify_details": details,
+                  "request_failed": a.request_failed}
+    return out
+
+
 def _first_tests(tests: dict, n: int) -> dict:
     t = dict(tests)
     for key in ("asserts", "cases"):
@@ -123,10 +153,11 @@ def _first_tests(tests: dict, n: int) -> dict:
     return t
 
 
-def verify_rows(rows: list[dict], cfg: VerifyConfig) -> list[dict]:
-    """Verify rows that carry `_domain`, `_reference`, `_tests`; returns the VERIFY_COLUMNS per row."""
+def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
+    """Verify rows that carry `_domain`, `_reference`, `_tests` (and `_problem` for the judge); returns the
+    VERIFY_COLUMNS per row (plus `request_failed` on judged rows). `judge`: `generate(prompts) -> replies`."""
     results: dict[int, dict] = {}
-    math_idx, code_idx = [], []
+    math_idx, code_idx, judge_idx = [], [], []
     for i, r in enumerate(rows):
         if r.get("error") or r.get("completion") is None:
             results[i] = {"verdict": "error", "extracted_answer": None, "verifier": None, "score": None,
@@ -135,6 +166,12 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig) -> list[dict]:
             math_idx.append(i)
         elif r["_domain"] == "code" and r.get("_tests"):
             code_idx.append(i)
+        elif judge is not None and r.get("_reference"):
+            judge_idx.append(i)
+        elif judge is not None:
+            results[i] = {"verdict": "unverifiable", "extracted_answer": None, "verifier": None, "score": None,
+                          "verify_details": {"status": "unverifiable",
+                                             "detail": "no reference answer for the LLM judge to compare with"}}
         else:
             why = "no reference answer" if r["_domain"] == "math" else (
                 "no tests" if r["_domain"] == "code" else f"no verifier for domain {r['_domain']!r}")
@@ -142,6 +179,7 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig) -> list[dict]:
                           "verify_details": {"status": "unverifiable", "detail": why}}
     results.update(_math_rows(rows, math_idx, cfg))
     results.update(_code_rows(rows, code_idx, cfg))
+    results.update(_judge_rows(rows, judge_idx, cfg, judge))
     out = []
     for i, r in enumerate(rows):
         res = dict(results[i])
@@ -153,19 +191,31 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig) -> list[dict]:
     return out
 
 
-def run(ctx: StageContext) -> None:
-    cfg: VerifyConfig = ctx.config
-    if cfg.judge_teacher is not None:
-        from ..errors import UserError
+def fingerprint_config(manifest) -> Any:
+    """The section, plus the judge teacher's entry: another judge model means other verdicts."""
+    cfg = manifest.verify
+    if cfg is None or cfg.judge_teacher is None:
+        return None if cfg is None else cfg.model_dump(mode="json")
+    judge = next((t.model_dump(mode="json") for t in manifest.teachers if t.name == cfg.judge_teacher), None)
+    return {**cfg.model_dump(mode="json"), "judge": judge}
 
-        raise UserError("verify.judge_teacher: the LLM judge is not available in this build; remove the key "
-                        "(non-math/code traces are labelled unverifiable)")
+
+def run(ctx: StageContext) -> None:
+    from ..errors import UserError
+    from ..llm import TeacherPool
+
+    cfg: VerifyConfig = ctx.config
     traces = ctx.read("traces", records.TRACES)
     queries = ctx.read("queries", records.QUERIES)
-    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "tests"]).to_pylist()}
+    cols_q = ["query_id", "domain", "reference_answer", "tests", "problem"]
+    qinfo = {q["query_id"]: q for q in queries.select(cols_q).to_pylist()}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     n = traces.num_rows
-    with ctx.progress("verifying traces", total=n) as advance:
+    unanswered = 0
+    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool, ctx.progress("verifying traces", total=n) as advance:
+        judge = None if cfg.judge_teacher is None else pool.llm(
+            cfg.judge_teacher, "verify.judge_teacher", {"temperature": 0.0, "max_tokens": cfg.judge_max_tokens}
+        ).replies
         for b, start in enumerate(range(0, n, cfg.batch_size)):
             chunk = traces.slice(start, cfg.batch_size)
             key = f"{b:06d}"
@@ -178,11 +228,23 @@ def run(ctx: StageContext) -> None:
                 r["_domain"] = q.get("domain") or "general"
                 r["_reference"] = q.get("reference_answer")
                 r["_tests"] = q.get("tests")
-            res = verify_rows(rows, cfg)
+                r["_problem"] = q.get("problem")
+            res = verify_rows(rows, cfg, judge)
+            failed = sum(bool(x.get("request_failed")) for x in res)
+            if failed:  # not written: a re-run asks again (answers so far are in the request cache)
+                unanswered += failed
+                advance(chunk.num_rows)
+                continue
             cols = {f.name: pa.array([x[f.name] for x in res], f.type) for f in records.VERIFY_COLUMNS}
             out = records.replace_columns(chunk, records.VERIFY_COLUMNS, cols, records.VERIFIED_TRACES)
             ctx.write("traces", out, key=key)
             advance(chunk.num_rows)
+        if cfg.judge_teacher is not None:
+            ctx.stats["judge_requests"] = pool.stats()
+    if unanswered:
+        kinds = "; ".join(ctx.stats["judge_requests"].get(cfg.judge_teacher, {}).get("failures", []))
+        raise UserError(f"verify: {unanswered} traces got no reply from the judge {cfg.judge_teacher!r} ({kinds}); "
+                        "their batches were not written. Replies so far are cached: re-run to ask only the rest")
     done = ctx.store.read(ctx.name, "traces", records.VERIFIED_TRACES)
     for t, v in zip(done.column("teacher").to_pylist(), done.column("verdict").to_pylist()):
         counts[t][v] += 1

@@ -35,6 +35,7 @@ class Choice:
     reasoning: str | None = None  # when the server splits thinking out (`reasoning_content` / `reasoning`)
     completion_tokens: int | None = None
     seed: int | None = None  # the seed this sample was drawn with, when it differs per sample
+    mean_logprob: float | None = None  # mean log-probability per generated token (only when logprobs were asked)
 
 
 @dataclass
@@ -60,6 +61,12 @@ class Result:
         d = dict(d)
         d["choices"] = [Choice(**c) for c in d.get("choices") or []]
         return cls(**d)
+
+
+def mean_logprob(values: Iterable[float | None] | None) -> float | None:
+    """Mean of the per-token log-probabilities a backend reported (tokens it gave none for are skipped)."""
+    vals = [float(v) for v in values or () if v is not None]
+    return sum(vals) / len(vals) if vals else None
 
 
 class HardError(Exception):

@@ -24,7 +24,7 @@ import aiohttp
 from ..config.base import resolve_env_ref
 from ..config.distill import OpenAIOptions, TeacherConfig
 from ..errors import UserError
-from .base import RETRIABLE, Choice, Request, Result
+from .base import RETRIABLE, Choice, Request, Result, mean_logprob
 from .sampling import openai_body
 
 _DONE = object()
@@ -79,6 +79,20 @@ def _retry_after(resp: aiohttp.ClientResponse | None) -> float | None:
         return None
 
 
+def _choice_logprob(choice: dict[str, Any], endpoint: str) -> float | None:
+    """Mean per-token logprob of one choice: chat `logprobs.content[*].logprob`, completions
+    `logprobs.token_logprobs`; None when the server sent none (some ignore the flag)."""
+    lp = choice.get("logprobs")
+    if not isinstance(lp, dict):
+        return None
+    if endpoint == "chat":
+        content = lp.get("content")
+        values = [t.get("logprob") for t in content if isinstance(t, dict)] if isinstance(content, list) else None
+    else:
+        values = lp.get("token_logprobs") if isinstance(lp.get("token_logprobs"), list) else None
+    return mean_logprob(v for v in values or () if isinstance(v, (int, float)))
+
+
 def parse_response(data: Any, req: Request, endpoint: str) -> Result | str:
     """A Result, or the reason the body is unusable (treated as `empty_body`, retried)."""
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
@@ -98,7 +112,8 @@ def parse_response(data: Any, req: Request, endpoint: str) -> Result | str:
         if content is None and not reasoning:
             return f"choice {i} has no content"
         choices.append(Choice(sample_index=req.sample_indices[i], completion=content or "",
-                              finish_reason=ch.get("finish_reason"), reasoning=reasoning))
+                              finish_reason=ch.get("finish_reason"), reasoning=reasoning,
+                              mean_logprob=_choice_logprob(ch, endpoint) if req.sampling.get("logprobs") else None))
     usage = data.get("usage") or {}
     if len(choices) == 1 and usage.get("completion_tokens") is not None:
         choices[0].completion_tokens = usage["completion_tokens"]

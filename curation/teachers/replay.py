@@ -34,6 +34,7 @@ class ReplayRow:
     sampling: Any
     location: str
     generation_index: int = 0  # position inside an OpenR1 generation list
+    mean_logprob: float | None = None  # teacher confidence, when the dataset has it (replay.mean_logprob)
 
 
 def _text(v: Any) -> str | None:
@@ -42,11 +43,29 @@ def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else str(v)
 
 
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
 def _int(v: Any) -> int | None:
     try:
         return int(v) if v is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _logprob(v: Any, field: str) -> float | None:
+    """A stored mean log-probability, checked: a value above 0 is not one (a perplexity? a probability?)."""
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"replay.mean_logprob field {field!r} holds {v!r}, not a number") from None
+    if not x <= 0:  # also catches NaN
+        raise ValueError(f"replay.mean_logprob field {field!r} holds {x}: a mean log-probability is ≤ 0 (is the "
+                         "field a perplexity or a probability?)")
+    return x
 
 
 def _source(teacher: TeacherConfig) -> SourceConfig:
@@ -68,7 +87,9 @@ def _rows_am(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: s
         source_id=_text(get_field(row, r.source_id)) if r.source_id else None,
         completion=_text(asst.get("content")) or "", reasoning=_text(info.get("think_content")),
         answer=_text(info.get("answer_content")), finish_reason=None, completion_tokens=None,
-        sampling={k: info[k] for k in ("source", "verify_score") if k in info} or None, location=loc)
+        sampling={k: info[k] for k in ("source", "verify_score") if k in info} or None, location=loc,
+        mean_logprob=_logprob(_first(get_field(info, r.mean_logprob), get_field(row, r.mean_logprob)),
+                              r.mean_logprob) if r.mean_logprob else None)
 
 
 def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: str) -> Iterator[ReplayRow]:
@@ -78,6 +99,10 @@ def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, lo
         raise ValueError(f"OpenR1 row needs a list in {field!r}")  # noqa: TRY004 — caught as a bad row
     finish = get_field(row, r.finish_reason or "finish_reasons")
     name = (_text(get_field(row, r.teacher)) if r.teacher else None) or default_teacher
+    lps = get_field(row, r.mean_logprob) if r.mean_logprob else None
+    if lps is not None and not isinstance(lps, list):
+        raise ValueError(f"OpenR1 row needs a list parallel to the generations in {r.mean_logprob!r} "  # noqa: TRY004 — caught as a bad row
+                         "(replay.mean_logprob)")
     for i, g in enumerate(gens):
         if g is None:
             continue
@@ -87,7 +112,8 @@ def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, lo
             reasoning=None, answer=None,
             finish_reason=_text(finish[i]) if isinstance(finish, list) and i < len(finish) else None,
             completion_tokens=None, sampling=get_field(row, r.sampling) if r.sampling else None,
-            location=f"{loc}#generation={i}", generation_index=i)
+            location=f"{loc}#generation={i}", generation_index=i,
+            mean_logprob=_logprob(lps[i], r.mean_logprob) if lps is not None and i < len(lps) else None)
 
 
 def _rows_flat(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: str) -> Iterator[ReplayRow]:
@@ -103,7 +129,8 @@ def _rows_flat(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc:
         answer=_text(get_field(row, r.answer)) if r.answer else None,
         finish_reason=_text(get_field(row, r.finish_reason)) if r.finish_reason else None,
         completion_tokens=_int(get_field(row, r.completion_tokens)) if r.completion_tokens else None,
-        sampling=get_field(row, r.sampling) if r.sampling else None, location=loc)
+        sampling=get_field(row, r.sampling) if r.sampling else None, location=loc,
+        mean_logprob=_logprob(get_field(row, r.mean_logprob), r.mean_logprob) if r.mean_logprob else None)
 
 
 _FORMATS = {"flat": _rows_flat, "am": _rows_am, "openr1": _rows_openr1}

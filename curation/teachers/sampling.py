@@ -11,8 +11,12 @@ _STANDARD = ("n", "max_tokens", "temperature", "top_p", "seed", "stop", "presenc
 _EXTRA = ("top_k", "min_p", "min_tokens", "repetition_penalty", "chat_template_kwargs")
 
 
-def sampling_params(gen: GenerationConfig, n: int, seed: int | None) -> dict[str, Any]:
-    """The params actually sent for one request (n choices, one seed); recorded on every trace."""
+def sampling_params(gen: GenerationConfig, n: int, seed: int | None, logprobs: bool = False) -> dict[str, Any]:
+    """The params actually sent for one request (n choices, one seed); recorded on every trace.
+
+    `logprobs` (the teacher's opt-in) is a backend-neutral `"logprobs": true` here, so it enters the request key;
+    each backend spells it its own way (OpenAI chat `logprobs: true`, completions `logprobs: 1`, vLLM
+    `SamplingParams(logprobs=0)`, transformers `output_logits`)."""
     p: dict[str, Any] = {
         "n": n,
         "max_tokens": gen.max_tokens,
@@ -29,6 +33,8 @@ def sampling_params(gen: GenerationConfig, n: int, seed: int | None) -> dict[str
         "chat_template_kwargs": gen.chat_template_kwargs or None,
     }
     p = {k: v for k, v in p.items() if v is not None}
+    if logprobs:
+        p["logprobs"] = True
     if gen.extra_body:
         p["extra_body"] = dict(gen.extra_body)
     return p
@@ -59,6 +65,10 @@ def openai_body(model: str, sampling: dict[str, Any], messages: list[dict[str, s
     for k in _STANDARD + _EXTRA:
         if k in sampling:
             body[k] = sampling[k]
+    if sampling.get("logprobs"):
+        # chat: a flag (top_logprobs omitted = none); completions: how many alternatives, and 1 is the smallest
+        # count every server honours (the sampled token's own logprob always comes back)
+        body["logprobs"] = True if messages is not None else 1
     body.update(sampling.get("extra_body") or {})
     return body
 
@@ -66,5 +76,7 @@ def openai_body(model: str, sampling: dict[str, Any], messages: list[dict[str, s
 def vllm_sampling_kwargs(sampling: dict[str, Any]) -> dict[str, Any]:
     """`SamplingParams(**kwargs)`; chat_template_kwargs go to `LLM.chat`, not here."""
     kw = {k: v for k, v in sampling.items() if k not in ("chat_template_kwargs", "extra_body")}
+    if kw.pop("logprobs", None):
+        kw["logprobs"] = 0  # the sampled token's logprob only, no alternatives
     kw.update({k: v for k, v in (sampling.get("extra_body") or {}).items()})
     return kw

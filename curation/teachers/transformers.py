@@ -2,6 +2,12 @@
 
 Seeding: `torch.manual_seed` is set from the batch's first request before each `generate` call, so a run is
 reproducible for the same batches; per-sample seeds (as vLLM has) do not exist in `generate`.
+
+Logprobs (teacher opt-in): `generate` keeps the raw logits of every step (`output_logits`) and
+`compute_transition_scores` turns them into the log-probability of each chosen token under the model's own
+distribution, before temperature/top-p (as vLLM's default `raw_logprobs`), so the number does not depend on the
+decoding knobs. Those logits stay in memory until `generate` returns: 4 × vocab bytes per generated token and row,
+so lower `transformers.batch_size` for long generations.
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ class TransformersBackend:
         if s.get("stop"):
             kw["stop_strings"] = s["stop"]
             kw["tokenizer"] = self.tokenizer
+        if s.get("logprobs"):
+            kw.update(output_logits=True, return_dict_in_generate=True)
         return kw
 
     def _batch(self, batch: list[Request]) -> list[Result]:
@@ -89,6 +97,10 @@ class TransformersBackend:
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**inputs, **kw)
+            token_lp = None
+            if kw.get("output_logits"):
+                token_lp = self.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True)
+                out = out.sequences
         latency = time.perf_counter() - t0
         width = enc["input_ids"].shape[1]
         eos = set(self.model.generation_config.eos_token_id if isinstance(
@@ -103,9 +115,12 @@ class TransformersBackend:
                 gen_ids = ids[:cut] if cut is not None else [t for t in ids if t != self.tokenizer.pad_token_id]
                 text = self.tokenizer.decode(gen_ids, skip_special_tokens=True)
                 stopped = cut is not None or any(x in text for x in (s.get("stop") or []))
+                n_tok = len(gen_ids) + (1 if cut is not None else 0)  # the end-of-sequence token was generated too
                 choices.append(Choice(sample_index=sample_index, completion=text,
                                       finish_reason="stop" if stopped or len(gen_ids) < s["max_tokens"] else "length",
-                                      completion_tokens=len(gen_ids) + (1 if cut is not None else 0)))
+                                      completion_tokens=n_tok,
+                                      mean_logprob=float(token_lp[i * n + j, :n_tok].mean())
+                                      if token_lp is not None and n_tok else None))
             results.append(Result(key=req.key, choices=choices,
                                   prompt_tokens=int(enc["attention_mask"][i].sum()),
                                   completion_tokens=sum(c.completion_tokens or 0 for c in choices),

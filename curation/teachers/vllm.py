@@ -4,6 +4,8 @@ One request per sample (n=1, seed = base + sample index) instead of `n` choices 
 reproducible and cacheable on its own, and prefix caching still computes the shared prompt once. With
 `data_parallel_size > 1` each replica is a spawned process with its own engine (and engine seed) on its own
 slice of GPUs, answering every k-th request. vLLM is imported lazily (extra `cotforge[vllm]`).
+With `teachers[].logprobs` each request asks `logprobs=0` (the sampled token's logprob only); the values are
+what the engine's `logprobs_mode` gives (default `raw_logprobs`: the model's distribution before temperature).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from ..config.distill import TeacherConfig, VLLMOptions
 from ..errors import UserError
-from .base import Choice, Request, Result
+from .base import Choice, Request, Result, mean_logprob
 from .sampling import vllm_sampling_kwargs
 
 
@@ -71,13 +73,26 @@ class _Engine:
         latency = (time.perf_counter() - t0) / max(1, len(reqs))
         results = []
         for r, o in zip(reqs, outs):
+            lp = bool(r.sampling.get("logprobs"))
             choices = [Choice(sample_index=r.sample_indices[j], completion=c.text, finish_reason=c.finish_reason,
-                              completion_tokens=len(c.token_ids))
+                              completion_tokens=len(c.token_ids), mean_logprob=_mean_logprob(c) if lp else None)
                        for j, c in enumerate(o.outputs[: len(r.sample_indices)])]
             results.append(Result(key=r.key, choices=choices, prompt_tokens=len(o.prompt_token_ids or []),
                                   completion_tokens=sum(c.completion_tokens or 0 for c in choices),
                                   latency_s=latency))
         return results
+
+
+def _mean_logprob(c: Any) -> float | None:
+    """Mean logprob of a `CompletionOutput` asked with `logprobs=0`: `cumulative_logprob` over its tokens, else the
+    sampled token's entry at each position of `logprobs` (one {token_id: Logprob} per position)."""
+    n = len(c.token_ids)
+    if getattr(c, "cumulative_logprob", None) is not None and n:
+        return float(c.cumulative_logprob) / n
+    positions = getattr(c, "logprobs", None)
+    if not positions:
+        return None
+    return mean_logprob(pos[t].logprob for t, pos in zip(c.token_ids, positions) if pos is not None and t in pos)
 
 
 def _replica_main(teacher_json: dict, replica: int, gpus: str | None, requests: list[Request], out: Any) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import yaml
 
 from curation import manifest as manifest_mod
 from curation import records
@@ -36,10 +37,18 @@ def demo_rows() -> list[dict]:
         return [json.loads(line) for line in f]
 
 
-def make_ctx(tmp: Path, name: str, upstream: list[str], extra_yaml: str = "") -> StageContext:
-    m = manifest_mod.loads(MANIFEST + extra_yaml, check_files=False)
+def make_ctx(tmp: Path, name: str, upstream: list[str], extra_yaml: str = "", **sections) -> StageContext:
+    """`sections` replace whole top-level manifest sections (e.g. verify={...}, teachers=[...])."""
+    data = {**yaml.safe_load(MANIFEST + extra_yaml), **sections}
+    m = manifest_mod.loads(yaml.safe_dump(data), check_files=False)
     return StageContext(name=name, manifest=m, config=getattr(m, name, None), store=RunStore(tmp), upstream=upstream,
                         options={"quiet": True})
+
+
+def openai_teacher(base_url: str, name: str = "judge") -> dict:
+    """A `teachers:` entry for a fake OpenAI server: no client-side retries, so scripted faults show at once."""
+    return {"name": name, "backend": "openai", "model": f"{name}-model", "generation": {"max_tokens": 64},
+            "openai": {"base_url": base_url, "max_retries": 0, "backoff_initial_s": 0}}
 
 
 def seed_store(tmp: Path, queries: list[dict], traces: list[dict]) -> RunStore:

@@ -2,10 +2,13 @@
 
 A 135M model cannot follow the segmentation prompt, so what is tested is the machinery around it: real
 generations reach the validator, bad replies are retried and logged, and the result always tiles the trace.
-Long⊗Short importance runs real rollouts (counted) and real verification of them.
+Long⊗Short importance runs real rollouts (counted) and real verification of them. The two LLM judges (verify's
+answer judge, segment's calculation-error judge) get real replies: each becomes a label or a recorded failure.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -48,7 +51,7 @@ def _shortest_trace() -> dict:
 
 
 def test_llm_segmenter_on_smollm2_returns_valid_tiling(smol_backend, record_property):
-    from curation.cot.llm import backend_generate
+    from curation.llm import backend_generate
     from curation.cot.llm_segment import LLMSegmenter
 
     r = _shortest_trace()
@@ -61,7 +64,7 @@ def test_llm_segmenter_on_smollm2_returns_valid_tiling(smol_backend, record_prop
     info = seg.infos[0]
     # real generations went through the validator: one prompt per attempt, each answered with text
     assert gen.prompts == info["attempts"] >= 1 and gen.nonempty == gen.replies == gen.prompts
-    if info["segmenter"] == "heuristic(fallback)":
+    if info["segmenter"] == "crf(fallback)":
         assert info["attempts"] == 2 and len(info["errors"]) == 2 and all(info["errors"])
     else:
         assert info["segmenter"] == "llm" and len(info["errors"]) == info["attempts"] - 1
@@ -72,7 +75,7 @@ def test_llm_segmenter_on_smollm2_returns_valid_tiling(smol_backend, record_prop
 def test_long_short_importance_with_real_rollouts(smol_backend, record_property):
     pytest.importorskip("verifiers.math")
     from curation.cot.chunk import chunk_spans, importance
-    from curation.cot.llm import backend_generate
+    from curation.llm import backend_generate
     from curation.cot.segment import HeuristicSegmenter
     from curation.cot.verify import check_pairs
 
@@ -99,3 +102,72 @@ def test_long_short_importance_with_real_rollouts(smol_backend, record_property)
         assert -1.0 <= c["e"] <= 1.0 and 0.0 < c["c"] <= 1.0 and -1.0 <= c["s"] <= 1.0
     assert abs(sum(c["c"] for c in out["chunks"]) - 1.0) < 1e-3
     record_property("importance_acc", [out["acc_prefix0"]] + [c["acc"] for c in out["chunks"]])
+
+
+def test_verify_judge_on_smollm2_labels_or_records_why_not(smollm2_dir, tmp_path):
+    """The verify stage's LLM judge through the transformers backend: every judged trace gets a verdict with the
+    model's reason, or an `error` that keeps the model's raw reply; a re-run is answered by the request cache."""
+    from curation.stages import verify as verify_stage
+
+    from ._cot_helpers import make_ctx, seed_store, trace_row
+
+    teacher = {"name": "smol", "backend": "transformers", "model": str(smollm2_dir), "generation": {"max_tokens": 8},
+               "transformers": {"device": "cpu", "batch_size": 8, "dtype": "float32"}}
+    q = {"query_id": "qp", "problem": "What is the capital of France?", "domain": "general", "source": "s",
+         "reference_answer": "Paris"}
+    seed_store(tmp_path, [q], [trace_row("qp", "A", 0, "<think>x</think>It is Paris.", "x", "It is Paris."),
+                               trace_row("qp", "A", 1, "<think>x</think>It is Rome.", "x", "It is Rome.")])
+    verify = {"workers": 1, "judge_teacher": "smol", "judge_max_tokens": 32, "judge_retries": 1}
+
+    def run():
+        ctx = make_ctx(tmp_path, "verify", ["collect", "distill"], teachers=[teacher], verify=verify)
+        verify_stage.run(ctx)
+        return ctx, [(r, json.loads(r["verify_details"])) for r in ctx.store.read("verify", "traces").to_pylist()]
+
+    ctx, rows = run()
+    attempts = 0
+    for r, d in rows:
+        assert r["verifier"] == "llm_judge:smol" and 1 <= d["attempts"] <= 2
+        attempts += d["attempts"]
+        if r["verdict"] == "error":
+            assert d["status"] == "judge_unparseable" and isinstance(d["raw_reply"], str) and len(d["rejected"]) == 2
+        else:
+            assert r["verdict"] in ("correct", "incorrect") and r["score"] == {"correct": 1.0, "incorrect": 0.0}[r["verdict"]]
+    assert ctx.stats["judge_requests"]["smol"]["sent"] == attempts
+    ctx.store.reset_stage("verify", keep_cache=True)
+    ctx2, rows2 = run()
+    assert ctx2.stats["judge_requests"]["smol"]["sent"] == 0 and [r["verdict"] for r, _ in rows2] == [
+        r["verdict"] for r, _ in rows]
+
+
+def test_error_judge_on_smollm2_quotes_verbatim_or_drops(smol_backend):
+    """DLCoT label2 with a real model: a label either points at text inside its own approach or is dropped with
+    the reasons; nothing else reaches the simplifier."""
+    from curation.config.verify import SegmentConfig
+    from curation.cot.pipeline import DLCoT, Generators, TraceIn
+    from curation.llm import backend_generate
+
+    r = _shortest_trace()
+    gen = backend_generate(smol_backend, {"temperature": 0.0, "max_tokens": 32})
+    cfg = SegmentConfig(tokenizer="regex", cluster="none", llm_retries=0, simplify={"apply_to": "all"})
+    out = DLCoT(cfg, Generators(error_judge=gen.replies)).process(
+        [TraceIn(r["reasoning"], r["problem"], r["reference_answer"], True)])[0]
+    summary = out.details["error_judge"]
+    if "skipped" in summary:
+        pytest.skip(f"no approach to judge in this trace: {summary}")
+    assert gen.stats["generate_calls"] == 1 and gen.stats["prompts"] == summary["asked"]  # one batched call
+    for a in out.details["approaches"]:
+        spans = [(s["start"], s["end"]) for s in out.segments if s["kind"] == "approach"
+                 and s["approach"] == a["approach"]]
+        if a["calc_error"] is None:
+            assert a["error_judge_dropped"]
+        elif a["calc_error"]:
+            x, y = a["error_span"]
+            assert r["reasoning"][x:y] == a["error_quote"] and any(s <= x and y <= e for s, e in spans)
+            item = next(it["item"] for it in out.details["items"] if it["approach"] == a["approach"]
+                        and it["kind"] == "approach")
+            removed = out.details["removed"]
+            if not any(d["item"] == item and d["rule"] != "error_span" for d in removed):
+                assert {"start": x, "end": y, "rule": "error_span", "item": item} in removed
+    assert len(summary["dropped"]) + sum(a["calc_error"] is not None for a in out.details["approaches"]) == \
+        summary["asked"]

@@ -15,8 +15,11 @@ from ._cot_helpers import demo_rows, labelled
 
 
 
-def test_spans_tile_real_traces_of_every_teacher():
-    seg = HeuristicSegmenter()
+@pytest.mark.parametrize("segmenter", ["crf", "rules"])
+def test_spans_tile_real_traces_of_every_teacher(segmenter):
+    from curation.cot.crf_segment import CRFSegmenter
+
+    seg = CRFSegmenter() if segmenter == "crf" else HeuristicSegmenter()
     teachers = set()
     for r in demo_rows():
         text = r["response"]
@@ -41,6 +44,7 @@ def test_validate_rejects_gaps_and_unknown_kinds():
 
 def _verdict_accuracy_on_gold_spans(rows):
     from curation.cot.answers import approach_verdicts
+    from curation.cot.segment import abandoned_approaches
 
     total = ok = 0
     for r in rows:
@@ -48,14 +52,14 @@ def _verdict_accuracy_on_gold_spans(rows):
         for g in r["segments"]:
             if g["kind"] == "approach":
                 apps[g["approach"]] = apps.get(g["approach"], "") + t[g["start"]:g["end"]]
-        for v in approach_verdicts(apps, r["reference_answer"], workers=1):
+        for v in approach_verdicts(apps, r["reference_answer"], workers=1,
+                                   abandoned=abandoned_approaches(r["segments"])):
             total += 1
             ok += v.verdict == r["approach_verdicts"][str(v.approach)]
     return ok / total
 
 
-def _boundary_prf(rows):
-    seg = HeuristicSegmenter()
+def _boundary_prf(seg, rows):
     b, bk = PRF(), PRF()
     for r in rows:
         pred = [s.to_dict() for s in seg.segment(r["reasoning"], r["problem"])]
@@ -64,36 +68,81 @@ def _boundary_prf(rows):
     return b, bk
 
 
-# Floors for boundary F1 (issue target 0.8), each the measured value minus 0.03. `dev` and the old `heldout` split
-# were both used to tune the cue rules in round 3 (the old held-out split had been scored twice, so it is no longer
-# held out); `heldout2` (12 traces labelled by reading, before the round-3 changes) was scored once, at the end:
-# 0.746 (0.662 for the round-2 segmenter). See tests/data/segmentation/README.md.
-DEV_F1_FLOOR = 0.87
-OLD_HELDOUT_F1_FLOOR = 0.77
-HELDOUT2_F1_FLOOR = 0.716
+# Floors = the value measured once on `heldout3` (26 traces of 10 teachers, three labellers each, never used to
+# build or tune anything) minus 0.03; see tests/data/segmentation/README.md, round 4.
+HELDOUT_CRF_F1_FLOOR = 0.661  # measured 0.691 (rules: 0.612)
+HELDOUT_VERDICT_FLOOR = 0.897  # measured 0.927 over 41 approaches
 
 
 def test_hand_labelled_agreement(record_property, capsys):
-    """Boundary F1 of the heuristic segmenter (dev, old held-out, heldout2) and approach-verdict accuracy."""
+    """Boundary F1 of the default (CRF) and rule segmenters on the held-out split, and approach-verdict accuracy."""
     pytest.importorskip("verifiers.math")
+    from curation.cot.crf_segment import HELDOUT_SPLITS, CRFSegmenter
+
     rows = labelled()
-    by = {sp: [r for r in rows if r["split"] == sp] for sp in ("dev", "heldout", "heldout2")}
-    assert len(by["dev"]) >= 20 and len(by["heldout"]) >= 22 and len(by["heldout2"]) >= 12
-    assert len(rows) == sum(len(v) for v in by.values())
-    prf = {sp: _boundary_prf(v) for sp, v in by.items()}
-    acc = _verdict_accuracy_on_gold_spans(rows)
-    for sp, (b, _) in prf.items():
-        record_property(f"boundary_f1_{sp}", round(b.f1, 3))
-    record_property("verdict_accuracy", round(acc, 3))
+    held = [r for r in rows if r["split"] in HELDOUT_SPLITS]
+    train = [r for r in rows if r["split"] not in HELDOUT_SPLITS]
+    assert len(held) >= 26 and len(train) >= 80
+    crf, rules = _boundary_prf(CRFSegmenter(), held), _boundary_prf(HeuristicSegmenter(), held)
+    acc_held, acc_train = _verdict_accuracy_on_gold_spans(held), _verdict_accuracy_on_gold_spans(train)
+    record_property("boundary_f1_heldout3_crf", round(crf[0].f1, 3))
+    record_property("boundary_f1_heldout3_rules", round(rules[0].f1, 3))
+    record_property("verdict_accuracy_heldout3", round(acc_held, 3))
     with capsys.disabled():
-        for sp, (b, bk) in prf.items():
-            print(f"\n[segmentation {sp}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
+        for name, (b, bk) in (("crf (default)", crf), ("rules", rules)):
+            print(f"\n[segmentation heldout3, {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
                   f"kind-aware F1={bk.f1:.3f}")
-        print(f"[segmentation] approach verdict accuracy (gold spans, all {len(rows)} traces) {acc:.3f}")
-    assert prf["dev"][0].f1 >= DEV_F1_FLOOR
-    assert prf["heldout"][0].f1 >= OLD_HELDOUT_F1_FLOOR
-    assert prf["heldout2"][0].f1 >= HELDOUT2_F1_FLOOR
-    assert acc >= 0.9
+        print(f"[segmentation] approach verdict accuracy on gold spans: heldout3 {acc_held:.3f}, "
+              f"training splits {acc_train:.3f}")
+    assert crf[0].f1 >= HELDOUT_CRF_F1_FLOOR
+    assert crf[0].f1 > rules[0].f1
+    assert acc_held >= HELDOUT_VERDICT_FLOOR and acc_train >= 0.9
+
+
+def test_shipped_crf_model_is_what_the_committed_labels_train(tmp_path):
+    """The packaged weights are reproducible: retraining on the committed labels (held-out split excluded) tags
+    every labelled trace exactly as the shipped model does."""
+    from curation.cot.crf_segment import HELDOUT_SPLITS, CRFSegmenter, train
+
+    rows = labelled()
+    fresh = CRFSegmenter(train([r for r in rows if r["split"] not in HELDOUT_SPLITS], tmp_path / "m.crfsuite"))
+    shipped = CRFSegmenter()
+    for r in rows:
+        assert fresh.tag(r["reasoning"], r["problem"]) == shipped.tag(r["reasoning"], r["problem"]), r["trace_id"]
+
+
+def test_gold_labels_are_the_majority_of_three_labellers(record_property):
+    """Every gold row with three label versions equals their paragraph-wise majority (label_versions.jsonl), and
+    the labellers agree with each other well above what the segmenter has to reach."""
+    import importlib.util
+
+    from ._cot_helpers import LABELLED
+
+    spec = importlib.util.spec_from_file_location("segment_labels", LABELLED.parents[3] / "benchmarks" / "segment_labels.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    gold = {r["trace_id"]: r for r in labelled()}
+    versions: dict[str, list] = {}
+    for line in (LABELLED.parent / "label_versions.jsonl").open():
+        v = json.loads(line)
+        versions.setdefault(v["trace_id"], []).append(v)
+    assert set(versions) == set(gold)
+    pair = PRF()
+    for tid, vs in versions.items():
+        base = {k: x for k, x in gold[tid].items() if k not in ("segments", "approach_verdicts")}
+        rows = [tool.to_row(base, v) for v in vs]
+        assert [v["labeller"] for v in vs] == gold[tid]["labellers"]
+        if len(rows) == 1:
+            assert rows[0]["segments"] == gold[tid]["segments"]
+            continue
+        merged = tool.merge(rows)
+        assert merged["segments"] == gold[tid]["segments"], tid
+        assert merged["approach_verdicts"] == gold[tid]["approach_verdicts"], tid
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                pair.add(boundary_sets(a["segments"]), boundary_sets(b["segments"]))
+    record_property("inter_labeller_boundary_f1", round(pair.f1, 3))
+    assert pair.f1 >= 0.85
 
 
 def test_labels_are_verbatim_offsets_into_the_trace():
@@ -140,4 +189,53 @@ def test_llm_segmenter_validates_quotes_and_falls_back():
     assert [s.kind for s in out][1] == "approach"
     always_bad = LLMSegmenter(lambda prompts: [paraphrased] * len(prompts), retries=1)
     always_bad.segment(text, None)
-    assert always_bad.infos[0]["segmenter"] == "heuristic(fallback)" and len(always_bad.infos[0]["errors"]) == 2
+    assert always_bad.infos[0]["segmenter"] == "crf(fallback)" and len(always_bad.infos[0]["errors"]) == 2
+
+
+def test_crf_segmenter_edge_cases():
+    from curation.cot.crf_segment import CRFSegmenter
+
+    seg = CRFSegmenter()
+    assert seg.segment("") == []
+    for text in ["<think>", "<think>\n\n</think>\n\nThe answer is 4.", "2 + 2 = 4", "</think>only an answer",
+                 "<think>\n\nSo I need 2 + 2.\n\n2 + 2 = 4.\n\nWait, let me check: 4 - 2 = 2. Yes.\n\nSo the answer is 4."]:
+        segs = seg.segment(text, "What is 2 + 2?")
+        validate(segs, text)
+        assert "".join(text[s.start:s.end] for s in segs) == text
+        if "</think>" in text:  # the written answer is one conclusion segment (it may start earlier)
+            assert segs[-1].kind == "conclusion" and segs[-1].start <= text.index("</think>")
+    with pytest.raises(FileNotFoundError, match="train one"):
+        CRFSegmenter("/nonexistent/model.crfsuite")
+
+
+@pytest.mark.parametrize("answer,reference,why", [
+    ("25x^2 u^2", "236", "unknowns left"),   # an intermediate expression of an abandoned approach
+    ("G(s)^n", "\\frac{3}{5}", "unknowns left"),
+    ("(0.5", "2", "fragment"),
+    ("2x + 3 =", "5", "fragment"),
+    ("3 \\leq 4", "4", "relation"),
+    ("x \\leq 1", "4", "unknowns left"),
+    ("3*sqrt(13)", "3\\sqrt{13}", None),       # plain-text functions are math, not unknowns
+    ("(-2, 3]", "(-2, 3]", None),              # half-open intervals mix brackets
+    ("x^2 + 1", "x^2+1", None),                # the reference itself has unknowns
+    ("e^2", "7.389", None),
+])
+def test_not_final_answer_shapes(answer, reference, why):
+    from curation.cot.answers import not_final
+
+    assert not_final(answer, reference) == why
+
+
+def test_abandoned_wrong_approach_is_incomplete_but_a_right_one_counts():
+    from curation.cot.answers import approach_verdicts
+    from curation.cot.segment import Segment, abandoned_approaches
+
+    segs = [Segment("approach", 0, 5, 1), Segment("approach", 5, 9, 2), Segment("verification", 9, 12, 2),
+            Segment("approach", 12, 20, 3)]
+    assert abandoned_approaches(segs) == {1} and abandoned_approaches([s.to_dict() for s in segs]) == {1}
+    texts = {1: "So the sum is 99.", 2: "Therefore the answer is 42.", 3: "So the answer is 40."}
+    got = {v.approach: v for v in approach_verdicts(texts, "42", workers=1, abandoned={1, 2})}
+    assert got[1].verdict == "incomplete" and "abandoned" in got[1].note
+    assert got[2].verdict == "correct"          # abandoned or not, it reached the right answer
+    assert got[3].verdict == "incorrect"        # checked (not abandoned): a wrong answer is incorrect
+    assert approach_verdicts({1: "So we get 25x^2 u^2."}, "236", workers=1)[0].verdict == "incomplete"

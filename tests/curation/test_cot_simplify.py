@@ -58,6 +58,37 @@ def test_error_spans_cut_only_the_quote():
     assert apply_deletions("0123456789", p.deletions) == "0126789"
 
 
+def test_error_quotes_map_to_offsets_only_inside_their_own_approach():
+    from curation.cot.error_judge import find_quote, parse_reply
+    from verifiers.judge import ReplyError
+
+    text = ("Approach one: 12 * 3 = 38, so x = 38.\n\nVerify: fine.\n\nAlternatively 12 * 3 =\n36 and x = 36. "
+            "Then x = 36.")
+    one = [(0, 37)]
+    two = [(text.index("Alternatively"), len(text))]
+    a, b = find_quote(text, one, "12 * 3   = 38,")  # whitespace may differ, nothing else
+    assert text[a:b] == "12 * 3 = 38,"
+    a, b = find_quote(text, two, "12 * 3 = 36")  # the original has a line break: offsets cover it exactly
+    assert text[a:b] == "12 * 3 =\n36"
+    with pytest.raises(ReplyError, match="does not occur"):
+        find_quote(text, two, "12 * 3 = 38")  # text of another approach
+    with pytest.raises(ReplyError, match="does not occur"):
+        find_quote(text, one, "12 * 3 = 39")
+    with pytest.raises(ReplyError, match="occurs 2 times"):
+        find_quote(text, two, "x = 36")
+    split = [(0, 20), (25, 37)]  # an approach in two pieces: a quote may not bridge the gap
+    with pytest.raises(ReplyError, match="does not occur"):
+        find_quote(text, split, "= 38, so x = 38")
+    assert find_quote(text, [(0, 20), (20, 37)], "= 38, so x = 38") == (21, 36)  # adjacent pieces join
+    lab = parse_reply('Found it: ```json\n{"error": true, "quote": "12 * 3 = 38", "reason": "36"}\n```', text, one)
+    assert lab.error and text[lab.span[0]:lab.span[1]] == lab.quote == "12 * 3 = 38" and lab.reason == "36"
+    assert parse_reply('{"error": "false", "quote": null}', text, one).span is None
+    for bad, why in (('{"error": true}', "quote"), ('{"error": "maybe"}', "true or false"),
+                     ('{"error": true, "quote": "Approach one: 12 * 3 = 38, so x = 38."}', "whole attempt")):
+        with pytest.raises(ReplyError, match=why):
+            parse_reply(bad, text, one)
+
+
 def test_deletion_is_exact_and_merges_overlaps():
     text = "aaaa|bbbb|cccc|dddd"
     dels = [{"start": 5, "end": 10}, {"start": 8, "end": 15}]

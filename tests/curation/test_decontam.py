@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import yaml
 import pytest
 from typer.testing import CliRunner
 
@@ -211,3 +212,25 @@ def test_embedding_detector_same_setup_other_question_is_clean(tmp_path):
     assert hits[1] == [] and hits[2] == []
     det.embedding.question_check = False  # whole-text cosine alone flags the other question
     assert BenchmarkIndex([item], det, Policy()).detect([other], cache_dir=tmp_path)[0]
+
+
+def test_llm_judge_reads_yes_no_and_its_answers_are_cached(tmp_path, openai_server):
+    from curation.llm import TeacherPool
+    from curation.stages.decontaminate import make_judge
+
+    srv = openai_server(answer=lambda p, i: "YES" if "ducks" in p else ("No." if "train" in p else "perhaps"))
+    text = yaml.safe_dump({
+        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
+        "teachers": [{"name": "j", "backend": "openai", "model": "m", "generation": {"max_tokens": 8},
+                      "openai": {"base_url": srv.base_url, "max_retries": 0}}],
+        "decontaminate": {"detectors": {"judge": {"enabled": True, "teacher": "j"}}}})
+    m = manifest.loads(text, check_files=False)
+    pairs = [("Janet's ducks lay 16 eggs", "Janet's ducks lay 16 eggs a day"), ("A train leaves", "A bus leaves"),
+             ("x", "y")]
+    for _ in range(2):  # the second pool finds every answer in the cache
+        with TeacherPool(m, tmp_path) as pool:
+            assert make_judge(pool, m.decontaminate)(pairs) == [True, False, None]
+    assert len(srv.prompts()) == 3 and "Problem A:" in srv.prompts()[0]
+    m.decontaminate.detectors.judge.teacher = "nobody"
+    with TeacherPool(m, tmp_path) as pool, pytest.raises(UserError, match="decontaminate.detectors.judge.teacher"):
+        make_judge(pool, m.decontaminate)

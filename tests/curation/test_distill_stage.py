@@ -201,3 +201,37 @@ def test_missing_local_model_folder_is_a_user_error_that_says_how_to_build_it(tm
     )
     with pytest.raises(UserError, match=r"model folder .*models/nope does not exist.*tiny_model"):
         Runner(m, tmp_path / "run", options={"quiet": True}).run()
+
+
+def test_replay_reads_the_teacher_confidence_field_and_rejects_values_that_are_not_logprobs(tmp_path):
+    write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "problem": "What is 1+1?", "answer": "2"},
+                                       {"id": "b", "problem": "What is 2+2?", "answer": "4"}])
+    write_jsonl(tmp_path / "flat.jsonl", [
+        {"problem": "What is 1+1?", "response": "<think>1+1</think>2", "stats": {"mean_lp": -0.25}},
+        {"problem": "What is 2+2?", "response": "<think>2+2</think>4"},  # no value: null, not an error
+        {"problem": "What is 2+2?", "response": "<think>hm</think>5", "stats": {"mean_lp": 3.1}},  # a perplexity?
+    ])
+    write_jsonl(tmp_path / "openr1.jsonl", [{"uuid": "b", "problem": "What is 2+2?", "generations": [
+        "<think>2+2</think>4", "<think>2+2</think>5"], "finish_reasons": ["stop", "stop"], "lps": [-0.1, -1.5]}])
+    write_jsonl(tmp_path / "am.jsonl", [{"messages": [
+        {"role": "user", "content": "What is 1+1?"},
+        {"role": "assistant", "content": "<think>x</think>2", "info": {"model_name": "r1", "lp": -0.4}}]}])
+    lock, _ = run(tmp_path, """
+name: t
+sources: [{name: q, kind: jsonl, path: q.jsonl}]
+teachers:
+  - {name: flat, backend: replay, replay: {path: flat.jsonl, mean_logprob: stats.mean_lp}}
+  - {name: o1, backend: replay, replay: {path: openr1.jsonl, format: openr1, join: source_id, source_id: uuid,
+                                          mean_logprob: lps}}
+  - {name: am, backend: replay, replay: {path: am.jsonl, format: am, mean_logprob: lp}}
+distill: {}
+""")
+    got = sorted((r["teacher"], r["answer"], r["mean_logprob"]) for r in traces(tmp_path))
+    # (the am row's teacher is its model_name, r1)
+    assert got == [("flat", "2", -0.25), ("flat", "4", None), ("o1", "4", -0.1), ("o1", "5", -1.5), ("r1", "2", -0.4)]
+    rep = lock["stages"]["distill"]["stats"]["replay"]["flat"]
+    assert rep["unreadable"] == 1 and "≤ 0" in rep["unreadable_examples"][0]["detail"]
+    assert lock["stages"]["distill"]["stats"]["teachers"]["flat"]["with_mean_logprob"] == 1
+    with pytest.raises(Exception, match="replay.mean_logprob"):
+        manifest_mod.loads("name: t\nsources: [{name: q, kind: jsonl, path: q.jsonl}]\nteachers: [{name: x, "
+                           "backend: replay, logprobs: true, replay: {path: flat.jsonl}}]\n", check_files=False)

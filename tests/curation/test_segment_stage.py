@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import zlib
 
 import pyarrow.parquet as pq
 import pytest
@@ -100,3 +102,111 @@ def test_cli_segment_on_any_jsonl(tmp_path):
         assert r["segments"] and r["simplified_reasoning"] is not None and r["reasoning_tokens"] > 0
     bad = CliRunner().invoke(app, ["segment", str(src), "--out", str(out), "--reasoning-field", "nope"])
     assert bad.exit_code != 0 and "nope" in str(bad.exception or bad.output)
+
+
+# --- DLCoT label2: the calculation-error judge (segment.error_judge_teacher) over a real local server ----------
+NOT_IN_ANY_TRACE = "Therefore 17 * 3 = 52, which settles it."
+
+
+def _attempt(prompt: str) -> str:
+    return prompt.split("Attempt:\n<<<\n", 1)[1].split("\n>>>\n\nReply with one JSON object", 1)[0]
+
+
+def _quotable(attempt: str) -> str | None:
+    """A line of the attempt, not all of it, that occurs once in it and states no boxed answer (a harmless cut)."""
+    for line in attempt.splitlines():
+        line = line.strip()
+        if 30 <= len(line) < len(attempt) and "boxed" not in line and attempt.count(line) == 1:
+            return line
+    return None
+
+
+def _mode(attempt: str) -> int:
+    """0 no error; 1 a valid quote; 2 a quote not in the approach, then a valid one; 3 never a valid quote."""
+    return 0 if _quotable(attempt) is None else zlib.crc32(attempt.encode()) % 4
+
+
+def error_judge_reply(prompt: str, i: int) -> str:
+    attempt = _attempt(prompt)
+    mode, line = _mode(attempt), _quotable(attempt)
+    if mode == 0:
+        return '```json\n{"error": false, "quote": null, "reason": "all steps hold"}\n```'
+    if mode == 1 or (mode == 2 and "could not be used" in prompt):
+        spaced = "  ".join(line.split())  # whitespace differs from the original: still the same passage
+        return f'Found one.\n{{"error": true, "quote": {json.dumps(spaced)}, "reason": "slip"}}'
+    return json.dumps({"error": True, "quote": NOT_IN_ANY_TRACE, "reason": "invented"})
+
+
+def test_error_judge_quotes_become_cut_spans_and_resume_asks_nothing(run_dir, tmp_path, openai_server):
+    from ._cot_helpers import openai_teacher
+
+    for stage in ("collect", "distill", "verify"):  # the fixture's verified traces, segmented again with a judge
+        shutil.copytree(run_dir / "stages" / stage, tmp_path / "stages" / stage)
+    srv = openai_server(answer=error_judge_reply)
+    seg = {"tokenizer": "regex", "cluster": "none", "error_judge_teacher": "judge", "llm_retries": 1}
+
+    def run():
+        ctx = make_ctx(tmp_path, "segment", ["collect", "distill", "verify"], teachers=[openai_teacher(srv.base_url)],
+                       segment=seg)
+        segment_stage.run(ctx)
+        return ctx, pq.read_table(tmp_path / "stages" / "segment" / "traces").to_pylist()
+
+    ctx, rows = run()
+    expected_prompts, labelled, cut = set(), 0, 0
+    for r in rows:
+        text, d = r["reasoning"] or r["completion"], json.loads(r["segment_details"])
+        summary = d["error_judge"]
+        if r["verdict"] != "correct":
+            assert summary == {"skipped": "trace_not_eligible"}
+            assert all("calc_error" not in a for a in d["approaches"])
+            continue
+        if "skipped" in summary:
+            assert summary["skipped"] == "no_correct_approach"
+            continue
+        assert summary["asked"] == len(d["approaches"])
+        item_of = {it["approach"]: it["item"] for it in d["items"] if it["kind"] == "approach"}
+        for a in d["approaches"]:
+            spans = [(s["start"], s["end"]) for s in r["segments"] if s["kind"] == "approach"
+                     and s["approach"] == a["approach"]]
+            attempt = "".join(text[x:y] for x, y in spans).strip()
+            mode = _mode(attempt)
+            expected_prompts.add((r["query_id"], attempt))
+            if mode == 2:
+                expected_prompts.add((r["query_id"], attempt, "retry"))
+            if mode == 3:
+                expected_prompts.add((r["query_id"], attempt, "retry"))
+                assert a["calc_error"] is None and "does not occur in the attempt" in a["error_judge_dropped"]
+                dropped = [x for x in summary["dropped"] if x["approach"] == a["approach"]]
+                assert dropped and dropped[0]["attempts"] == 2 and len(dropped[0]["reasons"]) == 2
+                continue
+            labelled += 1
+            if mode == 0:
+                assert a["calc_error"] is False and a["error_span"] is None
+                continue
+            x, y = a["error_span"]
+            assert a["calc_error"] is True and text[x:y] == a["error_quote"] == _quotable(attempt)
+            assert any(s <= x and y <= e for s, e in spans)  # offsets inside this approach, mapped exactly
+            whole = [m for m in d["removed"] if m["item"] == item_of[a["approach"]] and m["rule"] != "error_span"]
+            if not whole:  # a surviving approach loses only the quoted span
+                assert {"start": x, "end": y, "rule": "error_span", "item": item_of[a["approach"]]} in d["removed"]
+                if d["simplified"]:
+                    assert len(r["simplified_reasoning"]) <= len(text) - (y - x)
+                    cut += 1
+    assert labelled and cut, "the fixture traces should give quoted errors that get cut"
+    assert len(srv.prompts()) == len(expected_prompts)  # one request per distinct question and retry
+    assert ctx.stats["llm_requests"]["judge"]["sent"] == len(expected_prompts)
+    assert ctx.stats["llm_requests"]["judge"]["generate_calls"] == 2  # one batch of traces: first asks + one retry
+
+    before = {r["trace_id"]: (r["segment_details"], r["simplified_reasoning"]) for r in rows}
+    ctx.store.reset_stage("segment", keep_cache=True)
+    ctx, rows = run()
+    assert len(srv.prompts()) == len(expected_prompts) and ctx.stats["llm_requests"]["judge"]["sent"] == 0
+    assert {r["trace_id"]: (r["segment_details"], r["simplified_reasoning"]) for r in rows} == before
+
+
+def test_error_judge_teacher_must_be_in_teachers(tmp_path):
+    from curation.errors import UserError
+
+    ctx = make_ctx(tmp_path, "segment", ["collect", "distill", "verify"], segment={"error_judge_teacher": "nobody"})
+    with pytest.raises(UserError, match=r"segment.error_judge_teacher: teacher 'nobody' is not in `teachers:`"):
+        segment_stage.run(ctx)

@@ -85,3 +85,101 @@ def test_select_stage_keeps_labels_and_removes_only_by_filter(tmp_path):
     pairs = ctx.store.read("select", "pairs")
     assert pairs.schema.equals(records.PAIRS) and pairs.num_rows == 1
     assert ctx.stats["removed_by_filter"] == {"repetition_loop": 1} and ctx.stats["rl_pool_queries"] == 1
+
+
+# --- rejected: most_confident (teacher confidence = mean token logprob) -------------------------------------
+PROMPT = '[{"content":"What is 2+2? Put the answer in \\\\boxed{}.","role":"user"}]'
+GIBBERISH = "zqx vvk qqj xzz kwq jjv qqx zkv wqj xvv"
+FLUENT = "2 + 2 = 4, so the answer is \\boxed{4}."
+
+
+def _conf_rows():
+    def r(q, i, verdict, lp, text=None):
+        row = trace_row(q, "T", i, text or f"sample {i} of {q}")
+        row.update({"verdict": verdict, "score": float(verdict == "correct"), "mean_logprob": lp, "messages": PROMPT})
+        return row
+    return [
+        # q1: every negative has the teacher's confidence
+        r("q1", 0, "correct", -0.3), r("q1", 1, "incorrect", -0.9), r("q1", 2, "incorrect", -0.2),
+        r("q1", 3, "incorrect", -0.5), r("q1", 4, "truncated", -0.01),
+        # q2: one negative lacks it (the teacher was very sure of the gibberish one)
+        r("q2", 0, "correct", None, FLUENT), r("q2", 1, "incorrect", -0.01, GIBBERISH),
+        r("q2", 2, "incorrect", None, FLUENT.replace("4", "5")),
+        # q3: no positive, so no pair and nothing to rank
+        r("q3", 0, "incorrect", None),
+    ]
+
+
+def test_most_confident_ranks_by_teacher_logprob_highest_first():
+    rows = _conf_rows()
+    label_rows(rows, SelectConfig())
+    byid = {r["trace_id"]: r for r in rows}
+    pairs = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
+             for p in make_pairs(rows, PairsConfig(rejected="most_confident"))}
+    assert pairs == {"q1": 2, "q2": 1}  # q2: the negative with a value comes before the one without
+    first = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"] for p in make_pairs(rows, PairsConfig())}
+    assert first == {"q1": 1, "q2": 1}
+    # truncated negatives only when allowed: then the truncated sample (-0.01) is the most confident
+    with_trunc = make_pairs(rows, PairsConfig(rejected="most_confident", truncated_as_negative=True))
+    assert byid[with_trunc[0]["rejected_trace_id"]]["sample_index"] == 4
+    two = make_pairs(rows, PairsConfig(rejected="most_confident", per_query=5))
+    assert [byid[p["rejected_trace_id"]]["sample_index"] for p in two if p["query_id"] == "q1"] == [2]  # 1 positive
+    conf, stats = select_stage.confidences(rows, PairsConfig(rejected="most_confident"))
+    assert stats == {"candidates": 5, "teacher_queries": 1, "model_queries": 0, "partial_queries": 1}
+    assert set(conf) == {r["trace_id"] for r in rows if r["query_id"] in ("q1", "q2") and r["label"] == "negative"
+                         and r["mean_logprob"] is not None}
+
+
+def test_most_confident_without_any_logprob_is_a_user_error_that_says_what_to_set(tmp_path):
+    from curation.errors import UserError
+
+    rows = _conf_rows()
+    for r in rows:
+        r["mean_logprob"] = None
+    label_rows(rows, SelectConfig())
+    with pytest.raises(UserError, match=r"none of the 5 candidate negatives.*`logprobs: true`.*confidence_model"):
+        make_pairs(rows, PairsConfig(rejected="most_confident"))
+    with pytest.raises(UserError, match="does not exist"):
+        select_stage.confidences(rows, PairsConfig(rejected="most_confident"), tmp_path / "no-model")
+    only_negatives = [r for r in rows if r["label"] != "positive"]
+    assert make_pairs(only_negatives, PairsConfig(rejected="most_confident")) == []  # nothing to pair: no error
+    with pytest.raises(ValueError, match="only used by `rejected: most_confident`"):
+        PairsConfig(rejected="first", confidence_model="m")
+
+
+def test_fewest_reconsiderations_keeps_the_segment_count_rule():
+    from curation.errors import UserError
+
+    rows = _conf_rows()
+    label_rows(rows, SelectConfig())
+    seg = {"kind": "approach", "start": 0, "end": 1, "approach": 1, "verdict": "incorrect"}
+    for r in rows:
+        r["segments"] = [seg] * (4 - r["sample_index"])  # later samples reconsider less
+    byid = {r["trace_id"]: r for r in rows}
+    pairs = make_pairs(rows, PairsConfig(rejected="fewest_reconsiderations"))
+    assert {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"] for p in pairs} == {"q1": 3, "q2": 2}
+    for r in rows:
+        r["segments"] = None
+    with pytest.raises(UserError, match="segment"):
+        make_pairs(rows, PairsConfig(rejected="fewest_reconsiderations"))
+
+
+@pytest.mark.slow
+def test_confidence_model_scores_queries_lacking_teacher_logprobs(tmp_path, smollm2_dir):
+    """A real small LM (SmolLM2) as `confidence_model`: in q2 it scores both negatives (one scale per query, so the
+    teacher's -0.01 on the gibberish one is not used) and prefers the fluent one; q1 keeps the teacher's values."""
+    rows = _conf_rows()
+    store_rows = records.conform(pa.Table.from_pylist(rows), records.VERIFIED_TRACES)
+    ctx = make_ctx(tmp_path, "select", ["verify"], "")
+    ctx.store.write_part("verify", "traces", store_rows)
+    ctx.config = SelectConfig(pairs={"rejected": "most_confident", "confidence_model": str(smollm2_dir)})
+    select_stage.run(ctx)
+    byid = {r["trace_id"]: r for r in rows}
+    pairs = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
+             for p in ctx.store.read("select", "pairs").to_pylist()}
+    assert pairs == {"q1": 2, "q2": 2}
+    st = ctx.stats["confidence"]
+    assert (st["teacher_queries"], st["model_queries"], st["model_scored"]) == (1, 1, 2)
+    assert st["model"] == str(smollm2_dir)
+    out = {r["trace_id"]: r["mean_logprob"] for r in ctx.store.read("select", "traces").to_pylist()}
+    assert out == {r["trace_id"]: r["mean_logprob"] for r in rows}  # the model's scores never overwrite the column

@@ -97,3 +97,35 @@ def test_cache_survives_partial_line_and_retries_failures(tmp_path):
     lines = [json.loads(line) for p in tmp_path.glob("requests-*.jsonl") for line in p.read_text().splitlines()
              if line.startswith('{"key"') and line.endswith("}")]
     assert len(lines) == 3
+
+
+def test_logprobs_opt_in_maps_to_each_backend_and_the_cache_keeps_the_value(tmp_path):
+    gen = GenerationConfig(n=2, max_tokens=8, seed=1)
+    assert "logprobs" not in sampling_params(gen, 2, 1)  # off by default: default requests are unchanged
+    s = sampling_params(gen, 2, 1, logprobs=True)
+    assert s["logprobs"] is True
+    assert openai_body("m", s, messages=[{"role": "user", "content": "x"}])["logprobs"] is True
+    assert openai_body("m", s, prompt="x")["logprobs"] == 1
+    assert vllm_sampling_kwargs(s)["logprobs"] == 0 and "logprobs" not in vllm_sampling_kwargs(sampling_params(gen, 2, 1))
+
+    with RequestCache(tmp_path) as cache:
+        cache.put(Result(key="ab" * 16, choices=[Choice(sample_index=0, completion="x", mean_logprob=-0.375)]))
+    # an entry written before the field existed still loads (as null)
+    old = {"key": "cd" * 16, "choices": [{"sample_index": 0, "completion": "y"}], "error_kind": None}
+    with open(tmp_path / "requests-00.jsonl", "a") as f:
+        f.write(json.dumps(old) + "\n")
+    cache = RequestCache(tmp_path)
+    assert cache.get("ab" * 16).choices[0].mean_logprob == -0.375
+    assert cache.get("cd" * 16).choices[0].mean_logprob is None
+
+
+def test_vllm_mean_logprob_reads_cumulative_or_per_position_values():
+    from types import SimpleNamespace as NS
+
+    from curation.teachers.vllm import _mean_logprob
+
+    # vLLM's CompletionOutput shape: token_ids, cumulative_logprob, logprobs = [{token_id: Logprob}] per position
+    assert _mean_logprob(NS(token_ids=[5, 6, 7, 2], cumulative_logprob=-2.0, logprobs=None)) == -0.5
+    per_pos = [{5: NS(logprob=-0.1), 9: NS(logprob=-3.0)}, {6: NS(logprob=-0.5)}, None]
+    assert _mean_logprob(NS(token_ids=[5, 6, 7], cumulative_logprob=None, logprobs=per_pos)) == pytest.approx(-0.3)
+    assert _mean_logprob(NS(token_ids=[5], cumulative_logprob=None, logprobs=None)) is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from transformers import AutoTokenizer
@@ -94,3 +95,67 @@ def test_greedy_is_deterministic_and_n_choices_per_prompt(smollm2_dir):
         assert r.choices[0].completion == r.choices[1].completion and r.choices[0].completion
     again = list(be.generate(build_requests(t, qs)))
     assert [c.completion for r in again for c in r.choices] == [c.completion for r in res for c in r.choices]
+
+
+def test_logprobs_match_a_teacher_forced_pass_and_the_confidence_scorer(smollm2_dir):
+    """The backend's mean_logprob (generate + compute_transition_scores) against two independent computations on
+    the same model: a plain forward pass over prompt + generated ids, and audit.perplexity's completion scorer (the
+    `select.pairs.confidence_model` fallback) on the decoded text."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from curation.audit.perplexity import completion_logprobs
+    from curation.config.distill import TeacherConfig
+    from curation.stages.distill import build_requests
+    from curation.teachers.transformers import TransformersBackend
+
+    t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
+                                      "logprobs": True,
+                                      "generation": {"n": 2, "max_tokens": 10, "temperature": 0.9, "seed": 3},
+                                      "transformers": {"device": "cpu", "batch_size": 2, "dtype": "float32"}})
+    qs = [{"query_id": "a", "problem": "What is 2+3?"}, {"query_id": "b", "problem": "Name a color."}]
+    reqs = build_requests(t, qs)
+    assert all(r.sampling["logprobs"] is True for r in reqs)
+    be = TransformersBackend(t)
+    res = {r.key: r for r in be.generate(reqs)}
+    tok = be.tokenizer
+    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32).eval()
+    values, prompts, texts, cut = [], [], [], []
+    for req in reqs:
+        prompt_ids = tok(be.render(req.messages, None), add_special_tokens=False)["input_ids"]
+        for c in res[req.key].choices:
+            assert c.mean_logprob is not None and c.mean_logprob < 0
+            gen_ids = tok(c.completion, add_special_tokens=False)["input_ids"]
+            if c.finish_reason == "stop":
+                gen_ids = gen_ids + [tok.eos_token_id]  # the end token was generated, and counted
+            assert len(gen_ids) == c.completion_tokens  # re-tokenizing the text gives the generated ids back
+            ids = torch.tensor([prompt_ids + gen_ids])
+            with torch.inference_mode():
+                lp = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
+            n_p = len(prompt_ids)
+            forced = lp[n_p - 1:, :].gather(1, ids[0, n_p:, None]).mean().item()
+            assert c.mean_logprob == pytest.approx(forced, abs=2e-3)
+            values.append(c.mean_logprob)
+            if c.finish_reason == "length":  # no end token: the scorer sees exactly what the teacher wrote
+                prompts.append(req.messages)
+                texts.append(c.completion)
+                cut.append(c.mean_logprob)
+    assert len(values) == 4
+    assert cut, "every sample stopped before max_tokens; the scorer comparison needs one cut at the limit"
+    scored = completion_logprobs(prompts, texts, str(smollm2_dir), batch_size=2)
+    # same model (bf16 as saved, vs float32 above): the same numbers up to rounding
+    np.testing.assert_allclose(scored, cut, atol=0.05)
+
+
+def test_logprobs_off_by_default(smollm2_dir):
+    from curation.config.distill import TeacherConfig
+    from curation.stages.distill import build_requests
+    from curation.teachers.transformers import TransformersBackend
+
+    t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
+                                      "generation": {"n": 1, "max_tokens": 4, "temperature": 0.0},
+                                      "transformers": {"device": "cpu"}})
+    (req,) = build_requests(t, [{"query_id": "a", "problem": "What is 2+3?"}])
+    assert "logprobs" not in req.sampling
+    (res,) = TransformersBackend(t).generate([req])
+    assert res.choices[0].mean_logprob is None and res.choices[0].completion

@@ -53,6 +53,14 @@ def test_vllm_offline_engine_one_seed_per_sample(tmp_path, smollm2_dir):
     # seeded per sample: the same requests give the same samples
     again = {r["key"]: r["choices"][0]["completion"] for r in d["again"]}
     assert again == {k: r["choices"][0]["completion"] for k, r in res.items()}
+    # logprobs only when asked: a different request (key), and a mean token logprob on every sample
+    assert all(r["choices"][0]["mean_logprob"] is None for r in d["results"])
+    assert {r["key"] for r in d["logprob_requests"]}.isdisjoint(res)
+    lp = {r["key"]: r for r in d["with_logprobs"]}
+    assert set(lp) == {r["key"] for r in d["logprob_requests"]}
+    for r in lp.values():
+        (c,) = r["choices"]
+        assert r["error_kind"] is None and c["mean_logprob"] is not None and c["mean_logprob"] <= 0
 
 
 def _free_port() -> int:
@@ -132,3 +140,16 @@ distill: {{part_size: {part_size}}}
 
     lock = run(manifest(2))
     assert lock["stages"]["distill"]["stats"]["teachers"]["smol-served"]["run"]["sent"] == 0
+
+
+def test_openai_backend_reads_real_vllm_logprobs(smollm2_dir, vllm_server):
+    from curation.config.distill import TeacherConfig
+    from curation.stages.distill import build_requests
+    from curation.teachers.openai import OpenAIBackend
+
+    t = TeacherConfig.model_validate({"name": "s", "backend": "openai", "model": "smollm2", "logprobs": True,
+                                      "generation": {"n": 2, "max_tokens": 12, "temperature": 0.9, "seed": 2},
+                                      "openai": {"base_url": vllm_server}})
+    (res,) = OpenAIBackend(t).generate(build_requests(t, [{"query_id": "a", "problem": "What is 2+3?"}]))
+    assert res.ok and len(res.choices) == 2
+    assert all(c.mean_logprob is not None and c.mean_logprob <= 0 for c in res.choices)

@@ -25,5 +25,9 @@ if __name__ == "__main__":
     be = VLLMBackend(t)
     results = [r.to_json() for r in be.generate(reqs)]
     again = [r.to_json() for r in be.generate(reqs)]  # same seeds → same samples
+    # teachers[].logprobs: the same engine, asked SamplingParams(logprobs=0) through the request's sampling
+    lp_reqs = build_requests(t.model_copy(update={"logprobs": True}), qs)
+    with_logprobs = [r.to_json() for r in be.generate(lp_reqs)]
     with open(out, "w") as f:
-        json.dump({"requests": [dataclasses.asdict(r) for r in reqs], "results": results, "again": again}, f)
+        json.dump({"requests": [dataclasses.asdict(r) for r in reqs], "results": results, "again": again,
+                   "logprob_requests": [dataclasses.asdict(r) for r in lp_reqs], "with_logprobs": with_logprobs}, f)

@@ -26,6 +26,8 @@ _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE_MATH)))
 
 
 def unicode_to_latex(s: str) -> str:
+    if s.isascii():  # every rewrite below needs a non-ASCII character (and NFKC leaves ASCII alone)
+        return s
     for ch, (a, b) in _VULGAR.items():
         if ch in s:
             # "3½" is a mixed number
