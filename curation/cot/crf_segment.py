@@ -74,6 +74,8 @@ def closing_values(text: str, ptext: list[str], final: str | None) -> set[str]:
 
 
 _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)")
+_DIGIT_MAKERS = re.compile(r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f"
+                           r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b])")
 _STATES = re.compile(r"=|\b(?:is|are|equals|gives|get|answer)\b|\\boxed", re.I)
 
 
@@ -91,12 +93,14 @@ def answer_states(text: str, ptext: list[str]) -> tuple[list[bool], list[bool]]:
     hit, hit2 = [False] * len(ptext), [False] * len(ptext)
     if targets:
         for j, p in enumerate(ptext):
-            ascii_ = p.isascii()
-            if ascii_ and all(d and d not in S._DIGITS.sub("", p) for d in digits):
-                continue  # ASCII normalisation keeps digits in order: without the digits there is no match
+            # Normalisation keeps the digits of a paragraph in order unless it has characters that become digits
+            # (superscripts, vulgar fractions, full-width digits): without the value's digits there is no match.
+            keeps = p.isascii() or not _DIGIT_MAKERS.search(p)
+            if keeps and all(d and d not in S._DIGITS.sub("", p) for d in digits):
+                continue
             if not _STATES.search(p[-400:]):
                 continue
-            if plain and ascii_:
+            if plain and p.isascii():
                 found = set(_NUMBER.findall(p)) & targets
             else:
                 norm = S._norm_math(p)
@@ -348,7 +352,13 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--out", type=Path, default=MODEL_PATH)
     t.add_argument("--exclude-split", nargs="*", default=list(HELDOUT_SPLITS))
     t.add_argument("--cv", type=int, default=0, help="also report k-fold cross-validated boundary F1")
+    w = sub.add_parser("worker", help="segment JSON-line batches from stdin (used by ParallelSegmenter)")
+    w.add_argument("--kind", choices=["crf", "heuristic"], default="crf")
+    w.add_argument("--model", default=None)
     args = ap.parse_args(argv)
+    if args.cmd == "worker":
+        _serve(args.kind, args.model)
+        return
     rows = [r for r in _read(args.labels) if r.get("split") not in set(args.exclude_split)]
     if args.cv:
         print(json.dumps({"cross_validation": cross_validate(rows, args.cv)}))
@@ -356,31 +366,57 @@ def main(argv: list[str] | None = None) -> None:
     print(f"trained on {len(rows)} traces → {args.out}")
 
 
-if __name__ == "__main__":
-    main()
 
 
 # --- many traces -------------------------------------------------------------------------------------------
-_WORKER_SEGMENTER = None
+class _WorkerProcess:
+    """`python -m curation.cot.crf_segment worker`: a subprocess, not multiprocessing, so callers need no
+    `__main__` guard (spawned pools re-run an unguarded script; see the verifiers.math workers)."""
+
+    def __init__(self, kind: str, model_path: str | None):
+        import subprocess
+        import sys
+
+        cmd = [sys.executable, "-m", "curation.cot.crf_segment", "worker", "--kind", kind]
+        if model_path:
+            cmd += ["--model", model_path]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     encoding="utf-8", bufsize=1 << 20)
+        self.lock = threading.Lock()
+
+    def run(self, items: list[tuple[str, str | None]]) -> list[list[Segment]]:
+        with self.lock:
+            self.proc.stdin.write(json.dumps(items) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"segmenter worker exited with code {self.proc.poll()}")
+        return [[Segment(**d) for d in segs] for segs in json.loads(line)]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
 
 
-def _init_worker(kind: str, model_path: str | None) -> None:
-    global _WORKER_SEGMENTER
-    _WORKER_SEGMENTER = CRFSegmenter(model_path) if kind == "crf" else S.HeuristicSegmenter()
+def _serve(kind: str, model_path: str | None) -> None:
+    import sys
 
-
-def _segment_chunk(items: list[tuple[str, str | None]]) -> list[list[Segment]]:
-    return [_WORKER_SEGMENTER.segment(t, p) for t, p in items]
+    seg = CRFSegmenter(model_path) if kind == "crf" else S.HeuristicSegmenter()
+    for line in sys.stdin:
+        out = [[x.to_dict() for x in seg.segment(t, p)] for t, p in json.loads(line)]
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
 
 
 class ParallelSegmenter:
     """Segments many traces over `workers` processes (the features are pure Python, so threads would not help).
-    Small inputs stay in-process: starting a worker costs more than segmenting a few hundred traces."""
+    Small inputs stay in-process: starting a worker (about a second) costs more than a few hundred traces."""
 
-    def __init__(self, segmenter, workers: int = 1, min_parallel: int = 200, chunk: int = 32):
+    def __init__(self, segmenter, workers: int = 1, min_parallel: int = 200, chunk: int = 64):
         self.segmenter, self.workers, self.min_parallel, self.chunk = segmenter, workers, min_parallel, chunk
         self.name = segmenter.name
-        self._pool = None
+        self._procs: list[_WorkerProcess] = []
 
     def segment(self, text: str, problem: str | None = None) -> list[Segment]:
         return self.segmenter.segment(text, problem)
@@ -388,21 +424,28 @@ class ParallelSegmenter:
     def segment_many(self, items: list[tuple[str, str | None]]) -> list[list[Segment]]:
         if self.workers <= 1 or len(items) < self.min_parallel:
             return [self.segmenter.segment(t, p) for t, p in items]
-        if self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
+        if not self._procs:
             kind = "crf" if isinstance(self.segmenter, CRFSegmenter) else "heuristic"
             path = str(self.segmenter.model_path) if kind == "crf" else None
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(kind, path))
+            self._procs = [_WorkerProcess(kind, path) for _ in range(self.workers)]
+        from concurrent.futures import ThreadPoolExecutor
+
         chunks = [items[i:i + self.chunk] for i in range(0, len(items), self.chunk)]
-        return [s for part in self._pool.map(_segment_chunk, chunks) for s in part]
+        with ThreadPoolExecutor(len(self._procs)) as pool:
+            parts = pool.map(lambda ic: self._procs[ic[0] % len(self._procs)].run(ic[1]), enumerate(chunks))
+            return [s for part in parts for s in part]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        for p in self._procs:
+            p.close()
+        self._procs = []
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+if __name__ == "__main__":
+    main()

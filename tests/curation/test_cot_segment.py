@@ -239,3 +239,19 @@ def test_abandoned_wrong_approach_is_incomplete_but_a_right_one_counts():
     assert got[2].verdict == "correct"          # abandoned or not, it reached the right answer
     assert got[3].verdict == "incorrect"        # checked (not abandoned): a wrong answer is incorrect
     assert approach_verdicts({1: "So we get 25x^2 u^2."}, "236", workers=1)[0].verdict == "incomplete"
+
+
+@pytest.mark.parametrize("kind", ["crf", "rules"])
+def test_parallel_segmenter_matches_one_process(kind):
+    """Worker subprocesses give exactly the in-process segmentation (and need no __main__ guard in the caller)."""
+    from curation.cot.crf_segment import CRFSegmenter, ParallelSegmenter
+
+    seg = CRFSegmenter() if kind == "crf" else HeuristicSegmenter()
+    items = [(r["response"], r["problem"]) for r in demo_rows()][:40]
+    par = ParallelSegmenter(seg, workers=2, min_parallel=1, chunk=7)
+    try:
+        assert par.segment_many(items) == [seg.segment(t, p) for t, p in items]
+        assert len(par._procs) == 2
+    finally:
+        par.close()
+    assert par._procs == []

@@ -102,6 +102,15 @@ def test_cli_segment_on_any_jsonl(tmp_path):
         assert r["segments"] and r["simplified_reasoning"] is not None and r["reasoning_tokens"] > 0
     bad = CliRunner().invoke(app, ["segment", str(src), "--out", str(out), "--reasoning-field", "nope"])
     assert bad.exit_code != 0 and "nope" in str(bad.exception or bad.output)
+    rules = tmp_path / "rules.parquet"
+    res = CliRunner().invoke(app, ["segment", str(src), "--out", str(rules), "--reasoning-field", "response",
+                                   "--tokenizer", "regex", "--segmenter", "heuristic"])
+    assert res.exit_code == 0, res.output
+    details = [json.loads(r["segment_details"]) for r in pq.read_table(rules).to_pylist()]
+    assert {d["segmenter"] for d in details} == {"heuristic"}
+    assert {json.loads(r["segment_details"])["segmenter"] for r in t} == {"crf"}
+    wrong = CliRunner().invoke(app, ["segment", str(src), "--out", str(rules), "--segmenter", "magic"])
+    assert wrong.exit_code != 0 and "segmenter" in str(wrong.exception or wrong.output)
 
 
 # --- DLCoT label2: the calculation-error judge (segment.error_judge_teacher) over a real local server ----------
