@@ -203,10 +203,12 @@ def merge(versions: list[dict]) -> dict:
     central = max(range(len(versions)), key=lambda i: (sum(pair[i]), -i))
 
     def vote(values: list) -> object:
-        counts = {v: values.count(v) for v in values}
-        best = max(counts.values())
+        """Majority of the values given (None = no vote); a tie goes to the central labeller's value."""
+        cast = [v for v in values if v is not None]
+        counts = {v: cast.count(v) for v in cast}
+        best = max(counts.values(), default=0)
         winners = [v for v in counts if counts[v] == best]
-        return winners[0] if len(winners) == 1 else values[central]
+        return winners[0] if len(winners) == 1 else (values[central] or (winners[0] if winners else None))
 
     segs: list[dict] = []
     k = 0
@@ -238,11 +240,7 @@ def merge(versions: list[dict]) -> dict:
                     if ov > best_ov:
                         best, best_ov = s["approach"], ov
             votes.append(v["approach_verdicts"].get(str(best)) if best is not None else None)
-        cast = [x for x in votes if x is not None]
-        counts = {x: cast.count(x) for x in cast}
-        top = max(counts.values()) if counts else 0
-        winners = [x for x in counts if counts[x] == top]
-        verdicts[str(g["approach"])] = winners[0] if len(winners) == 1 else (votes[central] or winners[0])
+        verdicts[str(g["approach"])] = vote(votes)
     for s in segs:
         s["anchor"] = text[s["start"]:s["start"] + 40]
     out = {k2: v for k2, v in versions[0].items() if k2 not in ("segments", "approach_verdicts")}

@@ -117,14 +117,14 @@ class TeacherPool:
         return t
 
     def llm(self, name: str | None, key: str, sampling: dict[str, Any] | None = None) -> LLM:
-        from .stages.distill import _identity, resolve_local_paths
+        from .stages.distill import teacher_identity, resolve_local_paths
 
         t = resolve_local_paths(self.teacher(name, key), self.manifest.base_dir)
         if self._cache is None and self.cache_dir is not None:
             from .teachers.cache import RequestCache
 
             self._cache = RequestCache(Path(self.cache_dir) / "requests")
-        llm = LLM(t.name, lambda: self._backend(t, key), _identity(t), sampling, self._cache)
+        llm = LLM(t.name, lambda: self._backend(t, key), teacher_identity(t), sampling, self._cache)
         self.llms.append(llm)
         return llm
 

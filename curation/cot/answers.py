@@ -192,16 +192,9 @@ def not_final(answer: str, reference: str | None) -> str | None:
     approach often ends on an intermediate expression ('25x^2 u^2', 'G(s)^n') or a cut-off fragment ('(0.5');
     DLCoT calls such an approach incomplete, not incorrect. Judged against the reference's own shape."""
     a = latexify(answer.strip())
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    depth = {k: 0 for k in pairs}
-    for c in a:
-        if c in pairs:
-            depth[c] += 1
-        elif c in pairs.values():
-            k = next(o for o, cl in pairs.items() if cl == c)
-            depth[k] -= 1
-    # half-open intervals such as "(-2, 3]" legitimately mix brackets
-    if (depth["{"] != 0 or depth["("] + depth["["] != 0) or _OPEN_END.search(a):
+    # unbalanced; "(" and "[" count together because half-open intervals such as "(-2, 3]" mix them
+    rounds = a.count("(") + a.count("[") - a.count(")") - a.count("]")
+    if a.count("{") != a.count("}") or rounds or _OPEN_END.search(a):
         return "fragment"
     if reference is None:
         return None

@@ -74,8 +74,6 @@ def closing_values(text: str, ptext: list[str], final: str | None) -> set[str]:
 
 
 _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)")
-_DIGIT_MAKERS = re.compile(r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f"
-                           r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b])")
 _STATES = re.compile(r"=|\b(?:is|are|equals|gives|get|answer)\b|\\boxed", re.I)
 
 
@@ -93,10 +91,7 @@ def answer_states(text: str, ptext: list[str]) -> tuple[list[bool], list[bool]]:
     hit, hit2 = [False] * len(ptext), [False] * len(ptext)
     if targets:
         for j, p in enumerate(ptext):
-            # Normalisation keeps the digits of a paragraph in order unless it has characters that become digits
-            # (superscripts, vulgar fractions, full-width digits): without the value's digits there is no match.
-            keeps = p.isascii() or not _DIGIT_MAKERS.search(p)
-            if keeps and all(d and d not in S._DIGITS.sub("", p) for d in digits):
+            if all(S.lacks_digits(p, d) for d in digits):
                 continue
             if not _STATES.search(p[-400:]):
                 continue
@@ -234,24 +229,13 @@ def segments_from_tags(tags: list[str], paras: list[tuple[int, int]], text: str,
     return segs
 
 
-def _leading_tags(ptext: list[str]) -> int:
-    """Tag-only paragraphs at the start (`<think>`): they join whatever part comes first."""
-    i = 0
-    while i < len(ptext) and S._TAG.match(ptext[i]):
-        i += 1
-    return i
-
-
-def _sequence(text: str, problem: str | None, paras: list[tuple[int, int]] | None = None):
-    if paras is None:
-        paras, think_end = S.thought_paragraphs(text)
-    else:
-        think_end = paras[-1][1] if paras else 0
+def _sequence(text: str, problem: str | None, paras: list[tuple[int, int]]) -> tuple[int, list[dict]]:
+    """Features of the paragraphs after the leading tags, and how many leading tag paragraphs there are."""
     ptext = [text[a:b] for a, b in paras]
-    lead = _leading_tags(ptext)
+    lead = S.leading_tags(ptext)
     if lead == len(ptext):
         lead = 0
-    return paras, think_end, lead, paragraph_features(ptext[lead:], problem, text)
+    return lead, paragraph_features(ptext[lead:], problem, text)
 
 
 class CRFSegmenter:
@@ -265,7 +249,7 @@ class CRFSegmenter:
         path = Path(model_path) if model_path else MODEL_PATH
         if not path.is_file():
             raise FileNotFoundError(f"CRF segmenter model not found at {path}; train one with "
-                                    "`python -m curation.cot.crf_segment train --labels FILE --out {path}`")
+                                    f"`python -m curation.cot.crf_segment train --labels FILE --out {path}`")
         self.model_path = path
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open(str(path))
@@ -273,7 +257,9 @@ class CRFSegmenter:
 
     def tag(self, text: str, problem: str | None = None, paras: list[tuple[int, int]] | None = None) -> list[str]:
         """One tag per paragraph of the thinking part."""
-        paras, think_end, lead, feats = _sequence(text, problem, paras)
+        if paras is None:
+            paras, _ = S.thought_paragraphs(text)
+        lead, feats = _sequence(text, problem, paras)
         if not feats:
             return []
         with self._lock:
@@ -294,7 +280,8 @@ class CRFSegmenter:
 # --- training ----------------------------------------------------------------------------------------------
 def training_sequences(rows: Iterable[dict]):
     for r in rows:
-        paras, think_end, lead, feats = _sequence(r["reasoning"], r.get("problem"))
+        paras, _ = S.thought_paragraphs(r["reasoning"])
+        lead, feats = _sequence(r["reasoning"], r.get("problem"), paras)
         yield feats, tags_from_segments(r["segments"], paras)[lead:]
 
 

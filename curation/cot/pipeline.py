@@ -69,11 +69,10 @@ class DLCoT:
         cfg = self.cfg
         texts = [t.text or "" for t in traces]
         # 1. segmentation
+        segs = self.segmenter.segment_many([(x, t.problem) for x, t in zip(texts, traces)])
         if isinstance(self.segmenter, LLMSegmenter):
-            segs = self.segmenter.segment_many([(x, t.problem) for x, t in zip(texts, traces)])
             seg_infos = self.segmenter.infos
         else:
-            segs = self.segmenter.segment_many([(x, t.problem) for x, t in zip(texts, traces)])
             seg_infos = [{"segmenter": self.segmenter.name} for _ in traces]
         # 2. trace-level verdicts where unknown, and approach verdicts (one verifier batch)
         verdicts: list[list[ApproachVerdict]] = []

@@ -299,6 +299,25 @@ def opens_check(p: str) -> bool:
 
 
 _DIGITS = re.compile(r"\D+")
+# Characters that normalisation turns into digits (superscripts, vulgar fractions, circled / full-width / math
+# digits, roots). Without them, normalising a paragraph keeps its digits, in order.
+_DIGIT_MAKERS = re.compile(r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f"
+                           r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b\U0001d7ce-\U0001d7ff])")
+
+
+def lacks_digits(p: str, digits: str) -> bool:
+    """True when `p` cannot contain, even after normalisation, a value whose digits are `digits` (non-empty):
+    a cheap test before normalising every paragraph of a long trace."""
+    keeps = p.isascii() or not _DIGIT_MAKERS.search(p)
+    return bool(digits) and keeps and digits not in _DIGITS.sub("", p)
+
+
+def leading_tags(ptext: list[str]) -> int:
+    """Tag-only paragraphs at the start (`<think>`): they join whatever part comes first."""
+    i = 0
+    while i < len(ptext) and _TAG.match(ptext[i]):
+        i += 1
+    return i
 
 
 def thought_paragraphs(text: str) -> tuple[list[tuple[int, int]], int]:
@@ -320,9 +339,7 @@ def answer_hits(text: str, ptext: list[str], since: int = 0) -> list[bool]:
 
     def reached(p: str) -> bool:
         if fnorm:
-            # Normalisation neither adds, drops nor reorders the digits of ASCII text, so a paragraph whose digits
-            # do not contain the answer's digits cannot contain the answer: skip the costly normalisation.
-            if fdigits and p.isascii() and fdigits not in _DIGITS.sub("", p):
+            if lacks_digits(p, fdigits):
                 return False
             if fnorm not in _norm_math(p):  # cheap filter before the answer extractor
                 return False
@@ -370,12 +387,7 @@ class HeuristicSegmenter:
             return out
         ptext = [text[s:e] for s, e in paras]
         conc_from = self._conclusion_start(ptext, closed=paras[-1][1] < len(text))
-        i = 0
-        # leading tag-only paragraphs join the opening part
-        lead_tag = 0
-        while i < n and _TAG.match(ptext[i]):
-            i += 1
-            lead_tag = i
+        lead_tag = i = leading_tags(ptext)  # they join the opening part
         kinds: list[tuple[str, int | None]] = [("other", None)] * n
         new = [False] * n  # a verification paragraph that opens a new check
         phase = "intro"

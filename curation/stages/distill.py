@@ -218,7 +218,7 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
 
 
 # --- live backends ---------------------------------------------------------------------------------------------
-def _identity(t: TeacherConfig) -> dict[str, Any]:
+def teacher_identity(t: TeacherConfig) -> dict[str, Any]:
     ident: dict[str, Any] = {"backend": t.backend, "model": t.model, "revision": t.revision}
     if t.openai is not None:
         ident.update(base_url=t.openai.base_url, endpoint=t.openai.endpoint)
@@ -247,7 +247,7 @@ def build_requests(t: TeacherConfig, queries: list[dict[str, Any]]) -> list[Requ
     else:
         groups = [list(range(gen.n))]  # one request asks all n choices
     render = _render_prompts(t) if t.openai is not None and t.openai.endpoint == "completions" else None
-    ident = _identity(t)
+    ident = teacher_identity(t)
     out = []
     for q in queries:
         messages = build_messages(gen, q["problem"])
