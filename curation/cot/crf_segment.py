@@ -32,7 +32,7 @@ from .segment import Segment, validate
 
 MODEL_PATH = Path(__file__).with_name("models") / "dlcot_segmenter.crfsuite"
 # Trained on every labelled split except the held-out one (see tests/data/segmentation/README.md).
-HELDOUT_SPLITS = ("heldout3", "heldout4")
+HELDOUT_SPLITS = ("heldout4",)
 PARAMS = {"c1": 0.1, "c2": 0.05, "max_iterations": 200, "feature.possible_transitions": True}
 
 _SHORT = {"question_repeat": "Q", "understanding": "U", "approach": "A", "verification": "V", "conclusion": "C",
@@ -134,9 +134,11 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     for j in range(n - 1, -1, -1):
         acc = sizes[j] + (0 if j + 1 < n and (oa[j + 1] or oc[j + 1]) else acc)
         to_cue[j] = min(acc, SPAN_CAP)
+    lead_words = [_WORDS.findall(p[:80].lower()) for p in ptext]
     raw: list[dict[str, float]] = []
     answered = hit_since_cue = answered2 = hit2_since_cue = False
     last_cue: int | None = None
+    last_hit: int | None = None
     for j, p in enumerate(ptext):
         head = heads[j]
         first = S._first_sentence(p, 400)
@@ -163,9 +165,15 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
         f["span_to_cue"] = to_cue[j] / SPAN_CAP
         f[f"idx={min(j, 6)}"] = 1.0
         f["since_cue=" + (str(min(j - last_cue, 5)) if last_cue is not None else "none")] = 1.0
-        words = _WORDS.findall(p[:80].lower())
+        f["since_hit=" + (str(min(j - last_hit, 6)) if last_hit is not None else "none")] = 1.0
+        words = lead_words[j]
         for m in (1, 2, 3):
             f[f"w{m}=" + "_".join(words[:m])] = 1.0
+        if j + 1 < n:  # a cue often spans two paragraphs ("Wait." / "Let me try another way.")
+            f["nw1=" + "_".join(lead_words[j + 1][:1])] = 1.0
+            f["nw2=" + "_".join(lead_words[j + 1][:2])] = 1.0
+        if j > 0:
+            f["pw1=" + "_".join(lead_words[j - 1][:1])] = 1.0
         for w in set(_WORDS.findall(first[:160].lower())):  # words of the first sentence
             f["b=" + w] = 1.0
         if j > 0:  # how the previous paragraph ended ("This is getting messy.")
@@ -173,6 +181,8 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
                 f["pt=" + w] = 1.0
         raw.append(f)
         answered, answered2 = answered or hit[j], answered2 or hit2[j]
+        if hit[j] or hit2[j]:
+            last_hit = j
         if oa[j] or oc[j]:
             last_cue, hit_since_cue, hit2_since_cue = j, hit[j], hit2[j]
         else:

@@ -68,10 +68,10 @@ def _boundary_prf(seg, rows):
     return b, bk
 
 
-# Floors = the value measured once on `heldout3` (26 traces of 10 teachers, three labellers each, never used to
-# build or tune anything) minus 0.03; see tests/data/segmentation/README.md, round 4.
-HELDOUT_CRF_F1_FLOOR = 0.661  # measured 0.691 (rules: 0.612)
-HELDOUT_VERDICT_FLOOR = 0.897  # measured 0.927 over 41 approaches
+# Floors = the value measured once on `heldout4` (20 traces of 10 teachers, three labellers each, never used to
+# build or tune anything) minus 0.03; see tests/data/segmentation/README.md, round 7.
+HELDOUT_CRF_F1_FLOOR = 0.756  # measured 0.786 (rules: 0.717)
+HELDOUT_VERDICT_FLOOR = 0.89  # measured 0.920 over 25 approaches
 
 
 def test_hand_labelled_agreement(record_property, capsys):
@@ -82,17 +82,17 @@ def test_hand_labelled_agreement(record_property, capsys):
     rows = labelled()
     held = [r for r in rows if r["split"] in HELDOUT_SPLITS]
     train = [r for r in rows if r["split"] not in HELDOUT_SPLITS]
-    assert len(held) >= 26 and len(train) >= 80
+    assert len(held) >= 20 and len(train) >= 150
     crf, rules = _boundary_prf(CRFSegmenter(), held), _boundary_prf(HeuristicSegmenter(), held)
     acc_held, acc_train = _verdict_accuracy_on_gold_spans(held), _verdict_accuracy_on_gold_spans(train)
-    record_property("boundary_f1_heldout3_crf", round(crf[0].f1, 3))
-    record_property("boundary_f1_heldout3_rules", round(rules[0].f1, 3))
-    record_property("verdict_accuracy_heldout3", round(acc_held, 3))
+    record_property("boundary_f1_heldout_crf", round(crf[0].f1, 3))
+    record_property("boundary_f1_heldout_rules", round(rules[0].f1, 3))
+    record_property("verdict_accuracy_heldout", round(acc_held, 3))
     with capsys.disabled():
         for name, (b, bk) in (("crf (default)", crf), ("rules", rules)):
-            print(f"\n[segmentation heldout3, {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
+            print(f"\n[segmentation {'+'.join(HELDOUT_SPLITS)}, {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
                   f"kind-aware F1={bk.f1:.3f}")
-        print(f"[segmentation] approach verdict accuracy on gold spans: heldout3 {acc_held:.3f}, "
+        print(f"[segmentation] approach verdict accuracy on gold spans: held out {acc_held:.3f}, "
               f"training splits {acc_train:.3f}")
     assert crf[0].f1 >= HELDOUT_CRF_F1_FLOOR
     assert crf[0].f1 > rules[0].f1
