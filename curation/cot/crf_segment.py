@@ -41,14 +41,17 @@ _LONG = {"Q": "question_repeat", "U": "understanding", "C": "conclusion", "O": "
 _WORDS = re.compile(r"[a-z']+|\?")
 # Giving up on the current method ("This is getting messy.", "Let me think differently.") and naming another one
 # anywhere near the start of a paragraph, not only as its first words (long traces bury the cue).
-ABANDON = re.compile(
+ABANDON = S.PrefilteredCue(
     r"\b(?:messy|complicated|complex|confusing|tedious|time-consuming|a pain|overcomplicat\w*|cumbersome|"
     r"stuck|dead end|not (?:helpful|working|getting anywhere|leading anywhere|sure (?:if|that|this|how))|"
-    r"(?:does|did)n'?t (?:help|work|seem to (?:help|work|lead))|going in circles|not the right way)\b", re.I)
-OTHER_METHOD = re.compile(
+    r"(?:does|did)n'?t (?:help|work|seem to (?:help|work|lead))|going in circles|not the right way)\b",
+    ("messy", "compl", "confusing", "tedious", "time-consuming", "a pain", "cumbersome", "stuck", "dead end", "not ",
+     "t help", "t work", "t seem", "circles"))
+OTHER_METHOD = S.PrefilteredCue(
     r"\b(?:another|different|better|simpler|smarter|new|alternative|more direct|easier|cleverer|other)\s+"
     r"(?:approach|way|method|strategy|substitution|idea|tactic|angle)\b|\bthink (?:about (?:it|this) )?differently\b|"
-    r"\b(?:approach|tackle|look at) (?:this|it|the problem) differently\b", re.I)
+    r"\b(?:approach|tackle|look at) (?:this|it|the problem) differently\b",
+    ("approach", "way", "method", "strategy", "substitution", "idea", "tactic", "angle", "differently"))
 _NEIGHBOUR = ("oa", "oc", "aff", "hit", "hit2", "colon", "conc", "work", "isq", "und", "ast", "abandon",
               "othermethod")
 SPAN_CAP = 2000
