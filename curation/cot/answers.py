@@ -223,11 +223,13 @@ def approach_verdicts(
     timeout_ms: int = 3000,
     checker: Callable[[Sequence[tuple[str, str]]], list[bool | None]] | None = None,
     abandoned: frozenset[int] | set[int] = frozenset(),
+    problem: str | None = None,
 ) -> list[ApproachVerdict]:
     """Verdict per approach text. Without a reference, answers are still extracted but marked `unchecked`.
-    `abandoned`: approaches the trace replaced by another method without checking them (see `judge_answers`)."""
+    `abandoned`: approaches the trace replaced by another method without checking them (see `judge_answers`);
+    `problem`: lets a fraction count in the form the problem asks for (`in_asked_form`)."""
     out = [ApproachVerdict(k, approach_answer(t), "incomplete") for k, t in sorted(approaches.items())]
-    return judge_answers(out, reference, workers, timeout_ms, checker, abandoned)
+    return judge_answers(out, reference, workers, timeout_ms, checker, abandoned, problem)
 
 
 def judge_answers(
@@ -237,6 +239,7 @@ def judge_answers(
     timeout_ms: int = 3000,
     checker: Callable[[Sequence[tuple[str, str]]], list[bool | None]] | None = None,
     abandoned: frozenset[int] | set[int] = frozenset(),
+    problem: str | None = None,
 ) -> list[ApproachVerdict]:
     """Check each stated final answer against the reference (see `screen` and `settle`)."""
     todo = screen(items, reference)
@@ -246,7 +249,7 @@ def judge_answers(
         return items
     if todo:
         check = checker or (lambda pairs: check_pairs(pairs, workers=workers, timeout_ms=timeout_ms))
-        results = check([(reference, as_prediction(v.answer)) for v in todo])
+        results = check([(reference, as_prediction(checked_answer(v, problem))) for v in todo])
         for v, ok in zip(todo, results):
             settle(v, bool(ok), abandoned)
     return items
@@ -274,6 +277,78 @@ def latexify(answer: str) -> str:
     """Plain-text and unicode math as written inside thoughts ('3*sqrt(13)', '2pi', '√3') in LaTeX; the verifier's
     own normalizers, so answers are read here exactly as `verifiers.math` reads them."""
     return ascii_functions(unicode_to_latex(answer))
+
+
+# "... can be written in the form $\frac{m}{n}$, where m and n are relatively prime positive integers. What is $m+n$?"
+_FORM_M_N = re.compile(r"\\[dt]?frac\s*\{?\s*m\s*\}?\s*\{?\s*n\s*\}?|\bm\s*/\s*n\b")
+_ASKED_M_N = re.compile(r"\b(?:what is|find|compute|determine)\s*\$\s*([mn0-9+\-^*{}\s]*[mn][mn0-9+\-^*{}\s]*)\$", re.I)
+_FRACTION = re.compile(r"^\s*\(?\s*(?:\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d+)\s*/\s*(\d+))\s*\)?\s*\.?$")
+
+
+def in_asked_form(answer: str | None, problem: str | None) -> str | None:
+    """The value the problem asks for when it asks for an expression of a fraction's numerator and denominator
+    (AMC/AIME: "the answer is m/n ... What is m + n?") and the approach states the fraction: 1/6 → 7. An approach
+    that reaches the fraction has solved the problem; the conversion is often written only after its checks."""
+    if not answer or not problem or not _FORM_M_N.search(problem):
+        return None
+    asked, frac = _ASKED_M_N.search(problem), _FRACTION.match(answer)
+    if asked is None or frac is None:
+        return None
+    from math import gcd
+
+    a, b = (int(x) for x in (frac.group(1, 2) if frac.group(1) else frac.group(3, 4)))
+    if b == 0:
+        return None
+    g = gcd(a, b)
+    m, n = a // g, b // g
+    expr = re.sub(r"\s+", "", asked.group(1)).replace("{", "(").replace("}", ")").replace("^", "**")
+    expr = re.sub(r"(\d)([mn(])", r"\1*\2", expr)  # 100m + n
+    expr = re.sub(r"([mn)])([mn(])", r"\1*\2", expr)  # mn
+    if not re.fullmatch(r"[mn0-9+\-*()]+", expr):
+        return None
+    value = _arith(expr, {"m": m, "n": n})
+    return str(value) if value is not None else None
+
+
+def _arith(expr: str, names: dict[str, int]) -> int | None:
+    """Integer value of + - * ** over names and literals (exponents up to 10), None for anything else; parsed
+    with `ast`, never evaluated as code."""
+    import ast
+
+    try:
+        tree = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+    ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+
+    def ev(node) -> int | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            x = ev(node.operand)
+            return None if x is None else (-x if isinstance(node.op, ast.USub) else x)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            if a is None or b is None:
+                return None
+            if isinstance(node.op, ast.Pow):
+                return a**b if 0 <= b <= 10 else None
+            op = ops.get(type(node.op))
+            return op(a, b) if op else None
+        return None
+
+    return ev(tree)
+
+
+def checked_answer(v: "ApproachVerdict", problem: str | None) -> str:
+    """What goes to the verifier for an approach: its answer in the form the problem asks for (noted on `v`)."""
+    asked = in_asked_form(v.answer, problem)
+    if asked is None:
+        return v.answer
+    v.note = f"{v.answer} in the asked form: {asked}"
+    return asked
 
 
 def as_prediction(answer: str) -> str:

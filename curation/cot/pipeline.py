@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config.verify import SegmentConfig
-from .answers import ApproachVerdict, approach_answer, screen, settle
+from .answers import ApproachVerdict, approach_answer, checked_answer, screen, settle
 from .cluster import embed, leader_clusters, llm_clusters
 from .llm_segment import LLMSegmenter
 from .crf_segment import CRFSegmenter, ParallelSegmenter
@@ -90,7 +90,7 @@ class DLCoT:
                 if t.reference is None:
                     v.verdict = "unchecked"
                 else:
-                    pairs.append((t.reference, _pred(v.answer)))
+                    pairs.append((t.reference, _pred(checked_answer(v, t.problem))))
                     owners.append((i, j))
             if t.reference is None:
                 continue

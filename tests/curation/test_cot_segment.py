@@ -53,7 +53,7 @@ def _verdict_accuracy_on_gold_spans(rows):
             if g["kind"] == "approach":
                 apps[g["approach"]] = apps.get(g["approach"], "") + t[g["start"]:g["end"]]
         for v in approach_verdicts(apps, r["reference_answer"], workers=1,
-                                   abandoned=abandoned_approaches(r["segments"])):
+                                   abandoned=abandoned_approaches(r["segments"]), problem=r["problem"]):
             total += 1
             ok += v.verdict == r["approach_verdicts"][str(v.approach)]
     return ok / total
@@ -71,7 +71,7 @@ def _boundary_prf(seg, rows):
 # Floors = the value measured once on `heldout4` (20 traces of 10 teachers, three labellers each, never used to
 # build or tune anything) minus 0.03; see tests/data/segmentation/README.md, round 7.
 HELDOUT_CRF_F1_FLOOR = 0.756  # measured 0.786 (rules: 0.717)
-HELDOUT_VERDICT_FLOOR = 0.89  # measured 0.920 over 25 approaches
+HELDOUT_VERDICT_FLOOR = 0.93  # measured 0.960 over 25 approaches (0.920 before fractions counted in the asked form)
 
 
 def test_hand_labelled_agreement(record_property, capsys):
@@ -96,7 +96,7 @@ def test_hand_labelled_agreement(record_property, capsys):
               f"training splits {acc_train:.3f}")
     assert crf[0].f1 >= HELDOUT_CRF_F1_FLOOR
     assert crf[0].f1 > rules[0].f1
-    assert acc_held >= HELDOUT_VERDICT_FLOOR and acc_train >= 0.9
+    assert acc_held >= HELDOUT_VERDICT_FLOOR and acc_train >= 0.92
 
 
 def test_shipped_crf_model_is_what_the_committed_labels_train(tmp_path):
@@ -274,3 +274,24 @@ def test_prefiltered_cues_match_their_regex_exactly():
             assert bool(cue.search(t)) == bool(cue.regex.search(t)), (cue.regex.pattern[:30], t[:80])
             hits += bool(cue.regex.search(t))
     assert hits > 100
+
+
+def test_fraction_answers_count_in_the_form_the_problem_asks_for():
+    """AMC/AIME "the answer is m/n ... What is m + n?": an approach that reaches 1/6 has answered 7; anything
+    else (no m/n form, no asked expression, an answer that is not a fraction) is left alone."""
+    from curation.cot.answers import approach_verdicts, in_asked_form
+
+    ask = ("The final answer can be written in the form $\\frac{m}{n}$, where $m$ and $n$ are relatively prime "
+           "positive integers. What is $m+n$?")
+    assert in_asked_form("1/6", ask) == "7"
+    assert in_asked_form("\\frac{9}{4}", ask) == "13"
+    assert in_asked_form("2/12", ask) == "7"  # reduced first: m and n are coprime
+    assert in_asked_form("3/2", ask.replace("$m+n$", "$m^2+n^2$")) == "13"
+    assert in_asked_form("3/2", ask.replace("What is $m+n$?", "Find $100m + n$.")) == "302"
+    assert in_asked_form("7", ask) is None and in_asked_form("x/6", ask) is None
+    assert in_asked_form("1/6", "What is the probability?") is None
+    assert in_asked_form("1/6", ask.replace("$m+n$", "$m^{99999}$")) is None  # no huge powers
+    text = "Each of the first three glasses gives x, so 3x = 1/2 and x = 1/6."
+    got = approach_verdicts({1: text}, "7", workers=1, problem="Pour juice. " + ask)
+    assert got[0].verdict == "correct" and got[0].answer == "1/6" and "7" in got[0].note
+    assert approach_verdicts({1: text}, "7", workers=1)[0].verdict == "incorrect"  # without the problem
