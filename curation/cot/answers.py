@@ -7,8 +7,10 @@ let `verifiers.math` decide equivalence with the reference. No statement at all 
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
+from math import gcd
 from typing import Callable, Sequence
 
 from verifiers.math.extract import match_brace
@@ -294,8 +296,6 @@ def in_asked_form(answer: str | None, problem: str | None) -> str | None:
     asked, frac = _ASKED_M_N.search(problem), _FRACTION.match(answer)
     if asked is None or frac is None:
         return None
-    from math import gcd
-
     a, b = (int(x) for x in (frac.group(1, 2) if frac.group(1) else frac.group(3, 4)))
     if b == 0:
         return None
@@ -313,8 +313,6 @@ def in_asked_form(answer: str | None, problem: str | None) -> str | None:
 def _arith(expr: str, names: dict[str, int]) -> int | None:
     """Integer value of + - * ** over names and literals (exponents up to 10), None for anything else; parsed
     with `ast`, never evaluated as code."""
-    import ast
-
     try:
         tree = ast.parse(expr, mode="eval").body
     except SyntaxError:

@@ -5,7 +5,7 @@ than fresh ones (0.66–0.75): every rule is a guess about which cue wins when s
 (cue phrases, "has the trace stated its final answer yet?", colon-announced formulas, position, the first words)
 are features, and a CRF (python-crfsuite) learns from the hand-labelled set how much each one counts and which part
 may follow which. It stays deterministic and needs no GPU or model download (the weights ship with the package,
-~120 kB); its features cost about 3x the rules' time per trace, so `ParallelSegmenter` spreads big batches over
+~230 kB); its features cost about 3x the rules' time per trace, so `ParallelSegmenter` spreads big batches over
 processes. Held out (tests/data/segmentation/README.md): boundary F1 0.798 vs 0.717 for the rules.
 
 Tags per paragraph of the thinking part: Q (question repeat), U (understanding), A+ / A (an approach starts /

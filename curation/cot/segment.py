@@ -210,13 +210,11 @@ ASKS_OTHER_WAY = re.compile(
 
 BRIEF_ASIDE_CHARS = 250
 LAST_REMARK_CHARS = 200
-# "Alternatively, I could graph the line ..." announces a check of its own; "Alternatively, 550 / 4 = 137.5"
-# only re-states a result inside the check under way.
 
 
 class PrefilteredCue:
     """A case-insensitive cue regex behind a substring prefilter. Python's `re` tries an unanchored
-    `\b(?:a|b|...)` alternation with IGNORECASE at every position (~30 us per paragraph head, the largest
+    word-boundary alternation with IGNORECASE at every position (~30 us per paragraph head, the largest
     single cost of the CRF's features); on ASCII text the regex runs only if one of `literals` (lower case) occurs,
     and every match of the pattern contains one of them, so results are unchanged. Non-ASCII text goes straight to
     the regex (Unicode case folding is wider than `str.lower`)."""
@@ -233,6 +231,8 @@ class PrefilteredCue:
         return self.regex.search(s)
 
 
+# "Alternatively, I could graph the line ..." announces a check of its own; "Alternatively, 550 / 4 = 137.5"
+# only re-states a result inside the check under way.
 PLAN = PrefilteredCue(r"\b(?:i|we) (?:could|can|might|may|will|'ll|should|consider)\b|\blet(?:'s| me| us)\b",
                       (" could", " can", " might", " may", " will", " 'll", " should", " consider", "let"))
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|\([a-z0-9]\))\s")
