@@ -68,10 +68,11 @@ def _boundary_prf(seg, rows):
     return b, bk
 
 
-# Floors = the shipped model's value on `heldout4` (20 traces of 10 teachers, three labellers each, never used to
-# build or tune anything) minus 0.03; see tests/data/segmentation/README.md, rounds 7-10.
-HELDOUT_CRF_F1_FLOOR = 0.768  # measured 0.798 (rules: 0.717); 0.786 for the model before round 10's traces
-HELDOUT_VERDICT_FLOOR = 0.93  # measured 0.960 over 25 approaches (0.920 before fractions counted in the asked form)
+# Floors = the shipped model's value on the held-out splits minus 0.03 (see tests/data/segmentation/README.md):
+# `heldout4` (20 traces of 10 teachers, spent: two looks) plus `heldout5` (22 traces on unlabelled problems, round 11,
+# first look: CRF 0.677, rules 0.642; its 8k+ traces 0.462).
+HELDOUT_CRF_F1_FLOOR = 0.699  # measured 0.729 on heldout4+heldout5 (rules: 0.673)
+HELDOUT_VERDICT_FLOOR = 0.874  # measured 0.904 (heldout5 alone: 0.875 over 48 approaches)
 
 
 def test_hand_labelled_agreement(record_property, capsys):
