@@ -112,7 +112,9 @@ def answer_states(text: str, ptext: list[str]) -> tuple[list[bool], list[bool]]:
 
 def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list[dict[str, float]]:
     """One sparse feature dict per paragraph of the thinking part (cues of the paragraph and of its neighbours,
-    and the trace state around it: answered yet, answer reached since the last cue, span up to the next cue)."""
+    and the trace state around it: answered yet, answer reached since the last cue, span up to the next cue).
+    Written for speed (it is most of the segmenter's time): per-feature lists first, one dict per paragraph
+    built only from the features that fire."""
     n = len(ptext)
     hit, hit2 = answer_states(text, ptext)
     first_hit2 = next((j for j, x in enumerate(hit2) if x), n)
@@ -138,51 +140,72 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
         acc = sizes[j] + (0 if j + 1 < n and (oa[j + 1] or oc[j + 1]) else acc)
         to_cue[j] = min(acc, SPAN_CAP)
     lead_words = [_WORDS.findall(p[:80].lower()) for p in ptext]
-    raw: list[dict[str, float]] = []
+    firsts = [S._first_sentence(p, 400) for p in ptext]
+    colon = [p.rstrip().endswith(":") for p in ptext]
+    formula = [S._is_formula(p) for p in ptext]
+    item = [bool(S._LIST_ITEM.match(p)) for p in ptext]
+    cont = [False] + [  # = S._continues_previous(ptext[j - 1], ptext[j])
+        (item[j] or formula[j] or ptext[j].lstrip().startswith(("\\[", "$$", "\\("))) if colon[j - 1]
+        else (item[j] and item[j - 1]) for j in range(1, n)]
+    cues = [  # cue features of paragraph j that do not depend on the trace state, in a fixed order
+        [name for name, on in (
+            ("tag", j < OPENING and S._TAG.match(p)), ("oa", oa[j]), ("oc", oc[j]), ("newap", newap[j]),
+            ("ver", ver[j]), ("weak", weak[j]), ("chk", chk[j]), ("aff", aff[j]),
+            ("qc", S.QUESTION_CUE.search(firsts[j])), ("isq", j < OPENING and S.is_question_repeat(p, problem)),
+            ("und", S.UNDERSTAND.search(heads[j])), ("ast", S.APPROACH_START.search(heads[j])),
+            ("asked", S.ASKED.search(heads[j])), ("another", ways[j] and S.ANOTHER_WAY.search(heads[j])),
+            ("asksother", asksother[j]), ("plan", S.PLAN.search(heads[j][:80])),
+            ("conc", S.CONCLUSION_CUE.search(heads[j])), ("hit", hit[j]), ("hit2", hit2[j]), ("work", S.is_work(p)),
+            ("restates", j < OPENING and S.restates(p, problem)), ("formula", formula[j]), ("cont", cont[j]),
+            ("colon", colon[j]), ("qmark", "?" in firsts[j][:200]), ("boxed", "\\boxed" in p),
+            ("abandon", ABANDON.search(p[:200])), ("othermethod", OTHER_METHOD.search(p[:250])),
+        ) if on]
+        for j, p in enumerate(ptext)]
+    near = [[k for k in _NEIGHBOUR if k in c] for c in map(set, cues)]  # what the neighbours see
+    out: list[dict[str, float]] = []
     answered = hit_since_cue = answered2 = hit2_since_cue = False
     last_cue: int | None = None
     last_hit: int | None = None
-    for j, p in enumerate(ptext):
-        head = heads[j]
-        first = S._first_sentence(p, 400)
-        flags = {
-            "tag": j < OPENING and bool(S._TAG.match(p)), "oa": oa[j], "oc": oc[j], "newap": newap[j],
-            "ver": ver[j], "weak": weak[j], "chk": chk[j], "aff": aff[j], "qc": bool(S.QUESTION_CUE.search(first)),
-            "isq": j < OPENING and S.is_question_repeat(p, problem), "und": bool(S.UNDERSTAND.search(head)),
-            "ast": bool(S.APPROACH_START.search(head)), "asked": bool(S.ASKED.search(head)),
-            "another": ways[j] and bool(S.ANOTHER_WAY.search(head)), "asksother": asksother[j],
-            "plan": bool(S.PLAN.search(head[:80])), "conc": bool(S.CONCLUSION_CUE.search(head)),
-            "hit": hit[j], "work": S.is_work(p), "restates": j < OPENING and S.restates(p, problem),
-            "formula": S._is_formula(p), "cont": j > 0 and S._continues_previous(ptext[j - 1], p),
-            "colon": p.rstrip().endswith(":"), "qmark": "?" in first[:200], "boxed": "\\boxed" in p,
-            "answered": answered, "after_first_hit": j > first_hit, "short": sizes[j] < 80, "last": j == n - 1,
-            "last2": j >= n - 2, "hit_since_cue": hit_since_cue, "span_short": to_cue[j] < 250,
-            "hit_later": later[j], "hit2": hit2[j], "answered2": answered2, "after_first_hit2": j > first_hit2,
-            "hit2_since_cue": hit2_since_cue,
-            "abandon": bool(ABANDON.search(p[:200])), "othermethod": bool(OTHER_METHOD.search(p[:250])),
-        }
-        f = {k: 1.0 for k, v in flags.items() if v}
+    last_j = max(1, n - 1)
+    for j in range(n):
+        f = dict.fromkeys(cues[j], 1.0)
+        for name, on in (("answered", answered), ("after_first_hit", j > first_hit), ("short", sizes[j] < 80),
+                         ("last", j == n - 1), ("last2", j >= n - 2), ("hit_since_cue", hit_since_cue),
+                         ("span_short", to_cue[j] < 250), ("hit_later", later[j]),
+                         ("answered2", answered2), ("after_first_hit2", j > first_hit2),
+                         ("hit2_since_cue", hit2_since_cue)):
+            if on:
+                f[name] = 1.0
         f["bias"] = 1.0
         f["len"] = min(sizes[j], 1000) / 1000.0
-        f["pos"] = j / max(1, n - 1)
+        f["pos"] = j / last_j
         f["span_to_cue"] = to_cue[j] / SPAN_CAP
-        f[f"idx={min(j, 6)}"] = 1.0
+        f[_IDX[min(j, 6)]] = 1.0
         f["since_cue=" + (str(min(j - last_cue, 5)) if last_cue is not None else "none")] = 1.0
         f["since_hit=" + (str(min(j - last_hit, 6)) if last_hit is not None else "none")] = 1.0
         words = lead_words[j]
-        for m in (1, 2, 3):
-            f[f"w{m}=" + "_".join(words[:m])] = 1.0
+        f["w1=" + "_".join(words[:1])] = 1.0
+        f["w2=" + "_".join(words[:2])] = 1.0
+        f["w3=" + "_".join(words[:3])] = 1.0
         if j + 1 < n:  # a cue often spans two paragraphs ("Wait." / "Let me try another way.")
-            f["nw1=" + "_".join(lead_words[j + 1][:1])] = 1.0
-            f["nw2=" + "_".join(lead_words[j + 1][:2])] = 1.0
+            nxt = lead_words[j + 1]
+            f["nw1=" + "_".join(nxt[:1])] = 1.0
+            f["nw2=" + "_".join(nxt[:2])] = 1.0
+            for k in near[j + 1]:
+                f["n:" + k] = 1.0
+        else:
+            f["n:none"] = 1.0
         if j > 0:
             f["pw1=" + "_".join(lead_words[j - 1][:1])] = 1.0
-        for w in set(_WORDS.findall(first[:160].lower())):  # words of the first sentence
-            f["b=" + w] = 1.0
-        if j > 0:  # how the previous paragraph ended ("This is getting messy.")
-            for w in set(_WORDS.findall(ptext[j - 1].rstrip()[-120:].lower())):
+            for k in near[j - 1]:
+                f["p:" + k] = 1.0
+            for w in set(_WORDS.findall(ptext[j - 1].rstrip()[-120:].lower())):  # how the previous one ended
                 f["pt=" + w] = 1.0
-        raw.append(f)
+        else:
+            f["p:none"] = 1.0
+        for w in set(_WORDS.findall(firsts[j][:160].lower())):  # words of the first sentence
+            f["b=" + w] = 1.0
+        out.append(f)
         answered, answered2 = answered or hit[j], answered2 or hit2[j]
         if hit[j] or hit2[j]:
             last_hit = j
@@ -190,19 +213,10 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
             last_cue, hit_since_cue, hit2_since_cue = j, hit[j], hit2[j]
         else:
             hit_since_cue, hit2_since_cue = hit_since_cue or hit[j], hit2_since_cue or hit2[j]
-    out = []
-    for j, f in enumerate(raw):
-        g = dict(f)
-        for d, name in ((-1, "p"), (1, "n")):
-            if 0 <= j + d < n:
-                nb = raw[j + d]
-                for k in _NEIGHBOUR:
-                    if k in nb:
-                        g[f"{name}:{k}"] = 1.0
-            else:
-                g[f"{name}:none"] = 1.0
-        out.append(g)
     return out
+
+
+_IDX = [f"idx={i}" for i in range(7)]
 
 
 def tags_from_segments(segments: list[dict], paras: list[tuple[int, int]]) -> list[str]:
