@@ -41,13 +41,13 @@ _LONG = {"Q": "question_repeat", "U": "understanding", "C": "conclusion", "O": "
 _WORDS = re.compile(r"[a-z']+|\?")
 # Giving up on the current method ("This is getting messy.", "Let me think differently.") and naming another one
 # anywhere near the start of a paragraph, not only as its first words (long traces bury the cue).
-ABANDON = S.PrefilteredCue(
+ABANDON = S.Cue(
     r"\b(?:messy|complicated|complex|confusing|tedious|time-consuming|a pain|overcomplicat\w*|cumbersome|"
     r"stuck|dead end|not (?:helpful|working|getting anywhere|leading anywhere|sure (?:if|that|this|how))|"
     r"(?:does|did)n'?t (?:help|work|seem to (?:help|work|lead))|going in circles|not the right way)\b",
     ("messy", "compl", "confusing", "tedious", "time-consuming", "a pain", "cumbersome", "stuck", "dead end", "not ",
      "t help", "t work", "t seem", "circles"))
-OTHER_METHOD = S.PrefilteredCue(
+OTHER_METHOD = S.Cue(
     r"\b(?:another|different|better|simpler|smarter|new|alternative|more direct|easier|cleverer|other)\s+"
     r"(?:approach|way|method|strategy|substitution|idea|tactic|angle)\b|\bthink (?:about (?:it|this) )?differently\b|"
     r"\b(?:approach|tackle|look at) (?:this|it|the problem) differently\b",
@@ -94,8 +94,10 @@ def answer_states(text: str, ptext: list[str]) -> tuple[list[bool], list[bool]]:
     hit, hit2 = [False] * len(ptext), [False] * len(ptext)
     if targets:
         for j, p in enumerate(ptext):
-            if all(S.lacks_digits(p, d) for d in digits):
-                continue
+            if p.isascii() or not S._DIGIT_MAKERS.search(p):  # = all(S.lacks_digits(p, d) for d in digits)
+                pdigits = S._DIGITS.sub("", p)
+                if all(d and d not in pdigits for d in digits):
+                    continue
             if not _STATES.search(p[-400:]):
                 continue
             if plain and p.isascii():
@@ -125,13 +127,14 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     heads = [p.lstrip()[:200] for p in ptext]
     lows = [h.lower() for h in heads]
     ways = [("way" in lo or "approach" in lo or "method" in lo) for lo in lows]  # prefilter of the "other way" cues
-    newap = [bool(S.NEW_APPROACH.search(h)) for h in heads]
-    asksother = [w and bool(S.ASKS_OTHER_WAY.search(h[:120])) for h, w in zip(heads, ways)]
+    newap = S.NEW_APPROACH.each(heads)
+    heads120 = [h[:120] for h in heads]
+    asksother = S.ASKS_OTHER_WAY.each(heads120, ways)
     oa = [a or b for a, b in zip(newap, asksother)]  # = S.opens_approach
-    ver = [bool(S.VERIFY.search(h)) for h in heads]
+    ver = S.VERIFY.each(heads)
     aff = [bool(S.AFFIRM.match(h)) for h in heads]
-    weak = [bool(S.WEAK_VERIFY.search(h)) for h in heads]
-    chk = [w and bool(S.CHECK_WORDS.search(h[:120])) for h, w in zip(heads, weak)]
+    weak = S.WEAK_VERIFY.each(heads)
+    chk = S.CHECK_WORDS.each(heads120, weak)
     oc = [v or (not af and c) for v, af, c in zip(ver, aff, chk)]  # = S.opens_check
     sizes = [len(p.strip()) for p in ptext]
     to_cue = [0] * n  # characters from paragraph j up to the next cue paragraph (capped)
@@ -147,20 +150,23 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     cont = [False] + [  # = S._continues_previous(ptext[j - 1], ptext[j])
         (item[j] or formula[j] or ptext[j].lstrip().startswith(("\\[", "$$", "\\("))) if colon[j - 1]
         else (item[j] and item[j - 1]) for j in range(1, n)]
-    cues = [  # cue features of paragraph j that do not depend on the trace state, in a fixed order
-        [name for name, on in (
-            ("tag", j < OPENING and S._TAG.match(p)), ("oa", oa[j]), ("oc", oc[j]), ("newap", newap[j]),
-            ("ver", ver[j]), ("weak", weak[j]), ("chk", chk[j]), ("aff", aff[j]),
-            ("qc", S.QUESTION_CUE.search(firsts[j])), ("isq", j < OPENING and S.is_question_repeat(p, problem)),
-            ("und", S.UNDERSTAND.search(heads[j])), ("ast", S.APPROACH_START.search(heads[j])),
-            ("asked", S.ASKED.search(heads[j])), ("another", ways[j] and S.ANOTHER_WAY.search(heads[j])),
-            ("asksother", asksother[j]), ("plan", S.PLAN.search(heads[j][:80])),
-            ("conc", S.CONCLUSION_CUE.search(heads[j])), ("hit", hit[j]), ("hit2", hit2[j]), ("work", S.is_work(p)),
-            ("restates", j < OPENING and S.restates(p, problem)), ("formula", formula[j]), ("cont", cont[j]),
-            ("colon", colon[j]), ("qmark", "?" in firsts[j][:200]), ("boxed", "\\boxed" in p),
-            ("abandon", ABANDON.search(p[:200])), ("othermethod", OTHER_METHOD.search(p[:250])),
-        ) if on]
-        for j, p in enumerate(ptext)]
+    opening = range(min(n, OPENING))  # restatement features only where the opening can be
+    flags = {  # cue features that do not depend on the trace state, one list per feature
+        "tag": [bool(S._TAG.match(ptext[j])) for j in opening], "oa": oa, "oc": oc, "newap": newap, "ver": ver,
+        "weak": weak, "chk": chk, "aff": aff, "qc": S.QUESTION_CUE.each(firsts),
+        "isq": [S.is_question_repeat(ptext[j], problem) for j in opening], "und": S.UNDERSTAND.each(heads),
+        "ast": S.APPROACH_START.each(heads), "asked": S.ASKED.each(heads), "another": S.ANOTHER_WAY.each(heads, ways),
+        "asksother": asksother, "plan": S.PLAN.each([h[:80] for h in heads]), "conc": S.CONCLUSION_CUE.each(heads),
+        "hit": hit, "hit2": hit2, "work": [S.is_work(p) for p in ptext],
+        "restates": [S.restates(ptext[j], problem) for j in opening], "formula": formula, "cont": cont,
+        "colon": colon, "qmark": ["?" in f[:200] for f in firsts], "boxed": ["\\boxed" in p for p in ptext],
+        "abandon": ABANDON.each([p[:200] for p in ptext]), "othermethod": OTHER_METHOD.each([p[:250] for p in ptext]),
+    }
+    cues: list[list[str]] = [[] for _ in range(n)]
+    for name, on in flags.items():
+        for j, x in enumerate(on):
+            if x:
+                cues[j].append(name)
     near = [[k for k in _NEIGHBOUR if k in c] for c in map(set, cues)]  # what the neighbours see
     out: list[dict[str, float]] = []
     answered = hit_since_cue = answered2 = hit2_since_cue = False
