@@ -124,18 +124,8 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     later = [False] * n  # an answer is stated after paragraph j
     for j in range(n - 2, -1, -1):
         later[j] = later[j + 1] or hit[j + 1]
-    heads = [p.lstrip()[:200] for p in ptext]
-    lows = [h.lower() for h in heads]
-    ways = [("way" in lo or "approach" in lo or "method" in lo) for lo in lows]  # prefilter of the "other way" cues
-    newap = S.NEW_APPROACH.each(heads)
-    heads120 = [h[:120] for h in heads]
-    asksother = S.ASKS_OTHER_WAY.each(heads120, ways)
-    oa = [a or b for a, b in zip(newap, asksother)]  # = S.opens_approach
-    ver = S.VERIFY.each(heads)
-    aff = [bool(S.AFFIRM.match(h)) for h in heads]
-    weak = S.WEAK_VERIFY.each(heads)
-    chk = S.CHECK_WORDS.each(heads120, weak)
-    oc = [v or (not af and c) for v, af, c in zip(ver, aff, chk)]  # = S.opens_check
+    cue = S.opener_cues(ptext)
+    heads, ways, oa, oc = cue["heads"], cue["ways"], cue["oa"], cue["oc"]
     sizes = [len(p.strip()) for p in ptext]
     to_cue = [0] * n  # characters from paragraph j up to the next cue paragraph (capped)
     acc = 0
@@ -152,11 +142,11 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
         else (item[j] and item[j - 1]) for j in range(1, n)]
     opening = range(min(n, OPENING))  # restatement features only where the opening can be
     flags = {  # cue features that do not depend on the trace state, one list per feature
-        "tag": [bool(S._TAG.match(ptext[j])) for j in opening], "oa": oa, "oc": oc, "newap": newap, "ver": ver,
-        "weak": weak, "chk": chk, "aff": aff, "qc": S.QUESTION_CUE.each(firsts),
+        "tag": [bool(S._TAG.match(ptext[j])) for j in opening], "oa": oa, "oc": oc, "newap": cue["newap"],
+        "ver": cue["ver"], "weak": cue["weak"], "chk": cue["chk"], "aff": cue["aff"], "qc": S.QUESTION_CUE.each(firsts),
         "isq": [S.is_question_repeat(ptext[j], problem) for j in opening], "und": S.UNDERSTAND.each(heads),
         "ast": S.APPROACH_START.each(heads), "asked": S.ASKED.each(heads), "another": S.ANOTHER_WAY.each(heads, ways),
-        "asksother": asksother, "plan": S.PLAN.each([h[:80] for h in heads]), "conc": S.CONCLUSION_CUE.each(heads),
+        "asksother": cue["asksother"], "plan": S.PLAN.each([h[:80] for h in heads]), "conc": S.CONCLUSION_CUE.each(heads),
         "hit": hit, "hit2": hit2, "work": [S.is_work(p) for p in ptext],
         "restates": [S.restates(ptext[j], problem) for j in opening], "formula": formula, "cont": cont,
         "colon": colon, "qmark": ["?" in f[:200] for f in firsts], "boxed": ["\\boxed" in p for p in ptext],
