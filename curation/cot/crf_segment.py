@@ -158,13 +158,32 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
             if x:
                 cues[j].append(name)
     near = [[k for k in _NEIGHBOUR if k in c] for c in map(set, cues)]  # what the neighbours see
+    w1 = ["_".join(w[:1]) for w in lead_words]
+    keys = []  # binary features of paragraph j that do not depend on the trace state
+    for j in range(n):
+        words = lead_words[j]
+        k = cues[j] + ["bias", _IDX[min(j, 6)], "w1=" + w1[j], "w2=" + "_".join(words[:2]),
+                       "w3=" + "_".join(words[:3])]
+        if j + 1 < n:  # a cue often spans two paragraphs ("Wait." / "Let me try another way.")
+            k += ["nw1=" + w1[j + 1], "nw2=" + "_".join(lead_words[j + 1][:2])]
+            k += ["n:" + x for x in near[j + 1]]
+        else:
+            k.append("n:none")
+        if j > 0:  # and how the previous one ended ("This is getting messy.")
+            k.append("pw1=" + w1[j - 1])
+            k += ["p:" + x for x in near[j - 1]]
+            k += ["pt=" + w for w in set(_WORDS.findall(ptext[j - 1].rstrip()[-120:].lower()))]
+        else:
+            k.append("p:none")
+        k += ["b=" + w for w in set(_WORDS.findall(firsts[j][:160].lower()))]  # words of the first sentence
+        keys.append(k)
     out: list[dict[str, float]] = []
     answered = hit_since_cue = answered2 = hit2_since_cue = False
     last_cue: int | None = None
     last_hit: int | None = None
     last_j = max(1, n - 1)
     for j in range(n):
-        f = dict.fromkeys(cues[j], 1.0)
+        f = dict.fromkeys(keys[j], 1.0)
         for name, on in (("answered", answered), ("after_first_hit", j > first_hit), ("short", sizes[j] < 80),
                          ("last", j == n - 1), ("last2", j >= n - 2), ("hit_since_cue", hit_since_cue),
                          ("span_short", to_cue[j] < 250), ("hit_later", later[j]),
@@ -172,35 +191,11 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
                          ("hit2_since_cue", hit2_since_cue)):
             if on:
                 f[name] = 1.0
-        f["bias"] = 1.0
         f["len"] = min(sizes[j], 1000) / 1000.0
         f["pos"] = j / last_j
         f["span_to_cue"] = to_cue[j] / SPAN_CAP
-        f[_IDX[min(j, 6)]] = 1.0
         f["since_cue=" + (str(min(j - last_cue, 5)) if last_cue is not None else "none")] = 1.0
         f["since_hit=" + (str(min(j - last_hit, 6)) if last_hit is not None else "none")] = 1.0
-        words = lead_words[j]
-        f["w1=" + "_".join(words[:1])] = 1.0
-        f["w2=" + "_".join(words[:2])] = 1.0
-        f["w3=" + "_".join(words[:3])] = 1.0
-        if j + 1 < n:  # a cue often spans two paragraphs ("Wait." / "Let me try another way.")
-            nxt = lead_words[j + 1]
-            f["nw1=" + "_".join(nxt[:1])] = 1.0
-            f["nw2=" + "_".join(nxt[:2])] = 1.0
-            for k in near[j + 1]:
-                f["n:" + k] = 1.0
-        else:
-            f["n:none"] = 1.0
-        if j > 0:
-            f["pw1=" + "_".join(lead_words[j - 1][:1])] = 1.0
-            for k in near[j - 1]:
-                f["p:" + k] = 1.0
-            for w in set(_WORDS.findall(ptext[j - 1].rstrip()[-120:].lower())):  # how the previous one ended
-                f["pt=" + w] = 1.0
-        else:
-            f["p:none"] = 1.0
-        for w in set(_WORDS.findall(firsts[j][:160].lower())):  # words of the first sentence
-            f["b=" + w] = 1.0
         out.append(f)
         answered, answered2 = answered or hit[j], answered2 or hit2[j]
         if hit[j] or hit2[j]:
