@@ -163,6 +163,14 @@ def test_labels_are_verbatim_offsets_into_the_trace():
     ("Hmm, I am not sure where to start here.", None),
     ("Therefore the answer is \\boxed{\\frac{3}{5}} indeed", "\\frac{3}{5}"),
     ("So x^2 - 5x - 14 = 0 and this is not helpful, I should use a different approach.", None),
+    # counts said in prose, with no "is" / "=" (only when nothing else is stated)
+    ("Square 7 is empty.\n\nTherefore, in the worst case, it takes five guesses to find one.", "5"),
+    ("So, with four squares: 2, 5, 7, and 8, I can cover all placements.", "4"),
+    ("So, squares are involved here.", None),
+    # units in \text{...}, intervals and pairs cut at a comma, matrices
+    ("\\[ 3 \\times 60 + 24 = 204 \\text{ minutes} \\]", "204"),
+    ("In interval notation, that would be \\( (-\\infty, 2) \\cup (3, \\infty) \\).", "(-\\infty, 2) \\cup (3, \\infty)"),
+    ("the projection is = \\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}"),
 ])
 def test_approach_answer(text, expected):
     assert approach_answer(text) == expected
