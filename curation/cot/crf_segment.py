@@ -10,7 +10,9 @@ processes. Held out (tests/data/segmentation/README.md): boundary F1 0.798 vs 0.
 
 Tags per paragraph of the thinking part: Q (question repeat), U (understanding), A+ / A (an approach starts /
 goes on), V+ / V (a verification step starts / goes on), C (conclusion), O (other). Text from the end-of-thought
-marker on is one conclusion segment, as in the heuristic segmenter.
+marker on is one conclusion segment, as in the heuristic segmenter. Training refines the approach tags (A! for the
+paragraph where an approach hands over to a check or the conclusion, A2… for the second and later approaches; see
+`tags_from_segments`); decoding reads only their first letter and "+".
 
 Train (and cross-validate) on a labelled file: `python -m curation.cot.crf_segment train --labels FILE --out MODEL`.
 """
@@ -211,7 +213,14 @@ _IDX = [f"idx={i}" for i in range(7)]
 
 
 def tags_from_segments(segments: list[dict], paras: list[tuple[int, int]]) -> list[str]:
-    """The training target: each paragraph's tag under a labelled segmentation (segment starts on paragraphs)."""
+    """The training target: each paragraph's tag under a labelled segmentation (segment starts on paragraphs).
+
+    A first-order CRF forgets, inside a long run of A, whether the approach has stated its answer yet and whether
+    it is the first one, and long traces are where verification-vs-new-approach gets confused. So the approach tags
+    carry that state: the last paragraph of an approach that a verification or the conclusion follows (where it
+    states its answer) is "A!", and the paragraphs of the second and later approaches are "A2+" / "A2" / "A2!".
+    `segments_from_tags` reads them as plain A / A+. Cross-validated boundary F1 (8 folds, seeds 0-2): 0.721 →
+    0.735, 0.598 → 0.616 on traces of 8k+ characters (A! alone: 0.730 / 0.604, A2 alone: 0.727 / 0.608)."""
     tags = []
     for a, _ in paras:
         s = next(x for x in segments if x["start"] <= a < x["end"])
@@ -219,6 +228,13 @@ def tags_from_segments(segments: list[dict], paras: list[tuple[int, int]]) -> li
         if t in ("A", "V") and s["start"] == a:
             t += "+"
         tags.append(t)
+    k = 0
+    for j, t in enumerate(tags):
+        if t[0] == "A":
+            k += t == "A+"
+            if t == "A" and j + 1 < len(tags) and tags[j + 1][0] in "VC":
+                t = "A!"
+            tags[j] = "A2" + t[1:] if k >= 2 else t
     return tags
 
 
@@ -274,7 +290,8 @@ class CRFSegmenter:
         self._lock = threading.Lock()  # a crfsuite tagger holds per-call state
 
     def tag(self, text: str, problem: str | None = None, paras: list[tuple[int, int]] | None = None) -> list[str]:
-        """One tag per paragraph of the thinking part."""
+        """One tag per paragraph of the thinking part (Q U A+ A V+ V C O: the training refinements of A are
+        folded back)."""
         if paras is None:
             paras, _ = S.thought_paragraphs(text)
         lead, feats = _sequence(text, problem, paras)
@@ -282,7 +299,8 @@ class CRFSegmenter:
             return []
         with self._lock:
             tags = self._tagger.tag(feats)
-        return [tags[0]] * lead + list(tags)
+        tags = [("A+" if t.endswith("+") else "A") if t[0] == "A" else t for t in tags]
+        return [tags[0]] * lead + tags
 
     def segment(self, text: str, problem: str | None = None) -> list[Segment]:
         if not text:
