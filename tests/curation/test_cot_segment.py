@@ -164,6 +164,14 @@ def test_labels_are_verbatim_offsets_into_the_trace():
     ("Hmm, I am not sure where to start here.", None),
     ("Therefore the answer is \\boxed{\\frac{3}{5}} indeed", "\\frac{3}{5}"),
     ("So x^2 - 5x - 14 = 0 and this is not helpful, I should use a different approach.", None),
+    # counts said in prose, with no "is" / "=" (only when nothing else is stated)
+    ("Square 7 is empty.\n\nTherefore, in the worst case, it takes five guesses to find one.", "5"),
+    ("So, with four squares: 2, 5, 7, and 8, I can cover all placements.", "4"),
+    ("So, squares are involved here.", None),
+    # units in \text{...}, intervals and pairs cut at a comma, matrices
+    ("\\[ 3 \\times 60 + 24 = 204 \\text{ minutes} \\]", "204"),
+    ("In interval notation, that would be \\( (-\\infty, 2) \\cup (3, \\infty) \\).", "(-\\infty, 2) \\cup (3, \\infty)"),
+    ("the projection is = \\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}"),
 ])
 def test_approach_answer(text, expected):
     assert approach_answer(text) == expected
@@ -258,23 +266,51 @@ def test_parallel_segmenter_matches_one_process(kind):
     assert par._procs == []
 
 
-def test_prefiltered_cues_match_their_regex_exactly():
-    """The substring prefilter in front of the slow case-insensitive cue regexes never changes a result: checked
-    on every paragraph of the labelled traces, in upper case too, and on phrases that hit each alternative."""
-    from curation.cot import crf_segment as C
-    from curation.cot.segment import PLAN, paragraphs
+def _cue_texts():
+    from curation.cot.segment import paragraphs
 
     texts = [r["reasoning"][a:b] for r in labelled() for a, b in paragraphs(r["reasoning"])]
     texts += ["This is getting Messy.", "that DIDN'T WORK", "doesnt seem to lead anywhere", "Going in circles here",
               "Let me think differently.", "a SIMPLER   substitution", "tackle the problem differently", "We'll",
-              "we 'll see", "I CONSIDER", "Let's go", "not sure how", "Maybe an easier angle?", "ſtuck"]
-    texts += [t.upper() for t in texts]
+              "we 'll see", "I CONSIDER", "Let's go", "not sure how", "Maybe an easier angle?", "ſtuck",
+              "WAIT, LET ME VERIFY THAT.", "Alternatively, İ could try", "So the ANSWER is 5.", "K\u212a"]
+    heads = [t.lstrip()[:200] for t in texts]
+    return heads + [t.upper() for t in heads] + [t.swapcase() for t in heads[::7]]
+
+
+def test_cues_match_their_case_insensitive_regex_exactly():
+    """Every cue (lower-case regex on lower-cased ASCII text, literal prefilters, the one-call `each`) finds what
+    its IGNORECASE regex finds, at the same offsets: on every labelled paragraph head, in upper and swapped case,
+    and on non-ASCII text (which goes to the IGNORECASE regex)."""
+    from curation.cot import crf_segment as C
+    from curation.cot import segment as S
+
+    cues = [c for m in (S, C) for c in vars(m).values() if isinstance(c, S.Cue)]
+    assert len(cues) >= 16
+    texts = _cue_texts()
+    where = [i % 3 != 0 for i in range(len(texts))]
     hits = 0
-    for cue in (C.ABANDON, C.OTHER_METHOD, PLAN):
+    for cue in cues:
         for t in texts:
-            assert bool(cue.search(t)) == bool(cue.regex.search(t)), (cue.regex.pattern[:30], t[:80])
-            hits += bool(cue.regex.search(t))
-    assert hits > 100
+            got, want = cue.search(t), cue.regex.search(t)
+            assert (got and got.span()) == (want and want.span()), (cue.regex.pattern[:30], t[:80])
+            got, want = cue.match(t), cue.regex.match(t)
+            assert (got and got.span()) == (want and want.span()), (cue.regex.pattern[:30], t[:80])
+            hits += bool(want)
+        assert cue.each(texts) == [bool(cue.regex.search(t)) for t in texts]
+        assert cue.each(texts, where) == [w and bool(cue.regex.search(t)) for t, w in zip(texts, where)]
+    assert hits > 1000
+    with pytest.raises(ValueError, match="lower case"):
+        S.Cue(r"\bLet me\b")
+
+
+def test_answer_scans_on_lower_cased_text_find_the_same_matches():
+    from curation.cot import answers as A
+
+    for t in _cue_texts()[::3]:
+        low = t.lower() if t.isascii() else None
+        for rx in (A._WHICH_IS, A._ANSWER_IS, A._CONCLUDE_ANY):
+            assert [m.span() for m in A._scan(rx, t, low)] == [m.span() for m in rx.finditer(t)]
 
 
 def test_fraction_answers_count_in_the_form_the_problem_asks_for():

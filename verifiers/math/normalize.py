@@ -126,9 +126,10 @@ _ASCII_CONST = re.compile(r"(?<![\\a-zA-Z])(pi|infty|inf)(?![a-zA-Z])")
 
 def ascii_functions(s: str) -> str:
     """Plain-text math as models write it in long CoT (`3*sqrt(13)`, `2pi`) → LaTeX the parser reads; without this
-    `sqrt(13)` parses as the product s*q*r*t*13."""
+    `sqrt(13)` parses as the product s*q*r*t*13. (The substring tests skip the regexes on text that cannot
+    match them: most of a long trace, which the segmenter normalises paragraph by paragraph.)"""
     out, i = [], 0
-    while (m := _ASCII_FUNC.search(s, i)) is not None:
+    while ("sqrt" in s or "cbrt" in s) and (m := _ASCII_FUNC.search(s, i)) is not None:
         depth, j = 1, m.end()
         while j < len(s) and depth:
             depth += {"(": 1, ")": -1}.get(s[j], 0)
@@ -139,6 +140,8 @@ def ascii_functions(s: str) -> str:
         out.append(s[i : m.start()] + (rf"\sqrt{{{inner}}}" if m.group(1) == "sqrt" else rf"\sqrt[3]{{{inner}}}"))
         i = j
     s = "".join(out) + s[i:]
+    if "pi" not in s and "inf" not in s:
+        return s
     return _ASCII_CONST.sub(lambda m: r"\pi" if m.group(1) == "pi" else r"\infty", s)
 
 
