@@ -97,10 +97,8 @@ def answer_states(text: str, ptext: list[str]) -> tuple[list[bool], list[bool]]:
     hit, hit2 = [False] * len(ptext), [False] * len(ptext)
     if targets:
         for j, p in enumerate(ptext):
-            if p.isascii() or not S._DIGIT_MAKERS.search(p):  # = all(S.lacks_digits(p, d) for d in digits)
-                pdigits = S._DIGITS.sub("", p)
-                if all(d and d not in pdigits for d in digits):
-                    continue
+            if S.lacks_digits(p, *digits):
+                continue
             if not _STATES.search(p[-400:]):
                 continue
             if plain and p.isascii():
@@ -139,10 +137,7 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     firsts = [S._first_sentence(p, 400) for p in ptext]
     colon = [p.rstrip().endswith(":") for p in ptext]
     formula = [S._is_formula(p) for p in ptext]
-    item = [bool(S._LIST_ITEM.match(p)) for p in ptext]
-    cont = [False] + [  # = S._continues_previous(ptext[j - 1], ptext[j])
-        (item[j] or formula[j] or ptext[j].lstrip().startswith(("\\[", "$$", "\\("))) if colon[j - 1]
-        else (item[j] and item[j - 1]) for j in range(1, n)]
+    cont = [j > 0 and S._continues_previous(ptext[j - 1], ptext[j]) for j in range(n)]
     opening = range(min(n, OPENING))  # restatement features only where the opening can be
     flags = {  # cue features that do not depend on the trace state, one list per feature
         "tag": [bool(S._TAG.match(ptext[j])) for j in opening], "oa": oa, "oc": oc, "newap": cue["newap"],

@@ -377,11 +377,13 @@ _DIGIT_MAKERS = re.compile(r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2
                            r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b\U0001d7ce-\U0001d7ff])")
 
 
-def lacks_digits(p: str, digits: str) -> bool:
-    """True when `p` cannot contain, even after normalisation, a value whose digits are `digits` (non-empty):
-    a cheap test before normalising every paragraph of a long trace."""
-    keeps = p.isascii() or not _DIGIT_MAKERS.search(p)
-    return bool(digits) and keeps and digits not in _DIGITS.sub("", p)
+def lacks_digits(p: str, *digits: str) -> bool:
+    """True when `p` cannot contain, even after normalisation, any value whose digits are one of `digits` (each
+    non-empty): a cheap test before normalising every paragraph of a long trace."""
+    if not digits or not (p.isascii() or not _DIGIT_MAKERS.search(p)):
+        return False
+    found = _DIGITS.sub("", p)
+    return all(d and d not in found for d in digits)
 
 
 def leading_tags(ptext: list[str]) -> int:
