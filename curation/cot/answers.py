@@ -44,7 +44,10 @@ def last_boxed(text: str) -> str | None:
     return found
 
 
-_LEADING = re.compile(r"^(?:approximately|about|roughly|exactly|just|only|still|equal to|now|also)\s+", re.I)
+_LEADING = re.compile(r"^(?:approximately|about|roughly|exactly|just|only|still|equal to|now|also|indeed)\s+", re.I)
+# "4 + 5 \equiv 9 \mod 11": the residue the congruence chain ends on
+_CONGRUENCE = re.compile(r".*(?:\\equiv|≡)\s*", re.S)
+_MOD_TAIL = re.compile(r"\s*\(?\s*\\?(?:pmod|bmod|mod)\s*\{?\s*\d+\s*\}?\s*\)?\s*$")
 _MATH_WORDS = re.compile(
     r"^(?:sqrt|pi|frac|dfrac|cdot|times|text|mathrm|left|right|infty|infinity|and|or|sin|cos|tan|log|ln|cup|cap|"
     r"le|ge|leq|geq|pm|circ|mod|pmod|boxed|begin|end|pmatrix|bmatrix|vmatrix|matrix|array|cases|binom)$", re.I)
@@ -53,7 +56,7 @@ _OPEN_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox)\s*\{\s*$")
 
 def _math_prefix(ans: str) -> str:
     """Cut an answer at the first ordinary word: '7 inches' -> '7', '45 ways to choose' -> '45'."""
-    for m in re.finditer(r"(?<![\\A-Za-z])[A-Za-z]{3,}", ans):
+    for m in re.finditer(r"(?<![\\A-Za-z])[A-Za-z]{3,}|(?<=\s)(?:in|of|to|at|on|by|as)(?=\s)", ans):
         if not _MATH_WORDS.match(m.group(0)):
             return _OPEN_TEXT.sub("", ans[: m.start()]).strip()  # "204 \text{ minutes}" -> "204"
     return ans
@@ -80,6 +83,8 @@ def _clean(ans: str) -> str | None:
     ans = re.sub(r"\s+[(\[]$", "", ans)  # "5 (" of "5 (units)"
     ans = _TRAIL.sub("", ans).strip().strip("$").strip()
     ans = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", ans).strip().rstrip(",.;:").strip()
+    if "mod" in ans:
+        ans = _MOD_TAIL.sub("", _CONGRUENCE.sub("", ans)).strip()
     if not ans or len(ans) > 120:
         return None
     if not _NUMERIC.search(ans):
@@ -121,7 +126,7 @@ def _rhs(expr: str) -> str:
 
 # "9 (x-values) times 7 (y-values), which is 63.": the value the sentence ends on
 _WHICH_IS = re.compile(
-    r",?\s+(?:which|that|this) (?:is|equals|gives(?: us)?|makes|comes (?:out )?to|would be)\s+"
+    r",?\s+(?:which|that|this) (?:is|equals|gives(?: us| me)?|makes|comes (?:out )?to|would be)\s+"
     r"(?P<a>[^\n,;]{1,60}?)\s*(?:[,;]|\.(?:\s|$)|$)", re.I | re.M)
 
 
@@ -145,10 +150,12 @@ def _candidates(text: str) -> list[tuple[int, str]]:
     low = text.lower() if text.isascii() else None
     which = low is None or "which" in low or "that" in low or "this" in low
     for m in _scan(_WHICH_IS, text, low) if which else ():
-        raw = text[m.start("a"):m.end("a")].strip()
+        raw = _LEADING.sub("", text[m.start("a"):m.end("a")].strip())
         if raw.count("(") > raw.count(")") or raw.count("[") > raw.count("]"):
             continue  # cut at a comma inside a pair or an interval: "which is (0.5, 1)"
         a = _clean(raw) if _math_prefix(raw) == raw else None  # "which is 63", not "which is 3 more than 9"
+        if a and "=" in a:
+            a = _clean(_rhs(a))  # "which is 2^5 * 2^5 = 1024"
         if a:
             out.append((m.start("a"), a))
     for m in _scan(_ANSWER_IS, text, low) if low is None or "answer" in low else ():
@@ -157,7 +164,7 @@ def _candidates(text: str) -> list[tuple[int, str]]:
             out.append((m.end(), a))
     for m in _scan(_CONCLUDE_ANY, text, low):
         body = text[m.start("body"):m.end("body")]
-        cut = re.search(r" because | since | so that | which | when | if ", body)
+        cut = re.search(r" because | since | so that | which | when | if |,? (?:achieved|attained|reached) (?:at|when)", body)
         body = body[: cut.start()] if cut else body
         cop = None
         for c in _COPULA.finditer(body):

@@ -68,10 +68,11 @@ def _boundary_prf(seg, rows):
     return b, bk
 
 
-# Floors = the shipped model's value on `heldout5` (22 traces on problems no other labelled row uses, three
-# labellers each, never used to build or tune anything) minus 0.03; see tests/data/segmentation/README.md, round 11.
-HELDOUT_CRF_F1_FLOOR = 0.689  # measured 0.719 (rules: 0.642); 0.677 for the model before round 11 (173 traces)
-HELDOUT_VERDICT_FLOOR = 0.845  # measured 0.875 over 48 approaches
+# Floors = the shipped model's value on `heldout6` (16 traces of 5k-23k chars on problems no other labelled row uses,
+# three labellers each, never used to build or tune anything) minus 0.03; see tests/data/segmentation/README.md,
+# round 12.
+HELDOUT_CRF_F1_FLOOR = 0.618  # measured 0.648 (rules: 0.494); 0.821 on its 5-8k traces, 0.436 on its 8k+ ones
+HELDOUT_VERDICT_FLOOR = 0.856  # measured 0.886 over 35 approaches
 
 
 def test_hand_labelled_agreement(record_property, capsys):
@@ -82,7 +83,7 @@ def test_hand_labelled_agreement(record_property, capsys):
     rows = labelled()
     held = [r for r in rows if r["split"] in HELDOUT_SPLITS]
     train = [r for r in rows if r["split"] not in HELDOUT_SPLITS]
-    assert len(held) >= 20 and len(train) >= 150
+    assert len(held) >= 15 and len(train) >= 200
     crf, rules = _boundary_prf(CRFSegmenter(), held), _boundary_prf(HeuristicSegmenter(), held)
     acc_held, acc_train = _verdict_accuracy_on_gold_spans(held), _verdict_accuracy_on_gold_spans(train)
     record_property("boundary_f1_heldout_crf", round(crf[0].f1, 3))
@@ -171,6 +172,13 @@ def test_labels_are_verbatim_offsets_into_the_trace():
     ("\\[ 3 \\times 60 + 24 = 204 \\text{ minutes} \\]", "204"),
     ("In interval notation, that would be \\( (-\\infty, 2) \\cup (3, \\infty) \\).", "(-\\infty, 2) \\cup (3, \\infty)"),
     ("the projection is = \\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}"),
+    # congruence chains end on the residue; a product "which is" ends on its value; "achieved at" is not the answer
+    ("Putting it all together: \\(8^4 + 8^8 \\equiv 4 + 5 \\equiv 9 \\mod 11\\).", "9"),
+    ("which I already did as 4 + 5 = 9 mod 11.", "9"),
+    ("the number of ways to assign colors, which is 2^5 * 2^5 = 1024.", "1024"),
+    ("So, it seems that the maximum is indeed 1, achieved at \\( x = y = \\frac{\\sqrt{2}}{2} \\).", "1"),
+    ("So, 555 in decimal is indeed 4210 in base 5.", "4210"),
+    ("19 minus 4 is 15, so that gives me 15x.\n\nSo, I have 15x + (-80), which is just 15x - 80.", "15x - 80"),
 ])
 def test_approach_answer(text, expected):
     assert approach_answer(text) == expected
