@@ -43,3 +43,29 @@ def register(app: typer.Typer) -> None:
                 score = row.get("score")
                 console.print(f"  #{row['rank']} {row['teacher']}  score={score:.3f}" if score is not None
                               else f"  #{row['rank']} {row['teacher']}")
+            structure = result.get("structure") or {}
+            if structure.get("computed") and structure.get("summary"):
+                # at least 110 columns: a pipe or CI log gets 80, too narrow for long teacher names
+                Console(stderr=True, width=max(console.width, 110)).print(structure_table(structure["summary"]))
+
+
+def structure_table(rows: list[dict]):
+    """The DLCoT structure per teacher (what the report's structure section plots), for the terminal."""
+    from rich import box
+    from rich.table import Table
+
+    def fmt(v, pct=False):
+        if not isinstance(v, (int, float)):
+            return "–"
+        return f"{100 * v:.1f}%" if pct else f"{v:.2f}"
+
+    t = Table(title="DLCoT structure per teacher (segment stage; `full` simplification)", box=box.SIMPLE,
+              title_justify="left")
+    t.add_column("teacher", no_wrap=True)
+    for col in ("traces", "approaches", "checks", "verif. share", "1st correct", "reduction"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(str(r["teacher"]), str(r.get("segmented_traces", "–")), fmt(r.get("approaches_mean")),
+                  fmt(r.get("verification_steps_mean")), fmt(r.get("verification_share"), True),
+                  fmt(r.get("first_approach_correct"), True), fmt(r.get("token_reduction"), True))
+    return t

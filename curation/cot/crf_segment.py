@@ -5,7 +5,7 @@ than fresh ones (0.66–0.75): every rule is a guess about which cue wins when s
 (cue phrases, "has the trace stated its final answer yet?", colon-announced formulas, position, the first words)
 are features, and a CRF (python-crfsuite) learns from the hand-labelled set how much each one counts and which part
 may follow which. It stays deterministic and needs no GPU or model download (the weights ship with the package,
-~670 kB); its features cost about 2.5x the rules' time per trace, so `ParallelSegmenter` spreads big batches over
+~670 kB); its features cost about 2.7x the rules' time per trace, so `ParallelSegmenter` spreads big batches over
 processes. Held out (`heldout6`, tests/data/segmentation/README.md): boundary F1 0.648 vs 0.494 for the rules
 (0.82 / 0.44 on traces of 5-8k / 8k+ chars; `heldout5`, shorter: 0.719 vs 0.642).
 

@@ -229,3 +229,19 @@ def test_audit_cli(tmp_path):
     assert isinstance(r.exception, UserError) and "not a directory" in str(r.exception)
     r = CliRunner().invoke(app, ["audit", str(store.root), "--ppl-model", str(tmp_path / "missing")])
     assert isinstance(r.exception, UserError) and "never downloads" in str(r.exception)
+
+
+def test_structure_table_shows_each_teachers_numbers(full):
+    from rich.console import Console
+
+    from curation.commands.audit import structure_table
+
+    _, _, result = full
+    rows = result["structure"]["summary"]
+    con = Console(record=True, width=140)
+    con.print(structure_table(rows))
+    lines = {ln.split()[0]: ln.split()[1:] for ln in con.export_text().splitlines() if ln.strip()}
+    for r in rows:
+        cells = lines[r["teacher"]]
+        assert cells[0] == str(r["segmented_traces"]) and cells[1] == f"{r['approaches_mean']:.2f}"
+        assert cells[-1] == f"{100 * r['token_reduction']:.1f}%"

@@ -24,7 +24,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     rows = demo_rows()
-    problems = sorted({r["problem"] for r in rows})[:10]
+    problems = sorted({r["problem"] for r in rows})[:20]  # 20 x 5 teachers; 2 of the long-CoT traces simplify
     queries, traces = queries_and_traces_from_demo([r for r in rows if r["problem"] in problems])
     tmp = tmp_path_factory.mktemp("run")
     seed_store(tmp, queries, traces)
@@ -38,7 +38,7 @@ def run_dir(tmp_path_factory):
 
 def test_segment_stage_writes_structure_and_simplifications(run_dir):
     t = pq.read_table(run_dir / "stages" / "segment" / "traces").to_pylist()
-    assert len(t) == 50 and len({r["teacher"] for r in t}) == 5
+    assert len(t) == 100 and len({r["teacher"] for r in t}) == 5
     simplified = 0
     for r in t:
         text = r["reasoning"] or r["completion"]
@@ -73,7 +73,7 @@ def test_simplified_traces_still_verify_independently(run_dir):
 
 def test_select_after_segment_writes_pairs_and_keeps_negatives(run_dir):
     sel = pq.read_table(run_dir / "stages" / "select" / "traces").to_pylist()
-    assert len(sel) == 50  # no filter enabled: nothing removed
+    assert len(sel) == 100  # no filter enabled: nothing removed
     labels = {r["label"] for r in sel}
     assert {"positive", "negative"} <= labels
     pairs = pq.read_table(run_dir / "stages" / "select" / "pairs").to_pylist()
