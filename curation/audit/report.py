@@ -52,6 +52,14 @@ FORMATS: dict[str, Callable[[Any], str]] = {
 }
 
 
+# the per-teacher DLCoT structure table: the report's and `cotforge audit`'s terminal one
+STRUCTURE_COLUMNS = [
+    ("teacher", "teacher", "text"), ("segmented_traces", "traces", "int"),
+    ("approaches_mean", "approaches / trace", "num2"), ("verification_steps_mean", "verification steps", "num2"),
+    ("verification_share", "verification share", "pct"), ("first_approach_correct", "first approach correct", "pct"),
+    ("token_reduction", "reduction (tokens)", "pct")]
+
+
 def html_table(rows: list[dict[str, Any]] | None, columns: list[tuple[str, str, str]], name: str,
                colors: dict[str, Any] | None = None, ci: dict[str, tuple[str, str]] | None = None,
                highlight_first: bool = False, notes: dict[str, str] | None = None) -> str:
@@ -280,12 +288,7 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         "adaptive": html_table(adaptive_rows, [
             ("teacher", "teacher", "text"), ("n", "samples", "int"),
             ("spearman_rho", "Spearman ρ (difficulty, length)", "num3")], "adaptive", colors),
-        "structure": html_table(struct_rows, [
-            ("teacher", "teacher", "text"), ("segmented_traces", "traces", "int"),
-            ("approaches_mean", "approaches / trace", "num2"), ("verification_steps_mean", "verification steps", "num2"),
-            ("verification_share", "verification share", "pct"),
-            ("first_approach_correct", "first approach correct", "pct"),
-            ("token_reduction", "reduction (tokens)", "pct")], "structure", colors) if struct_rows else "",
+        "structure": html_table(struct_rows, STRUCTURE_COLUMNS, "structure", colors) if struct_rows else "",
         "distinct": html_table(R(distinct), [("teacher", "teacher", "text"), ("distinct_1", "distinct-1", "num3"),
                                              ("distinct_2", "distinct-2", "num3"),
                                              ("distinct_3", "distinct-3", "num3")], "distinct", colors),

@@ -45,27 +45,21 @@ def register(app: typer.Typer) -> None:
                               else f"  #{row['rank']} {row['teacher']}")
             structure = result.get("structure") or {}
             if structure.get("computed") and structure.get("summary"):
-                # at least 110 columns: a pipe or CI log gets 80, too narrow for long teacher names
-                Console(stderr=True, width=max(console.width, 110)).print(structure_table(structure["summary"]))
+                # at least 130 columns: a pipe or CI log gets 80, too narrow for long teacher names
+                Console(stderr=True, width=max(console.width, 130)).print(structure_table(structure["summary"]))
 
 
 def structure_table(rows: list[dict]):
-    """The DLCoT structure per teacher (what the report's structure section plots), for the terminal."""
+    """The DLCoT structure per teacher (the report's structure table), for the terminal."""
     from rich import box
     from rich.table import Table
 
-    def fmt(v, pct=False):
-        if not isinstance(v, (int, float)):
-            return "–"
-        return f"{100 * v:.1f}%" if pct else f"{v:.2f}"
+    from ..audit.report import FORMATS, STRUCTURE_COLUMNS
 
     t = Table(title="DLCoT structure per teacher (segment stage; `full` simplification)", box=box.SIMPLE,
               title_justify="left")
-    t.add_column("teacher", no_wrap=True)
-    for col in ("traces", "approaches", "checks", "verif. share", "1st correct", "reduction"):
-        t.add_column(col, justify="right")
+    for key, header, _ in STRUCTURE_COLUMNS:
+        t.add_column(header, no_wrap=key == "teacher", justify="left" if key == "teacher" else "right")
     for r in rows:
-        t.add_row(str(r["teacher"]), str(r.get("segmented_traces", "–")), fmt(r.get("approaches_mean")),
-                  fmt(r.get("verification_steps_mean")), fmt(r.get("verification_share"), True),
-                  fmt(r.get("first_approach_correct"), True), fmt(r.get("token_reduction"), True))
+        t.add_row(*(str(r[key]) if fmt == "text" else FORMATS[fmt](r.get(key)) for key, _, fmt in STRUCTURE_COLUMNS))
     return t
