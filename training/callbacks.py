@@ -17,6 +17,10 @@ class MetricsFile(TrainerCallback):
         self.path = Path(output_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
+    def on_train_begin(self, args, state, control, **kw):
+        if state.is_world_process_zero:
+            self.path.write_text("")  # one run per file: a re-run into the same folder starts it afresh
+
     def on_log(self, args, state, control, logs=None, **kw):
         if not logs or not state.is_world_process_zero:
             return
@@ -27,16 +31,20 @@ class MetricsFile(TrainerCallback):
 
 
 class BenchmarkEval(TrainerCallback):
-    """Greedy accuracy on a benchmark slice every `every_steps` (and at the end), scored by cotforge's verifiers."""
+    """Greedy accuracy on a benchmark slice every `every_steps` and at the last step, scored by cotforge's verifiers;
+    the numbers join that step's log record (so metrics.jsonl and any report_to backend get them)."""
 
     def __init__(self, spec: Any, tokenizer: Any):
         from .quantify.benchmarks import load_benchmark
 
         self.spec, self.tokenizer = spec, tokenizer
         self.items = load_benchmark(spec.benchmark, limit=spec.limit)
-        self.trainer: Any = None  # set by the runner, so results go through trainer.log like every other metric
+        self.pending: dict[str, float] = {}
 
-    def _run(self, model: Any, state: Any) -> dict[str, float]:
+    def on_step_end(self, args, state, control, model=None, **kw):
+        step = state.global_step
+        if model is None or not (step % self.spec.every_steps == 0 or step == state.max_steps):
+            return
         from .quantify.gain import score_in_process
 
         was_training = model.training
@@ -45,14 +53,10 @@ class BenchmarkEval(TrainerCallback):
                                prompt_template=self.spec.prompt_template)
         if was_training:
             model.train()
-        if self.trainer is not None:
-            self.trainer.log({"eval_accuracy": res["accuracy"], "eval_mean_tokens": res["mean_tokens"]})
-        return res
+        self.pending = {"eval_accuracy": res["accuracy"], "eval_mean_tokens": res["mean_tokens"]}
+        control.should_log = True
 
-    def on_step_end(self, args, state, control, model=None, **kw):
-        if model is not None and state.global_step % self.spec.every_steps == 0:
-            self._run(model, state)
-
-    def on_train_end(self, args, state, control, model=None, **kw):
-        if model is not None and state.global_step % self.spec.every_steps != 0:
-            self._run(model, state)
+    def on_log(self, args, state, control, logs=None, **kw):
+        if self.pending and logs is not None:
+            logs.update(self.pending)
+            self.pending = {}

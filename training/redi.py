@@ -56,14 +56,14 @@ def _conversation(row: dict, side: str) -> list[dict]:
 
 
 def _truncated(row: dict) -> bool:
-    fr = row.get("rejected_finish_reason")
-    return fr == "length" or bool(row.get("rejected_truncated"))
+    """A cut-off negative: the engine said `length`, or verify labelled it truncated."""
+    return row.get("rejected_finish_reason") == "length" or row.get("rejected_label") == "truncated"
 
 
 def tokenize_pairs(ds: Any, tokenizer: Any, cfg: REDISpec) -> tuple[list[dict], dict[str, int]]:
     """Tokenized pairs and how many rows each filter dropped (reported, never silent)."""
     dropped: dict[str, int] = defaultdict(int)
-    has_fr = "rejected_finish_reason" in ds.column_names or "rejected_truncated" in ds.column_names
+    has_fr = "rejected_finish_reason" in ds.column_names or "rejected_label" in ds.column_names
     out = []
     for row in ds:
         if cfg.exclude_truncated_negatives and has_fr and _truncated(row):
@@ -198,7 +198,8 @@ def build_trainer(cfg: REDISpec) -> tuple[Any, Any, dict]:
 def _trl_preference_trainer(cfg: REDISpec, ds: Any, tok: Any, model: Any) -> tuple[Any, Any, dict]:
     """DPO (TRL DPOTrainer, reference = a frozen copy of the start model) or SimPO (TRL CPOTrainer, cpo_alpha 0)."""
     dropped: dict[str, int] = {}
-    if cfg.exclude_truncated_negatives and "rejected_finish_reason" in ds.column_names:
+    if cfg.exclude_truncated_negatives and ("rejected_finish_reason" in ds.column_names
+                                            or "rejected_label" in ds.column_names):
         n = len(ds)
         ds = ds.filter(lambda r: not _truncated(r))
         dropped["truncated_negative"] = n - len(ds)

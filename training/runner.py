@@ -13,10 +13,10 @@ from .config import TrainConfig
 def callbacks(cfg: TrainConfig, tokenizer: Any) -> list[Any]:
     from .callbacks import BenchmarkEval, MetricsFile
 
-    cbs: list[Any] = [MetricsFile(cfg.output_dir)]
-    if cfg.evaluation is not None:
+    cbs: list[Any] = []
+    if cfg.evaluation is not None:  # before MetricsFile: it adds its numbers to the log record MetricsFile writes
         cbs.append(BenchmarkEval(cfg.evaluation, tokenizer))
-    return cbs
+    return cbs + [MetricsFile(cfg.output_dir)]
 
 
 def common_defaults(cfg: TrainConfig) -> dict[str, Any]:

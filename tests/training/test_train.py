@@ -15,15 +15,21 @@ def _metrics(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_sft_loss_falls_on_a_memorizable_batch_and_the_checkpoint_reloads(recipe):
+def test_sft_loss_falls_on_a_memorizable_batch_and_the_checkpoint_reloads(recipe, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from training import sft
 
-    cfg = load_config(recipe("trl-sft", {"max_steps": 12, "per_device_train_batch_size": 6}), "sft")
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"problem": "What is 2 + 3?", "answer": "5"}) + "\n")
+    cfg = load_config(recipe("trl-sft", {"max_steps": 12, "per_device_train_batch_size": 6},
+                             evaluation={"benchmark": str(bench), "every_steps": 6, "max_new_tokens": 8}), "sft")
     summary = sft.train(cfg)
-    losses = [m["loss"] for m in _metrics(Path(cfg.output_dir)) if "loss" in m]
+    metrics = _metrics(Path(cfg.output_dir))
+    losses = [m["loss"] for m in metrics if "loss" in m]
     assert len(losses) == 12 and losses[-1] < 0.7 * losses[0]
+    evals = [m for m in metrics if "eval_accuracy" in m]  # the periodic benchmark evaluation, at steps 6 and 12
+    assert [m["step"] for m in evals] == [6, 12] and all(0.0 <= m["eval_accuracy"] <= 1.0 for m in evals)
     model = AutoModelForCausalLM.from_pretrained(cfg.output_dir)
     tok = AutoTokenizer.from_pretrained(cfg.output_dir)
     assert summary["global_step"] == 12 and model.num_parameters() > 0

@@ -78,7 +78,7 @@ def correctness(items: list[Item], samples: Samples, workers: int = 2) -> list[l
     return out
 
 
-def summarize(items: list[Item], samples: Samples, ks: tuple[int, ...] = (1, 4, 8, 16),
+def summarize(items: list[Item], samples: Samples, ks: tuple[int, ...] = (2, 4, 8, 16),
               workers: int = 2) -> dict[str, Any]:
     correct = correctness(items, samples, workers)
     n = min(len(c) for c in samples.completions)

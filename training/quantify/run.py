@@ -65,6 +65,11 @@ def generate(t: TeacherConfig, prompts: list[str], backend: Any = None) -> gain.
     return gain.Samples(comps, toks, fin)
 
 
+def _label(name: str) -> str:
+    """A benchmark's short name in results: the file stem for user files."""
+    return Path(name).stem if name.endswith((".jsonl", ".json")) else name
+
+
 def _close(backend: Any) -> None:
     close = getattr(backend, "close", None)
     if close:
@@ -89,7 +94,7 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    benches = {b.name: load_benchmark(b.name, b.limit) for b in cfg.benchmarks}
+    benches = {_label(b.name): load_benchmark(b.name, b.limit) for b in cfg.benchmarks}
     probes = identity.probes(cfg.identity.languages) if cfg.identity else []
     sim_items = load_benchmark(cfg.similarity.benchmark.name, cfg.similarity.benchmark.limit) if cfg.similarity else []
     if cfg.similarity:
@@ -130,7 +135,7 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
         by_model["student_minus_base"] = student - base
     if cfg.similarity:
         s = cfg.similarity
-        result["similarity"] = {"reference": s.reference, "test": s.test, "benchmark": s.benchmark.name,
+        result["similarity"] = {"reference": s.reference, "test": s.test, "benchmark": _label(s.benchmark.name),
                                 **similarity.compare([_prompt(it, cfg.prompt_template) for it in sim_items],
                                                      sim_answers[s.reference], sim_answers[s.test],
                                                      [it.problem for it in sim_items],
