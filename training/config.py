@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -160,17 +161,21 @@ def load_config(path: str | Path, kind: str, output_dir: str | None = None) -> T
 
 def _resolve(p: str, base: Path) -> Path:
     q = Path(p).expanduser()
-    return q if q.is_absolute() else base / q
+    return q if q.is_absolute() else (base / q).resolve()
+
+
+_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".gz", ".csv", ".jinja", ".j2", ".yaml")
 
 
 def _local_or_id(p: str | None, base: Path) -> str | None:
-    """A path that exists (or looks like one) becomes absolute; `org/name` with no such folder stays a hub id."""
+    """`org/name` with no such local folder stays a hub id; anything else is a path, made absolute."""
     if p is None:
         return None
     q = _resolve(p, base)
-    if q.exists() or p.startswith((".", "/", "~")) or Path(p).suffix:
-        return str(q)
-    return p
+    hub_like = re.fullmatch(r"[\w.-]+/[\w.-]+", p) is not None and not p.endswith(_FILE_SUFFIXES)
+    if hub_like and not q.exists():
+        return p
+    return str(q)
 
 
 def trl_args(cfg: TrainConfig, config_class: type, **defaults: Any) -> Any:

@@ -22,13 +22,15 @@ FORMATS: dict[str, list[tuple[tuple[str, ...], str]]] = {
 EXPORT_HINT = {"sft": "trl-sft", "redi": "trl-preference", "rl": "trl-prompt"}
 
 
-def _files(folder: Path) -> tuple[str, list[str]]:
-    """The data files of an export folder (its train split when it has splits)."""
+def _files(folder: Path, split: str) -> tuple[str, list[str]]:
+    """The data files of an export folder: those of `split` (train.parquet, train-00000-of-00002.parquet, …) when the
+    folder names splits, else all of them."""
     for builder, pats in (("parquet", ("*.parquet",)), ("json", ("*.jsonl", "*.jsonl.gz", "*.json"))):
-        found = sorted(str(p) for pat in pats for p in folder.rglob(pat) if "test" not in p.stem)
-        found = [f for f in found if Path(f).name not in ("dataset_info.json", "dataset_infos.json")]
+        found = sorted(p for pat in pats for p in folder.rglob(pat)
+                       if p.name not in ("dataset_info.json", "dataset_infos.json"))
         if found:
-            return builder, found
+            of_split = [p for p in found if p.name.split(".")[0].split("-")[0] == split]
+            return builder, [str(p) for p in (of_split or found)]
     raise UserError(f"data: no .parquet or .jsonl files under {folder} (point data.path at an export folder such as "
                     "<run>/export/trl-sft, a file, or a hub dataset id)")
 
@@ -40,7 +42,7 @@ def load_rows(path: str, split: str = "train", name: str | None = None, limit: i
     p = Path(path)
     try:
         if p.is_dir():
-            builder, files = _files(p)
+            builder, files = _files(p, split)
             ds = datasets.load_dataset(builder, data_files=files, split="train")
         elif p.exists():
             ext = ".gz" if p.name.endswith(".gz") else p.suffix

@@ -60,6 +60,11 @@ def _truncated(row: dict) -> bool:
     return row.get("rejected_finish_reason") == "length" or row.get("rejected_label") == "truncated"
 
 
+def _prompt_length(labels: list[int]) -> int:
+    """Tokens before the first trained (assistant) token."""
+    return next((i for i, t in enumerate(labels) if t != -100), len(labels))
+
+
 def tokenize_pairs(ds: Any, tokenizer: Any, cfg: REDISpec) -> tuple[list[dict], dict[str, int]]:
     """Tokenized pairs and how many rows each filter dropped (reported, never silent)."""
     dropped: dict[str, int] = defaultdict(int)
@@ -74,9 +79,7 @@ def tokenize_pairs(ds: Any, tokenizer: Any, cfg: REDISpec) -> tuple[list[dict], 
             ids, mask = tokenize_conversation(tokenizer, _conversation(row, side))
             labels = [t if m else -100 for t, m in zip(ids, mask)]
             item[f"{side}_input_ids"], item[f"{side}_labels"] = ids, labels
-        n_prompt = min(item[f"{s}_labels"].index(next(t for t in item[f"{s}_labels"] if t != -100))
-                       if any(t != -100 for t in item[f"{s}_labels"]) else len(item[f"{s}_labels"])
-                       for s in ("chosen", "rejected"))
+        n_prompt = min(_prompt_length(item[f"{s}_labels"]) for s in ("chosen", "rejected"))
         n_comp = max(sum(t != -100 for t in item[f"{s}_labels"]) for s in ("chosen", "rejected"))
         if n_comp == 0:
             dropped["empty_completion"] += 1

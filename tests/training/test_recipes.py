@@ -38,3 +38,13 @@ def test_paper_recipes_carry_the_published_settings():
     assert stage2.alpha == 0.8 and stage2.trainer["learning_rate"] == 1e-6 and stage2.trainer["num_train_epochs"] == 1
     assert (stage2.max_prompt_length, stage2.max_completion_length) == (800, 19000)
     assert stage2.model.path == stage1.output_dir  # stage 2 starts from the stage-1 checkpoint
+
+
+def test_hub_ids_stay_ids_and_relative_paths_resolve_against_the_recipe(tmp_path):
+    from training.config import _local_or_id
+
+    assert _local_or_id("Qwen/Qwen2.5-Math-1.5B", tmp_path) == "Qwen/Qwen2.5-Math-1.5B"
+    assert _local_or_id("../runs/x/export/trl-sft", tmp_path / "recipes") == str(tmp_path / "runs/x/export/trl-sft")
+    assert _local_or_id("org/pairs.jsonl", tmp_path) == str(tmp_path / "org/pairs.jsonl")
+    (tmp_path / "org" / "model").mkdir(parents=True)
+    assert _local_or_id("org/model", tmp_path) == str(tmp_path / "org/model")  # a local folder wins
