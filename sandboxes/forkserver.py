@@ -30,6 +30,7 @@ from .supervisor import _MEM_MARKERS, LongLived, _rlimits
 
 SERVER_SOURCE = (Path(__file__).parent / "_forkserver_main.py").read_bytes()
 SERVER_OVERHEAD_MB = 64
+STACK_HARD_MB = 1024  # a test may ask for a main-thread stack up to this without restarting the server
 
 
 class ForkServer:
@@ -53,7 +54,7 @@ class ForkServer:
                     ro_binds=[(rt.host_dir, PythonRuntime.MOUNT)])
         lim = self.limits.with_(mem_mb=self.limits.mem_mb + SERVER_OVERHEAD_MB, pids=self.limits.pids + 4,
                                 tmpfs_mb=max(self.limits.tmpfs_mb, 256))
-        box = LongLived(spec, lim)
+        box = LongLived(spec, lim, stack_hard_mb=max(STACK_HARD_MB, self.limits.stack_mb))
         hello = self._recv(box, time.monotonic() + 30)
         if not hello or not hello.get("ready"):
             box.close()
@@ -109,12 +110,14 @@ class ForkServer:
 
     def _execute(self, program: Program, stdin: bytes, limits: Limits) -> Result:
         iso = detect()
-        if self._box is None or not self._box.alive() or limits.mem_mb > self.limits.mem_mb \
-                or limits.pids > self.limits.pids:
+        bigger = limits.mem_mb > self.limits.mem_mb or limits.pids > self.limits.pids \
+            or limits.stack_mb > max(STACK_HARD_MB, self.limits.stack_mb)
+        if self._box is None or not self._box.alive() or bigger:
             self.close()
-            if limits.mem_mb > self.limits.mem_mb or limits.pids > self.limits.pids:
+            if bigger:
                 self.limits = self.limits.with_(mem_mb=max(limits.mem_mb, self.limits.mem_mb),
-                                                pids=max(limits.pids, self.limits.pids))
+                                                pids=max(limits.pids, self.limits.pids),
+                                                stack_mb=max(limits.stack_mb, self.limits.stack_mb))
             try:
                 self._box = self._start()
             except (RuntimeError, OSError) as e:

@@ -1,6 +1,6 @@
 """Symbolic math-answer verifier: extract -> normalize -> parse (guarded) -> compare, isolated in workers.
 
-Public API: extract, parse, verify, verify_batch, averify, reward, Verdict.
+Public API: extract, parse, verify, verify_batch, averify, reward, areward, Verdict.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .extract import Extraction, extract
 from .parse import Options, parse
 from .verdict import Verdict
 
-__all__ = ["extract", "parse", "verify", "verify_batch", "averify", "reward", "Verdict", "Extraction", "Options"]
+__all__ = ["extract", "parse", "verify", "verify_batch", "averify", "reward", "areward", "Verdict", "Extraction", "Options"]
 
 FAST_MAX_CHARS = 20_000
 
@@ -84,3 +84,9 @@ def reward(completions, solution, **kw):  # noqa: D103 - documented in reward.py
     from .reward import reward as _reward
 
     return _reward(completions, solution, **kw)
+
+
+async def areward(completions, solution, **kw):  # noqa: D103 - documented in reward.py
+    from .reward import areward as _areward
+
+    return await _areward(completions, solution, **kw)

@@ -166,15 +166,28 @@ def fast_verify(gold: str, prediction: str) -> Verdict | None:
         g_ans, p_ans, base, (gn, gf), (pn, pf) = pre
         if len(gn) > 400 or len(pn) > 400 or gf != pf:
             return None
+        m = _VAR_IS_NUMBER.fullmatch(pn)
+        if m:  # 'n = 5' against a number: the value assigned (what the parser's equation path compares)
+            pn = m.group(1)
         try:
             g, p = fast_number(gn), fast_number(pn)
         except Exception:
             return None
+        if g is not None and pn == "\\emptyset" and not m:
+            return _timed(Verdict(False, "ok", method="fast_number_vs_empty_set", **base), t0)
         if g is None or p is None:
             return None
         from .compare import scalar_equal
 
         ok, method = scalar_equal(g, p, opts)
         pre = Verdict(ok, "ok", method="fast_" + method, **base)
-    pre.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
-    return pre
+    return _timed(pre, t0)
+
+
+# 'x = 12', 'n = -0.5': one variable given a plain number (the equation path compares that number)
+_VAR_IS_NUMBER = re.compile(r"[A-Za-z]\s*=\s*(-?\d+(?:\.\d+)?)")
+
+
+def _timed(v: Verdict, t0: float) -> Verdict:
+    v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    return v
