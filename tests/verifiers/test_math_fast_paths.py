@@ -65,3 +65,24 @@ def test_reward_gives_none_to_every_completion_of_an_unusable_gold():
     assert asyncio.run(areward(comps, sols, timeout_ms=20000)) == [None, None, None, 1.0]
     with pytest.raises(ValueError, match="solution"):
         reward(comps, sols[:2])
+
+
+def test_package_reward_stays_the_function_after_calls():
+    import verifiers.math as vm
+
+    assert vm.reward(["\\boxed{2}"], ["2"]) == [1.0]
+    assert callable(vm.reward) and vm.reward(["\\boxed{2}"], ["3"]) == [0.0]  # was the submodule by now
+
+
+@pytest.mark.timeout(300)
+def test_batch_sends_one_pair_per_distinct_answer_and_keeps_each_span():
+    from verifiers.math import verify, verify_batch
+
+    texts = ["So \\boxed{2\\sqrt{2}}.", "We get $y$, hence the answer is \\boxed{2\\sqrt{2}}", "\\boxed{3\\sqrt{2}}"]
+    pairs = [("\\sqrt{8}", t) for t in texts]
+    batch = verify_batch(pairs, workers=2, timeout_ms=20000)
+    one = [verify(g, p, timeout_ms=20000) for g, p in pairs]
+    assert [v.equivalent for v in batch] == [v.equivalent for v in one] == [True, True, False]
+    assert [(v.extracted_pred, v.pred_span, v.method) for v in batch] == \
+        [(v.extracted_pred, v.pred_span, v.method) for v in one]
+    assert batch[0].pred_span != batch[1].pred_span  # the copy carries its own offsets

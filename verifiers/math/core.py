@@ -157,11 +157,25 @@ def _percent_retry(g: Node, p: Node, opts: Options):
 def fast_verify(gold: str, prediction: str) -> Verdict | None:
     """Decide in the caller's process what needs no sympy: plain numbers (Fraction/Decimal), no-answer, choice
     letters, string/text matches. None = needs a worker (sympy, so isolation and a deadline)."""
+    return fast_verify_keyed(gold, prediction)[0]
+
+
+def fast_verify_keyed(gold: str, prediction: str) -> tuple[Verdict | None, tuple | None]:
+    """fast_verify, plus for a pair that needs a worker the key its verdict depends on ((gold answer, predicted
+    answer)) and the prediction's own extraction fields: a batch sends one pair per key to the workers."""
+    t0 = time.perf_counter()
+    pre = _prepare(gold, prediction, Options())
+    v = _fast_decide(pre, t0)
+    if v is None:
+        g_ans, p_ans, base, _, _ = pre
+        return None, ((g_ans, p_ans), base)
+    return v, None
+
+
+def _fast_decide(pre, t0: float) -> Verdict | None:
     from .parse import fast_number
 
-    t0 = time.perf_counter()
     opts = Options()
-    pre = _prepare(gold, prediction, opts)
     if not isinstance(pre, Verdict):
         g_ans, p_ans, base, (gn, gf), (pn, pf) = pre
         if len(gn) > 400 or len(pn) > 400 or gf != pf:

@@ -29,6 +29,13 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def start_workers(workers: Optional[int] = None) -> None:
+    """Start the reward's verifier processes now and wait until they are warm (call before the first step)."""
+    from .workers import DEFAULT_MEMORY_MB, get_pool
+
+    get_pool(workers or default_workers(), DEFAULT_MEMORY_MB).warm()
+
+
 def _gold_failed(v: Any) -> bool:
     return v.method == "parse_gold" or (v.status == "parse_error" and v.extracted_gold is None)
 
