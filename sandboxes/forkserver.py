@@ -43,6 +43,7 @@ class ForkServer:
         self._box: LongLived | None = None
         self._fresh = FreshSandbox()
         self._lock = threading.Lock()
+        self._oom_seen: int | None = None  # the server cgroup's OOM-kill count after the last request
 
     # -- server lifecycle ---------------------------------------------------------------------------------
     def _start(self) -> LongLived:
@@ -62,6 +63,7 @@ class ForkServer:
         return box
 
     def close(self) -> None:
+        self._oom_seen = None
         if self._box is not None:
             self._box.close()
             self._box = None
@@ -129,7 +131,9 @@ class ForkServer:
                "stdin": base64.b64encode(stdin).decode(), "time_s": limits.time_s, "rlimits": rl,
                "stdout_cap": int(limits.stdout_mb * 2**20), "stderr_cap": int(limits.stderr_mb * 2**20)}
         data = json.dumps(req).encode()
-        oom0 = box.cg.oom_kills() if box.cg else 0
+        if self._oom_seen is None:  # else: the count read after the previous request (nothing ran since)
+            self._oom_seen = box.cg.oom_kills() if box.cg else 0
+        oom0 = self._oom_seen
         t0 = time.monotonic()
         try:
             box.proc.stdin.write(struct.pack(">I", len(data)) + data)
@@ -137,7 +141,8 @@ class ForkServer:
             resp = self._recv(box, t0 + limits.time_s + 10)
         except (BrokenPipeError, OSError):
             resp = None
-        oom = box.cg is not None and box.cg.oom_kills() > oom0
+        self._oom_seen = box.cg.oom_kills() if box.cg else 0
+        oom = self._oom_seen > oom0
         res = Result(status="passed", isolation=iso.layers + ["forkserver"])
         if resp is None or "error" in resp:  # the server died (killed by the test, OOM) or misbehaved
             self.close()
