@@ -44,6 +44,8 @@ def test_normalize_shortcut_and_memo_equal_the_full_chain():
     ("144", "So the answer is \\boxed{n = 5}"),
     ("5", "Hence \\boxed{x = 5}."),
     ("-0.5", "\\boxed{t=-0.5}"),
+    ("600", "So \\boxed{x \\approx 600}"),
+    ("600", "So \\boxed{x \\approx 599.7}"),
     ("2", "The equation has \\boxed{\\text{No solutions}}"),
     ("0", "\\boxed{\\emptyset}"),
 ])

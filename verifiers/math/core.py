@@ -181,7 +181,7 @@ def _fast_decide(pre, t0: float) -> Verdict | None:
         if len(gn) > 400 or len(pn) > 400 or gf != pf:
             return None
         m = _VAR_IS_NUMBER.fullmatch(pn)
-        if m:  # 'n = 5' against a number: the value assigned (what the parser's equation path compares)
+        if m:  # 'n = 5' against a number: the value given (what the parser's equation/approx path compares)
             pn = m.group(1)
         try:
             g, p = fast_number(gn), fast_number(pn)
@@ -198,8 +198,8 @@ def _fast_decide(pre, t0: float) -> Verdict | None:
     return _timed(pre, t0)
 
 
-# 'x = 12', 'n = -0.5': one variable given a plain number (the equation path compares that number)
-_VAR_IS_NUMBER = re.compile(r"[A-Za-z]\s*=\s*(-?\d+(?:\.\d+)?)")
+# 'x = 12', 'n = -0.5', 'x \approx 600': one variable given a plain number (the parser compares that number)
+_VAR_IS_NUMBER = re.compile(r"[A-Za-z]\s*(?:=|\\approx)\s*(-?\d+(?:\.\d+)?)")
 
 
 def _timed(v: Verdict, t0: float) -> Verdict:
