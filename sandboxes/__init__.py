@@ -2,7 +2,8 @@
 
     run(program, language="python", stdin="", limits=Limits(...)) -> Result
     run_tests(program, tests, language="python", limits=..., early_stop=False) -> TestReport
-    run_tests_batch(items, workers=N) -> list[TestReport]; run_tests_async(...); reward(completions, tests)
+    run_tests_batch(items, workers=N) -> list[TestReport]; run_tests_async(...)
+    reward(completions, tests) / await areward(...): TRL-style code reward; extract_code(completion): the block run
     isolation_report() -> which layers this host allows (also in every result's `isolation`)
 """
 
@@ -14,7 +15,8 @@ from .languages import Language, get_language, register_language
 from .limits import Limits
 from .pool import SandboxPool, run_tests_async, run_tests_batch
 from .result import STATUSES, Result, TestReport, TestResult
-from .reward import extract_code, reward
+from .extract import extract_code
+from .reward import areward, reward
 from .tests_format import TestsError, parse_tests
 
 
@@ -33,6 +35,7 @@ __all__ = [
     "TestReport",
     "TestResult",
     "TestsError",
+    "areward",
     "compare_output",
     "extract_code",
     "get_language",

@@ -56,7 +56,8 @@ def run_tests(program: str, tests: Any, language: str = "python", limits: Limits
     iso = detect()
     iso.check(policy)
     t = parse_tests(tests)
-    limits = (limits or Limits()).with_(time_s=t.get("time_s"), mem_mb=t.get("mem_mb"))
+    limits = (limits or Limits()).with_(time_s=t.get("time_s"), mem_mb=t.get("mem_mb"),
+                                        stack_mb=int(t["stack_mb"]) if t.get("stack_mb") else None)
     lang = get_language(language)
     backend = backend or _fresh
     if t["kind"] == "stdio":

@@ -30,6 +30,7 @@ from .supervisor import _MEM_MARKERS, LongLived, _rlimits
 
 SERVER_SOURCE = (Path(__file__).parent / "_forkserver_main.py").read_bytes()
 SERVER_OVERHEAD_MB = 64
+STACK_HARD_MB = 1024  # a test may ask for a main-thread stack up to this without restarting the server
 
 
 class ForkServer:
@@ -42,6 +43,7 @@ class ForkServer:
         self._box: LongLived | None = None
         self._fresh = FreshSandbox()
         self._lock = threading.Lock()
+        self._oom_seen: int | None = None  # the server cgroup's OOM-kill count after the last request
 
     # -- server lifecycle ---------------------------------------------------------------------------------
     def _start(self) -> LongLived:
@@ -53,7 +55,7 @@ class ForkServer:
                     ro_binds=[(rt.host_dir, PythonRuntime.MOUNT)])
         lim = self.limits.with_(mem_mb=self.limits.mem_mb + SERVER_OVERHEAD_MB, pids=self.limits.pids + 4,
                                 tmpfs_mb=max(self.limits.tmpfs_mb, 256))
-        box = LongLived(spec, lim)
+        box = LongLived(spec, lim, stack_hard_mb=max(STACK_HARD_MB, self.limits.stack_mb))
         hello = self._recv(box, time.monotonic() + 30)
         if not hello or not hello.get("ready"):
             box.close()
@@ -61,6 +63,7 @@ class ForkServer:
         return box
 
     def close(self) -> None:
+        self._oom_seen = None
         if self._box is not None:
             self._box.close()
             self._box = None
@@ -109,12 +112,14 @@ class ForkServer:
 
     def _execute(self, program: Program, stdin: bytes, limits: Limits) -> Result:
         iso = detect()
-        if self._box is None or not self._box.alive() or limits.mem_mb > self.limits.mem_mb \
-                or limits.pids > self.limits.pids:
+        bigger = limits.mem_mb > self.limits.mem_mb or limits.pids > self.limits.pids \
+            or limits.stack_mb > max(STACK_HARD_MB, self.limits.stack_mb)
+        if self._box is None or not self._box.alive() or bigger:
             self.close()
-            if limits.mem_mb > self.limits.mem_mb or limits.pids > self.limits.pids:
+            if bigger:
                 self.limits = self.limits.with_(mem_mb=max(limits.mem_mb, self.limits.mem_mb),
-                                                pids=max(limits.pids, self.limits.pids))
+                                                pids=max(limits.pids, self.limits.pids),
+                                                stack_mb=max(limits.stack_mb, self.limits.stack_mb))
             try:
                 self._box = self._start()
             except (RuntimeError, OSError) as e:
@@ -126,7 +131,9 @@ class ForkServer:
                "stdin": base64.b64encode(stdin).decode(), "time_s": limits.time_s, "rlimits": rl,
                "stdout_cap": int(limits.stdout_mb * 2**20), "stderr_cap": int(limits.stderr_mb * 2**20)}
         data = json.dumps(req).encode()
-        oom0 = box.cg.oom_kills() if box.cg else 0
+        if self._oom_seen is None:  # else: the count read after the previous request (nothing ran since)
+            self._oom_seen = box.cg.oom_kills() if box.cg else 0
+        oom0 = self._oom_seen
         t0 = time.monotonic()
         try:
             box.proc.stdin.write(struct.pack(">I", len(data)) + data)
@@ -134,7 +141,8 @@ class ForkServer:
             resp = self._recv(box, t0 + limits.time_s + 10)
         except (BrokenPipeError, OSError):
             resp = None
-        oom = box.cg is not None and box.cg.oom_kills() > oom0
+        self._oom_seen = box.cg.oom_kills() if box.cg else 0
+        oom = self._oom_seen > oom0
         res = Result(status="passed", isolation=iso.layers + ["forkserver"])
         if resp is None or "error" in resp:  # the server died (killed by the test, OOM) or misbehaved
             self.close()

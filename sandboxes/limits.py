@@ -18,6 +18,10 @@ class Limits:
     fsize_mb: int = 64  # RLIMIT_FSIZE: largest file the program may write
     tmpfs_mb: int = 128  # size of the private /work and /tmp tmpfs (charged to the memory cgroup too)
     nofile: int = 256  # RLIMIT_NOFILE
+    # RLIMIT_STACK of the main thread: what a bare interpreter gets (`ulimit -s` 8 MB). A bigger stack does not
+    # make a C-stack overflow safe, only slow to reach (deep `repr` is quadratic in depth: 64 MB took minutes);
+    # a test set that needs deep C recursion asks for more with its `stack_mb` key.
+    stack_mb: int = 8
 
     def with_(self, **kw) -> Limits:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})

@@ -4,7 +4,7 @@
     {"kind": "assert", "asserts": [str, ...], "setup": str | null}
     {"kind": "humaneval", "check": str, "entry_point": str}
 
-Optional keys on every kind: "time_s" (per test), "mem_mb". Extra keys are rejected so typos surface.
+Optional keys on every kind: "time_s" (per test), "mem_mb", "stack_mb" (main-thread stack, default 8). Extra keys are rejected so typos surface.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from typing import Any
 
 _KEYS = {
-    "stdio": ({"kind", "cases"}, {"time_s", "mem_mb"}),
-    "assert": ({"kind", "asserts"}, {"setup", "time_s", "mem_mb"}),
-    "humaneval": ({"kind", "check", "entry_point"}, {"time_s", "mem_mb"}),
+    "stdio": ({"kind", "cases"}, {"time_s", "mem_mb", "stack_mb"}),
+    "assert": ({"kind", "asserts"}, {"setup", "time_s", "mem_mb", "stack_mb"}),
+    "humaneval": ({"kind", "check", "entry_point"}, {"time_s", "mem_mb", "stack_mb"}),
 }
 
 
@@ -41,6 +41,10 @@ def parse_tests(tests: Any) -> dict[str, Any]:
         raise TestsError(f"{kind} tests lack key(s) {sorted(missing)}")
     if extra:
         raise TestsError(f"{kind} tests have unknown key(s) {sorted(extra)}; allowed: {sorted(required | optional)}")
+    for key in ("time_s", "mem_mb", "stack_mb"):
+        v = tests.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+            raise TestsError(f"{kind} tests '{key}' must be a positive number, got {v!r}")
     if kind == "stdio":
         cases = tests["cases"]
         if not isinstance(cases, list) or not cases:

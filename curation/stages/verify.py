@@ -17,12 +17,14 @@ Work goes in keyed parts of `batch_size` traces, so a killed run resumes at the 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
+
+# The RL code reward (`sandboxes.reward`) uses the same extractor, so both grade the same block of a completion.
+from sandboxes.extract import extract_code
 
 from .. import records
 from ..config.verify import VerifyConfig
@@ -30,18 +32,6 @@ from ..stage import StageContext
 
 VERSION = 1
 RAW_REPLY_CHARS = 2000  # of an unusable judge reply, kept in verify_details
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
-
-
-def extract_code(text: str | None, language: str = "python") -> str | None:
-    """The last fenced block in the given language (or untagged); None when there is none."""
-    if not text:
-        return None
-    blocks = _FENCE.findall(text)
-    lang = language.lower()
-    tagged = [b for tag, b in blocks if tag.lower() in (lang, "py" if lang == "python" else lang, "python3")]
-    pool = tagged or [b for tag, b in blocks if not tag]
-    return pool[-1] if pool else None
 
 
 def _visible(row: dict[str, Any]) -> str:
@@ -50,6 +40,11 @@ def _visible(row: dict[str, Any]) -> str:
     if ans and ans.strip():
         return ans
     return row.get("completion") or row.get("reasoning") or ""
+
+
+def _code_of(row: dict[str, Any], language: str) -> str | None:
+    """The block to run: from the visible answer, else from the whole completion (`sandboxes.extract`)."""
+    return extract_code(row.get("completion") or row.get("reasoning") or "", language, answer=row.get("answer"))
 
 
 def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int, dict]:
@@ -84,8 +79,7 @@ def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     out: dict[int, dict] = {}
     jobs = []
     for i in idx:
-        code = extract_code(_visible(rows[i]), cfg.code_language) or extract_code(rows[i].get("completion"),
-                                                                                   cfg.code_language)
+        code = _code_of(rows[i], cfg.code_language)
         if code is None:
             out[i] = {"verdict": "incorrect", "extracted_answer": None, "verifier": "sandboxes:no_code", "score": 0.0,
                       "verify_details": {"status": "no_code", "detail": "no fenced code block in the answer"}}

@@ -1,28 +1,37 @@
 """Symbolic math-answer verifier: extract -> normalize -> parse (guarded) -> compare, isolated in workers.
 
-Public API: extract, parse, verify, verify_batch, averify, reward, Verdict.
+Public API: extract, parse, verify, verify_batch, averify, reward, areward, start_workers, Verdict.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Iterable, Optional
 
 from .extract import Extraction, extract
 from .parse import Options, parse
 from .verdict import Verdict
 
-__all__ = ["extract", "parse", "verify", "verify_batch", "averify", "reward", "Verdict", "Extraction", "Options"]
+# Bound here, not imported inside a wrapper: a function-level `from .reward import ...` makes the package
+# attribute `reward` the submodule, so `verifiers.math.reward(...)` failed on its second call.
+from .reward import areward, reward, start_workers  # noqa: E402
+
+__all__ = ["extract", "parse", "verify", "verify_batch", "averify", "reward", "areward", "start_workers", "Verdict", "Extraction", "Options"]
 
 FAST_MAX_CHARS = 20_000
 
 
 def _fast(gold: Any, prediction: Any) -> Optional[Verdict]:
     """In-process answer for plain numbers (most answers): no sympy, no IPC. None = needs a worker."""
-    from .core import fast_verify
+    return _fast_keyed(gold, prediction)[0]
+
+
+def _fast_keyed(gold: Any, prediction: Any) -> tuple[Optional[Verdict], Optional[tuple]]:
+    from .core import fast_verify_keyed
 
     if not isinstance(gold, str) or not isinstance(prediction, str) or len(prediction) > FAST_MAX_CHARS or len(gold) > 2000:
-        return None
-    return fast_verify(gold, prediction)
+        return None, None
+    return fast_verify_keyed(gold, prediction)
 
 
 def verify(gold: str, prediction: Any, *, timeout_ms: Optional[int] = None, isolate: bool = True,
@@ -59,28 +68,32 @@ def verify_batch(pairs: Iterable[tuple[str, Any]], workers: int = 1, timeout_ms:
     pairs = list(pairs)
     out: list[Optional[Verdict]] = [None] * len(pairs)
     todo: list[int] = []
+    first: dict[tuple, int] = {}  # (gold answer, predicted answer) -> the pair sent to a worker for it
+    copies: list[tuple[int, int, dict]] = []
     for i, (g, p) in enumerate(pairs):
-        fv = _fast(g, p) if not opts else None
+        fv, key = _fast_keyed(g, p) if not opts else (None, None)
         if fv is not None:
             out[i] = fv
             if progress:
                 progress(1)
+        elif key is not None and key[0] in first:  # same answers as an earlier pair: same verdict (RL samples)
+            copies.append((i, first[key[0]], key[1]))
         else:
+            if key is not None:
+                first[key[0]] = i
             todo.append(i)
     if todo:
         pool = get_pool(workers, memory_mb or DEFAULT_MEMORY_MB)
         res = pool.map([pairs[i] for i in todo], timeout_ms or DEFAULT_TIMEOUT_MS, opts, on_done=progress)
         for i, v in zip(todo, res):
             out[i] = v
+    for i, src, base in copies:  # the verdict of the pair sent, with this prediction's own extraction fields
+        out[i] = dataclasses.replace(out[src], **base)  # type: ignore[arg-type]
+        if progress:
+            progress(1)
     return out  # type: ignore[return-value]
 
 
 async def averify(gold: str, prediction: Any, **kw: Any) -> Verdict:
     """asyncio-friendly verify: the blocking wait happens on a thread, never on the event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, lambda: verify(gold, prediction, **kw))
-
-
-def reward(completions, solution, **kw):  # noqa: D103 - documented in reward.py
-    from .reward import reward as _reward
-
-    return _reward(completions, solution, **kw)

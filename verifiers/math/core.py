@@ -157,24 +157,51 @@ def _percent_retry(g: Node, p: Node, opts: Options):
 def fast_verify(gold: str, prediction: str) -> Verdict | None:
     """Decide in the caller's process what needs no sympy: plain numbers (Fraction/Decimal), no-answer, choice
     letters, string/text matches. None = needs a worker (sympy, so isolation and a deadline)."""
+    return fast_verify_keyed(gold, prediction)[0]
+
+
+def fast_verify_keyed(gold: str, prediction: str) -> tuple[Verdict | None, tuple | None]:
+    """fast_verify, plus for a pair that needs a worker the key its verdict depends on ((gold answer, predicted
+    answer)) and the prediction's own extraction fields: a batch sends one pair per key to the workers."""
+    t0 = time.perf_counter()
+    pre = _prepare(gold, prediction, Options())
+    v = _fast_decide(pre, t0)
+    if v is None:
+        g_ans, p_ans, base, _, _ = pre
+        return None, ((g_ans, p_ans), base)
+    return v, None
+
+
+def _fast_decide(pre, t0: float) -> Verdict | None:
     from .parse import fast_number
 
-    t0 = time.perf_counter()
     opts = Options()
-    pre = _prepare(gold, prediction, opts)
     if not isinstance(pre, Verdict):
         g_ans, p_ans, base, (gn, gf), (pn, pf) = pre
         if len(gn) > 400 or len(pn) > 400 or gf != pf:
             return None
+        m = _VAR_IS_NUMBER.fullmatch(pn)
+        if m:  # 'n = 5' against a number: the value given (what the parser's equation/approx path compares)
+            pn = m.group(1)
         try:
             g, p = fast_number(gn), fast_number(pn)
         except Exception:
             return None
+        if g is not None and pn == "\\emptyset" and not m:
+            return _timed(Verdict(False, "ok", method="fast_number_vs_empty_set", **base), t0)
         if g is None or p is None:
             return None
         from .compare import scalar_equal
 
         ok, method = scalar_equal(g, p, opts)
         pre = Verdict(ok, "ok", method="fast_" + method, **base)
-    pre.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
-    return pre
+    return _timed(pre, t0)
+
+
+# 'x = 12', 'n = -0.5', 'x \approx 600': one variable given a plain number (the parser compares that number)
+_VAR_IS_NUMBER = re.compile(r"[A-Za-z]\s*(?:=|\\approx)\s*(-?\d+(?:\.\d+)?)")
+
+
+def _timed(v: Verdict, t0: float) -> Verdict:
+    v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    return v

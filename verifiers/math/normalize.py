@@ -4,6 +4,7 @@ Everything here is string rewriting (no sympy), so it is cheap and safe on any i
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from fractions import Fraction
@@ -145,8 +146,27 @@ def ascii_functions(s: str) -> str:
     return _ASCII_CONST.sub(lambda m: r"\pi" if m.group(1) == "pi" else r"\infty", s)
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def normalize(s: str) -> tuple[str, dict]:
-    """Canonical LaTeX for an answer plus flags noticed on the way ({'percent': True, ...})."""
+    """Canonical LaTeX for an answer plus flags noticed on the way ({'percent': True, ...}).
+
+    A plain number (most answers) is already canonical: none of the rewrites below changes one, so it skips them
+    (tested against the full chain). Other answers are memoized: a GRPO batch repeats its golds and answers."""
+    if _PLAIN_NUMBER.fullmatch(s):
+        return s, {}
+    out, flags = _normalize_cached(s)
+    return out, dict(flags)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalize_cached(s: str) -> tuple[str, dict]:
+    return normalize_full(s)
+
+
+def normalize_full(s: str) -> tuple[str, dict]:
+    """The whole rewrite chain, uncached (normalize's reference)."""
     flags: dict = {}
     s = unicode_to_latex(s)
     s = re.sub(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})(?!hline|end\{|begin\{)", lambda m: "\\", s)  # '\\le' written with an escaped backslash

@@ -1,6 +1,8 @@
 """TRL-style reward: reward(completions, solution, **kw) -> list[float | None]."""
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any, Optional, Sequence
 
 
@@ -22,27 +24,53 @@ def completion_text(c: Any) -> str:
     return str(c)
 
 
-def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: int = 1,
-           timeout_ms: Optional[int] = None, **kwargs: Any) -> list[Optional[float]]:
-    """1.0 equivalent, 0.0 not (or no answer), None when the gold cannot be used (the row is skipped).
+def default_workers() -> int:
+    """Reward calls verify a whole GRPO batch at once: one worker per core (at most 8) for the sympy cases."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
-    Extra TRL keyword arguments (prompts, other dataset columns, trainer_state) are ignored.
+
+def start_workers(workers: Optional[int] = None) -> None:
+    """Start the reward's verifier processes now and wait until they are warm (call before the first step)."""
+    from .workers import DEFAULT_MEMORY_MB, get_pool
+
+    get_pool(workers or default_workers(), DEFAULT_MEMORY_MB).warm()
+
+
+def _gold_failed(v: Any) -> bool:
+    return v.method == "parse_gold" or (v.status == "parse_error" and v.extracted_gold is None)
+
+
+def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Optional[int] = None,
+           timeout_ms: Optional[int] = None, **kwargs: Any) -> list[Optional[float]]:
+    """1.0 equivalent, 0.0 not (or no answer), None when the gold cannot be used: every completion of a gold that
+    failed to extract or parse gets None (TRL skips the row), whatever its own answer was.
+
+    Numbers are decided in this process; the rest go to `workers` verifier processes at once (default: one per
+    core, at most 8). Extra TRL keyword arguments (prompts, other dataset columns, trainer_state) are ignored.
     """
     from . import verify_batch
-    from .core import make_options  # noqa: F401  (validates option names below)
     from .parse import Options
 
     known = {k: v for k, v in kwargs.items() if k in Options.__dataclass_fields__}
     if len(completions) != len(solution):
-        raise ValueError(f"reward: {len(completions)} completions but {len(solution)} solutions")
-    pairs = [(str(s) if s is not None else "", completion_text(c)) for c, s in zip(completions, solution)]
-    verdicts = verify_batch(pairs, workers=workers, timeout_ms=timeout_ms, **known)
+        raise ValueError(f"reward: {len(completions)} completions but {len(solution)} solutions; pass the dataset's "
+                         "`solution` column (TRL passes columns as keyword lists aligned with completions)")
+    golds = [str(s) if s is not None else "" for s in solution]
+    pairs = [(g, completion_text(c)) for c, g in zip(completions, golds)]
+    verdicts = verify_batch(pairs, workers=workers or default_workers(), timeout_ms=timeout_ms, **known)
+    bad = {g for g, v in zip(golds, verdicts) if _gold_failed(v)}
     out: list[Optional[float]] = []
-    for v in verdicts:
-        if v.status == "ok" or v.status in ("no_answer",) or (v.status == "parse_error" and v.method == "parse_pred"):
-            out.append(1.0 if v.equivalent else 0.0)
-        elif v.method in ("parse_gold",) or (v.status == "parse_error" and v.extracted_gold is None):
+    for g, v in zip(golds, verdicts):
+        if g in bad:
             out.append(None)
+        elif v.status in ("ok", "no_answer") or (v.status == "parse_error" and v.method == "parse_pred"):
+            out.append(1.0 if v.equivalent else 0.0)
         else:  # timeout / too_large / error on the prediction side: no credit
             out.append(0.0)
     return out
+
+
+async def areward(completions: Sequence[Any], solution: Sequence[str], **kw: Any) -> list[Optional[float]]:
+    """`reward` for an event loop (TRL's GRPOTrainer awaits async reward functions concurrently): the batch is
+    verified on a thread, never on the loop."""
+    return await asyncio.to_thread(reward, completions, solution, **kw)

@@ -52,14 +52,16 @@ class _Worker:
             start_new_session=True,
         )
         self.ready = False
+        self._ready_lock = threading.Lock()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        if self.ready:
-            return
-        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not r or os.read(self.proc.stdout.fileno(), 1) != b"R":
-            raise OSError("verifier worker failed to start")
-        self.ready = True
+        with self._ready_lock:  # `VerifierPool.warm` and a task may wait on the same worker
+            if self.ready:
+                return
+            r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            if not r or os.read(self.proc.stdout.fileno(), 1) != b"R":
+                raise OSError("verifier worker failed to start")
+            self.ready = True
 
     def send(self, msg) -> None:
         data = pickle.dumps(msg)
@@ -131,6 +133,17 @@ class VerifierPool:
         with self._lock:
             if w in self._all:
                 self._all.remove(w)
+
+    def warm(self, timeout: float = 120.0) -> None:
+        """Wait until every worker (the spare too) has started: a trainer calls this before its first step so
+        that step does not pay the interpreter + sympy start-up. A worker that fails to start is replaced."""
+        with self._lock:
+            ws = list(self._all)
+        for w in ws:
+            try:
+                w.wait_ready(timeout)
+            except OSError:
+                pass  # `run` replaces it on first use and reports the error there
 
     def run(self, gold: str, prediction: Any, timeout_ms: int, opts: dict) -> Verdict:
         if self._closed:

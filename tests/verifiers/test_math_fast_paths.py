@@ -1,0 +1,90 @@
+"""Speed-ups that must not change a verdict: normalize's plain-number shortcut and memo, the in-process rules for
+'x = 5' and 'no solutions' against a number, and the TRL reward's None for a gold that cannot be used."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from verifiers.math import areward, reward
+from verifiers.math.core import fast_verify, verify_local
+from verifiers.math.extract import extract
+from verifiers.math.normalize import normalize, normalize_full
+
+PEER = Path(__file__).resolve().parents[1] / "data" / "peer" / "math_verify_cases.jsonl"
+
+
+def _peer_answers() -> list[str]:
+    out = []
+    for line in PEER.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.append(str(row["gold"]))
+            x = extract(str(row["prediction"]))
+            if x.found:
+                out.append(x.answer.strip())
+    return out
+
+
+def test_normalize_shortcut_and_memo_equal_the_full_chain():
+    answers = _peer_answers() + ["12", "-0.50", "007", "3.", "1,000", "12 345", "5%", "10^\\circ", "\\$4"]
+    assert len(answers) > 200
+    for a in answers:
+        assert normalize(a) == normalize_full(a), a
+        assert normalize(a) == normalize_full(a), a  # the memoized answer too
+    s, flags = normalize("50\\%")
+    flags["mutated"] = True  # a caller changing its flags must not change the memo
+    assert "mutated" not in normalize("50\\%")[1]
+
+
+@pytest.mark.parametrize("gold,pred", [
+    ("144", "So the answer is \\boxed{n = 5}"),
+    ("5", "Hence \\boxed{x = 5}."),
+    ("-0.5", "\\boxed{t=-0.5}"),
+    ("600", "So \\boxed{x \\approx 600}"),
+    ("600", "So \\boxed{x \\approx 599.7}"),
+    ("2", "The equation has \\boxed{\\text{No solutions}}"),
+    ("0", "\\boxed{\\emptyset}"),
+])
+def test_in_process_rules_agree_with_the_full_verifier(gold, pred):
+    fast = fast_verify(gold, pred)
+    assert fast is not None and fast.method.startswith("fast_")
+    assert fast.equivalent == verify_local(gold, pred).equivalent
+
+
+def test_a_system_of_assignments_still_goes_to_the_full_verifier():
+    assert fast_verify("5", "\\boxed{x = 5, y = 2}") is None
+
+
+@pytest.mark.timeout(300)
+def test_reward_gives_none_to_every_completion_of_an_unusable_gold():
+    comps = ["The answer is \\boxed{5}", "no answer here", "I think \\boxed{\\frac{}", "\\boxed{5}"]
+    sols = ["\\frac{", "\\frac{", "\\frac{", "5"]
+    assert reward(comps, sols, timeout_ms=20000) == [None, None, None, 1.0]
+    assert asyncio.run(areward(comps, sols, timeout_ms=20000)) == [None, None, None, 1.0]
+    with pytest.raises(ValueError, match="solution"):
+        reward(comps, sols[:2])
+
+
+def test_package_reward_stays_the_function_after_calls():
+    import verifiers.math as vm
+
+    assert vm.reward(["\\boxed{2}"], ["2"]) == [1.0]
+    assert callable(vm.reward) and vm.reward(["\\boxed{2}"], ["3"]) == [0.0]  # was the submodule by now
+
+
+@pytest.mark.timeout(300)
+def test_batch_sends_one_pair_per_distinct_answer_and_keeps_each_span():
+    from verifiers.math import verify, verify_batch
+
+    texts = ["So \\boxed{2\\sqrt{2}}.", "We get $y$, hence the answer is \\boxed{2\\sqrt{2}}", "\\boxed{3\\sqrt{2}}"]
+    pairs = [("\\sqrt{8}", t) for t in texts]
+    batch = verify_batch(pairs, workers=2, timeout_ms=20000)
+    one = [verify(g, p, timeout_ms=20000) for g, p in pairs]
+    assert [v.equivalent for v in batch] == [v.equivalent for v in one] == [True, True, False]
+    assert [(v.extracted_pred, v.pred_span, v.method) for v in batch] == \
+        [(v.extracted_pred, v.pred_span, v.method) for v in one]
+    assert batch[0].pred_span != batch[1].pred_span  # the copy carries its own offsets
