@@ -8,6 +8,7 @@ completions of a 64×8 GRPO step on worker pools instead of one at a time.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Callable
 
@@ -17,27 +18,32 @@ _THINK_DONE = re.compile(r"</think>\s*\S", re.S)
 _FINAL = re.compile(r"\\boxed\{|```", re.S)
 
 
-def accuracy_reward(workers: int = 2, partial: bool = False) -> Callable[..., list[float | None]]:
-    def accuracy(prompts: list[Any], completions: list[Any], solution: list[Any] | None = None,
-                 tests: list[Any] | None = None, **kw: Any) -> list[float | None]:
-        from sandboxes.reward import reward as code_reward
-        from verifiers.math.reward import reward as math_reward
+def accuracy_reward(workers: int | None = None, partial: bool = False) -> Callable[..., Any]:
+    """An async reward (TRL's GRPOTrainer awaits async rewards concurrently): the math rows and the code rows of a
+    batch are checked at the same time, each batch on its own worker pool."""
+
+    async def accuracy(prompts: list[Any], completions: list[Any], solution: list[Any] | None = None,
+                       tests: list[Any] | None = None, **kw: Any) -> list[float | None]:
+        from sandboxes.reward import areward as code_reward
+        from verifiers.math.reward import areward as math_reward
 
         n = len(completions)
         solution = solution if solution is not None else [None] * n
         tests = tests if tests is not None else [None] * n
         out: list[float | None] = [None] * n
         code_idx = [i for i in range(n) if tests[i] not in (None, "", [])]
-        math_idx = [i for i in range(n) if i not in set(code_idx) and solution[i] not in (None, "")]
+        is_code = set(code_idx)
+        math_idx = [i for i in range(n) if i not in is_code and solution[i] not in (None, "")]
+        jobs = []
         if math_idx:
-            scores = math_reward([completions[i] for i in math_idx], [str(solution[i]) for i in math_idx],
-                                 workers=workers)
-            for i, s in zip(math_idx, scores):
-                out[i] = s
+            jobs.append((math_idx, math_reward([completions[i] for i in math_idx],
+                                               [str(solution[i]) for i in math_idx], workers=workers)))
         if code_idx:
-            scores = code_reward([completions[i] for i in code_idx], [tests[i] for i in code_idx], partial=partial,
-                                 workers=workers)
-            for i, s in zip(code_idx, scores):
+            jobs.append((code_idx, code_reward([completions[i] for i in code_idx], [tests[i] for i in code_idx],
+                                               partial=partial, workers=workers)))
+        results = await asyncio.gather(*(j for _, j in jobs))
+        for (idx, _), scores in zip(jobs, results):
+            for i, s in zip(idx, scores):
                 out[i] = s
         return out
 
@@ -69,7 +75,8 @@ def length_reward(target_chars: int) -> Callable[..., list[float]]:
     return length
 
 
-def build(specs: list[Any], partial: bool = False, length_target: int | None = None, workers: int = 2) -> tuple[
+def build(specs: list[Any], partial: bool = False, length_target: int | None = None,
+          workers: int | None = None) -> tuple[
         list[Callable], list[float]]:
     funcs, weights = [], []
     for s in specs:

@@ -25,6 +25,10 @@ def build_trainer(cfg: RLSpec) -> tuple[Any, Any]:
     tok = load_tokenizer(cfg.model)
     model = load_model(cfg.model, tok)
     funcs, weights = build(cfg.rewards, cfg.code_partial_credit, cfg.length_target)
+    if any(r.name == "accuracy" for r in cfg.rewards):
+        from verifiers.math.reward import start_workers
+
+        start_workers()  # warm verifier processes now, not inside the first training step
     args = trl_args(cfg, GRPOConfig, **common_defaults(cfg), reward_weights=weights)
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=ds, processing_class=tok,
                           peft_config=lora_config(cfg.lora), callbacks=callbacks(cfg, tok))
