@@ -162,3 +162,29 @@ def test_cli_on_a_memory_manifest_says_where_rows_come_from(tmp_path):
                        cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "kind 'memory' but no rows were given" in r.stderr
+
+
+def test_dataset_source_through_a_replay_teacher_to_verify(tmp_path):
+    traces = REPO / "manifests/data/traces/skythought_math500_40.jsonl.gz"
+    lines = (REPO / "manifests/data/traces/math500_40_problems.jsonl").read_text().splitlines()
+    problems = datasets.Dataset.from_list([json.loads(line) for line in lines]).select(range(8))
+    spec = {"name": "replayed",
+            "sources": [{"name": "math500", "kind": "memory", "domain": "math",
+                         "fields": {"problem": "problem", "reference_answer": "answer", "source_id": "id"}}],
+            "teachers": [{"name": "sky", "backend": "replay",
+                          "replay": {"path": str(traces), "teacher": "teacher", "completion": "response",
+                                     "sampling": "decoding", "models": ["Qwen/Qwen2.5-14B-Instruct",
+                                                                        "Sky-T1-math-correct-5K-32B-short"]}}],
+            "distill": {"part_size": 8}, "verify": {"workers": 1}}
+    run = Pipeline.from_dict(spec, sources={"math500": problems}).run(tmp_path / "run", until="verify", quiet=True)
+    assert run.lock["stages"]["verify"]["status"] == "done"
+    got = run.dataset("traces")
+    frame = run.polars("traces")
+    assert got.num_rows == frame.height == 2 * 8
+    assert set(got["teacher"]) == {"Qwen/Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-32B-short"}
+    assert set(got["query_id"]) == set(run.polars("queries")["query_id"])
+    assert got.to_list() == frame.to_dicts()
+    assert "verdict" in got.column_names and set(got["verdict"]) <= {"correct", "incorrect", "unverifiable",
+                                                                     "truncated", "error"}
+    assert "correct" in set(got["verdict"])  # the 32B long-CoT model solves some of these MATH-500 problems
+    assert run.polars("distill_traces").height == 16 and "verdict" not in run.polars("distill_traces").columns
