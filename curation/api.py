@@ -123,8 +123,9 @@ def _attach_memory(m: Manifest, given: dict[str, Any], inline: dict[str, Any], w
                                 "give them once")
         rows = given.get(s.name, inline.get(s.name))
         if rows is None:
-            raise ManifestError(f"{where}: source {s.name!r} is kind 'memory' but no rows were given; pass "
-                                f"sources={{{s.name!r}: data}} (a DataFrame, datasets.Dataset, pyarrow.Table …)")
+            raise ManifestError(f"{where}: source {s.name!r} is kind 'memory' but no rows were given; memory sources "
+                                "are for the Python API: pass Pipeline.from_yaml/from_dict(..., "
+                                f"sources={{{s.name!r}: data}}) with a DataFrame, datasets.Dataset, pyarrow.Table …")
         attach(s, rows)
 
 

@@ -188,3 +188,13 @@ def test_dataset_source_through_a_replay_teacher_to_verify(tmp_path):
                                                                      "truncated", "error"}
     assert "correct" in set(got["verdict"])  # the 32B long-CoT model solves some of these MATH-500 problems
     assert run.polars("distill_traces").height == 16 and "verdict" not in run.polars("distill_traces").columns
+
+    exported = run.export("trl-sft", tmp_path / "sft", positives_only=True)
+    n_correct = sum(v == "correct" for v in got["verdict"])
+    assert exported["trl-sft"]["rows"] == n_correct
+    with pytest.raises(UserError, match="unknown; formats are"):
+        run.export(["trl-sft", "csv"], tmp_path / "x")
+    with pytest.raises(UserError, match="min_tokens"):
+        run.export("trl-sft", tmp_path / "x", min_tokens=-1)
+    audit = run.audit(tmp_path / "audit", embeddings=False)
+    assert audit["summary"]["teachers"] == 2 and (tmp_path / "audit" / "report.html").exists()
