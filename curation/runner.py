@@ -72,6 +72,8 @@ def input_fingerprints(manifest: Manifest) -> dict[str, Any]:
         if s.path is not None:
             p = manifest.resolve(s.path)
             out[s.name] = file_fingerprint(p) if p.exists() else {"path": str(p), "missing": True}
+        elif s.memory is not None:
+            out[s.name] = {"memory": s.memory.fingerprint}
         else:
             out[s.name] = {"hf": s.hf.model_dump(mode="json", exclude={"token"}) if s.hf else None}
     return out

@@ -11,30 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import UserError
-
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
-def summary_rows(lock: dict) -> list[dict]:
-    rows = []
-    for name, entry in lock.get("stages", {}).items():
-        counts = entry.get("rows", {})
-        rows.append(
-            {
-                "stage": name,
-                "status": entry.get("status"),
-                "cached": bool(entry.get("cached")),
-                "seconds": entry.get("seconds"),
-                "outputs": {k: v for k, v in counts.items() if k != "removed"},
-                "removed": counts.get("removed", 0),
-                "removed_by_reason": entry.get("removed_by_reason", {}),
-            }
-        )
-    return rows
-
-
 def print_summary(lock: dict, run_dir: Path) -> None:
+    from ..api import summary_rows
+
     t = Table(title=f"cotforge run: {run_dir}", title_justify="left")
     for col in ("stage", "status", "outputs (rows)", "removed", "removed by reason", "seconds"):
         t.add_column(col, overflow="fold")
@@ -58,15 +40,13 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:
         """Run (or resume) the pipeline a manifest describes; finished stages are skipped."""
-        from .. import manifest as manifest_mod
-        from ..runner import Runner
+        from ..api import Pipeline
 
-        m = manifest_mod.load(manifest)
-        runner = Runner(m, run_dir, options={"fail_fast": fail_fast, "quiet": quiet})
-        lock = runner.run(until=until, fresh=fresh)
+        result = Pipeline.from_yaml(manifest).run(run_dir, until=until, fresh=fresh, fail_fast=fail_fast,
+                                                  quiet=quiet)
         if not quiet:
-            print_summary(lock, runner.store.root)
-            console.print(f"run directory: [bold]{runner.store.root}[/]  (catalog: {runner.store.catalog_path})")
+            print_summary(result.lock, result.run_dir)
+            console.print(f"run directory: [bold]{result.run_dir}[/]  (catalog: {result.catalog_path})")
 
     @app.command()
     def inspect(
@@ -74,16 +54,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """Per-stage counts, removals by reason and timings of a run."""
-        from ..store import RunStore
+        from ..api import Run
 
-        store = RunStore(run_dir)
-        lock = store.read_lock()
-        if not lock:
-            raise UserError(f"{run_dir}: no lock.json here; is this a run directory? (made by `cotforge run`)")
+        result = Run(run_dir)
         if as_json:
-            typer.echo(json.dumps({"run_dir": str(run_dir), "stages": summary_rows(lock)}, indent=2))
+            typer.echo(json.dumps(result.summary(), indent=2))
         else:
-            print_summary(lock, run_dir)
+            print_summary(result.lock, run_dir)
 
     @app.command()
     def validate(manifest: Path = typer.Argument(..., help="manifest YAML")) -> None:

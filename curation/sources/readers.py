@@ -115,5 +115,9 @@ def iter_source(source: SourceConfig, base_dir: Path, batch_size: int) -> Iterat
         yield from read_parquet(path, batch_size)
     elif source.kind == "csv":
         yield from read_csv(path, batch_size)
+    elif source.kind == "memory":
+        from .memory import read_memory
+
+        yield from read_memory(source, batch_size)
     else:
         yield from read_hf(source, base_dir)

@@ -31,7 +31,7 @@ def test_wrong_type_and_bad_literal_list_allowed_values(tmp_path):
     with pytest.raises(ManifestError) as e:
         _load(tmp_path, "name: t\nsources:\n  - {name: a, kind: xml, path: q.jsonl}\ncollect:\n  batch_size: lots\n")
     msg = str(e.value)
-    assert "sources[0].kind: Input should be 'jsonl', 'parquet', 'csv' or 'hf' (got 'xml')" in msg
+    assert "sources[0].kind: Input should be 'jsonl', 'parquet', 'csv', 'hf' or 'memory' (got 'xml')" in msg
     assert "collect.batch_size: Input should be a valid integer" in msg
     assert "(2 problems)" in msg
 
