@@ -30,7 +30,6 @@ from ..cot import filters as F
 from ..errors import UserError
 from ..stage import StageContext
 
-VERSION = 2  # 2: most_confident ranks by mean token logprob (was: fewest reconsiderations)
 LABEL = {"correct": "positive", "incorrect": "negative", "truncated": "truncated", "unverifiable": "unverifiable",
          "error": "unverifiable"}
 DECIDED = ("correct", "incorrect", "truncated")

@@ -28,7 +28,6 @@ from .. import records
 from ..config.verify import VerifyConfig
 from ..stage import StageContext
 
-VERSION = 1
 RAW_REPLY_CHARS = 2000  # of an unusable judge reply, kept in verify_details
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 
