@@ -43,6 +43,7 @@ def trace_row(lab: dict, response: str) -> dict:
 def load(labels_path: Path, traces_dir: Path | None) -> list[tuple[dict, str]]:
     labels = [json.loads(x) for x in labels_path.read_text(encoding="utf-8").splitlines() if x.strip()]
     texts: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for f in {lab["file"] for lab in labels if "response" not in lab and lab.get("file")}:
         if traces_dir is None:
             raise SystemExit(f"{labels_path}: rows refer to {f}; pass --traces-dir")
@@ -51,6 +52,9 @@ def load(labels_path: Path, traces_dir: Path | None) -> list[tuple[dict, str]]:
             for line in fh:
                 t = json.loads(line)
                 texts[t["trace_id"]] = t["response"]
+                problems[t["trace_id"]] = t.get("problem")
+    for lab in labels:
+        lab.setdefault("problem", problems.get(lab["trace_id"]))
     return [(lab, lab["response"] if "response" in lab else texts[lab["trace_id"]]) for lab in labels]
 
 

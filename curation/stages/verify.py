@@ -59,10 +59,11 @@ def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     verdicts = verify_batch(pairs, workers=cfg.workers, timeout_ms=cfg.timeout_ms) if pairs else []
     out = {}
     for i, v in zip(idx, verdicts):
+        _check_against_problem(v, rows[i].get("_problem"), rows[i]["_reference"])
         if v.equivalent is True:
             verdict = "correct"
-        elif v.equivalent is False or v.status in ("no_answer", "parse_error"):
-            verdict = "incorrect"  # no or unparseable final answer: the trace failed the task
+        elif v.equivalent is False or v.status in ("no_answer", "parse_error", "wrong_form"):
+            verdict = "incorrect"  # no, unparseable or ill-formed final answer: the trace failed the task
         else:
             verdict = "error"  # timeout / too_large / verifier error: undecided, not a negative
         out[i] = {
@@ -75,6 +76,23 @@ def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
         if cfg.second_check == "math_verify":
             out[i]["verify_details"]["second_check"] = _math_verify(rows[i]["_reference"], _visible(rows[i]))
     return out
+
+
+def _check_against_problem(v, problem: str | None, reference: str) -> None:
+    """In place: an answer that restates the question's own expression is no answer, and one that equals the
+    reference in value but not in the form the problem demands (lowest terms, gcd 1, interval notation) is wrong.
+    Neither is a confident negative (`select.confident_negative` needs status ok)."""
+    from verifiers.math.problem import form_violation, restates_question
+
+    if v.status != "ok" or not v.extracted_pred or not problem:
+        return
+    if restates_question(problem, v.extracted_pred, reference):
+        v.equivalent, v.status, v.method = None, "no_answer", "restated_question"
+        v.detail = "the answer restates an expression of the problem, it does not answer it"
+    elif v.equivalent:
+        why = form_violation(problem, v.extracted_pred, reference)
+        if why:
+            v.equivalent, v.status, v.method, v.detail = None, "wrong_form", "wrong_form", why
 
 
 def _math_verify(reference: str, text: str) -> dict:

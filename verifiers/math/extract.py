@@ -185,11 +185,12 @@ def find_envs(text: str, start: int = 0, end: Optional[int] = None) -> list[tupl
 
 _FINAL = re.compile(
     r"(?:final\s+answer\s*(?:is|:)?|(?<![a-z])answer\s*(?:is|:)|\*\*\s*answer\s*:?\s*\*\*\s*:?)"
-    r"\s*(?:[:\-]\s*)?(?:\$\\boxed)?",
+    r"\s*(?::\s*|-\s+)?(?:\$\\boxed)?",  # 'Answer - 5' is a dash, 'answer is -3' a minus sign
     re.I,
 )
 _ANSWER_END = re.compile(r"\n\s*\n|I hope it is correct|\.(?:\s|$)(?![^$]*\$\s*\.?\s*$)|\n(?=[A-Z#*])")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?"
+                     r"(?!\d|(?:st|nd|rd|th)\b)")  # '8th grade' is an ordinal, not a value
 _CONCLUSION_START = re.compile(r"\b(?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b")
 _CONCLUSION = re.compile(r"((?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b[^\n]*?)(?:\.\s|\.?$|\n)")
 
@@ -211,7 +212,7 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
     m = list(re.finditer(r"\s(?:is|are)\s", seg))
     if m:
         s = s + m[-1].end()
-    ans = text[s:e].strip().strip('"').rstrip(".").strip()
+    ans = text[s:e].strip().strip('"').rstrip(".").rstrip("*").strip()
     if ans and not _looks_like_answer(ans):
         nums = list(_NUMBER.finditer(text, s, e))
         if len(nums) == 1:  # "Jane started growing Sphere 3 hours ago."
@@ -220,12 +221,20 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
 
 
 _CLAIM = re.compile(
-    r"(?:\bis|\bare|=|\bequals|\bto|\bbe)\s+(?:indeed\s+|exactly\s+|just\s+|simply\s+|equal\s+to\s+|then\s+)*"
+    r"(?:\bis|\bare|=|\bequals|\bto|\bbe|\barrived\s+at|\bget|\bgot|\bobtain(?:ed)?)\s+(?:indeed\s+|exactly\s+|just\s+|simply\s+|equal\s+to\s+|then\s+)*"
     r"\$?\s*(" + _NUMBER.pattern + r")(?!\s*[\^*+\-/]\s*\d)\s*(%?)",
 )
 _CLAIMED_ANSWER = re.compile(
     r"(?<![\w.])(" + _NUMBER.pattern + r")\s+is\s+(?:indeed\s+)?(?:the|my)\s+(?:correct|final|right)\b"
 )
+
+
+# After its conclusion a trace may check it ('To check: 280 - 48 = 232'); the check's numbers are not the answer.
+_CHECK_CUE = re.compile(r"\b(?:to check|check(?:ing)?:|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
+                        r"|double-check|sanity check)\b", re.I)
+
+
+_UNIT_WORD_END = re.compile(r"\s*[A-Za-z]+[.!]?\s*")  # '... arrived at 8 meals.'
 
 
 def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
@@ -247,10 +256,11 @@ def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str
             pct = text[nums[0].end():nums[0].end() + 1] == "%"
             best = nums[0].start(), nums[0].end() + pct, nums[0].group(0) + ("%" if pct else "")
     last = max(text.rfind(". ", start, end - 2), text.rfind("\n", start, end - 2)) + 1
-    if best is None or best[0] < last:
+    checking = best is not None and _CHECK_CUE.search(text, best[1], end)
+    if best is None or (best[0] < last and not checking):
         # the response's last sentence: "The integer value of \\( x \\) is 45."
         claims = list(_CLAIM.finditer(text, max(last, start), end))
-        if claims and end - claims[-1].end() <= 3:
+        if claims and (end - claims[-1].end() <= 3 or _UNIT_WORD_END.fullmatch(text, claims[-1].end(), end)):
             c = claims[-1]
             best = c.start(1), c.end(2), c.group(1) + c.group(2)
     for c in _CLAIMED_ANSWER.finditer(text, start, end):
@@ -331,6 +341,9 @@ def extract_choice(text: str, letters: str = "ABCDEFGHIJ") -> Extraction:
     return Extraction(None, "none")
 
 
+_STRAY_BS_CLOSE = re.compile(r"(?<!\\)\\\}(?=\s*(?:\$|\\\]|\\\)|\.?\s*$))")
+
+
 def extract(
     text: str,
     *,
@@ -357,6 +370,11 @@ def extract(
         if not boxes or boxes[-1][0] < m.start():
             return Extraction(inner, "gold_unterminated_box", (m.end(), end)) if inner else Extraction(None, "none")
     if truncated and role == "prediction":
+        fixed = _STRAY_BS_CLOSE.sub("}", text[: end]) if "\\}" in text[start:end] else None
+        if fixed is not None and not find_boxes(fixed, start, len(fixed))[1]:
+            # '\boxed{5\}$': a stray backslash before the closing brace, not a cut-off (same offsets, 1 char less)
+            return extract(fixed + text[end:], role=role, last_number=last_number, short_chars=short_chars,
+                           allow_letter=allow_letter)
         # The final box never closed (generation cut off): there is no final answer, whatever came before.
         return Extraction(None, "truncated_box")
     if boxes and role == "prediction" and not boxes[-1][2].strip():
@@ -369,14 +387,22 @@ def extract(
             # "... \boxed{255} ... Final Answer: The final answer is $10,455$": the later statement wins
             return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
         return Extraction(a, "boxed", (s, e))
+    if fa and role == "prediction" and len(text[start:end].strip()) > LONG_CHARS and not _committed(text, fa, end):
+        fa = None  # 'If n can only be 64, then the answer is 64. But ...' 20k characters before the end
     if fa and (allow_letter or not _bare_letter(fa[2])):
         return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
-    bolds = list(_BOLD.finditer(text, start, end))
-    if bolds and role == "prediction":
-        m = bolds[-1]
+    bold = None
+    for m in reversed(list(_BOLD.finditer(text, start, end))) if role == "prediction" else ():
         inner = m.group(1).strip().rstrip(":.").strip()
+        if _STEP_HEADER.match(inner):
+            continue  # '**Step 3: Combine 5 and 7**' names a step; its numbers are not the answer
         if inner and re.search(r"[\d\\]|^[A-Za-z]$|^\([A-Z]\)", inner) and (allow_letter or not _bare_letter(inner)):
-            return Extraction(inner, "bold", (m.start(1), m.end(1)))
+            bold = Extraction(inner, "bold", (m.start(1), m.end(1)))
+        break
+    if bold is not None:
+        later = _env_answer(text, bold.span[1], end, len(text[start:end].strip()) > LONG_CHARS, allow_letter)
+        if later is None:  # a display equation after the bold line states the result: it wins
+            return bold
     visible = text[start:end]
     if role == "gold":
         stripped = visible.strip()
@@ -404,6 +430,21 @@ def extract(
             m = nums[-1]
             return Extraction(m.group(0), "last_number", (m.start(), m.end()))
     return Extraction(None, "none")
+
+
+_STEP_HEADER = re.compile(r"^(?:(?:step|part|case|method|approach|stage)\s*\d+|\d+[.)]\s)", re.I)
+_HYPOTHETICAL = re.compile(r"\b(?:if|suppose|supposing|assuming|assume|maybe|perhaps|would|unless|whether)\b", re.I)
+COMMIT_TAIL = 600  # characters of further text a long response may write after its stated answer
+
+
+def _committed(text: str, fa: tuple[int, int, str], end: int) -> bool:
+    """A long response commits to an 'answer is' statement when it is not conditional and comes at its end
+    (or only a check of it follows); one that floats mid-reasoning is a step, not the final answer."""
+    sent_start = max(text.rfind(". ", 0, fa[0]), text.rfind("\n", 0, fa[0])) + 1
+    if _HYPOTHETICAL.search(text, sent_start, fa[0]):
+        return False
+    rest = text[fa[1]:end]
+    return len(rest.strip()) <= COMMIT_TAIL or bool(_CHECK_CUE.match(rest.lstrip(" .\n*$\\)]")))
 
 
 LONG_CHARS = 1000  # past this, unboxed math counts only where a response ends, not anywhere in its reasoning
