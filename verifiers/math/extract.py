@@ -234,6 +234,25 @@ _CHECK_CUE = re.compile(r"\b(?:to check|check(?:ing)?:|let(?:'s| me| us) (?:chec
                         r"|double-check|sanity check)\b", re.I)
 
 
+_AFFIRM = re.compile(r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed)?|makes sense|confident|correct|"
+                     r"is right|verified|adds up)\b", re.I)
+
+
+def _before_check(text: str, start: int, end: int) -> Optional[int]:
+    """Where the response's closing check begins, when it ends by affirming an earlier result ('Everything checks
+    out.', "I'm confident that's the correct answer.") with no value of its own; None otherwise."""
+    body_end = _TAIL_JUNK.search(text, start, end).start()
+    last = max(text.rfind(". ", start, body_end - 2), text.rfind("\n", start, body_end - 2)) + 1
+    last = max(last, start)
+    if not _AFFIRM.search(text, last, body_end) or _NUMBER.search(text, last, body_end):
+        return None
+    cues = [m for m in _CHECK_CUE.finditer(text, max(start, body_end - 1500), last)]
+    if not cues:
+        return last
+    c = cues[-1].start()
+    return max(text.rfind(". ", start, c), text.rfind("\n", start, c), start - 1) + 1
+
+
 _UNIT_WORD_END = re.compile(r"\s*[A-Za-z]+[.!]?\s*")  # '... arrived at 8 meals.'
 
 
@@ -413,6 +432,11 @@ def extract(
             return Extraction(a, "latex_env", (s, e))
         return Extraction(stripped, "whole", (start, end)) if stripped else Extraction(None, "none")
     stripped = visible.strip()
+    cut = _before_check(text, start, end)
+    if cut is not None:
+        c = _conclusion(text, max(start, cut - 600), cut)
+        if c:  # 'Therefore, Frank answered 56 ...  Let me double-check: 280 - 48 = 232 ... Everything checks out.'
+            return Extraction(c[2], "conclusion", (c[0], c[1]))
     concl = _conclusion(text, max(start, end - 600), end)
     env = _env_answer(text, start, end, len(stripped) > LONG_CHARS, allow_letter)
     if env and not (concl and concl[0] > env[1]):
