@@ -63,6 +63,8 @@ def cut_off(text: Optional[str]) -> Optional[str]:
     heading = _HEADING.match(last_line)
     if heading and not re.search(r"\d|\\boxed", heading.group(1) or heading.group(2) or ""):
         return "ends on a heading"
+    if re.search(r"(?::\s*\*\*|\*\*\s*:)\s*$", last_line):
+        return "ends on a bold lead-in whose content never came"  # '**Therefore, the value of f(1/5) is:**'
     why = _unbalanced(last_par)
     if why:
         return f"ends inside a formula ({why})"

@@ -413,7 +413,7 @@ def extract(
     bold = None
     for m in reversed(list(_BOLD.finditer(text, start, end))) if role == "prediction" else ():
         inner = m.group(1).strip().rstrip(":.").strip()
-        if _STEP_HEADER.match(inner):
+        if _STEP_HEADER.match(inner) or m.group(1).rstrip().endswith(":") or _LEAD_IN.search(inner):
             continue  # '**Step 3: Combine 5 and 7**' names a step; its numbers are not the answer
         if inner and re.search(r"[\d\\]|^[A-Za-z]$|^\([A-Z]\)", inner) and (allow_letter or not _bare_letter(inner)):
             bold = Extraction(inner, "bold", (m.start(1), m.end(1)))
@@ -456,6 +456,7 @@ def extract(
     return Extraction(None, "none")
 
 
+_LEAD_IN = re.compile(r"\b(?:is|are|be|equals|to|of|as|the)$", re.I)  # '**Therefore, the value of f(1/5) is:**'
 _STEP_HEADER = re.compile(r"^(?:(?:step|part|case|method|approach|stage)\s*\d+|\d+[.)]\s)", re.I)
 _HYPOTHETICAL = re.compile(r"\b(?:if|suppose|supposing|assuming|assume|maybe|perhaps|would|unless|whether)\b", re.I)
 COMMIT_TAIL = 600  # characters of further text a long response may write after its stated answer
@@ -467,6 +468,8 @@ def _committed(text: str, fa: tuple[int, int, str], end: int) -> bool:
     sent_start = max(text.rfind(". ", 0, fa[0]), text.rfind("\n", 0, fa[0])) + 1
     if _HYPOTHETICAL.search(text, sent_start, fa[0]):
         return False
+    if re.search(r"final\s+answer", text[max(sent_start, fa[0] - 60):fa[0]], re.I):
+        return True  # 'Final Answer: The final answer is 14,916. I hope it is correct. [Note: ...]'
     rest = text[fa[1]:end]
     return len(rest.strip()) <= COMMIT_TAIL or bool(_CHECK_CUE.match(rest.lstrip(" .\n*$\\)]")))
 
