@@ -37,3 +37,14 @@ def test_unsimplified_answers_to_compute_problems():
     assert form_violation(p, "\\frac{1}{16}", "\\frac{1}{16}") is None
     q = "Compute $\\sin^3 18^\\circ + \\sin^2 18^\\circ.$"
     assert form_violation(q, "\\sin^3 18^\\circ + \\sin^2 18^\\circ = \\frac{1}{8}", "\\frac{1}{8}") is None
+
+
+def test_reward_with_prompts_cannot_be_gamed_by_restating_the_question():
+    from verifiers.math import reward
+
+    restated, real = "\\boxed{\\frac{\\sqrt{160}}{\\sqrt{252}}}", "\\boxed{\\frac{2\\sqrt{70}}{21}}"
+    gold = ["\\frac{2\\sqrt{70}}{21}"] * 2
+    assert reward([restated, real], gold) == [1.0, 1.0]  # value only: the restatement equals the reference
+    chat = [{"role": "system", "content": "Reason step by step."}, {"role": "user", "content": SIMPLIFY}]
+    assert reward([restated, real], gold, prompts=[SIMPLIFY, chat]) == [0.0, 1.0]
+    assert reward(["\\boxed{4x + 8y - 12z + 16 = 0}"], ["x + 2y - 3z + 4 = 0"], prompts=[PLANE]) == [0.0]

@@ -26,7 +26,10 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: int 
            timeout_ms: Optional[int] = None, **kwargs: Any) -> list[Optional[float]]:
     """1.0 equivalent, 0.0 not (or no answer), None when the gold cannot be used (the row is skipped).
 
-    Extra TRL keyword arguments (prompts, other dataset columns, trainer_state) are ignored.
+    With TRL's `prompts`, an answer that restates the question's own expression, or equals the reference in value
+    but not in the form the problem demands (lowest terms, gcd 1, interval notation), earns 0.0: numeric
+    equivalence alone can be gamed (`problem.py`). Other extra keyword arguments (dataset columns, trainer_state)
+    are ignored.
     """
     from . import verify_batch
     from .core import make_options  # noqa: F401  (validates option names below)
@@ -37,6 +40,15 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: int 
         raise ValueError(f"reward: {len(completions)} completions but {len(solution)} solutions")
     pairs = [(str(s) if s is not None else "", completion_text(c)) for c, s in zip(completions, solution)]
     verdicts = verify_batch(pairs, workers=workers, timeout_ms=timeout_ms, **known)
+    prompts = kwargs.get("prompts")
+    if prompts is not None and len(prompts) == len(verdicts):
+        from .problem import form_violation, restates_question
+
+        for v, prompt, (gold, _) in zip(verdicts, prompts, pairs):
+            problem = _prompt_text(prompt)
+            if v.equivalent and (restates_question(problem, v.extracted_pred, gold)
+                                 or form_violation(problem, v.extracted_pred, gold)):
+                v.equivalent = False
     out: list[Optional[float]] = []
     for v in verdicts:
         if v.status == "ok" or v.status in ("no_answer",) or (v.status == "parse_error" and v.method == "parse_pred"):
@@ -46,3 +58,11 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: int 
         else:  # timeout / too_large / error on the prediction side: no credit
             out.append(0.0)
     return out
+
+
+def _prompt_text(p: Any) -> str:
+    """The problem as TRL passes it: a string, or chat messages (the last user turn)."""
+    if isinstance(p, (list, tuple)):
+        users = [m for m in p if isinstance(m, dict) and m.get("role") == "user"]
+        return completion_text(users[-1]) if users else ""
+    return completion_text(p)
