@@ -222,7 +222,7 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
     out = []
     for i, r in enumerate(rows):
         res = dict(results[i])
-        cut = _cut_off(r, cfg)
+        cut = _cut_off(r, cfg, res["verdict"])
         if cut and res["verdict"] != "error":
             res["verify_details"] = {**res["verify_details"], "underlying": res["verdict"], "cutoff": cut}
             res["verdict"] = "truncated"
@@ -231,12 +231,14 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
     return out
 
 
-def _cut_off(row: dict, cfg: VerifyConfig) -> str | None:
+def _cut_off(row: dict, cfg: VerifyConfig, verdict: str) -> str | None:
     """Why the trace counts as cut off: the source said so (finish_reason "length"), or, when the source gives no
-    finish reason (replayed data), its text stops mid-sentence, mid-formula or inside unclosed thinking."""
+    finish reason (replayed data), its text stops mid-sentence, mid-formula or inside unclosed thinking. The text
+    is read only for traces a verifier decided (an unverifiable poem may well end without a full stop)."""
     if row.get("finish_reason") == "length":
         return "finish_reason length"
-    if row.get("finish_reason") is None and cfg.detect_cutoff and row.get("completion"):
+    if row.get("finish_reason") is None and cfg.detect_cutoff and row.get("completion") \
+            and verdict in ("correct", "incorrect"):
         from verifiers.cutoff import cut_off
 
         return cut_off(row["completion"])
