@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curation.config.verify import VerifyConfig  # noqa: E402
-from curation.stages.select import confident_negative  # noqa: E402
+try:
+    from curation.stages.select import confident_negative  # noqa: E402
+except ImportError:  # a checkout from before confident negatives: every incorrect trace could be rejected
+    def confident_negative(row: dict) -> bool:
+        return row.get("verdict") == "incorrect"
 from curation.stages.verify import verify_rows  # noqa: E402
 from curation.teachers.parsing import split_reasoning  # noqa: E402
 
