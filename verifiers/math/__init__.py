@@ -80,7 +80,6 @@ async def averify(gold: str, prediction: Any, **kw: Any) -> Verdict:
     return await asyncio.get_running_loop().run_in_executor(None, lambda: verify(gold, prediction, **kw))
 
 
-def reward(completions, solution, **kw):  # noqa: D103 - documented in reward.py
-    from .reward import reward as _reward
-
-    return _reward(completions, solution, **kw)
+# Bound eagerly: a lazy wrapper named `reward` was replaced by the submodule `verifiers.math.reward` the first time
+# it imported it (the import system sets the package attribute), so a second `verifiers.math.reward(...)` failed.
+from .reward import reward  # noqa: E402

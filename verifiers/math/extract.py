@@ -343,6 +343,7 @@ _CHOICE_PATTERNS = [
     re.compile(r"\\textbf\s*\{\s*\(([A-J])\)"),
     re.compile(r"\*\*\s*\(?([A-J])\)?(?:[\s.:)][^*]*)?\*\*"),
     re.compile(r"(?<![A-Za-z])\(([A-J])\)"),
+    re.compile(r"\A\s*([A-J])(?:[.:)]\s|\s*$)"),  # a bare option, or 'C. x = 42' (the option then its text)
 ]
 
 
