@@ -27,6 +27,10 @@ CLASSES = {
         ("42", "Janet has 42 eggs.\n#### 42", True),
         ("42", "She sells 9 eggs, so 9*2=18 dollars, total 42\n#### 40", False),
         ("\\frac{8}{3}", "\\boxed{\\tfrac83}", True),
+        ("\\frac{8}{3}", "\\tfrac83", True),  # a bare answer, not boxed
+        ("3", "\\tfrac83", False),
+        ("10", "\\binom{5}{2}", True),
+        ("2", "12 \\bmod 5", True),
         ("2", "\\boxed{12 \\bmod 5}", True),
         ("3", "\\boxed{12 \\bmod 5}", False),
         ("5", "\\boxed{5\\}", True),

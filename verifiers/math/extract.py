@@ -519,7 +519,7 @@ def _env_answer(text: str, start: int, end: int, long: bool, allow_letter: bool)
 _WORDY = re.compile(r"[A-Za-z]{3,}")
 _OK_WORDS = re.compile(
     r"^(?:percent|percentage|pct|and|or|degrees?|dollars?|cents?|units?|cm|mm|km|meters?|miles?|feet|inches|"
-    r"hours?|minutes?|seconds?|days?|years?|sqrt|frac|dfrac|pi|infty|cdot|times|text|mathrm|left|right|"
+    r"hours?|minutes?|seconds?|days?|years?|sqrt|frac|dfrac|tfrac|[dt]?binom|b?mod|textbf|mathbf|pi|infty|cdot|times|text|mathrm|left|right|"
     r"begin|end|pmatrix|bmatrix|array|yuan|euros?|pounds?|square|cubic|sin|cos|tan|log|ln|exp|"
     r"cup|cap|emptyset|varnothing|neq|leq|geq|le|ge|pm|circ|[a-z]{3,}(?=\())$",
     re.I,
