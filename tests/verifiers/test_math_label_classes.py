@@ -64,6 +64,14 @@ CLASSES = {
               "So, I'm confident that's the correct answer.", True),
         ("9", FILLER + "\n\nI think I've approached this from different angles and consistently arrived at 8 meals. "
               "So, I'm confident that's the correct answer.", False),
+        ("11\\sqrt{2}", FILLER + "\n\nTherefore, the diagonal is \\(11\\sqrt{2}\\).\n\nTo verify, we can check that "
+                                "\\((11\\sqrt{2})^2 = 242\\), which matches the sum of the squares.", True),
+        ("5", FILLER + "\n\nHence \\(x = 5\\).\n\nCheck: substituting \\(x = 5\\) gives \\(2(5) + 3 = 13\\), which "
+                       "is correct.", True),
+        ("7", FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
+                       "Actually \\(x = 7\\), which is correct.", True),  # a check that revises: its result counts
+        ("5", FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
+                       "Actually \\(x = 7\\), which is correct.", False),
     ],
     "answers that float mid-reasoning in a long trace": [
         ("64", "If n can only be 64, then the answer is 64. But wait, n could also be 32. " + FILLER

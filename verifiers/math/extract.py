@@ -230,8 +230,8 @@ _CLAIMED_ANSWER = re.compile(
 
 
 # After its conclusion a trace may check it ('To check: 280 - 48 = 232'); the check's numbers are not the answer.
-_CHECK_CUE = re.compile(r"\b(?:to check|check(?:ing)?:|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
-                        r"|double-check|sanity check)\b", re.I)
+_CHECK_CUE = re.compile(r"\b(?:to check|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
+                        r"|double-check|sanity check)\b|\bcheck(?:ing)?:", re.I)
 
 
 _AFFIRM = re.compile(r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed)?|makes sense|confident|correct|"
@@ -239,18 +239,25 @@ _AFFIRM = re.compile(r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed
 
 
 def _before_check(text: str, start: int, end: int) -> Optional[int]:
-    """Where the response's closing check begins, when it ends by affirming an earlier result ('Everything checks
-    out.', "I'm confident that's the correct answer.") with no value of its own; None otherwise."""
+    """Where the response's closing check begins, when it ends by affirming an earlier result ('Let me
+    double-check: ... 280 - 48 = 232, which matches. Everything checks out.', "I'm confident that's the correct
+    answer.") without revising it; None otherwise."""
     body_end = _TAIL_JUNK.search(text, start, end).start()
     last = max(text.rfind(". ", start, body_end - 2), text.rfind("\n", start, body_end - 2)) + 1
     last = max(last, start)
-    if not _AFFIRM.search(text, last, body_end) or _NUMBER.search(text, last, body_end):
+    if not _AFFIRM.search(text, last, body_end):
         return None
-    cues = [m for m in _CHECK_CUE.finditer(text, max(start, body_end - 1500), last)]
+    cues = list(_CHECK_CUE.finditer(text, max(start, body_end - 1500), body_end))
     if not cues:
-        return last
+        return None if _NUMBER.search(text, last, body_end) else last
     c = cues[-1].start()
+    if _REVISION.search(text, c, body_end) or _CLAIMED_ANSWER.search(text, c, body_end):
+        return None  # the check found something else, or states the answer itself: what it ends with counts
     return max(text.rfind(". ", start, c), text.rfind("\n", start, c), start - 1) + 1
+
+
+_REVISION = re.compile(r"\b(?:actually|instead|mistake|wrong|error|incorrect|answer is|(?:does not|doesn't|did not|"
+                       r"didn't) (?:match|check|work))\b", re.I)
 
 
 _UNIT_WORD_END = re.compile(r"\s*[A-Za-z]+[.!]?\s*")  # '... arrived at 8 meals.'
@@ -438,6 +445,9 @@ def extract(
         c = _conclusion(text, max(start, cut - 600), cut)
         if c:  # 'Therefore, Frank answered 56 ...  Let me double-check: 280 - 48 = 232 ... Everything checks out.'
             return Extraction(c[2], "conclusion", (c[0], c[1]))
+        e = _env_answer(text, start, cut, len(stripped) > LONG_CHARS, allow_letter)
+        if e:  # 'Therefore, the diagonal is \\(11\\sqrt{2}\\). To verify, ... = 242, which matches.'
+            return Extraction(e[2], "latex_env", (e[0], e[1]))
     concl = _conclusion(text, max(start, end - 600), end)
     env = _env_answer(text, start, end, len(stripped) > LONG_CHARS, allow_letter)
     if env and not (concl and concl[0] > env[1]):
