@@ -1,7 +1,8 @@
 """Orders the stages, fingerprints config + inputs, skips finished stages, resumes killed ones, records stats.
 
-A stage's fingerprint chains the previous stage's fingerprint with its own config and code version, so changing
-one stage's config re-runs that stage and everything after it, and nothing before it.
+A stage's fingerprint chains the previous stage's fingerprint with its own config and code version (derived from
+the source it runs, `codeversion.py`), so changing one stage's config or code re-runs that stage and everything
+after it, and nothing before it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 
 from . import __version__, records
+from .codeversion import code_version
 from .errors import UserError
 from .manifest import Manifest
 from .stage import StageContext
@@ -119,7 +121,7 @@ class Runner:
         inputs = input_fingerprints(self.manifest)
         for name in STAGES:
             enabled = stage_enabled(self.manifest, name)
-            version = getattr(stage_module(name), "VERSION", 1)
+            version = code_version(f"curation.stages.{name}")
             extra = inputs if name == "collect" else None
             fp = _hash(prev, name, enabled, version, _fingerprint_config(self.manifest, name), extra)
             plan.append((name, enabled, fp))

@@ -20,6 +20,16 @@ class VerifyConfig(Section):
     batch_size: int = Field(default=512, gt=0, description="traces per keyed output part (resume granularity)")
     code_language: str = Field(default="python", description="language of the extracted code block")
     max_tests: int | None = Field(default=None, gt=0, description="run only the first N code tests (AM: 10)")
+    detect_cutoff: bool = Field(
+        default=True,
+        description="traces whose source gives no finish reason (replay) are `truncated` when their text stops "
+        "mid-sentence, mid-formula or inside thinking that never closed (`verifiers.cutoff`)",
+    )
+    second_check: Literal["none", "math_verify"] = Field(
+        default="none",
+        description="an independent second verdict on math traces, kept in `verify_details.second_check` for "
+        "`select.pairs.negatives: two_checks`: math_verify = PyPI `math-verify` (pip install math-verify)",
+    )
     judge_teacher: str | None = Field(
         default=None,
         description="a live `teachers:` entry asked whether the final answer matches the reference answer, for "
@@ -130,6 +140,13 @@ class PairsConfig(Section):
         default="any", description="same: chosen and rejected from one teacher; cross: from different teachers"
     )
     truncated_as_negative: bool = Field(default=False, description="REDI pitfall: off by default")
+    negatives: Literal["confident", "two_checks", "any"] = Field(
+        default="confident",
+        description="which `incorrect` traces may be rejected: confident = a final answer was found, compared and "
+        "differs from the reference (not 'no answer found' or an unparseable answer); two_checks = also judged "
+        "wrong by `verify.second_check` (math traces; others need it too, so they drop out); any = every "
+        "incorrect trace",
+    )
     seed: int = 42
 
     @model_validator(mode="after")

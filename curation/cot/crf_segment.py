@@ -34,6 +34,7 @@ from . import segment as S
 from .segment import Segment, validate
 
 MODEL_PATH = Path(__file__).with_name("models") / "dlcot_segmenter.crfsuite"
+CODE_DATA = ("models/dlcot_segmenter.crfsuite",)  # the weights are behaviour: part of the segment stage's code version
 # Trained on every labelled split except the held-out one (see tests/data/segmentation/README.md).
 HELDOUT_SPLITS = ("heldout6",)
 # Strong L2: cross-validated F1 0.732 (c2 0.05) -> 0.747 (0.8) on 215 traces; plateau from 0.8 to 1.6.

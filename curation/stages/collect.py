@@ -20,7 +20,6 @@ from ..sources.tests_format import TestsFormatError, normalize_tests
 from ..stage import StageContext
 from ..text.basic import normalize_text
 
-VERSION = 1
 
 
 def enabled(manifest: Manifest) -> bool:

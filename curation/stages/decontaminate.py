@@ -15,11 +15,9 @@ from ..benchmarks import load_all
 from ..config.dedup import DecontaminateConfig
 from ..llm import TeacherPool
 from ..stage import StageContext
-from ..text import canonical
 from ..text.contamination import BenchmarkIndex
 from .dedup import _merge_metadata
 
-VERSION = 1
 
 JUDGE_PROMPT = (
     "Are these two problems the same problem (same question and same given values, possibly reworded)? "
@@ -29,7 +27,7 @@ JUDGE_PROMPT = (
 
 def fingerprint_config(manifest):
     cfg = manifest.decontaminate
-    return None if cfg is None else {**cfg.model_dump(mode="json"), "canonical_version": canonical.VERSION}
+    return None if cfg is None else cfg.model_dump(mode="json")
 
 
 def make_judge(pool: TeacherPool, cfg: DecontaminateConfig):

@@ -17,15 +17,13 @@ import pyarrow as pa
 from .. import records
 from ..config.dedup import DedupConfig
 from ..stage import StageContext
-from ..text import canonical
 from ..text.dedup import find_duplicates
 
-VERSION = 1
 
 
 def fingerprint_config(manifest):
     cfg = manifest.dedup
-    return None if cfg is None else {**cfg.model_dump(mode="json"), "canonical_version": canonical.VERSION}
+    return None if cfg is None else cfg.model_dump(mode="json")
 
 
 def representative_rank(table: pa.Table, keep: str) -> np.ndarray:

@@ -32,7 +32,6 @@ from ..teachers.sampling import build_messages, sample_seed, sampling_params
 from ..teachers.tokens import token_counter
 from ..text.basic import normalize_text
 
-VERSION = 1
 EXAMPLES = 5
 
 

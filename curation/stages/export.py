@@ -13,7 +13,6 @@ from typing import Any
 from ..manifest import Manifest
 from ..stage import StageContext
 
-VERSION = 1
 
 
 def enabled(manifest: Manifest) -> bool:

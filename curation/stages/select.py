@@ -30,7 +30,6 @@ from ..cot import filters as F
 from ..errors import UserError
 from ..stage import StageContext
 
-VERSION = 2  # 2: most_confident ranks by mean token logprob (was: fewest reconsiderations)
 LABEL = {"correct": "positive", "incorrect": "negative", "truncated": "truncated", "unverifiable": "unverifiable",
          "error": "unverifiable"}
 DECIDED = ("correct", "incorrect", "truncated")
@@ -98,8 +97,34 @@ def _order(rows: list[dict], how: str, rng: random.Random, confidence: dict[str,
     return rows
 
 
-def _negative_labels(cfg: PairsConfig) -> set[str]:
-    return {"negative", "truncated"} if cfg.truncated_as_negative else {"negative"}
+def confident_negative(row: dict, two_checks: bool = False) -> bool:
+    """An `incorrect` trace that is a real negative: its final answer was found and compared, and differs from the
+    reference (not "no answer found" or an unparseable one: a missed answer may well be right, and REDI pushes
+    every negative down). two_checks: an independent verifier (`verify.second_check`) must also call it wrong."""
+    if row.get("verdict") != "incorrect":
+        return False
+    verifier = row.get("verifier") or ""
+    details = row.get("verify_details") or {}
+    if isinstance(details, str):
+        details = json.loads(details) if details else {}
+    if verifier.startswith("verifiers.math"):
+        if details.get("status") != "ok" or details.get("equivalent") is not False \
+                or not (details.get("extracted_pred") or "").strip():
+            return False
+    elif verifier == "sandboxes:no_code":
+        return False
+    if two_checks:
+        second = details.get("second_check") or {}
+        return second.get("equivalent") is False
+    return True
+
+
+def _negative_ok(row: dict, cfg: PairsConfig) -> bool:
+    if row["label"] == "truncated":
+        return cfg.truncated_as_negative
+    if row["label"] != "negative":
+        return False
+    return cfg.negatives == "any" or confident_negative(row, two_checks=cfg.negatives == "two_checks")
 
 
 def _by_query(rows: list[dict]) -> dict[str, list[dict]]:
@@ -125,12 +150,11 @@ def confidences(rows: list[dict], cfg: PairsConfig, model: Path | None = None) -
     the model scores all of them (one scale per query: teacher and reference-model logprobs are not comparable);
     without one, the negatives that have a value come first. No value on any candidate is an error, not a silent
     fall back to generation order."""
-    labels = _negative_labels(cfg)
     conf: dict[str, float] = {}
     to_score: list[dict] = []
     stats = {"candidates": 0, "teacher_queries": 0, "model_queries": 0, "partial_queries": 0}
     for rs in _by_query(rows).values():
-        negs = [r for r in rs if r["label"] in labels]
+        negs = [r for r in rs if _negative_ok(r, cfg)]
         if not negs or not any(r["label"] == "positive" for r in rs):
             continue
         stats["candidates"] += len(negs)
@@ -177,19 +201,19 @@ def _model_scores(rows: list[dict], cfg: PairsConfig, model: Path | None) -> Any
 
 
 def make_pairs(rows: list[dict], cfg: PairsConfig, confidence: dict[str, float] | None = None) -> list[dict]:
-    """Per query, chosen = positive, rejected = negative (truncated only when allowed), by the configured rules.
+    """Per query, chosen = positive, rejected = a confident negative (`pairs.negatives`; truncated only when
+    allowed), by the configured rules.
 
     `confidence` (from `confidences`) is what `most_confident` ranks by; by default the teachers' mean_logprob."""
     if cfg.rejected == "most_confident" and confidence is None:
         confidence, _ = confidences(rows, cfg)
     rng = random.Random(cfg.seed)
     by_q = _by_query(rows)
-    neg_labels = _negative_labels(cfg)
     out = []
     for qid in sorted(by_q):
         rs = by_q[qid]
         pos = _order([r for r in rs if r["label"] == "positive"], cfg.chosen, rng, {})
-        neg = _order([r for r in rs if r["label"] in neg_labels], cfg.rejected, rng, confidence or {})
+        neg = _order([r for r in rs if _negative_ok(r, cfg)], cfg.rejected, rng, confidence or {})
         if not pos or not neg:
             continue
         used_c: set[str] = set()

@@ -9,8 +9,9 @@
   unparseable after the retries is an `error` with the raw reply kept); without a reference answer, or without a
   judge, `unverifiable`. Judge answers live in the stage's request cache, so a re-run asks nothing twice; a batch
   whose judge requests failed is not written, and the stage fails after the other batches (re-run to retry).
-Truncated traces (finish_reason "length") are verified too, but labelled `truncated`; what the verifier said is
-kept in `verify_details.underlying`. Traces that failed to generate are `error`. Nothing is removed here.
+Truncated traces (finish_reason "length", or, when the source gives no finish reason, text that stops mid-sentence,
+mid-formula or inside unclosed thinking: `verifiers.cutoff`) are verified too, but labelled `truncated`; what the
+verifier said is kept in `verify_details.underlying`, the evidence in `verify_details.cutoff`. Traces that failed to generate are `error`. Nothing is removed here.
 Work goes in keyed parts of `batch_size` traces, so a killed run resumes at the first unwritten batch.
 """
 
@@ -30,7 +31,6 @@ from .. import records
 from ..config.verify import VerifyConfig
 from ..stage import StageContext
 
-VERSION = 1
 RAW_REPLY_CHARS = 2000  # of an unusable judge reply, kept in verify_details
 
 
@@ -54,10 +54,11 @@ def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     verdicts = verify_batch(pairs, workers=cfg.workers, timeout_ms=cfg.timeout_ms) if pairs else []
     out = {}
     for i, v in zip(idx, verdicts):
+        _check_against_problem(v, rows[i].get("_problem"), rows[i]["_reference"])
         if v.equivalent is True:
             verdict = "correct"
-        elif v.equivalent is False or v.status in ("no_answer", "parse_error"):
-            verdict = "incorrect"  # no or unparseable final answer: the trace failed the task
+        elif v.equivalent is False or v.status in ("no_answer", "parse_error", "wrong_form"):
+            verdict = "incorrect"  # no, unparseable or ill-formed final answer: the trace failed the task
         else:
             verdict = "error"  # timeout / too_large / verifier error: undecided, not a negative
         out[i] = {
@@ -67,7 +68,45 @@ def _math_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
             "score": 1.0 if verdict == "correct" else (0.0 if verdict == "incorrect" else None),
             "verify_details": v.to_dict(),
         }
+        if cfg.second_check == "math_verify":
+            out[i]["verify_details"]["second_check"] = _math_verify(rows[i]["_reference"], _visible(rows[i]))
     return out
+
+
+def _check_against_problem(v, problem: str | None, reference: str) -> None:
+    """In place: an answer that restates the question's own expression is no answer, and one that equals the
+    reference in value but not in the form the problem demands (lowest terms, gcd 1, interval notation) is wrong.
+    Neither is a confident negative (`select.confident_negative` needs status ok)."""
+    from verifiers.math.problem import form_violation, restates_question
+
+    if v.status != "ok" or not v.extracted_pred or not problem:
+        return
+    if restates_question(problem, v.extracted_pred, reference):
+        v.equivalent, v.status, v.method = None, "no_answer", "restated_question"
+        v.detail = "the answer restates an expression of the problem, it does not answer it"
+    elif v.equivalent:
+        why = form_violation(problem, v.extracted_pred, reference)
+        if why:
+            v.equivalent, v.status, v.method, v.detail = None, "wrong_form", "wrong_form", why
+
+
+def _math_verify(reference: str, text: str) -> dict:
+    """Math-Verify's verdict (its default call, on the last 3000 characters as its authors grade), independent of
+    ours: `select.pairs.negatives: two_checks` takes a negative only when both call it wrong."""
+    try:
+        from math_verify import parse, verify
+    except ImportError as e:
+        from ..errors import UserError
+
+        raise UserError("verify.second_check 'math_verify' needs the math-verify package: pip install math-verify "
+                        "(or set verify.second_check: none)") from e
+    try:
+        gold = parse("\\boxed{" + reference + "}")
+        pred = parse(text[-3000:])
+        eq = bool(verify(gold, pred)) if gold and pred else False
+        return {"verifier": "math_verify", "equivalent": eq, "extracted": [str(x) for x in pred[:2]]}
+    except Exception as e:  # its own timeouts and parser failures: no second verdict, so not a two-check negative
+        return {"verifier": "math_verify", "equivalent": None, "detail": f"{type(e).__name__}: {str(e)[:160]}"}
 
 
 def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int, dict]:
@@ -177,12 +216,27 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
     out = []
     for i, r in enumerate(rows):
         res = dict(results[i])
-        if r.get("finish_reason") == "length" and res["verdict"] != "error":
-            res["verify_details"] = {**res["verify_details"], "underlying": res["verdict"]}
+        cut = _cut_off(r, cfg, res["verdict"])
+        if cut and res["verdict"] != "error":
+            res["verify_details"] = {**res["verify_details"], "underlying": res["verdict"], "cutoff": cut}
             res["verdict"] = "truncated"
         res["verify_details"] = records.canonical_json(res["verify_details"])
         out.append(res)
     return out
+
+
+def _cut_off(row: dict, cfg: VerifyConfig, verdict: str) -> str | None:
+    """Why the trace counts as cut off: the source said so (finish_reason "length"), or, when the source gives no
+    finish reason (replayed data), its text stops mid-sentence, mid-formula or inside unclosed thinking. The text
+    is read only for traces a verifier decided (an unverifiable poem may well end without a full stop)."""
+    if row.get("finish_reason") == "length":
+        return "finish_reason length"
+    if row.get("finish_reason") is None and cfg.detect_cutoff and row.get("completion") \
+            and verdict in ("correct", "incorrect"):
+        from verifiers.cutoff import cut_off
+
+        return cut_off(row["completion"])
+    return None
 
 
 def fingerprint_config(manifest) -> Any:

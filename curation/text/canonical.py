@@ -15,8 +15,6 @@ from __future__ import annotations
 import polars as pl
 import pyarrow.compute as pc
 
-VERSION = 2  # 2: factorial '!' kept; sentence-ordered number sequence column
-
 # Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
 _WRAPPERS = [
     r"let[’']?s\s+think\s+step\s+by\s+step\.?",

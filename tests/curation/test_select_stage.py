@@ -183,3 +183,39 @@ def test_confidence_model_scores_queries_lacking_teacher_logprobs(tmp_path, smol
     assert st["model"] == str(smollm2_dir)
     out = {r["trace_id"]: r["mean_logprob"] for r in ctx.store.read("select", "traces").to_pylist()}
     assert out == {r["trace_id"]: r["mean_logprob"] for r in rows}  # the model's scores never overwrite the column
+
+
+def _judged(q, t, i, verdict, status="ok", pred="7", second=None, verifier="verifiers.math:exact"):
+    import json
+
+    row = trace_row(q, t, i, f"answer {pred}")
+    details = {"status": status, "equivalent": {"correct": True, "incorrect": False}.get(verdict)
+               if status == "ok" else None, "extracted_pred": pred}
+    if second is not None:
+        details["second_check"] = {"verifier": "math_verify", "equivalent": second}
+    row.update({"verdict": verdict, "score": 1.0 if verdict == "correct" else 0.0, "verifier": verifier,
+                "verify_details": json.dumps(details)})
+    return row
+
+
+def test_rejected_traces_are_complete_and_confidently_wrong():
+    rows = [
+        _judged("q", "A", 0, "correct", pred="5"),
+        _judged("q", "A", 1, "incorrect", status="no_answer", pred=None),  # no answer found: may well be right
+        _judged("q", "A", 2, "truncated", pred="5"),                       # cut off
+        _judged("q", "A", 3, "incorrect", status="parse_error", pred="\\frac{"),
+        _judged("q", "B", 0, "incorrect", pred="7", second=True),          # math-verify thinks it is right
+        _judged("q", "B", 1, "incorrect", pred="8", second=False),
+        _judged("r", "A", 0, "correct", pred="1"),
+        _judged("r", "A", 1, "incorrect", verifier="sandboxes:no_code", status="no_code", pred=None),
+    ] + [_judged("q", "C", i, "correct", pred="5") for i in range(5)] + [_judged("r", "C", 0, "correct", pred="1")]
+    label_rows(rows, SelectConfig())
+    byid = {r["trace_id"]: (r["query_id"], r["teacher"], r["sample_index"]) for r in rows}
+    rejected = lambda cfg: sorted(byid[p["rejected_trace_id"]] for p in make_pairs(rows, cfg))  # noqa: E731
+    assert rejected(PairsConfig(per_query=5)) == [("q", "B", 0), ("q", "B", 1)]
+    assert rejected(PairsConfig(per_query=5, negatives="two_checks")) == [("q", "B", 1)]
+    every = [("q", "A", 1), ("q", "A", 3), ("q", "B", 0), ("q", "B", 1), ("r", "A", 1)]
+    assert rejected(PairsConfig(per_query=5, negatives="any")) == every
+    assert rejected(PairsConfig(per_query=5, truncated_as_negative=True)) == [("q", "A", 2), ("q", "B", 0), ("q", "B", 1)]
+    assert select_stage.confident_negative(rows[5]) and not select_stage.confident_negative(rows[1])
+    assert not select_stage.confident_negative(rows[7])

@@ -9,7 +9,7 @@ import pytest
 
 from curation import records
 from curation.stages import verify as verify_stage
-from curation.stages.verify import extract_code
+from curation.stages.verify import extract_code, verify_rows
 
 from ._cot_helpers import make_ctx, openai_teacher, seed_store, trace_row
 
@@ -211,3 +211,50 @@ def test_llm_judge_teacher_must_be_a_live_teachers_entry(tmp_path):
     ctx = make_ctx(tmp_path, "verify", ["collect", "distill"], teachers=[replay], verify={"judge_teacher": "old"})
     with pytest.raises(UserError, match="cannot answer new prompts"):
         verify_stage.run(ctx)
+
+
+def _math_row(completion, finish=None, problem="What is 2+3?", reference="5"):
+    return {"completion": completion, "reasoning": None, "answer": completion, "finish_reason": finish,
+            "error": None, "_domain": "math", "_reference": reference, "_tests": None, "_problem": problem}
+
+
+@needs_math
+def test_cut_off_text_is_truncated_only_when_the_source_gives_no_finish_reason():
+    from curation.config.verify import VerifyConfig
+
+    cut = "2 + 3 = 5, so the answer is 5. But wait, let me reconsider the case where the"
+    res = verify_rows([_math_row(cut), _math_row(cut, finish="stop"), _math_row("So the answer is 5.")],
+                      VerifyConfig(workers=1))
+    assert [r["verdict"] for r in res] == ["truncated", "correct", "correct"]
+    details = json.loads(res[0]["verify_details"])
+    assert details["underlying"] == "correct" and details["cutoff"] == "ends mid-sentence"
+    off = verify_rows([_math_row(cut)], VerifyConfig(workers=1, detect_cutoff=False))
+    assert off[0]["verdict"] == "correct"
+
+
+@needs_math
+def test_restated_question_and_demanded_form_are_not_correct_nor_confident_negatives():
+    from curation.config.verify import VerifyConfig
+    from curation.stages.select import confident_negative
+
+    simplify = "Simplify $\\frac{\\sqrt{160}}{\\sqrt{252}}$."
+    plane = "Find the plane. Enter it as $Ax + By + Cz + D = 0$ with $\\gcd(|A|,|B|,|C|,|D|) = 1.$"
+    rows = [_math_row("\\boxed{\\frac{\\sqrt{160}}{\\sqrt{252}}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
+            _math_row("\\boxed{\\frac{2\\sqrt{70}}{21}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
+            _math_row("\\boxed{4x + 8y - 12z + 16 = 0}", problem=plane, reference="x + 2y - 3z + 4 = 0"),
+            _math_row("\\boxed{\\frac{\\sqrt{3}}{2}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}")]
+    res = verify_rows(rows, VerifyConfig(workers=1))
+    assert [r["verdict"] for r in res] == ["incorrect", "correct", "incorrect", "incorrect"]
+    assert [json.loads(r["verify_details"])["method"] for r in (res[0], res[2])] == ["restated_question", "wrong_form"]
+    assert [confident_negative(r) for r in res] == [False, False, False, True]
+
+
+@needs_math
+def test_math_verify_second_check_is_recorded():
+    pytest.importorskip("math_verify")
+    from curation.config.verify import VerifyConfig
+
+    res = verify_rows([_math_row("The answer is \\boxed{5}."), _math_row("The answer is \\boxed{6}.")],
+                      VerifyConfig(workers=1, second_check="math_verify"))
+    second = [json.loads(r["verify_details"])["second_check"] for r in res]
+    assert [s["equivalent"] for s in second] == [True, False] and second[0]["verifier"] == "math_verify"

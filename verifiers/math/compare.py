@@ -238,6 +238,8 @@ def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
         return False, "undefined"  # 1/0 is never equal to anything, itself included
     if a == b:
         return True, "structural"
+    if a.has(sympy.oo, -sympy.oo) or b.has(sympy.oo, -sympy.oo):
+        return False, "infinite"  # oo - (-oo) is oo, which a relative tolerance of oo would call equal
     if a.is_Rational and b.is_Rational:
         return False, "exact"
     if not a.free_symbols and not b.free_symbols:

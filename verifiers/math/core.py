@@ -16,6 +16,7 @@ from .verdict import Verdict
 
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
 _ALPHA_KEY = re.compile(r"^[a-z][a-z .,'\-]*$")
+_TEXT_WRAP = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{")  # '\mathrm{E}' is the letter E
 _LETTER_GOLD = re.compile(r"\\?[A-Za-z]+(?:_\{?\w+\}?)?|\\text\{\(?[A-Za-z]\)?\}")
 
 
@@ -53,7 +54,7 @@ def _prepare(gold: str, prediction: str, opts: Options):
     g_ans = gx.answer.strip()
     g_key = text_key(g_ans)
     m = _CHOICE_GOLD.match(g_key.upper()) if len(g_key) <= 3 else None
-    if m and g_ans.strip("$() ").replace("\\text{", "").strip("{}() ").isupper():
+    if m and _TEXT_WRAP.sub("", g_ans).strip("$() ").strip("{}() ").isupper():
         cx = extract_choice(prediction)
         if cx.found:
             return Verdict(cx.answer.upper() == m.group(1), "ok", g_ans, cx.answer, "choice", cx.source, cx.span)

@@ -184,11 +184,12 @@ def find_envs(text: str, start: int = 0, end: Optional[int] = None) -> list[tupl
 
 _FINAL = re.compile(  # the lookahead only lets the scan skip positions no alternative can start at (~40% faster)
     r"(?=[fFaA*])(?:final\s+answer\s*(?:is|:)?|(?<![a-z])answer\s*(?:is|:)|\*\*\s*answer\s*:?\s*\*\*\s*:?)"
-    r"\s*(?:[:\-]\s*)?(?:\$\\boxed)?",
+    r"\s*(?::\s*|-\s+)?(?:\$\\boxed)?",  # 'Answer - 5' is a dash, 'answer is -3' a minus sign
     re.I,
 )
 _ANSWER_END = re.compile(r"\n\s*\n|I hope it is correct|\.(?:\s|$)(?![^$]*\$\s*\.?\s*$)|\n(?=[A-Z#*])")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?"
+                     r"(?!\d|(?:st|nd|rd|th)\b)")  # '8th grade' is an ordinal, not a value
 _CONCLUSION_START = re.compile(r"\b(?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b")
 _CONCLUSION = re.compile(r"((?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b[^\n]*?)(?:\.\s|\.?$|\n)")
 
@@ -210,7 +211,7 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
     m = list(re.finditer(r"\s(?:is|are)\s", seg))
     if m:
         s = s + m[-1].end()
-    ans = text[s:e].strip().strip('"').rstrip(".").strip()
+    ans = text[s:e].strip().strip('"').rstrip(".").rstrip("*").strip()
     if ans and not _looks_like_answer(ans):
         nums = list(_NUMBER.finditer(text, s, e))
         if len(nums) == 1:  # "Jane started growing Sphere 3 hours ago."
@@ -219,12 +220,46 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
 
 
 _CLAIM = re.compile(
-    r"(?:\bis|\bare|=|\bequals|\bto|\bbe)\s+(?:indeed\s+|exactly\s+|just\s+|simply\s+|equal\s+to\s+|then\s+)*"
+    r"(?:\bis|\bare|=|\bequals|\bto|\bbe|\barrived\s+at|\bget|\bgot|\bobtain(?:ed)?)\s+(?:indeed\s+|exactly\s+|just\s+|simply\s+|equal\s+to\s+|then\s+)*"
     r"\$?\s*(" + _NUMBER.pattern + r")(?!\s*[\^*+\-/]\s*\d)\s*(%?)",
 )
 _CLAIMED_ANSWER = re.compile(
     r"(?<![\w.])(" + _NUMBER.pattern + r")\s+is\s+(?:indeed\s+)?(?:the|my)\s+(?:correct|final|right)\b"
 )
+
+
+# After its conclusion a trace may check it ('To check: 280 - 48 = 232'); the check's numbers are not the answer.
+_CHECK_CUE = re.compile(r"\b(?:to check|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
+                        r"|double-check|sanity check)\b|\bcheck(?:ing)?:", re.I)
+
+
+_AFFIRM = re.compile(r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed)?|makes sense|confident|correct|"
+                     r"is right|verified|adds up)\b", re.I)
+
+
+def _before_check(text: str, start: int, end: int) -> Optional[int]:
+    """Where the response's closing check begins, when it ends by affirming an earlier result ('Let me
+    double-check: ... 280 - 48 = 232, which matches. Everything checks out.', "I'm confident that's the correct
+    answer.") without revising it; None otherwise."""
+    body_end = _TAIL_JUNK.search(text, start, end).start()
+    last = max(text.rfind(". ", start, body_end - 2), text.rfind("\n", start, body_end - 2)) + 1
+    last = max(last, start)
+    if not _AFFIRM.search(text, last, body_end):
+        return None
+    cues = list(_CHECK_CUE.finditer(text, max(start, body_end - 1500), body_end))
+    if not cues:
+        return None if _NUMBER.search(text, last, body_end) else last
+    c = cues[-1].start()
+    if _REVISION.search(text, c, body_end) or _CLAIMED_ANSWER.search(text, c, body_end):
+        return None  # the check found something else, or states the answer itself: what it ends with counts
+    return max(text.rfind(". ", start, c), text.rfind("\n", start, c), start - 1) + 1
+
+
+_REVISION = re.compile(r"\b(?:actually|instead|mistake|wrong|error|incorrect|answer is|(?:does not|doesn't|did not|"
+                       r"didn't) (?:match|check|work))\b", re.I)
+
+
+_UNIT_WORD_END = re.compile(r"\s*[A-Za-z]+[.!]?\s*")  # '... arrived at 8 meals.'
 
 
 def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str]]:
@@ -246,10 +281,11 @@ def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str
             pct = text[nums[0].end():nums[0].end() + 1] == "%"
             best = nums[0].start(), nums[0].end() + pct, nums[0].group(0) + ("%" if pct else "")
     last = max(text.rfind(". ", start, end - 2), text.rfind("\n", start, end - 2)) + 1
-    if best is None or best[0] < last:
+    checking = best is not None and _CHECK_CUE.search(text, best[1], end)
+    if best is None or (best[0] < last and not checking):
         # the response's last sentence: "The integer value of \\( x \\) is 45."
         claims = list(_CLAIM.finditer(text, max(last, start), end))
-        if claims and end - claims[-1].end() <= 3:
+        if claims and (end - claims[-1].end() <= 3 or _UNIT_WORD_END.fullmatch(text, claims[-1].end(), end)):
             c = claims[-1]
             best = c.start(1), c.end(2), c.group(1) + c.group(2)
     for c in _CLAIMED_ANSWER.finditer(text, start, end):
@@ -313,6 +349,7 @@ _CHOICE_PATTERNS = [
     re.compile(r"\\textbf\s*\{\s*\(([A-J])\)"),
     re.compile(r"\*\*\s*\(?([A-J])\)?(?:[\s.:)][^*]*)?\*\*"),
     re.compile(r"(?<![A-Za-z])\(([A-J])\)"),
+    re.compile(r"\A\s*([A-J])(?:[.:)]\s|\s*$)"),  # a bare option, or 'C. x = 42' (the option then its text)
 ]
 
 
@@ -328,6 +365,9 @@ def extract_choice(text: str, letters: str = "ABCDEFGHIJ") -> Extraction:
             m = hits[-1]
             return Extraction(m.group(1), "choice", (m.start(1), m.end(1)))
     return Extraction(None, "none")
+
+
+_STRAY_BS_CLOSE = re.compile(r"(?<!\\)\\\}(?=\s*(?:\$|\\\]|\\\)|\.?\s*$))")
 
 
 def extract(
@@ -356,6 +396,11 @@ def extract(
         if not boxes or boxes[-1][0] < m.start():
             return Extraction(inner, "gold_unterminated_box", (m.end(), end)) if inner else Extraction(None, "none")
     if truncated and role == "prediction":
+        fixed = _STRAY_BS_CLOSE.sub("}", text[: end]) if "\\}" in text[start:end] else None
+        if fixed is not None and not find_boxes(fixed, start, len(fixed))[1]:
+            # '\boxed{5\}$': a stray backslash before the closing brace, not a cut-off (same offsets, 1 char less)
+            return extract(fixed + text[end:], role=role, last_number=last_number, short_chars=short_chars,
+                           allow_letter=allow_letter)
         # The final box never closed (generation cut off): there is no final answer, whatever came before.
         return Extraction(None, "truncated_box")
     if boxes and role == "prediction" and not boxes[-1][2].strip():
@@ -368,14 +413,22 @@ def extract(
             # "... \boxed{255} ... Final Answer: The final answer is $10,455$": the later statement wins
             return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
         return Extraction(a, "boxed", (s, e))
+    if fa and role == "prediction" and len(text[start:end].strip()) > LONG_CHARS and not _committed(text, fa, end):
+        fa = None  # 'If n can only be 64, then the answer is 64. But ...' 20k characters before the end
     if fa and (allow_letter or not _bare_letter(fa[2])):
         return Extraction(fa[2], "final_answer", (fa[0], fa[1]))
-    bolds = list(_BOLD.finditer(text, start, end))
-    if bolds and role == "prediction":
-        m = bolds[-1]
+    bold = None
+    for m in reversed(list(_BOLD.finditer(text, start, end))) if role == "prediction" else ():
         inner = m.group(1).strip().rstrip(":.").strip()
+        if _STEP_HEADER.match(inner) or m.group(1).rstrip().endswith(":") or _LEAD_IN.search(inner):
+            continue  # '**Step 3: Combine 5 and 7**' names a step; its numbers are not the answer
         if inner and re.search(r"[\d\\]|^[A-Za-z]$|^\([A-Z]\)", inner) and (allow_letter or not _bare_letter(inner)):
-            return Extraction(inner, "bold", (m.start(1), m.end(1)))
+            bold = Extraction(inner, "bold", (m.start(1), m.end(1)))
+        break
+    if bold is not None:
+        later = _env_answer(text, bold.span[1], end, len(text[start:end].strip()) > LONG_CHARS, allow_letter)
+        if later is None:  # a display equation after the bold line states the result: it wins
+            return bold
     visible = text[start:end]
     if role == "gold":
         stripped = visible.strip()
@@ -386,6 +439,14 @@ def extract(
             return Extraction(a, "latex_env", (s, e))
         return Extraction(stripped, "whole", (start, end)) if stripped else Extraction(None, "none")
     stripped = visible.strip()
+    cut = _before_check(text, start, end)
+    if cut is not None:
+        c = _conclusion(text, max(start, cut - 600), cut)
+        if c:  # 'Therefore, Frank answered 56 ...  Let me double-check: 280 - 48 = 232 ... Everything checks out.'
+            return Extraction(c[2], "conclusion", (c[0], c[1]))
+        e = _env_answer(text, start, cut, len(stripped) > LONG_CHARS, allow_letter)
+        if e:  # 'Therefore, the diagonal is \\(11\\sqrt{2}\\). To verify, ... = 242, which matches.'
+            return Extraction(e[2], "latex_env", (e[0], e[1]))
     concl = _conclusion(text, max(start, end - 600), end)
     env = _env_answer(text, start, end, len(stripped) > LONG_CHARS, allow_letter)
     if env and not (concl and concl[0] > env[1]):
@@ -403,6 +464,24 @@ def extract(
             m = nums[-1]
             return Extraction(m.group(0), "last_number", (m.start(), m.end()))
     return Extraction(None, "none")
+
+
+_LEAD_IN = re.compile(r"\b(?:is|are|be|equals|to|of|as|the)$", re.I)  # '**Therefore, the value of f(1/5) is:**'
+_STEP_HEADER = re.compile(r"^(?:(?:step|part|case|method|approach|stage)\s*\d+|\d+[.)]\s)", re.I)
+_HYPOTHETICAL = re.compile(r"\b(?:if|suppose|supposing|assuming|assume|maybe|perhaps|would|unless|whether)\b", re.I)
+COMMIT_TAIL = 600  # characters of further text a long response may write after its stated answer
+
+
+def _committed(text: str, fa: tuple[int, int, str], end: int) -> bool:
+    """A long response commits to an 'answer is' statement when it is not conditional and comes at its end
+    (or only a check of it follows); one that floats mid-reasoning is a step, not the final answer."""
+    sent_start = max(text.rfind(". ", 0, fa[0]), text.rfind("\n", 0, fa[0])) + 1
+    if _HYPOTHETICAL.search(text, sent_start, fa[0]):
+        return False
+    if re.search(r"final\s+answer", text[max(sent_start, fa[0] - 60):fa[0]], re.I):
+        return True  # 'Final Answer: The final answer is 14,916. I hope it is correct. [Note: ...]'
+    rest = text[fa[1]:end]
+    return len(rest.strip()) <= COMMIT_TAIL or bool(_CHECK_CUE.match(rest.lstrip(" .\n*$\\)]")))
 
 
 LONG_CHARS = 1000  # past this, unboxed math counts only where a response ends, not anywhere in its reasoning
@@ -449,7 +528,7 @@ def _env_answer(text: str, start: int, end: int, long: bool, allow_letter: bool)
 _WORDY = re.compile(r"[A-Za-z]{3,}")
 _OK_WORDS = re.compile(
     r"^(?:percent|percentage|pct|and|or|degrees?|dollars?|cents?|units?|cm|mm|km|meters?|miles?|feet|inches|"
-    r"hours?|minutes?|seconds?|days?|years?|sqrt|frac|dfrac|pi|infty|cdot|times|text|mathrm|left|right|"
+    r"hours?|minutes?|seconds?|days?|years?|sqrt|frac|dfrac|tfrac|[dt]?binom|b?mod|textbf|mathbf|pi|infty|cdot|times|text|mathrm|left|right|"
     r"begin|end|pmatrix|bmatrix|array|yuan|euros?|pounds?|square|cubic|sin|cos|tan|log|ln|exp|"
     r"cup|cap|emptyset|varnothing|neq|leq|geq|le|ge|pm|circ|[a-z]{3,}(?=\())$",
     re.I,

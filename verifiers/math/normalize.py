@@ -172,6 +172,10 @@ def normalize_full(s: str) -> tuple[str, dict]:
     s = re.sub(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})(?!hline|end\{|begin\{)", lambda m: "\\", s)  # '\\le' written with an escaped backslash
     s = s.replace("\n", " ").replace("\t", " ")
     s = re.sub(r"\\\\(?=\s*$)|\\\\\s*(?=\\end\{)", "", s)
+    s = re.sub(r"(?<!\\)\\\s*$", "", s)  # a stray trailing backslash ('5\\')
+    s = re.sub(r"\\bmod(?![a-zA-Z])", r"\\mod", s)
+    # '17\\text{ any text}': words after a number are a label, not variables (connectors like 'and' stay)
+    s = re.sub(r"(?<=[\d}])\s*\\(?:text|mbox|textrm|mathrm)\s*\{\s*(?!(?:and|or)\s*\})(?=[^{}]*[A-Za-z]{2})[A-Za-z][A-Za-z\s.,'-]*\}\s*$", "", s)
     s = s.strip().strip("$").strip()
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = re.sub(r"\\(?:boxed|fbox)\s*\{", "{", s)

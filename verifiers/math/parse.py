@@ -302,6 +302,14 @@ def _as_row(p: str, opts: Options, level: int) -> Node:
     return Node("list", items=[_parse(c, opts, level + 1) for c in comps], text=p, meta={"row": True})
 
 
+# Commands that compute a value: an equation whose sides hold only these and numbers is a computation chain
+# ('\\binom{5}{2} = 10', '\\log_2 8 = 3', a determinant '= -2'), whose result is its last side.
+_CHAIN_CMDS = re.compile(
+    r"\\(?:[dt]?frac|sqrt|cdot|times|pi|div|[dt]?binom|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|det|b?mod|circ|"
+    r"left|right|[lr]floor|[lr]ceil|(?:begin|end)\{[vpbBV]?matrix\})(?![a-zA-Z])"
+)
+
+
 def _equation(parts: list[str], s: str, opts: Options, level: int) -> Node:
     parts = [p.strip() for p in parts]
     if any(not p for p in parts):
@@ -313,9 +321,7 @@ def _equation(parts: list[str], s: str, opts: Options, level: int) -> Node:
         label = re.sub(r"\(([a-z])\)$", "()", name_key(names[0]))
         return Node("eq", value=_parse(value, opts, level + 1), text=s, meta={"name": label, "simple": True})
     lhs = parts[0] if len(parts) == 2 else parts[-2]
-    if not re.search(r"[A-Za-z]", re.sub(r"\\(frac|sqrt|cdot|times|pi|div)", "", lhs)) and not re.search(
-        r"[A-Za-z]", re.sub(r"\\(frac|sqrt|cdot|times|pi|div)", "", value)
-    ):
+    if not re.search(r"[A-Za-z]", _CHAIN_CMDS.sub("", lhs)) and not re.search(r"[A-Za-z]", _CHAIN_CMDS.sub("", value)):
         return _parse(value, opts, level + 1)  # a computation chain "2+3 = 5"
     left = _sympy_atom(lhs, opts)
     right = _sympy_atom(value, opts)

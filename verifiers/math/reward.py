@@ -46,7 +46,12 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Opti
     failed to extract or parse gets None (TRL skips the row), whatever its own answer was.
 
     Numbers are decided in this process; the rest go to `workers` verifier processes at once (default: one per
-    core, at most 8). Extra TRL keyword arguments (prompts, other dataset columns, trainer_state) are ignored.
+    core, at most 8).
+
+    With TRL's `prompts`, an answer that restates the question's own expression, or equals the reference in value
+    but not in the form the problem demands (lowest terms, gcd 1, interval notation), earns 0.0: numeric
+    equivalence alone can be gamed (`problem.py`). Other extra keyword arguments (dataset columns, trainer_state)
+    are ignored.
     """
     from . import verify_batch
     from .parse import Options
@@ -59,12 +64,21 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Opti
     pairs = [(g, completion_text(c)) for c, g in zip(completions, golds)]
     verdicts = verify_batch(pairs, workers=workers or default_workers(), timeout_ms=timeout_ms, **known)
     bad = {g for g, v in zip(golds, verdicts) if _gold_failed(v)}
+    gamed = [False] * len(verdicts)  # verdicts may be shared between identical pairs: never mutate them
+    prompts = kwargs.get("prompts")
+    if prompts is not None and len(prompts) == len(verdicts):
+        from .problem import form_violation, restates_question
+
+        for i, (v, prompt, gold) in enumerate(zip(verdicts, prompts, golds)):
+            problem = _prompt_text(prompt)
+            gamed[i] = bool(v.equivalent) and (restates_question(problem, v.extracted_pred, gold)
+                                               or form_violation(problem, v.extracted_pred, gold))
     out: list[Optional[float]] = []
-    for g, v in zip(golds, verdicts):
+    for g, v, bad_form in zip(golds, verdicts, gamed):
         if g in bad:
             out.append(None)
         elif v.status in ("ok", "no_answer") or (v.status == "parse_error" and v.method == "parse_pred"):
-            out.append(1.0 if v.equivalent else 0.0)
+            out.append(1.0 if v.equivalent and not bad_form else 0.0)
         else:  # timeout / too_large / error on the prediction side: no credit
             out.append(0.0)
     return out
@@ -74,3 +88,11 @@ async def areward(completions: Sequence[Any], solution: Sequence[str], **kw: Any
     """`reward` for an event loop (TRL's GRPOTrainer awaits async reward functions concurrently): the batch is
     verified on a thread, never on the loop."""
     return await asyncio.to_thread(reward, completions, solution, **kw)
+
+
+def _prompt_text(p: Any) -> str:
+    """The problem as TRL passes it: a string, or chat messages (the last user turn)."""
+    if isinstance(p, (list, tuple)):
+        users = [m for m in p if isinstance(m, dict) and m.get("role") == "user"]
+        return completion_text(users[-1]) if users else ""
+    return completion_text(p)

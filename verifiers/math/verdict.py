@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Optional
 
-Status = Literal["ok", "no_answer", "parse_error", "timeout", "too_large", "error"]
-STATUSES = ("ok", "no_answer", "parse_error", "timeout", "too_large", "error")
+Status = Literal["ok", "no_answer", "parse_error", "timeout", "too_large", "error", "wrong_form"]
+STATUSES = ("ok", "no_answer", "parse_error", "timeout", "too_large", "error", "wrong_form")
 
 
 @dataclass
