@@ -56,6 +56,15 @@ class NearConfig(Section):
         default=True, description="merge only when the token multisets differ in filler words alone "
         "(rejects 'find $x$' vs 'find $y$', '2n+1' vs '2n-1', 'RADII' vs 'MADAM')"
     )
+    dropped_words: bool = Field(
+        default=True, description="with content_guard: also merge texts whose content differs by one dropped word "
+        "(not a number, not a word like 'not', 'positive', 'smallest': see dedup.KEEP_WORDS)"
+    )
+    wrappers: bool = Field(
+        default=True, description="learn the pool's instruction wrappers (frequent number-free leading/trailing "
+        "sentences that the pool shows to be removable) and cut them before comparing; see text/wrappers.py"
+    )
+    wrapper_min_count: int = Field(default=3, ge=2, description="texts a wrapper must start or end")
     max_bucket: int = Field(default=64, ge=2)
     seed: int = 1
 

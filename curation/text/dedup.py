@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from ..config.dedup import NearConfig, SemanticConfig
+from . import wrappers
 from .canonical import canonical_frame
 from .cluster import star_clusters
 from .minhash import MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes, tokens
@@ -39,6 +40,7 @@ class DedupResult:
     reason: list  # None | exact_duplicate | near_duplicate | semantic_duplicate
     similarity: np.ndarray
     stats: dict = field(default_factory=dict)
+    wrapper_cut: np.ndarray | None = None  # near stage compared the row with a learned wrapper cut off
 
     @property
     def kept(self) -> np.ndarray:
@@ -49,6 +51,9 @@ class DedupResult:
         ev = {"method": method.get(self.reason[i]), "similarity": round(float(self.similarity[i]), 4)}
         if self.parent[i] != self.root[i]:
             ev["via"] = int(self.parent[i])
+        if self.reason[i] == NEAR and self.wrapper_cut is not None:
+            if self.wrapper_cut[i] or self.wrapper_cut[self.parent[i]]:
+                ev["wrapper_cut"] = True  # compared with the pool's learned instruction wrappers cut off
         return ev
 
 
@@ -98,15 +103,47 @@ def content_keys(canonical: pl.Series, chunk: int = 1 << 18) -> np.ndarray:
     """Order-independent 64-bit hash of each text's content-token multiset (filler words dropped). Equal keys =
     the texts differ in filler words and order alone; a substituted variable ("find $y$" vs "find $x$"),
     operator ("2n + 1" vs "2n - 1"), word ("RADII" vs "MADAM") or an added term changes the key."""
+    return content_keys_and_drops(canonical, chunk, drops=False)[0]
+
+
+# Words whose absence changes a problem ("the smallest positive integer" is not "the smallest integer"); every
+# other content word of three or more letters may be dropped once by a near-duplicate ("the total number of …").
+KEEP_WORDS = frozenset(
+    "and or not no nor never none without except but least most more less fewer greater smaller larger largest "
+    "smallest greatest minimum maximum min max positive negative nonnegative nonpositive even odd prime composite "
+    "distinct different same equal unequal integer integers real rational irrational whole natural consecutive "
+    "only exactly all every each any some both either neither first last next previous second third sum product "
+    "difference quotient remainder area perimeter volume plus minus times divided square cube root average mean "
+    "median mode per half twice double triple percent probability expected inclusive exclusive before after "
+    "above below left right up down increasing decreasing ascending descending reverse sorted unique "
+    "digit digits factor factors multiple multiples divisor divisors".split())
+
+
+def content_keys_and_drops(canonical: pl.Series, chunk: int = 1 << 18, drops: bool = True
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(content key per text, and for `drops`: (doc, key without that word) for every droppable content word,
+    see KEEP_WORDS). A text whose content equals another's plus one droppable word has a drop key equal to the
+    other's content key: that is how one dropped word is found without comparing all pairs."""
     out = np.empty(len(canonical), dtype=np.uint64)
+    d_doc, d_key = [], []
+    salt = np.uint64(0x5851F42D4C957F2D)
     for lo in range(0, len(canonical), chunk):
         part = canonical.slice(lo, chunk)
         doc, flat = tokens(part)
-        d, h, _ = _content(doc, flat, True)
+        d, h, keep = _content(doc, flat, True)
         starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
         with np.errstate(over="ignore"):
-            out[lo : lo + len(part)] = np.add.reduceat(_mix64(h ^ np.uint64(0x5851F42D4C957F2D)), starts)
-    return out
+            mixed = _mix64(h ^ salt)
+            keys = np.add.reduceat(mixed, starts)
+            out[lo : lo + len(part)] = keys
+            if drops:
+                words = flat.filter(pl.Series(keep))
+                ok = (words.str.contains(r"^[a-z]{3,}$") & ~words.is_in(list(KEEP_WORDS))).to_numpy()
+                d_doc.append(d[ok] + lo)
+                d_key.append(keys[d[ok]] - mixed[ok])
+    if not drops:
+        return out, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    return out, np.concatenate(d_doc), np.concatenate(d_key)
 
 
 def content_differs(a: str, b: str) -> bool:
@@ -141,14 +178,26 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     if order_guard and number_seq is None:
         raise ValueError("number_order='sentence' needs the number_seq column (canonical_frame)")
     guard_key = number_seq if order_guard else numbers
-    block = np.zeros(n, dtype=np.uint64)
+    numkey = np.zeros(n, dtype=np.uint64)
     if cfg.number_guard == "exact":
-        block = _block_keys(guard_key)
+        numkey = _block_keys(guard_key)
+    block = numkey
+    drop_pairs = np.empty((0, 2), dtype=np.int64)
     if cfg.content_guard:
+        ckey, d_doc, d_key = content_keys_and_drops(canonical, drops=cfg.dropped_words)
         with np.errstate(over="ignore"):
-            block = _mix64(block ^ content_keys(canonical))
+            block = _mix64(numkey ^ ckey)
+            d_block = _mix64(numkey[d_doc] ^ d_key)
+        if len(d_doc):  # one dropped word: the longer text's drop key is the shorter text's block
+            first = pl.DataFrame({"b": block, "j": np.arange(n)}).group_by("b").agg(pl.col("j").min())
+            m_ = pl.DataFrame({"b": d_block, "i": d_doc}).join(first, on="b")
+            drop_pairs = np.unique(np.sort(m_.select("i", "j").to_numpy().astype(np.int64), axis=1), axis=0)
+            drop_pairs = drop_pairs[drop_pairs[:, 0] != drop_pairs[:, 1]]
+    stats["near_drop_candidates"] = len(drop_pairs)
     _, inv, cnt = np.unique(block, return_inverse=True, return_counts=True)
-    sel = np.flatnonzero(cnt[inv] > 1)
+    in_block = cnt[inv] > 1
+    in_block[drop_pairs.ravel()] = True
+    sel = np.flatnonzero(in_block)
     stats["near_blocked_docs"] = len(sel)
     m = len(sel)
     if m < 2:
@@ -166,6 +215,10 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         del doc, flat, d, h, sd, sh
     bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
     pairs = candidate_pairs(sig, bands, rows, block[sel], cfg.max_bucket)
+    if len(drop_pairs):
+        local = np.full(n, -1, dtype=np.int64)
+        local[sel] = np.arange(m)
+        pairs = np.unique(np.concatenate([pairs, local[drop_pairs]]), axis=0)
     stats.update({"near_candidates": len(pairs), "lsh_bands": bands, "lsh_rows": rows})
     if len(pairs):
         ok = estimated_jaccard(sig, pairs) >= cfg.threshold
@@ -238,6 +291,27 @@ def _kmeans_split(x: np.ndarray, idx: np.ndarray, max_block: int) -> list[np.nda
     return [idx[labels == c] for c in range(k) if (labels == c).sum() > 1]
 
 
+def _strip_wrappers(texts: pl.Series, canonical: pl.Series, numbers: pl.Series, number_seq: pl.Series,
+                    cfg: NearConfig, order: bool, stats: dict):
+    """Canonical columns with the pool's learned wrappers cut (see `wrappers.py`) and the mask of cut rows."""
+    w = wrappers.learn(texts, content_keys(canonical), content_keys, min_count=cfg.wrapper_min_count)
+    stats["near_wrappers"] = {"prefixes": len(w.prefixes), "suffixes": len(w.suffixes),
+                              "examples": sorted(w.prefixes)[:5] + sorted(w.suffixes)[:5]}
+    cut = np.zeros(len(texts), dtype=bool)
+    if not w:
+        return canonical, numbers, number_seq, cut
+    out, cut = wrappers.strip(texts, w)
+    idx = np.flatnonzero(cut)
+    stats["near_wrapper_cut"] = len(idx)
+    if len(idx):
+        cf = canonical_frame(out.gather(idx), order=order)
+        canonical = canonical.clone().scatter(idx, cf["canonical"])
+        numbers = numbers.clone().scatter(idx, cf["numbers"])
+        if order:
+            number_seq = number_seq.clone().scatter(idx, cf["number_seq"])
+    return canonical, numbers, number_seq, cut
+
+
 def find_duplicates(
     texts: list[str] | pl.Series,
     rank: np.ndarray | None = None,
@@ -250,7 +324,8 @@ def find_duplicates(
     """Duplicate structure of `texts`. `rank`: representative preference, lower is better (default: input order)."""
     need_order = (near is not None and near.enabled and near.number_guard == "exact"
                   and near.number_order == "sentence")
-    cf = canonical_frame(texts, order=need_order)
+    src = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
+    cf = canonical_frame(src, order=need_order)
     canonical, numbers, number_seq = cf["canonical"], cf["numbers"], cf["number_seq"]
     del cf
     n = len(canonical)
@@ -275,9 +350,13 @@ def find_duplicates(
     if exact and n:
         rep = exact_groups(canonical, rank)
         apply(rep, np.ones(n, dtype=np.float32), EXACT)
+    stripped = np.zeros(n, dtype=bool)
     if near is not None and near.enabled and len(active) > 1:
-        p, s = near_groups(canonical.gather(active), numbers.gather(active), rank[active], near, stats,
-                           number_seq.gather(active))
+        c_a, n_a, s_a = canonical.gather(active), numbers.gather(active), number_seq.gather(active)
+        if near.wrappers and near.content_guard:
+            c_a, n_a, s_a, cut = _strip_wrappers(src.gather(active), c_a, n_a, s_a, near, need_order, stats)
+            stripped[active[cut]] = True
+        p, s = near_groups(c_a, n_a, rank[active], near, stats, s_a)
         apply(p, s, NEAR)
     if semantic is not None and semantic.enabled and len(active) > 1:
         p, s = semantic_groups(canonical.gather(active), numbers.gather(active), rank[active], semantic,
@@ -287,4 +366,4 @@ def find_duplicates(
     for _ in range(4):  # at most three stages of indirection
         root = parent[root]
     stats["kept"] = int((root == np.arange(n)).sum())
-    return DedupResult(canonical, numbers, parent, root, reason, sim, stats)
+    return DedupResult(canonical, numbers, parent, root, reason, sim, stats, stripped)
