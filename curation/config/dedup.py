@@ -111,6 +111,8 @@ class BenchmarkSpec(Section):
     field: str = Field(default="problem", description="text column compared against queries")
     id_field: str | None = Field(default="id", description="item id column (row number when absent)")
     domain: Literal["math", "code", "science", "general"] = "math"
+    tests_field: str | None = Field(default=None, description="code benchmarks: column with the item's tests "
+                                    "(asserts/doctests; compared by the tests detector)")
 
     @model_validator(mode="after")
     def _where(self):
@@ -179,7 +181,16 @@ class JudgeDetector(Section):
     max_candidates: int = Field(default=200, ge=1)
 
 
+class TestsDetector(Section):
+    enabled: bool = True
+    min_specific: int = Field(default=2, ge=1, description="shared examples with specific arguments that make a "
+                              "hit on their own (see text/testcases.py)")
+    min_prose: float = Field(default=0.4, ge=0, le=1, description="with one shared specific example: content-word "
+                             "Jaccard of the two specs that makes a hit")
+
+
 class Detectors(Section):
+    tests: TestsDetector = Field(default_factory=TestsDetector)
     ngram: NgramDetector = Field(default_factory=NgramDetector)
     substring: SubstringDetector = Field(default_factory=SubstringDetector)
     embedding: EmbeddingDetector = Field(default_factory=EmbeddingDetector)

@@ -35,10 +35,14 @@ import polars as pl
 
 from ..benchmarks import BenchItem
 from ..config.dedup import Detectors, Policy
+from . import testcases
 from .canonical import canonical_frame
 from .minhash import shingles
 
 _BUILTINS = set(dir(builtins))
+# words every code spec shares ("Write a python function to …"), not evidence of the same task
+_CODE_WORDS = frozenset("write python function program returns return given check whether using implement "
+                        "code method create takes input output list string number numbers".split())
 
 
 def canonical_code(text: str) -> str:
@@ -195,6 +199,13 @@ class BenchmarkIndex:
         self.numbers = cf["numbers"].to_list()
         self.is_code = np.array([it.domain == "code" for it in items])
         self._ngram_tables()
+        self.examples = [testcases.examples(it.text, it.tests) if it.domain == "code" else {} for it in items]
+        self._by_example: dict[tuple[str, str], list[int]] = {}
+        for i, ex in enumerate(self.examples):
+            for kv in ex.items():
+                self._by_example.setdefault(kv, []).append(i)
+        self._prose: dict[int, set[str]] = {}
+        self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
 
     def _ngram_table(self, texts: pl.Series, n_of: np.ndarray) -> pl.DataFrame:
         frames = []
@@ -281,6 +292,44 @@ class BenchmarkIndex:
             if self._guard(item, q_nums[qi]):
                 it = self.items[item]
                 hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
+
+    def _prose_words(self, texts: list[str]) -> list[set[str]]:
+        """Content words of a code task's spec (example and code lines dropped), for the tests detector."""
+        from .dedup import FILLER
+
+        spec = ["\n".join(ln for ln in t.splitlines() if not re.search(r"assert |>>>|^\s*(def|from|import) ", ln))
+                for t in texts]
+        canon = canonical_frame(spec, order=False)["canonical"].to_list()
+        return [{w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS}
+                for c in canon]
+
+    def _tests(self, texts: list[str], tests: list | None, hits: list[list[Hit]]) -> list[dict[str, str]]:
+        """Shared input/output examples (see testcases.py): `min_specific` shared specific examples, or one with
+        related specs (content-word Jaccard ≥ min_prose), and no example that disagrees."""
+        cfg = self.det.tests
+        q_ex = [testcases.examples(t, tests[k] if tests else None) for k, t in enumerate(texts)]
+        cand: list[tuple[int, int, int, int]] = []
+        for q, ex in enumerate(q_ex):
+            seen: set[int] = set()
+            for kv in ex.items():
+                seen.update(self._by_example.get(kv, ()))
+            for i in seen:
+                shared, spec, conflict = testcases.compare(self.examples[i], ex)
+                if conflict == 0 and (spec >= 1 or shared >= 3):
+                    cand.append((q, i, shared, spec))
+        need_q = sorted({q for q, _, _, s in cand if s < cfg.min_specific})
+        need_i = sorted({i for _, i, _, s in cand if s < cfg.min_specific} - set(self._prose))
+        qw = dict(zip(need_q, self._prose_words([texts[q] for q in need_q])))
+        self._prose.update(zip(need_i, self._prose_words([self.items[i].text for i in need_i])))
+        for q, i, shared, spec in cand:
+            score = shared / max(len(self.examples[i]), 1)
+            if spec < cfg.min_specific and shared < 3:
+                a, b = qw[q], self._prose[i]
+                if not a or not b or len(a & b) / len(a | b) < cfg.min_prose:
+                    continue
+            it = self.items[i]
+            hits[q].append(Hit(it.benchmark, it.item_id, "tests", score))
+        return q_ex
 
     def _embedding(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], cache_dir: Path | None,
                    judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None, texts: list[str], stats: dict) -> None:
@@ -392,9 +441,10 @@ class BenchmarkIndex:
         return out
 
     def detect(self, texts: list[str], domains: list[str] | None = None, cache_dir: Path | None = None,
-               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None
-               ) -> list[list[Hit]]:
-        """Hits per query (best per benchmark item, strongest detector first)."""
+               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None,
+               tests: list | None = None) -> list[list[Hit]]:
+        """Hits per query (best per benchmark item, strongest detector first). `tests`: each query's tests
+        column (code), compared with the items' examples."""
         stats = {} if stats is None else stats
         cf = canonical_frame(texts, order=False)
         canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
@@ -409,9 +459,27 @@ class BenchmarkIndex:
                                        dtype=pl.String)
                 is_code &= code_texts.str.len_chars().to_numpy() > 0
                 self._ngram(code_texts, self.code_table, q_nums, hits, "code_ngram", mask=is_code)
+        q_ex = None
+        if self.det.tests.enabled and self._by_example:
+            q_ex = self._tests(texts, tests, hits)
         if self.det.embedding.enabled:
             self._embedding(canonical, q_nums, hits, cache_dir, judge, texts, stats)
-        order = {"exact": 0, "substring": 1, "code_ngram": 2, "ngram": 3, "embedding": 4, "llm_judge": 5}
+        if q_ex is not None:  # an example with the same input and another output: another task, whatever the text
+            vetoed = 0
+            for q, hs in enumerate(hits):
+                keep = []
+                for h in hs:
+                    i = self._item_index[(h.benchmark, h.item_id)]
+                    if h.detector != "exact" and self.examples[i] and q_ex[q]:
+                        shared, _, conflict = testcases.compare(self.examples[i], q_ex[q])
+                        if conflict and 3 * conflict > shared:
+                            vetoed += 1
+                            continue
+                    keep.append(h)
+                hits[q] = keep
+            stats["tests_vetoed"] = vetoed
+        order = {"exact": 0, "substring": 1, "tests": 2, "code_ngram": 3, "ngram": 4, "embedding": 5,
+                 "llm_judge": 6}
         out = []
         for hs in hits:
             best: dict[tuple[str, str], Hit] = {}
