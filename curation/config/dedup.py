@@ -60,6 +60,14 @@ class NearConfig(Section):
         default=True, description="with content_guard: also merge texts whose content differs by one dropped word "
         "(not a number, not a word like 'not', 'positive', 'smallest': see dedup.KEEP_WORDS)"
     )
+    fuzzy: bool = Field(
+        default=True, description="with content_guard: also compare texts with the same numbers whose content words "
+        "differ (LSH at fuzzy_threshold), merged when the differences are typos and at most one dropped word"
+    )
+    fuzzy_threshold: float = Field(default=0.4, gt=0, le=1, description="LSH threshold of the fuzzy path")
+    fuzzy_floor: float = Field(default=0.25, ge=0, le=1, description="least estimated Jaccard of a fuzzy pair")
+    small_block: int = Field(default=16, ge=2, description="number blocks up to this size: every pair is a fuzzy "
+                             "candidate (no LSH), verified by the content guard")
     wrappers: bool = Field(
         default=True, description="learn the pool's instruction wrappers (frequent number-free leading/trailing "
         "sentences that the pool shows to be removable) and cut them before comparing; see text/wrappers.py"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow.compute as pc
 
-VERSION = 2  # 2: factorial '!' kept; sentence-ordered number sequence column
+VERSION = 3  # 2: factorial '!' kept; sentence-ordered number sequence column; 3: markdown, chat roles, zero-width
 
 # Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
 _WRAPPERS = [
@@ -29,8 +29,19 @@ _WRAPPERS = [
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
           "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _LEADING_LABEL = (r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+|" + "|".join(_UNITS[1:])
-                  + r")?\s*[:.)]\s*")
-_TRAILING_LABEL = r"\s*(?:answer|solution|a)\s*:\s*$"
+                  + r")?\s*(?:[:.)]|\n)\s*")
+_TRAILING_LABEL = r"(?:\s*(?:answer|solution|a)\s*:|\n\s*(?:answer|solution|python solution|response)\s*:?)\s*$"
+# Markdown and chat-template markup: emphasis, headers, bullets, quotes, rules; role names of chat transcripts.
+_MARKUP = [
+    (r"[\u200b\u200c\u200d\u2060\ufeff]", ""),
+    (r"[\u2212\u2013\u2014]", "-"),
+    (r"\*\*|__", ""),
+    (r"(?m)^[ \t]*(?:#{1,6}|[-*+>])[ \t]+", ""),
+    (r"(?m)^[ \t]*(?:-{3,}|={3,}|\*{3,})[ \t]*$", ""),
+    (r"\[/?inst\]|<\|im_(?:start|end)\|>|<\|(?:user|assistant|system)\|>", " "),
+    (r"^\s*(?:human|user)\s*:", ""),
+    (r"\n\s*assistant\s*:[^\n]*$", ""),
+]
 
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
@@ -62,7 +73,7 @@ _LATEX = [
     (r"\\left|\\right", ""),
     (r"\\\(|\\\)|\\\[|\\\]|\$\$", "$"),
     (r"\\displaystyle|\\textstyle", ""),
-    (r"\\(?:,|;|!|:|quad|qquad)|~", " "),
+    (r"\\(?:,|;|!|:|quad|qquad)|~|\\\s", " "),
     (r"\\leq\b|\\leqslant\b", r"\le"),
     (r"\\geq\b|\\geqslant\b", r"\ge"),
     (r"\\neq\b", r"\ne"),
@@ -104,6 +115,8 @@ def _drop_breaks(e: pl.Expr) -> pl.Expr:
 def _with_breaks(col: str | pl.Expr) -> pl.Expr:
     """Canonical text with a BREAK token at every sentence end (. ; ? !)."""
     e = pl.col(col) if isinstance(col, str) else col
+    for pat, rep in _MARKUP:
+        e = e.str.replace_all(pat, rep)
     e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
     e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
     e = e.str.replace_all("|".join(f"(?:{w})" for w in _WRAPPERS), " ")  # one pass
@@ -162,6 +175,12 @@ def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17, order: b
             _drop_breaks(pl.col("b")).alias("canonical"), seq.alias("number_seq")
         ).with_columns(numbers_expr("canonical").alias("numbers")).select("canonical", "numbers", "number_seq"))
     return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
+
+
+def with_breaks(texts: list[str]) -> list[str]:
+    """Canonical text with a BREAK token at each sentence end: where one text's copy inside another stops."""
+    df = pl.DataFrame({"text": fold(pl.Series("text", texts, dtype=pl.String))})
+    return df.select(_with_breaks("text").str.replace_all(r"\s+", " ").str.strip_chars().alias("b"))["b"].to_list()
 
 
 def canonicalize(text: str) -> str:

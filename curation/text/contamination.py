@@ -36,7 +36,7 @@ import polars as pl
 from ..benchmarks import BenchItem
 from ..config.dedup import Detectors, Policy
 from . import testcases
-from .canonical import canonical_frame
+from .canonical import BREAK, canonical_frame, with_breaks
 from .minhash import shingles
 
 _BUILTINS = set(dir(builtins))
@@ -167,6 +167,17 @@ def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
     return missing <= incidental and extra <= incidental and not (missing and extra)
 
 
+def _ends_sentence(item_wb: str, query_wb: str) -> bool:
+    """The item's copy inside the query ends where a sentence of the query ends (or the query does): a copy that
+    the query's sentence goes on from ("…containing 'z'" + ", not at the start or end") is another task."""
+    core = item_wb.strip(BREAK + " ")
+    at = query_wb.find(core)
+    if at < 0:  # sentence marks differ between the two: no evidence either way
+        return True
+    rest = query_wb[at + len(core):].lstrip()
+    return not rest or rest.startswith(BREAK)
+
+
 @dataclass
 class Hit:
     benchmark: str
@@ -241,7 +252,7 @@ class BenchmarkIndex:
     def _guard(self, item: int, query_nums: str) -> bool:
         return self.policy.changed_numbers == "contaminated" or _contains(self.numbers[item], query_nums)
 
-    def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]]) -> None:
+    def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], texts: list[str]) -> None:
         cfg = self.det.substring
         by_text: dict[str, list[int]] = {}
         for i, c in enumerate(self.canonical.to_list()):
@@ -258,10 +269,15 @@ class BenchmarkIndex:
         if not long_items:
             return
         found = canonical.str.extract_many(long_items, leftmost=True).to_list()
-        for q, matched in enumerate(found):
-            if not matched or q in exact_q:
+        pairs = [(q, c) for q, matched in enumerate(found) if matched and q not in exact_q for c in set(matched)]
+        qs = sorted({q for q, _ in pairs})
+        cs = sorted({c for _, c in pairs})
+        q_wb = dict(zip(qs, with_breaks([texts[q] for q in qs])))
+        c_wb = dict(zip(cs, with_breaks([self.items[by_text[c][0]].text for c in cs])))
+        for q, c in pairs:
+            if not _ends_sentence(c_wb[c], q_wb[q]):  # "… containing 'z', not at the start or end": a new task
                 continue
-            for c in set(matched):
+            if True:
                 for i in by_text[c]:
                     if self._guard(i, q_nums[q]):  # contained text keeps the numbers; kept for symmetry
                         hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "substring", 1.0))
@@ -450,7 +466,7 @@ class BenchmarkIndex:
         canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
         hits: list[list[Hit]] = [[] for _ in texts]
         if self.det.substring.enabled:
-            self._substring(canonical, q_nums, hits)
+            self._substring(canonical, q_nums, hits, texts)
         if self.det.ngram.enabled:
             self._ngram(canonical, self.text_table, q_nums, hits, "ngram")
             if self.code_table.height:

@@ -15,6 +15,7 @@ Each stage runs on the survivors of the previous one. `dup_of` always names the 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,88 @@ def content_differs(a: str, b: str) -> bool:
     return bool(k[0] != k[1])
 
 
+def _small_block_pairs(key: np.ndarray, max_size: int, exclude=None) -> np.ndarray:
+    """Every pair within blocks of 2..max_size equal keys (the number signature is rare enough that a block of a
+    few texts is all one problem's copies and siblings; the content guard tells them apart). `exclude`: a key
+    whose block is never paired this way (the texts without numbers)."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[starts, len(k)])
+    out = []
+    for step in range(1, max_size):
+        ok = np.zeros(len(k), dtype=bool)
+        ok[: len(k) - step] = k[step:] == k[: len(k) - step]
+        size_of = np.repeat(sizes, sizes)
+        ok &= size_of <= max_size
+        if exclude is not None:
+            ok &= k != np.uint64(exclude)
+        if not ok.any():
+            break
+        i = np.flatnonzero(ok)
+        out.append(np.stack([order[i], order[i + step]], axis=1))
+    if not out:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.sort(np.concatenate(out), axis=1).astype(np.int64)
+
+
+def _content_words(canonical: str) -> Counter:
+    """Content tokens of one canonical text (the per-pair mirror of `filler_mask`)."""
+    toks = canonical.split(" ")
+    out: Counter = Counter()
+    for k, t in enumerate(toks):
+        if t in FILLER and t != "a":
+            continue
+        if t == "a":
+            nxt = toks[k + 1] if k + 1 < len(toks) else ""
+            prev = toks[k - 1] if k else ""
+            if len(nxt) > 1 and nxt.isalpha() and nxt not in _NOT_AFTER_ARTICLE and prev != "$":
+                continue
+        out[t] += 1
+    return out
+
+
+def typo_close(a: str, b: str) -> bool:
+    """One edit apart (two for words of 8+ letters), words of 3+ and 4+ letters, not both KEEP_WORDS words:
+    "bakery"/"bkery", "sale"/"sae"; not three-letter words ("cos"/"cot") or "increasing"/"decreasing"."""
+    if max(len(a), len(b)) < 4 or min(len(a), len(b)) < 3 or not (a.isalpha() and b.isalpha()) or (
+            a in KEEP_WORDS and b in KEEP_WORDS):
+        return False
+    limit = 2 if min(len(a), len(b)) >= 8 else 1
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return False
+        prev = cur
+    return prev[-1] <= limit
+
+
+def content_compatible(a: str, b: str) -> bool:
+    """The content guard as a pair check: the two canonical texts' content tokens differ only by typos
+    (`typo_close` pairs) and at most one dropped word (see KEEP_WORDS). A substituted variable, operator, word or
+    any number makes them different problems."""
+    ca, cb = _content_words(a), _content_words(b)
+    da, db = ca - cb, cb - ca
+    if not da and not db:
+        return True
+    xs, ys = list(da.elements()), list(db.elements())
+    if len(xs) + len(ys) > 8:
+        return False
+    for x in list(xs):
+        for y in ys:
+            if typo_close(x, y):
+                xs.remove(x)
+                ys.remove(y)
+                break
+    rest = xs + ys
+    return not rest or (len(rest) == 1 and len(rest[0]) >= 3 and rest[0].isalpha() and rest[0] not in KEEP_WORDS)
+
+
 def exact_groups(canonical: pl.Series, rank: np.ndarray) -> np.ndarray:
     """parent index per row: the best-ranked row with the same canonical text (grouped on a 64-bit hash, then
     confirmed on the text: a hash collision only splits a group, it never merges two)."""
@@ -197,6 +280,10 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     _, inv, cnt = np.unique(block, return_inverse=True, return_counts=True)
     in_block = cnt[inv] > 1
     in_block[drop_pairs.ravel()] = True
+    fuzzy = cfg.content_guard and cfg.fuzzy
+    if fuzzy:  # every text that shares its numbers with another is compared, the content guard then verifies
+        _, inv_n, cnt_n = np.unique(numkey, return_inverse=True, return_counts=True)
+        in_block |= cnt_n[inv_n] > 1
     sel = np.flatnonzero(in_block)
     stats["near_blocked_docs"] = len(sel)
     m = len(sel)
@@ -215,13 +302,35 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         del doc, flat, d, h, sd, sh
     bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
     pairs = candidate_pairs(sig, bands, rows, block[sel], cfg.max_bucket)
+    local = np.full(n, -1, dtype=np.int64)
+    local[sel] = np.arange(m)
     if len(drop_pairs):
-        local = np.full(n, -1, dtype=np.int64)
-        local[sel] = np.arange(m)
         pairs = np.unique(np.concatenate([pairs, local[drop_pairs]]), axis=0)
+    floor = np.full(len(pairs), cfg.threshold, dtype=np.float32)
+    if fuzzy:  # same numbers, content differing by more than filler: LSH at the lower threshold + content guard
+        fb, fr = lsh_params(cfg.fuzzy_threshold, cfg.num_perm)
+        fp = candidate_pairs(sig, fb, fr, numkey[sel], cfg.max_bucket)
+        nk = numkey[sel]
+        small = _small_block_pairs(nk, cfg.small_block, exclude=_block_keys(pl.Series([""], dtype=pl.String))[0]
+                                   if cfg.number_guard == "exact" else None)
+        fp = np.unique(np.concatenate([fp, small]), axis=0) if len(small) else fp
+        bs = block[sel]
+        fp = fp[bs[fp[:, 0]] != bs[fp[:, 1]]]
+        if len(drop_pairs):  # already verified by their keys
+            known = set(map(tuple, local[drop_pairs].tolist()))
+            fp = fp[np.array([tuple(p) not in known for p in fp.tolist()], dtype=bool)] if len(fp) else fp
+        if len(fp):
+            est = estimated_jaccard(sig, fp)
+            fp = fp[est >= cfg.fuzzy_floor]
+            texts = canonical.gather(sel)
+            ok = np.array([content_compatible(texts[int(a)], texts[int(b)]) for a, b in fp.tolist()], dtype=bool)
+            stats["near_fuzzy_candidates"], stats["near_fuzzy_verified"] = len(fp), int(ok.sum())
+            fp = fp[ok]
+        pairs = np.concatenate([pairs, fp])
+        floor = np.concatenate([floor, np.full(len(fp), cfg.fuzzy_floor, dtype=np.float32)])
     stats.update({"near_candidates": len(pairs), "lsh_bands": bands, "lsh_rows": rows})
     if len(pairs):
-        ok = estimated_jaccard(sig, pairs) >= cfg.threshold
+        ok = estimated_jaccard(sig, pairs) >= floor
         if cfg.number_guard == "exact":  # blocking used a hash; confirm on the strings
             g = guard_key.gather(sel)
             ok &= (g.gather(pairs[:, 0]) == g.gather(pairs[:, 1])).to_numpy()
@@ -231,7 +340,8 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
         return (sig[members] == sig[c]).mean(axis=1)
 
-    p_local, s_local = star_clusters(m, pairs, rank[sel], sim_to, cfg.threshold)
+    star = min(cfg.threshold, cfg.fuzzy_floor) if fuzzy else cfg.threshold
+    p_local, s_local = star_clusters(m, pairs, rank[sel], sim_to, star)
     parent[sel] = sel[p_local]
     sim[sel] = s_local
     return parent, sim
@@ -294,7 +404,12 @@ def _kmeans_split(x: np.ndarray, idx: np.ndarray, max_block: int) -> list[np.nda
 def _strip_wrappers(texts: pl.Series, canonical: pl.Series, numbers: pl.Series, number_seq: pl.Series,
                     cfg: NearConfig, order: bool, stats: dict):
     """Canonical columns with the pool's learned wrappers cut (see `wrappers.py`) and the mask of cut rows."""
-    w = wrappers.learn(texts, content_keys(canonical), content_keys, min_count=cfg.wrapper_min_count)
+    keys = content_keys(canonical)
+    w = wrappers.learn(texts, keys, content_keys, min_count=cfg.wrapper_min_count)
+    if w:  # a second round on the cut texts finds wrappers that only ever come with another one
+        w2 = wrappers.learn(wrappers.strip(texts, w)[0], keys, content_keys, min_count=cfg.wrapper_min_count)
+        w.prefixes |= w2.prefixes
+        w.suffixes |= w2.suffixes
     stats["near_wrappers"] = {"prefixes": len(w.prefixes), "suffixes": len(w.suffixes),
                               "examples": sorted(w.prefixes)[:5] + sorted(w.suffixes)[:5]}
     cut = np.zeros(len(texts), dtype=bool)

@@ -57,7 +57,7 @@ def _ends(segs: pl.Series, k: int, side: str) -> pl.DataFrame:
 
 
 def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int = 3, min_support: int = 2,
-          min_share: float = 0.05, max_depth: int = 2) -> Wrappers:
+          min_share: float = 0.05, max_depth: int = 3, sample: int = 200) -> Wrappers:
     """Wrappers of this pool (see module doc). `full_keys`: content key of every whole text (`content_keys`
     applied to its canonical form); `content_keys`: that function (passed in to avoid an import cycle)."""
     segs = segments(texts)
@@ -70,7 +70,8 @@ def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int 
             e = e.filter((pl.col("key") != "") & ~pl.col("key").str.contains(r"\d"))
             counts = e.group_by("key").len()
             cand = counts.filter(pl.col("len") >= min_count)
-            e = e.join(cand, on="key")
+            # support is estimated on up to `sample` texts per candidate (a common wrapper starts thousands)
+            e = e.join(cand, on="key").group_by("key", maintain_order=True).head(sample)
             if e.height == 0:
                 continue
             rest_c = canonical_frame(e["rest"], order=False)["canonical"]
@@ -86,36 +87,34 @@ def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int 
     return out
 
 
-def strip(texts: pl.Series, wrappers: Wrappers, max_depth: int = 2, rounds: int = 3) -> tuple[pl.Series, np.ndarray]:
+def strip(texts: pl.Series, wrappers: Wrappers, max_depth: int = 3, rounds: int = 3) -> tuple[pl.Series, np.ndarray]:
     """(folded texts with learned wrappers cut from both ends, mask of changed rows). The longest learned wrapper at each
     end is cut first; repeated `rounds` times (a preamble of two learned wrappers). A text is never cut to
     nothing."""
-    segs = segments(texts)
     changed = np.zeros(len(texts), dtype=bool)
     if not wrappers:
-        return texts, changed
-    cur = segs
+        return fold(texts), changed
+    cur = segments(texts)
+    rows = np.arange(len(texts))  # rows of `cur` in the input; later rounds only revisit rows that were cut
+    done = cur.list.join(" ")
     for _ in range(rounds):
         n = cur.list.len().to_numpy()
         cut_head = np.zeros(len(cur), dtype=np.int64)
         cut_tail = np.zeros(len(cur), dtype=np.int64)
         for k in range(max_depth, 0, -1):
-            if wrappers.prefixes:
-                e = _ends(cur, k, "prefix").filter(pl.col("key").is_in(list(wrappers.prefixes)))
-                idx = e["i"].to_numpy()
-                idx = idx[cut_head[idx] == 0]
-                cut_head[idx] = k
-            if wrappers.suffixes:
-                e = _ends(cur, k, "suffix").filter(pl.col("key").is_in(list(wrappers.suffixes)))
-                idx = e["i"].to_numpy()
-                idx = idx[cut_tail[idx] == 0]
-                cut_tail[idx] = k
-        over = cut_head + cut_tail >= n
-        cut_tail[over] = 0
+            for side, keys, cut in (("prefix", wrappers.prefixes, cut_head), ("suffix", wrappers.suffixes, cut_tail)):
+                if keys:
+                    idx = _ends(cur, k, side).filter(pl.col("key").is_in(list(keys)))["i"].to_numpy()
+                    idx = idx[cut[idx] == 0]
+                    cut[idx] = k
+        cut_tail[cut_head + cut_tail >= n] = 0
         cut_head[cut_head >= n] = 0
-        if not (cut_head.any() or cut_tail.any()):
+        hit = np.flatnonzero((cut_head > 0) | (cut_tail > 0))
+        if len(hit) == 0:
             break
-        changed |= (cut_head > 0) | (cut_tail > 0)
-        cur = pl.DataFrame({"s": cur, "h": cut_head, "t": n - cut_head - cut_tail}).select(
+        changed[rows[hit]] = True
+        new = pl.DataFrame({"s": cur.gather(hit), "h": cut_head[hit], "t": (n - cut_head - cut_tail)[hit]}).select(
             pl.col("s").list.slice(pl.col("h"), pl.col("t")))["s"]
-    return cur.list.join(" ").alias(texts.name), changed
+        done = done.scatter(rows[hit], new.list.join(" "))
+        cur, rows = new, rows[hit]
+    return done.alias(texts.name), changed
