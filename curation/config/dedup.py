@@ -57,8 +57,9 @@ class NearConfig(Section):
         "(rejects 'find $x$' vs 'find $y$', '2n+1' vs '2n-1', 'RADII' vs 'MADAM')"
     )
     dropped_words: bool = Field(
-        default=True, description="with content_guard: also merge texts whose content differs by one dropped word "
-        "(not a number, not a word like 'not', 'positive', 'smallest': see dedup.KEEP_WORDS)"
+        default=False, description="with content_guard: also merge texts whose content differs by one dropped word "
+        "(not a number, not a word like 'not', 'positive', 'smallest': see dedup.KEEP_WORDS). Off by default: on the "
+        "blind corpus it merged 'a list' / 'a nested list' and 'a function' / 'a python function' (other problems)"
     )
     fuzzy: bool = Field(
         default=True, description="with content_guard: also compare texts with the same numbers whose content words "

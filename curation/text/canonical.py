@@ -67,6 +67,11 @@ NUMBER_WORDS = _number_words()
 
 # (pattern, replacement) regex passes, in order. Rust regex syntax (no look-around).
 _LATEX = [
+    (r"\\([$%])", "$1"),  # escaped \$ and \%
+    (r"\$\s*(\d+)\s*\$\s*(st|nd|rd|th)\b", "$1$2"),  # $7$th → 7th
+    (r"\^\s*\{?\s*\\circ\s*\}?", " degrees "),
+    (r"\\pi\b", " pi "),
+    (r"\\[dt]?frac\s*\{\s*([a-z0-9.]+)\s*\}\s*\{\s*([a-z0-9.]+)\s*\}", "$1/$2"),  # \frac{1}{3} → 1/3
     (r"\\[dt]frac", r"\frac"),
     (r"\\left\s*([(\[|.]|\\\{|\\langle)", "$1"),
     (r"\\right\s*([)\]|.]|\\\}|\\rangle)", "$1"),
@@ -80,7 +85,7 @@ _LATEX = [
     (r"\\cdot\b|\\times\b", "*"),
     (r"\\text\s*\{([^{}]*)\}|\\mathrm\s*\{([^{}]*)\}|\\textbf\s*\{([^{}]*)\}|\\emph\s*\{([^{}]*)\}", "$1$2$3$4"),
     (r"([\^_])\s*\{\s*([A-Za-z0-9])\s*\}", "$1$2"),  # x^{2} → x^2
-    (r"\\frac\s*(\d)\s*(\d)", r"\frac{$1}{$2}"),  # \frac12 → \frac{1}{2}
+    (r"\\frac\s*(\d)\s*(\d)", "$1/$2"),  # \frac12 → 1/2
 ]
 _NUMBERS = [
     (r"(\d),(\d\d\d)\b", "$1$2"),  # thousands separators, applied three times (up to 10^12)

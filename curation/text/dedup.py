@@ -63,7 +63,7 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
 
 
 FILLER = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}"]
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}", "following", "now", "also"]
 )
 # Not filler: "and"/"or" ("divisible by m and n" vs "… m or n", MBPP), single letters other than the article "a".
 # "a" is an article only before a word; before these (or a symbol, a number, a one-letter token, the end) it is
@@ -203,27 +203,41 @@ def typo_close(a: str, b: str) -> bool:
     limit = 2 if min(len(a), len(b)) >= 8 else 1
     if abs(len(a) - len(b)) > limit:
         return False
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return False
-        prev = cur
-    return prev[-1] <= limit
+    return _osa(a, b) <= limit
 
 
-def content_compatible(a: str, b: str) -> bool:
+def _osa(a: str, b: str) -> int:
+    """Edit distance with adjacent transpositions ("rigth" is one edit from "right")."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+# Words a rewording swaps or drops around the same problem ("how many" / "what is the number of", "in total" /
+# "altogether", "express" / "give", "if" / "given that"): tolerated in the pair check (same numbers already).
+SOFT_WORDS = frozenset("give express state provide report enter write altogether overall total number many if "
+                       "calculate compute obtain result form".split())
+_LONG_FILLER = [w for w in FILLER if len(w) >= 4]
+
+
+def content_compatible(a: str, b: str, allow_drop: bool = False) -> bool:
     """The content guard as a pair check: the two canonical texts' content tokens differ only by typos
-    (`typo_close` pairs) and at most one dropped word (see KEEP_WORDS). A substituted variable, operator, word or
-    any number makes them different problems."""
+    (`typo_close` pairs, or a typo of a filler word), reworded SOFT_WORDS, and with `allow_drop` one dropped word
+    (see KEEP_WORDS). A substituted variable, operator, other word or any number makes them different problems."""
     ca, cb = _content_words(a), _content_words(b)
     da, db = ca - cb, cb - ca
     if not da and not db:
         return True
     xs, ys = list(da.elements()), list(db.elements())
-    if len(xs) + len(ys) > 8:
+    if len(xs) + len(ys) > 10:
         return False
     for x in list(xs):
         for y in ys:
@@ -231,8 +245,10 @@ def content_compatible(a: str, b: str) -> bool:
                 xs.remove(x)
                 ys.remove(y)
                 break
-    rest = xs + ys
-    return not rest or (len(rest) == 1 and len(rest[0]) >= 3 and rest[0].isalpha() and rest[0] not in KEEP_WORDS)
+    rest = [t for t in xs + ys if t not in SOFT_WORDS and not any(typo_close(t, f) for f in _LONG_FILLER)]
+    if not rest:
+        return True
+    return allow_drop and len(rest) == 1 and len(rest[0]) >= 3 and rest[0].isalpha() and rest[0] not in KEEP_WORDS
 
 
 def exact_groups(canonical: pl.Series, rank: np.ndarray) -> np.ndarray:
@@ -323,7 +339,8 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
             est = estimated_jaccard(sig, fp)
             fp = fp[est >= cfg.fuzzy_floor]
             texts = canonical.gather(sel)
-            ok = np.array([content_compatible(texts[int(a)], texts[int(b)]) for a, b in fp.tolist()], dtype=bool)
+            ok = np.array([content_compatible(texts[int(a)], texts[int(b)], cfg.dropped_words)
+                           for a, b in fp.tolist()], dtype=bool)
             stats["near_fuzzy_candidates"], stats["near_fuzzy_verified"] = len(fp), int(ok.sum())
             fp = fp[ok]
         pairs = np.concatenate([pairs, fp])

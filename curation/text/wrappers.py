@@ -51,9 +51,12 @@ def _ends(segs: pl.Series, k: int, side: str) -> pl.DataFrame:
     df = pl.DataFrame({"s": segs, "n": n, "i": np.arange(len(segs))}).filter(pl.col("n") > k)
     if side == "prefix":
         head, rest = pl.col("s").list.head(k), pl.col("s").list.slice(k)
+        inner = pl.col("s").list.slice(k, pl.col("n") - k - 1)  # and without the last segment
     else:
         head, rest = pl.col("s").list.tail(k), pl.col("s").list.head(pl.col("n") - k)
-    return df.select("i", _norm(head.list.join(" ")).alias("key"), rest.list.join(" ").alias("rest"))
+        inner = pl.col("s").list.slice(1, pl.col("n") - k - 1)
+    return df.select("i", _norm(head.list.join(" ")).alias("key"), rest.list.join(" ").alias("rest"),
+                     pl.when(pl.col("n") > k + 1).then(inner.list.join(" ")).otherwise(pl.lit("")).alias("inner"))
 
 
 def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int = 3, min_support: int = 2,
@@ -74,12 +77,17 @@ def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int 
             e = e.join(cand, on="key").group_by("key", maintain_order=True).head(sample)
             if e.height == 0:
                 continue
-            rest_c = canonical_frame(e["rest"], order=False)["canonical"]
-            rk = content_keys(rest_c)
+            # what is left, with and without the segment at the other end (a wrapper on both sides)
+            c2 = canonical_frame(pl.concat([e["rest"], e["inner"]]), order=False)["canonical"]
+            keys2 = content_keys(c2)
+            rk, ik = keys2[: e.height], keys2[e.height :]
             own = full_keys[e["i"].to_numpy()]
-            e = e.with_columns(pl.Series("rk", rk), pl.Series("own", own))
-            e = e.with_columns(
-                (pl.col("rk").is_in(known["k"].implode()) & (pl.col("rk") != pl.col("own"))).alias("sup"))
+            e = e.with_columns(pl.Series("rk", rk), pl.Series("ik", ik), pl.Series("own", own),
+                               (pl.col("inner") != "").alias("has_inner"))
+            kk = known["k"].implode()
+            e = e.with_columns(((pl.col("rk").is_in(kk) & (pl.col("rk") != pl.col("own")))
+                                | (pl.col("has_inner") & pl.col("ik").is_in(kk) & (pl.col("ik") != pl.col("own"))))
+                               .alias("sup"))
             agg = e.group_by("key").agg(pl.col("sup").sum().alias("sup"), pl.len().alias("cnt"))
             ok = agg.filter((pl.col("sup") >= min_support) & (pl.col("sup") >= min_share * pl.col("cnt")))
             found.update(ok["key"].to_list())
