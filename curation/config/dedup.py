@@ -140,6 +140,10 @@ class NgramDetector(Section):
     require_question: bool = Field(
         default=True, description="the item's last (non-instruction) sentence must occur in the query"
     )
+    max_inserted: int = Field(
+        default=6, ge=0, description="reject a copy into which the query inserts this many tokens that no item "
+        "n-gram covers (a new sentence: superset task); 0 = off"
+    )
 
 
 class SubstringDetector(Section):

@@ -15,7 +15,8 @@ from __future__ import annotations
 import polars as pl
 import pyarrow.compute as pc
 
-VERSION = 3  # 2: factorial '!' kept; sentence-ordered number sequence column; 3: markdown, chat roles, zero-width
+VERSION = 3  # 2: factorial '!' kept; sentence-ordered number sequence column; 3: markdown, chat roles,
+# zero-width characters, LaTeX plain forms (\frac{a}{b} → a/b), 'two hundred', 'two-thirds'
 
 # Prompt wrappers added by harnesses and dataset builders; they carry no problem content.
 _WRAPPERS = [
@@ -47,9 +48,22 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
          "ninety": 90}
 
 
+_FRACTION_WORDS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "fourth": 4, "fourths": 4, "quarter": 4,
+                   "quarters": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
+                   "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10}
+
+
 def _number_words() -> dict[str, str]:
     """Space-delimited number words → digits (applied after punctuation spacing, so ' one ' is a whole word)."""
     m: dict[str, str] = {}
+    # first the longer phrases (leftmost match, earliest pattern wins): "two hundred", "two-thirds"
+    for i, unit in enumerate(_UNITS[1:10], start=1):
+        m[f" {unit}  hundred "] = f" {i * 100} "
+        for den, dv in _FRACTION_WORDS.items():
+            if (i == 1) == den.endswith(("half", "third", "fourth", "quarter", "fifth", "sixth", "seventh", "eighth",
+                                         "ninth", "tenth")):
+                for sep in ("  -  ", "  "):
+                    m[f" {unit}{sep}{den} "] = f" {i}  /  {dv} "
     for tens, tv in _TENS.items():
         for i, unit in enumerate(_UNITS[1:10], start=1):
             for sep in ("  -  ", "  "):
@@ -79,6 +93,7 @@ _LATEX = [
     (r"\\\(|\\\)|\\\[|\\\]|\$\$", "$"),
     (r"\\displaystyle|\\textstyle", ""),
     (r"\\(?:,|;|!|:|quad|qquad)|~|\\\s", " "),
+    (r"\\[lc]?dots\b", " "),  # "\ldots" and "..." (a sentence mark) both vanish
     (r"\\leq\b|\\leqslant\b", r"\le"),
     (r"\\geq\b|\\geqslant\b", r"\ge"),
     (r"\\neq\b", r"\ne"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import io
 import keyword
 import re
@@ -167,6 +168,28 @@ def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
     return missing <= incidental and extra <= incidental and not (missing and extra)
 
 
+def plain_text(canonical: pl.Series) -> pl.Series:
+    """Canonical text without its math-mode markers: "$(-5, 5)$" and "(-5, 5)" are one notation to the text
+    detectors (the embedding detector keeps them: `math_tokens` reads formulas between them)."""
+    return canonical.str.replace_all("$", "", literal=True).str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def inserted_run(query: str, item: str) -> int:
+    """Longest stretch of tokens the query adds INSIDE its copy of the item (not before or after it): a sentence
+    inserted between the setup and the question ("The result has already been announced and Dan won.") adds a
+    condition: a superset task, not a copy. Wrappers and chatty context sit around the copy and do not count. Only
+    meaningful for near-copies (difflib ratio ≥ 0.6); returns 0 for rephrasings."""
+    q, it = query.split(" "), item.split(" ")
+    sm = difflib.SequenceMatcher(None, it, q, autojunk=False)
+    blocks = [b for b in sm.get_matching_blocks() if b.size]
+    if not blocks or sum(b.size for b in blocks) < 0.6 * len(it):
+        return 0
+    best = 0
+    for x, y in zip(blocks, blocks[1:]):  # gaps between consecutive matched blocks, query side minus item side
+        best = max(best, (y.b - (x.b + x.size)) - (y.a - (x.a + x.size)))
+    return best
+
+
 def _ends_sentence(item_wb: str, query_wb: str) -> bool:
     """The item's copy inside the query ends where a sentence of the query ends (or the query does): a copy that
     the query's sentence goes on from ("…containing 'z'" + ", not at the start or end") is another task."""
@@ -207,6 +230,7 @@ class BenchmarkIndex:
         self.policy = policy
         cf = canonical_frame([it.text for it in items], order=False)
         self.canonical = cf["canonical"]
+        self.plain = plain_text(self.canonical)
         self.numbers = cf["numbers"].to_list()
         self.is_code = np.array([it.domain == "code" for it in items])
         self._ngram_tables()
@@ -232,9 +256,9 @@ class BenchmarkIndex:
 
     def _ngram_tables(self) -> None:
         cfg = self.det.ngram
-        words = self.canonical.str.count_matches(" ").to_numpy() + 1
+        words = self.plain.str.count_matches(" ").to_numpy() + 1
         n_of = np.where(words >= 2 * cfg.n, cfg.n, np.where(words >= cfg.short_n, cfg.short_n, 0))
-        self.text_table = self._ngram_table(self.canonical, n_of)
+        self.text_table = self._ngram_table(self.plain, n_of)
         code_idx = np.flatnonzero(self.is_code)
         code = {int(i): code_part(self.items[i].text) for i in code_idx}
         code_texts = pl.Series([canonical_code(code[i]) if code.get(i) else "" for i in range(len(self.items))],
@@ -243,8 +267,8 @@ class BenchmarkIndex:
         cwords = code_texts.str.count_matches(" ").to_numpy() + 1
         cn = np.where(has_code & (cwords >= 2 * cfg.n), cfg.n,
                       np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0))
-        self.questions = canonical_frame([question_of(it.text) for it in self.items],
-                                         order=False)["canonical"].to_list()
+        self.questions = plain_text(canonical_frame([question_of(it.text) for it in self.items],
+                                                    order=False)["canonical"]).to_list()
         self.question_parts = question_split([it.text for it in self.items])
         self.code_table = self._ngram_table(code_texts, cn)
 
@@ -255,7 +279,7 @@ class BenchmarkIndex:
     def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], texts: list[str]) -> None:
         cfg = self.det.substring
         by_text: dict[str, list[int]] = {}
-        for i, c in enumerate(self.canonical.to_list()):
+        for i, c in enumerate(self.plain.to_list()):
             by_text.setdefault(c, []).append(i)
         # exact equality at any length
         eq = pl.DataFrame({"c": canonical, "q": np.arange(len(canonical))}).join(
@@ -464,11 +488,12 @@ class BenchmarkIndex:
         stats = {} if stats is None else stats
         cf = canonical_frame(texts, order=False)
         canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
+        plain = plain_text(canonical)
         hits: list[list[Hit]] = [[] for _ in texts]
         if self.det.substring.enabled:
-            self._substring(canonical, q_nums, hits, texts)
+            self._substring(plain, q_nums, hits, texts)
         if self.det.ngram.enabled:
-            self._ngram(canonical, self.text_table, q_nums, hits, "ngram")
+            self._ngram(plain, self.text_table, q_nums, hits, "ngram")
             if self.code_table.height:
                 is_code = np.array([d == "code" for d in domains]) if domains else np.ones(len(texts), bool)
                 code_texts = pl.Series([canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)],
@@ -494,6 +519,20 @@ class BenchmarkIndex:
                     keep.append(h)
                 hits[q] = keep
             stats["tests_vetoed"] = vetoed
+        gap = self.det.ngram.max_inserted
+        if gap:  # a near-copy with a sentence inserted inside it: a new condition (superset task)
+            rejected = 0
+            for q, hs in enumerate(hits):
+                keep = []
+                for h in hs:
+                    i = self._item_index[(h.benchmark, h.item_id)]
+                    if h.detector in ("ngram", "embedding") and not self.is_code[i] and inserted_run(
+                            plain[q], self.plain[i]) >= gap:
+                        rejected += 1
+                        continue
+                    keep.append(h)
+                hits[q] = keep
+            stats["inserted_rejected"] = rejected
         order = {"exact": 0, "substring": 1, "tests": 2, "code_ngram": 3, "ngram": 4, "embedding": 5,
                  "llm_judge": 6}
         out = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,37 +196,32 @@ def _content_words(canonical: str) -> Counter:
 
 
 def typo_close(a: str, b: str) -> bool:
-    """One edit apart (two for words of 8+ letters), words of 3+ and 4+ letters, not both KEEP_WORDS words:
+    """One edit apart (see `_deletes`), words of 3+ and 4+ letters, not both KEEP_WORDS words:
     "bakery"/"bkery", "sale"/"sae"; not three-letter words ("cos"/"cot") or "increasing"/"decreasing"."""
     if max(len(a), len(b)) < 4 or min(len(a), len(b)) < 3 or not (a.isalpha() and b.isalpha()) or (
             a in KEEP_WORDS and b in KEEP_WORDS):
         return False
-    limit = 2 if min(len(a), len(b)) >= 8 else 1
-    if abs(len(a) - len(b)) > limit:
+    if abs(len(a) - len(b)) > 1:
         return False
-    return _osa(a, b) <= limit
+    return bool(_deletes(a) & _deletes(b))
 
 
-def _osa(a: str, b: str) -> int:
-    """Edit distance with adjacent transpositions ("rigth" is one edit from "right")."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[-1][-1]
+@lru_cache(maxsize=1 << 16)
+def _deletes(w: str) -> frozenset:
+    """The word and its one-letter deletions: two words within one insertion, deletion, substitution or adjacent
+    transposition share one (the SymSpell neighbourhood), found with a set intersection instead of a DP."""
+    return frozenset([w, *(w[:i] + w[i + 1 :] for i in range(len(w)))])
 
 
 # Words a rewording swaps or drops around the same problem ("how many" / "what is the number of", "in total" /
 # "altogether", "express" / "give", "if" / "given that"): tolerated in the pair check (same numbers already).
 SOFT_WORDS = frozenset("give express state provide report enter write altogether overall total number many if "
                        "calculate compute obtain result form".split())
-_LONG_FILLER = [w for w in FILLER if len(w) >= 4]
+_FILLER_NEAR = frozenset(d for w in FILLER if len(w) >= 4 for d in _deletes(w))
+
+
+def _filler_typo(t: str) -> bool:
+    return len(t) >= 3 and t.isalpha() and bool(_deletes(t) & _FILLER_NEAR)
 
 
 def content_compatible(a: str, b: str, allow_drop: bool = False) -> bool:
@@ -245,7 +241,7 @@ def content_compatible(a: str, b: str, allow_drop: bool = False) -> bool:
                 xs.remove(x)
                 ys.remove(y)
                 break
-    rest = [t for t in xs + ys if t not in SOFT_WORDS and not any(typo_close(t, f) for f in _LONG_FILLER)]
+    rest = [t for t in xs + ys if t not in SOFT_WORDS and not _filler_typo(t)]
     if not rest:
         return True
     return allow_drop and len(rest) == 1 and len(rest[0]) >= 3 and rest[0].isalpha() and rest[0] not in KEEP_WORDS
