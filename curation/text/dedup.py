@@ -179,6 +179,7 @@ def _small_block_pairs(key: np.ndarray, max_size: int, exclude=None) -> np.ndarr
     return np.sort(np.concatenate(out), axis=1).astype(np.int64)
 
 
+@lru_cache(maxsize=1 << 16)
 def _content_words(canonical: str) -> Counter:
     """Content tokens of one canonical text (the per-pair mirror of `filler_mask`)."""
     toks = canonical.split(" ")
@@ -228,7 +229,7 @@ def content_compatible(a: str, b: str, allow_drop: bool = False) -> bool:
     """The content guard as a pair check: the two canonical texts' content tokens differ only by typos
     (`typo_close` pairs, or a typo of a filler word), reworded SOFT_WORDS, and with `allow_drop` one dropped word
     (see KEEP_WORDS). A substituted variable, operator, other word or any number makes them different problems."""
-    ca, cb = _content_words(a), _content_words(b)
+    ca, cb = _content_words(a), _content_words(b)  # cached: a text is in several candidate pairs
     da, db = ca - cb, cb - ca
     if not da and not db:
         return True
@@ -420,7 +421,10 @@ def _strip_wrappers(texts: pl.Series, canonical: pl.Series, numbers: pl.Series, 
     keys = content_keys(canonical)
     w = wrappers.learn(texts, keys, content_keys, min_count=cfg.wrapper_min_count)
     if w:  # a second round on the cut texts finds wrappers that only ever come with another one
-        w2 = wrappers.learn(wrappers.strip(texts, w)[0], keys, content_keys, min_count=cfg.wrapper_min_count)
+        cut_texts, cut = wrappers.strip(texts, w)
+        idx = np.flatnonzero(cut)
+        w2 = wrappers.learn(cut_texts.gather(idx), keys[idx], content_keys, min_count=cfg.wrapper_min_count,
+                            known=keys)
         w.prefixes |= w2.prefixes
         w.suffixes |= w2.suffixes
     stats["near_wrappers"] = {"prefixes": len(w.prefixes), "suffixes": len(w.suffixes),

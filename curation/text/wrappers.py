@@ -59,12 +59,15 @@ def _ends(segs: pl.Series, k: int, side: str) -> pl.DataFrame:
                      pl.when(pl.col("n") > k + 1).then(inner.list.join(" ")).otherwise(pl.lit("")).alias("inner"))
 
 
-def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int = 3, min_support: int = 2,
-          min_share: float = 0.05, max_depth: int = 3, sample: int = 200) -> Wrappers:
+def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, known: np.ndarray | None = None, min_count: int = 3, min_support: int = 2,
+          min_share: float = 0.05, max_depth: int = 3, sample: int = 50,
+          max_keys: int = 300) -> Wrappers:
     """Wrappers of this pool (see module doc). `full_keys`: content key of every whole text (`content_keys`
-    applied to its canonical form); `content_keys`: that function (passed in to avoid an import cycle)."""
+    applied to its canonical form); `known`: the content keys a remainder is looked up in (default `full_keys`;
+    a second round learns on the cut texts only but looks up the whole pool); `content_keys`: that function (passed in to avoid an import cycle). Support is
+    estimated on up to `sample` texts of each of the `max_keys` most frequent candidates (bounded cost)."""
     segs = segments(texts)
-    known = pl.DataFrame({"k": full_keys})
+    known = pl.DataFrame({"k": full_keys if known is None else known})
     out = Wrappers()
     for side in ("prefix", "suffix"):
         found: set[str] = set()
@@ -72,7 +75,7 @@ def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, min_count: int 
             e = _ends(segs, k, side)
             e = e.filter((pl.col("key") != "") & ~pl.col("key").str.contains(r"\d"))
             counts = e.group_by("key").len()
-            cand = counts.filter(pl.col("len") >= min_count)
+            cand = counts.filter(pl.col("len") >= min_count).sort("len", descending=True).head(max_keys)
             # support is estimated on up to `sample` texts per candidate (a common wrapper starts thousands)
             e = e.join(cand, on="key").group_by("key", maintain_order=True).head(sample)
             if e.height == 0:
