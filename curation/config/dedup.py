@@ -202,7 +202,14 @@ class TestsDetector(Section):
                              "Jaccard of the two specs that makes a hit")
 
 
+class TranslationDetector(Section):
+    enabled: bool = True
+    min_share: float = Field(default=0.5, gt=0, le=1, description="share of the item's anchors (significant "
+                             "numbers, capitalized names) a query in another language must keep")
+
+
 class Detectors(Section):
+    translation: TranslationDetector = Field(default_factory=TranslationDetector)
     tests: TestsDetector = Field(default_factory=TestsDetector)
     ngram: NgramDetector = Field(default_factory=NgramDetector)
     substring: SubstringDetector = Field(default_factory=SubstringDetector)

@@ -168,6 +168,34 @@ def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
     return missing <= incidental and extra <= incidental and not (missing and extra)
 
 
+_ENGLISH = frozenset("the of and to a in is that for it as with be by on are if what how many find this from at an "
+                     "which has have each there its can does will number his her their they he she you your all "
+                     "when more than then".split())
+_CAP_STOP = frozenset("find let determine compute what how if suppose given write express each every two three one "
+                      "there when consider the in a an for two".split())
+_MATH = re.compile(r"\$[^$]*\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL)
+
+
+def foreign(text: str) -> bool:
+    """The text is not English: mostly non-Latin letters, or (six words or more) almost no English function words.
+    An English sentence model cannot compare it; `anchors` can."""
+    prose = _MATH.sub(" ", text)
+    letters = [c for c in prose if c.isalpha()]
+    if not letters:
+        return False
+    if sum(ord(c) > 0x24F for c in letters) > 0.3 * len(letters):
+        return True
+    words = re.findall(r"[^\W\d_]+", prose.lower())
+    return len(words) >= 6 and sum(w in _ENGLISH for w in words) < 0.12 * len(words)
+
+
+def anchors(text: str, numbers: str, incidental: set[str]) -> set[str]:
+    """What survives translation: significant numbers and capitalized words (names, "ELLIPSE", "Facebook")."""
+    prose = _MATH.sub(" ", text)
+    caps = {w for w in re.findall(r"\b[A-Z][A-Za-z]{2,}\b", prose) if w.lower() not in _CAP_STOP}
+    return caps | (set(numbers.split()) - incidental)
+
+
 def plain_text(canonical: pl.Series) -> pl.Series:
     """Canonical text without its math-mode markers: "$(-5, 5)$" and "(-5, 5)" are one notation to the text
     detectors (the embedding detector keeps them: `math_tokens` reads formulas between them)."""
@@ -241,6 +269,13 @@ class BenchmarkIndex:
                 self._by_example.setdefault(kv, []).append(i)
         self._prose: dict[int, set[str]] = {}
         self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
+        inc = set(detectors.embedding.incidental_numbers)
+        self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
+                        for i, it in enumerate(items)]
+        self._by_anchor: dict[str, list[int]] = {}
+        for i, a in enumerate(self.anchors):
+            for w in a:
+                self._by_anchor.setdefault(w, []).append(i)
 
     def _ngram_table(self, texts: pl.Series, n_of: np.ndarray) -> pl.DataFrame:
         frames = []
@@ -332,6 +367,36 @@ class BenchmarkIndex:
             if self._guard(item, q_nums[qi]):
                 it = self.items[item]
                 hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
+
+    def _translation(self, texts: list[str], q_nums: list[str], canonical: pl.Series, hits: list[list[Hit]],
+                     stats: dict) -> None:
+        """Queries in another language: the item's anchors (numbers, names) kept — at least half of them, two or
+        more unless the item has one — no number the item lacks, and the item's formulas kept."""
+        cfg = self.det.translation
+        inc = set(self.det.embedding.incidental_numbers)
+        n = 0
+        for q, t in enumerate(texts):
+            if not foreign(t):
+                continue
+            n += 1
+            qa = anchors(t, q_nums[q], inc)
+            q_sig = set(q_nums[q].split()) - inc
+            seen: dict[int, int] = {}
+            for w in qa:
+                for i in self._by_anchor.get(w, ()):
+                    seen[i] = seen.get(i, 0) + 1
+            for i, shared in seen.items():
+                ia = self.anchors[i]
+                if shared < min(2, len(ia)) or shared < cfg.min_share * len(ia):
+                    continue
+                if q_sig - set(self.numbers[i].split()):
+                    continue
+                if not formula_kept(math_tokens(self.canonical[i]), math_tokens(canonical[q]),
+                                    self.det.embedding.formula_share):
+                    continue
+                it = self.items[i]
+                hits[q].append(Hit(it.benchmark, it.item_id, "translation", shared / len(ia)))
+        stats["foreign_queries"] = n
 
     def _prose_words(self, texts: list[str]) -> list[set[str]]:
         """Content words of a code task's spec (example and code lines dropped), for the tests detector."""
@@ -500,6 +565,8 @@ class BenchmarkIndex:
                                        dtype=pl.String)
                 is_code &= code_texts.str.len_chars().to_numpy() > 0
                 self._ngram(code_texts, self.code_table, q_nums, hits, "code_ngram", mask=is_code)
+        if self.det.translation.enabled:
+            self._translation(texts, q_nums, canonical, hits, stats)
         q_ex = None
         if self.det.tests.enabled and self._by_example:
             q_ex = self._tests(texts, tests, hits)
@@ -534,7 +601,7 @@ class BenchmarkIndex:
                 hits[q] = keep
             stats["inserted_rejected"] = rejected
         order = {"exact": 0, "substring": 1, "tests": 2, "code_ngram": 3, "ngram": 4, "embedding": 5,
-                 "llm_judge": 6}
+                 "translation": 6, "llm_judge": 7}
         out = []
         for hs in hits:
             best: dict[tuple[str, str], Hit] = {}
