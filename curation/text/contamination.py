@@ -136,6 +136,10 @@ def question_split(texts: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def all_tokens(canonical: str) -> Counter:
+    return Counter(t for t in canonical.split(" ") if t != "$")
+
+
 def math_tokens(canonical: str) -> Counter:
     """Tokens inside $…$ of a canonical text. Rephrasings reword the prose but keep the formulas; "x + y + z = 1"
     vs "xyz(x + y + z) = 1" under the same prose is another problem that MiniLM scores at 0.82."""
@@ -149,9 +153,17 @@ def math_tokens(canonical: str) -> Counter:
     return out
 
 
+def _question_words(question: str) -> list[str]:
+    """Content words of a question clause, in order: with one setup, "angle ACB" vs "angle ABC" or "how many did
+    they both pick" vs "how many more did her mom pick" are other questions (cosines 0.99 and 0.88)."""
+    from .dedup import FILLER
+
+    return [t for t in question.split(" ") if t not in FILLER]
+
+
 def formula_kept(item: Counter, query: Counter, min_share: float) -> bool:
-    """At least `min_share` of the item's formula tokens occur in the query's formulas (items with fewer than
-    3 formula tokens pass)."""
+    """At least `min_share` of the item's formula tokens occur in the query (items with fewer than 3 formula
+    tokens pass). `query` holds all of the query's tokens (`all_tokens`): a rephrasing may drop the $…$."""
     total = sum(item.values())
     if total < 3:
         return True
@@ -391,7 +403,7 @@ class BenchmarkIndex:
                     continue
                 if q_sig - set(self.numbers[i].split()):
                     continue
-                if not formula_kept(math_tokens(self.canonical[i]), math_tokens(canonical[q]),
+                if not formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]),
                                     self.det.embedding.formula_share):
                     continue
                 it = self.items[i]
@@ -513,7 +525,7 @@ class BenchmarkIndex:
         if not pairs:
             return []
         if not cfg.question_check:
-            return [formula_kept(math_tokens(self.canonical[i]), math_tokens(canonical[q]), cfg.formula_share)
+            return [formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]), cfg.formula_share)
                     for q, i in pairs]
         qs = sorted({q for q, _ in pairs})
         its = sorted({i for _, i in pairs})
@@ -535,12 +547,12 @@ class BenchmarkIndex:
                 out.append(True)
                 continue
             if cos(qs_, is_) >= cfg.same_setup:  # one setup: the question is all that can differ, compare it
-                out.append(cos(qq, iq) >= cfg.same_setup_question)
+                out.append(cos(qq, iq) >= cfg.same_setup_question and _question_words(qq) == _question_words(iq))
                 continue
             gain = cos(qq, i_text[i]) - cos(qq, is_) + cos(iq, qtext[q]) - cos(iq, qs_)
             out.append(gain >= cfg.question_margin)
         if cfg.formula_share > 0:  # and the formulas must be kept (prose may be reworded, formulas are not)
-            out = [ok and formula_kept(math_tokens(i_text[i]), math_tokens(qtext[q]), cfg.formula_share)
+            out = [ok and formula_kept(math_tokens(i_text[i]), all_tokens(qtext[q]), cfg.formula_share)
                    for ok, (q, i) in zip(out, pairs)]
         stats["embedding_question_rejected"] = out.count(False)
         return out
