@@ -197,9 +197,11 @@ class JudgeDetector(Section):
 class TestsDetector(Section):
     enabled: bool = True
     min_specific: int = Field(default=2, ge=1, description="shared examples with specific arguments that make a "
-                              "hit on their own (see text/testcases.py)")
+                              "hit when they are 3/4 of the item's examples (see text/testcases.py)")
     min_prose: float = Field(default=0.4, ge=0, le=1, description="with one shared specific example: content-word "
                              "Jaccard of the two specs that makes a hit")
+    sibling_prose: float = Field(default=0.5, ge=0, le=1, description="specs at least this close (content-word "
+                                 "Jaccard) that differ in a KEEP_WORDS word or a number are sibling tasks, not copies")
 
 
 class TranslationDetector(Section):

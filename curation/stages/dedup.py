@@ -20,7 +20,7 @@ from ..stage import StageContext
 from ..text import canonical
 from ..text.dedup import find_duplicates
 
-VERSION = 1
+VERSION = 2  # 2: learned wrappers, fuzzy near path (typos, reworded soft words)
 
 
 def fingerprint_config(manifest):

@@ -317,6 +317,7 @@ class BenchmarkIndex:
         self.questions = plain_text(canonical_frame([question_of(it.text) for it in self.items],
                                                     order=False)["canonical"]).to_list()
         self.question_parts = question_split([it.text for it in self.items])
+        self.question_wb = with_breaks([question_of(it.text) for it in self.items])
         self.code_table = self._ngram_table(code_texts, cn)
 
     # --- detectors -----------------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ class BenchmarkIndex:
                         hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "substring", 1.0))
 
     def _ngram(self, texts: pl.Series, table: pl.DataFrame, q_nums: list[str], hits: list[list[Hit]],
-               name: str, mask: np.ndarray | None = None) -> None:
+               name: str, mask: np.ndarray | None = None, raw: list[str] | None = None) -> None:
         if table.height == 0:
             return
         sel = np.arange(len(texts)) if mask is None else np.flatnonzero(mask)
@@ -373,9 +374,12 @@ class BenchmarkIndex:
             .filter(pl.col("score") >= self.det.ngram.min_overlap)
         )
         require_q = name == "ngram" and self.det.ngram.require_question
-        for qi, item, _, _, score in m.iter_rows():
-            if require_q and self.questions[item] not in texts[qi]:
-                continue
+        rows = [r for r in m.iter_rows() if not require_q or self.questions[r[1]] in texts[r[0]]]
+        if require_q and raw is not None and rows:  # ... and end a sentence there (not "…containing 'z', not at …")
+            qs = sorted({r[0] for r in rows})
+            q_wb = dict(zip(qs, with_breaks([raw[q] for q in qs])))
+            rows = [r for r in rows if _ends_sentence(self.question_wb[r[1]], q_wb[r[0]])]
+        for qi, item, _, _, score in rows:
             if self._guard(item, q_nums[qi]):
                 it = self.items[item]
                 hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
@@ -410,19 +414,24 @@ class BenchmarkIndex:
                 hits[q].append(Hit(it.benchmark, it.item_id, "translation", shared / len(ia)))
         stats["foreign_queries"] = n
 
-    def _prose_words(self, texts: list[str]) -> list[set[str]]:
-        """Content words of a code task's spec (example and code lines dropped), for the tests detector."""
+    def _prose_words(self, texts: list[str]) -> list[tuple[set[str], set[str]]]:
+        """(content words, numbers) of a code task's spec, example and code lines dropped (tests detector)."""
         from .dedup import FILLER
 
         spec = ["\n".join(ln for ln in t.splitlines() if not re.search(r"assert |>>>|^\s*(def|from|import) ", ln))
                 for t in texts]
-        canon = canonical_frame(spec, order=False)["canonical"].to_list()
-        return [{w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS}
-                for c in canon]
+        cf = canonical_frame(spec, order=False)
+        return [({w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS},
+                 set(nums.split())) for c, nums in zip(cf["canonical"].to_list(), cf["numbers"].to_list())]
 
     def _tests(self, texts: list[str], tests: list | None, hits: list[list[Hit]]) -> list[dict[str, str]]:
-        """Shared input/output examples (see testcases.py): `min_specific` shared specific examples, or one with
-        related specs (content-word Jaccard ≥ min_prose), and no example that disagrees."""
+        """Shared input/output examples (see testcases.py) and no example that disagrees. Strong evidence: three
+        shared examples, or two specific ones that are 2/3 of the item's (all of them, or specs not unrelated); weak: one specific one with related specs
+        (content-word Jaccard ≥ min_prose). Specs that change a KEEP_WORDS word ("first"/"last", "not at the
+        start") or a number ("31 days"/"30 days") are sibling tasks (MBPP holds such siblings with the same weak
+        tests) unless the evidence is strong and the specs are reworded (Jaccard < sibling_prose)."""
+        from .dedup import KEEP_WORDS
+
         cfg = self.det.tests
         q_ex = [testcases.examples(t, tests[k] if tests else None) for k, t in enumerate(texts)]
         cand: list[tuple[int, int, int, int]] = []
@@ -434,18 +443,22 @@ class BenchmarkIndex:
                 shared, spec, conflict = testcases.compare(self.examples[i], ex)
                 if conflict == 0 and (spec >= 1 or shared >= 3):
                     cand.append((q, i, shared, spec))
-        need_q = sorted({q for q, _, _, s in cand if s < cfg.min_specific})
-        need_i = sorted({i for _, i, _, s in cand if s < cfg.min_specific} - set(self._prose))
+        need_q = sorted({q for q, _, _, _ in cand})
+        need_i = sorted({i for _, i, _, _ in cand} - set(self._prose))
         qw = dict(zip(need_q, self._prose_words([texts[q] for q in need_q])))
         self._prose.update(zip(need_i, self._prose_words([self.items[i].text for i in need_i])))
         for q, i, shared, spec in cand:
-            score = shared / max(len(self.examples[i]), 1)
-            if spec < cfg.min_specific and shared < 3:
-                a, b = qw[q], self._prose[i]
-                if not a or not b or len(a & b) / len(a | b) < cfg.min_prose:
-                    continue
+            (a, an), (b, bn) = qw[q], self._prose[i]
+            jac = len(a & b) / len(a | b) if a and b else 0.0
+            total = max(len(self.examples[i]), 1)
+            strong = shared >= 3 or (spec >= cfg.min_specific and 3 * shared >= 2 * total
+                                     and (shared == total or jac >= 0.1))
+            if not strong and not (spec >= 1 and jac >= cfg.min_prose):
+                continue
+            if ((a ^ b) & KEEP_WORDS or (an and bn and an != bn)) and (not strong or jac >= cfg.sibling_prose):
+                continue  # the specs change a KEEP_WORDS word or a number: a sibling task with the same weak tests
             it = self.items[i]
-            hits[q].append(Hit(it.benchmark, it.item_id, "tests", score))
+            hits[q].append(Hit(it.benchmark, it.item_id, "tests", shared / total))
         return q_ex
 
     def _embedding(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], cache_dir: Path | None,
@@ -570,7 +583,7 @@ class BenchmarkIndex:
         if self.det.substring.enabled:
             self._substring(plain, q_nums, hits, texts)
         if self.det.ngram.enabled:
-            self._ngram(plain, self.text_table, q_nums, hits, "ngram")
+            self._ngram(plain, self.text_table, q_nums, hits, "ngram", raw=texts)
             if self.code_table.height:
                 is_code = np.array([d == "code" for d in domains]) if domains else np.ones(len(texts), bool)
                 code_texts = pl.Series([canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)],

@@ -115,7 +115,7 @@ KEEP_WORDS = frozenset(
     "smallest greatest minimum maximum min max positive negative nonnegative nonpositive even odd prime composite "
     "distinct different same equal unequal integer integers real rational irrational whole natural consecutive "
     "only exactly all every each any some both either neither first last next previous second third sum product "
-    "difference quotient remainder area perimeter volume plus minus times divided square cube root average mean "
+    "difference quotient division remainder area perimeter volume plus minus times divided square cube root average mean "
     "median mode per half twice double triple percent probability expected inclusive exclusive before after "
     "above below left right up down increasing decreasing ascending descending reverse sorted unique "
     "digit digits factor factors multiple multiples divisor divisors".split())
