@@ -78,37 +78,6 @@ class NearConfig(Section):
     seed: int = 1
 
 
-class SemanticConfig(Section):
-    enabled: bool = False
-    threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity (always number-guarded)")
-    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
-    max_block: int = Field(
-        default=20000, ge=2, description="number blocks above this size are split with k-means (SemDeDup)"
-    )
-
-
-class DedupConfig(Section):
-    enabled: bool = True
-    exact: bool = True
-    near: NearConfig = Field(default_factory=NearConfig)
-    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
-    keep: Literal["has_answer_then_first", "first"] = Field(
-        default="has_answer_then_first",
-        description="representative rule: rows with a reference answer or tests first, then input order",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bool_shorthand(cls, data):
-        # `near: false` / `semantic: true` are accepted as shorthands for `{enabled: …}`.
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("near", "semantic"):
-                if isinstance(data.get(key), bool):
-                    data[key] = {"enabled": data[key]}
-        return data
-
-
 class BenchmarkSpec(Section):
     """A benchmark file of your own (jsonl/json/parquet/csv, optionally .gz) or a Hugging Face dataset."""
 
@@ -217,6 +186,44 @@ class Detectors(Section):
     substring: SubstringDetector = Field(default_factory=SubstringDetector)
     embedding: EmbeddingDetector = Field(default_factory=EmbeddingDetector)
     judge: JudgeDetector = Field(default_factory=JudgeDetector)
+
+
+class SemanticConfig(Section):
+    enabled: bool = False
+    method: Literal["detector", "cosine"] = Field(
+        default="detector", description="detector: the decontamination detectors, pool against itself (one "
+        "'same problem?' decision for both stages: tests, translation, n-gram/substring copies, embedding with the "
+        "question and formula checks); cosine: number-blocked cosine ≥ threshold (the old rule)"
+    )
+    detectors: Detectors = Field(default_factory=Detectors)
+    threshold: float = Field(default=0.95, gt=0, le=1, description="method cosine: cosine similarity (always "
+                             "number-guarded)")
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    max_block: int = Field(
+        default=20000, ge=2, description="number blocks above this size are split with k-means (SemDeDup)"
+    )
+
+
+class DedupConfig(Section):
+    enabled: bool = True
+    exact: bool = True
+    near: NearConfig = Field(default_factory=NearConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    keep: Literal["has_answer_then_first", "first"] = Field(
+        default="has_answer_then_first",
+        description="representative rule: rows with a reference answer or tests first, then input order",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_shorthand(cls, data):
+        # `near: false` / `semantic: true` are accepted as shorthands for `{enabled: …}`.
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("near", "semantic"):
+                if isinstance(data.get(key), bool):
+                    data[key] = {"enabled": data[key]}
+        return data
 
 
 class Policy(Section):

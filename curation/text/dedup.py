@@ -49,7 +49,7 @@ class DedupResult:
         return self.root == np.arange(len(self.root))
 
     def evidence(self, i: int) -> dict:
-        method = {EXACT: "canonical_hash", NEAR: "minhash_lsh+number_guard", SEMANTIC: "embedding+number_guard"}
+        method = {EXACT: "canonical_hash", NEAR: "minhash_lsh+number_guard", SEMANTIC: "same_problem_detectors"}
         ev = {"method": method.get(self.reason[i]), "similarity": round(float(self.similarity[i]), 4)}
         if self.parent[i] != self.root[i]:
             ev["via"] = int(self.parent[i])
@@ -361,6 +361,49 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     return parent, sim
 
 
+def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarray, cfg: SemanticConfig,
+                    cache_dir: Path | None, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Semantic dedup with the decontamination detectors, the pool against itself: a row is a duplicate of another
+    exactly when decontaminating it against that row would flag it (one "same problem?" decision, measured once).
+    Edges are the hits between different rows; star clusters keep the best-ranked row of each."""
+    from ..benchmarks import BenchItem
+    from ..config.dedup import Policy
+    from .contamination import BenchmarkIndex, inserted_run
+
+    n = len(texts)
+    parent, sim = np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float32)
+    if n < 2:
+        return parent, sim
+    doms = domains or ["math"] * n
+    det = cfg.detectors.model_copy(deep=True)
+    det.embedding.embedding = cfg.embedding
+    det.judge.enabled = False
+    index = BenchmarkIndex([BenchItem("pool", str(i), t, d) for i, (t, d) in enumerate(zip(texts, doms))], det,
+                           Policy())
+    dstats: dict = {}
+    hits = index.detect(texts, doms, cache_dir, None, dstats)
+    edges: dict[tuple[int, int], float] = {}
+    for q, hs in enumerate(hits):
+        for h in hs:
+            i = int(h.item_id)
+            if i != q:
+                key = (min(i, q), max(i, q))
+                edges[key] = max(edges.get(key, 0.0), 1.0)
+    gap = det.ngram.max_inserted
+    if gap:  # a pool has no direction: a sentence inserted into either text makes another problem
+        plain = index.plain.to_list()
+        edges = {k: v for k, v in edges.items() if index.is_code[k[0]] or index.is_code[k[1]]
+                 or max(inserted_run(plain[k[0]], plain[k[1]]), inserted_run(plain[k[1]], plain[k[0]])) < gap}
+    stats["semantic_edges"] = len(edges)
+    stats["semantic_detector"] = {k: v for k, v in dstats.items() if k != "embedding_cache"}
+    pairs = np.array(sorted(edges), dtype=np.int64).reshape(-1, 2)
+
+    def sim_to(c: int, members: np.ndarray) -> np.ndarray:
+        return np.array([edges.get((min(c, int(m)), max(c, int(m))), 0.0) for m in members], dtype=np.float32)
+
+    return star_clusters(n, pairs, rank, sim_to, 0.5)
+
+
 def semantic_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: SemanticConfig,
                     cache_dir: Path | None, stats: dict) -> tuple[np.ndarray, np.ndarray]:
     from .embeddings import Embedder
@@ -452,6 +495,7 @@ def find_duplicates(
     semantic: SemanticConfig | None = None,
     cache_dir: Path | None = None,
     log: Callable[[str], None] | None = None,
+    domains: list[str] | None = None,
 ) -> DedupResult:
     """Duplicate structure of `texts`. `rank`: representative preference, lower is better (default: input order)."""
     need_order = (near is not None and near.enabled and near.number_guard == "exact"
@@ -491,8 +535,13 @@ def find_duplicates(
         p, s = near_groups(c_a, n_a, rank[active], near, stats, s_a)
         apply(p, s, NEAR)
     if semantic is not None and semantic.enabled and len(active) > 1:
-        p, s = semantic_groups(canonical.gather(active), numbers.gather(active), rank[active], semantic,
-                               cache_dir, stats)
+        if semantic.method == "detector":
+            p, s = detector_groups(src.gather(active).cast(pl.String).fill_null("").to_list(),
+                                   [domains[i] for i in active] if domains else None, rank[active], semantic,
+                                   cache_dir, stats)
+        else:
+            p, s = semantic_groups(canonical.gather(active), numbers.gather(active), rank[active], semantic,
+                                   cache_dir, stats)
         apply(p, s, SEMANTIC)
     root = parent.copy()
     for _ in range(4):  # at most three stages of indirection
