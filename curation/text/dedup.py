@@ -396,6 +396,8 @@ def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarra
                  or max(inserted_run(plain[k[0]], plain[k[1]]), inserted_run(plain[k[1]], plain[k[0]])) < gap}
     stats["semantic_edges"] = len(edges)
     stats["semantic_detector"] = {k: v for k, v in dstats.items() if k != "embedding_cache"}
+    if "embedding_cache" in dstats:
+        stats["embedding_cache"] = dstats["embedding_cache"]
     pairs = np.array(sorted(edges), dtype=np.int64).reshape(-1, 2)
 
     def sim_to(c: int, members: np.ndarray) -> np.ndarray:
