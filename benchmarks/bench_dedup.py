@@ -2,6 +2,14 @@
 
     .venv/bin/python benchmarks/bench_dedup.py --rows 200000 [--skip-baseline] [--decontam]
     .venv/bin/python benchmarks/bench_dedup.py --corpus CORPUS.jsonl     # an independent corpus (see below)
+    .venv/bin/python benchmarks/bench_dedup.py --cases CASES.jsonl       # independent "same problem?" cases
+
+`--cases`: rows {anchor_id, anchor_source, anchor_text, variant_text, label: same|different, category} (the format
+of tests/data/dedup20/dev_sample.jsonl). Decontamination: the anchors are the benchmark, the variants the queries;
+recall = `same` variants flagged against their anchor, false-positive rate = `different` ones flagged. Semantic
+dedup: anchors + variants as one pool (exact → near → semantic); recall = `same` pairs merged, FP = `different`
+pairs merged. Both are reported per category, for the current defaults (semantic method 'detector') and for the
+old cosine rule.
 
 `--corpus`: a JSONL pool written independently of this code (rows {id, text, group, kind, parent}: `group` = one
 problem, `kind` = unique | original | near_dup:<edits> | sibling). The methods see only the text; metrics follow
@@ -165,6 +173,46 @@ def run_corpus(path: Path, wd: Path, skip_baseline: bool) -> dict:
     return report
 
 
+def run_cases(path: Path, cache: Path) -> dict:
+    from curation.benchmarks import BenchItem
+    from curation.config.dedup import Detectors, NearConfig, Policy, SemanticConfig
+    from curation.text.contamination import BenchmarkIndex
+    from curation.text.dedup import find_duplicates
+
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    dom = lambda r: "code" if r["anchor_source"] in ("mbpp_test", "humaneval") else "math"  # noqa: E731
+    anchors: dict[str, BenchItem] = {}
+    for r in rows:
+        anchors.setdefault(r["anchor_id"], BenchItem(r["anchor_source"], r["anchor_id"], r["anchor_text"], dom(r)))
+
+    def score(flags: list[bool]) -> dict:
+        per: dict[str, list[int]] = {}
+        for r, f in zip(rows, flags):
+            per.setdefault(f"{r['category']} ({r['label']})", [0, 0])
+            per[f"{r['category']} ({r['label']})"][0] += int(f)
+            per[f"{r['category']} ({r['label']})"][1] += 1
+        pos = [f for r, f in zip(rows, flags) if r["label"] == "same"]
+        neg = [f for r, f in zip(rows, flags) if r["label"] != "same"]
+        return {"recall": round(sum(pos) / len(pos), 3), "fp_rate": round(sum(neg) / max(len(neg), 1), 3),
+                "per_category": {k: f"{a}/{b}" for k, (a, b) in sorted(per.items())}}
+
+    out: dict = {"cases": path.name, "n": len(rows)}
+    t0 = time.perf_counter()
+    idx = BenchmarkIndex(list(anchors.values()), Detectors(), Policy())
+    hits = idx.detect([r["variant_text"] for r in rows], [dom(r) for r in rows], cache)
+    out["decontamination"] = {**score([any(h.item_id == r["anchor_id"] for h in hs) for r, hs in zip(rows, hits)]),
+                              "seconds": round(time.perf_counter() - t0, 1)}
+    aid = list(anchors)
+    texts = [anchors[a].text for a in aid] + [r["variant_text"] for r in rows]
+    doms = [anchors[a].domain for a in aid] + [dom(r) for r in rows]
+    for method in ("detector", "cosine"):
+        res = find_duplicates(texts, near=NearConfig(), semantic=SemanticConfig(enabled=True, method=method),
+                              cache_dir=cache, domains=doms)
+        merged = [bool(res.root[aid.index(r["anchor_id"])] == res.root[len(aid) + k]) for k, r in enumerate(rows)]
+        out[f"semantic_dedup_{method}"] = score(merged)
+    return out
+
+
 def run_decontam(n_items: int, seed: int = 1) -> dict:
     """Seeds 1-3 were used to choose the embedding detector's question margin; seed 4 is held out."""
     from synth_corpus import decontam_set
@@ -209,12 +257,18 @@ def main() -> None:
     ap.add_argument("--decontam-seeds", default="1,2,3,4", help="1-3 chose the defaults; 4 is held out")
     ap.add_argument("--workdir", default="/tmp/bench_dedup")
     ap.add_argument("--corpus", type=Path, help="independent JSONL corpus {id, text, group, kind} (see module doc)")
+    ap.add_argument("--cases", type=Path, help="independent 'same problem?' cases (see module doc)")
     a = ap.parse_args()
     import polars as pl
     from synth_corpus import generate
 
     wd = Path(a.workdir)
     wd.mkdir(parents=True, exist_ok=True)
+    if a.cases:
+        report = run_cases(a.cases, wd / "cache")
+        (wd / f"report_{a.cases.stem}.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+        return
     if a.corpus:
         report = run_corpus(a.corpus, wd, a.skip_baseline)
         (wd / f"report_{a.corpus.stem}.json").write_text(json.dumps(report, indent=2))
