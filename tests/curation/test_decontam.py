@@ -88,6 +88,9 @@ def test_code_detector_sees_through_identifier_renaming():
     renamed = [it.text.replace("def ", "def my_").replace("numbers", "xs") for it in he]
     hits = _index(["humaneval"]).detect(renamed, ["code"] * len(renamed))
     assert sum(1 for h in hits if h) >= 18
+    det = Detectors()
+    det.embedding.enabled = det.tests.enabled = False  # the doctests alone would catch these too
+    hits = BenchmarkIndex(load_all(["humaneval"]), det, Policy()).detect(renamed, ["code"] * len(renamed))
     assert sum(1 for h in hits if any(x.detector == "code_ngram" for x in h)) >= 15
     assert canonical_code("def f(a):\n    return a + 1") == canonical_code("def g(b):  # c\n    return b + 1")
 
