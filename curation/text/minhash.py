@@ -58,7 +58,8 @@ def shingle_hashes(doc: np.ndarray, tok_h: np.ndarray, n: int, bits: int = 32) -
     with np.errstate(over="ignore"):
         for k in range(n):
             shifted = np.zeros(total, dtype=np.uint64)
-            shifted[: total - k] = tok_h[k:]
+            if k < total:  # a batch with fewer tokens than n has nothing to shift in
+                shifted[: total - k] = tok_h[k:]
             in_doc = pos + k < dl
             mult = np.uint64((0x9E3779B97F4A7C15 * (2 * k + 1)) & 0xFFFFFFFFFFFFFFFF)
             comb += np.where(in_doc, _mix64(shifted + np.uint64(k)) * mult, np.uint64(0))

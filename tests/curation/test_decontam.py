@@ -325,3 +325,16 @@ def test_blind_sample_cases_decided_without_embeddings():
     wrong = [(r["case_id"], r["category"]) for r, hs in zip(rows, hits)
              if any(h.item_id == r["anchor_id"] for h in hs) != (r["label"] == "same")]
     assert not wrong
+
+
+def test_cli_tests_field_and_a_query_shorter_than_one_ngram(tmp_path):
+    """One short query (fewer tokens than n: the shingler once failed on such a batch) with its tests column."""
+    q = tmp_path / "q.jsonl"
+    write_jsonl(q, [{"id": "a", "problem": "Compute nCr modulo p.", "domain": "code",
+                     "tests": ["assert nCr_mod_p(10, 2, 13) == 6", "assert nCr_mod_p(15, 12, 43) == 25"]}])
+    out = tmp_path / "o.jsonl"
+    r = CliRunner().invoke(app, ["decontaminate", str(q), "--out", str(out), "-b", "mbpp_test", "--domain-field",
+                                 "domain", "--tests-field", "tests", "--no-embedding"])
+    assert r.exit_code == 0, r.output
+    row = json.loads(out.read_text().splitlines()[0])
+    assert row["contaminated"] and row["contamination_hits"][0]["item_id"] == "mbpp-402"
