@@ -28,7 +28,8 @@ from ..config.dedup import NearConfig, SemanticConfig
 from . import wrappers
 from .canonical import canonical_frame
 from .cluster import star_clusters
-from .minhash import MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes, tokens
+from .minhash import (MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes, tokens,
+                      unique_pairs)
 
 EXACT, NEAR, SEMANTIC = "exact_duplicate", "near_duplicate", "semantic_duplicate"
 
@@ -196,6 +197,7 @@ def _content_words(canonical: str) -> Counter:
     return out
 
 
+@lru_cache(maxsize=1 << 18)
 def typo_close(a: str, b: str) -> bool:
     """One edit apart (see `_deletes`), words of 3+ and 4+ letters, not both KEEP_WORDS words:
     "bakery"/"bkery", "sale"/"sae"; not three-letter words ("cos"/"cot") or "increasing"/"decreasing"."""
@@ -221,6 +223,7 @@ SOFT_WORDS = frozenset("give express state provide report enter write altogether
 _FILLER_NEAR = frozenset(d for w in FILLER if len(w) >= 4 for d in _deletes(w))
 
 
+@lru_cache(maxsize=1 << 16)
 def _filler_typo(t: str) -> bool:
     return len(t) >= 3 and t.isalpha() and bool(_deletes(t) & _FILLER_NEAR)
 
@@ -287,7 +290,7 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         if len(d_doc):  # one dropped word: the longer text's drop key is the shorter text's block
             first = pl.DataFrame({"b": block, "j": np.arange(n)}).group_by("b").agg(pl.col("j").min())
             m_ = pl.DataFrame({"b": d_block, "i": d_doc}).join(first, on="b")
-            drop_pairs = np.unique(np.sort(m_.select("i", "j").to_numpy().astype(np.int64), axis=1), axis=0)
+            drop_pairs = unique_pairs(np.sort(m_.select("i", "j").to_numpy().astype(np.int64), axis=1))
             drop_pairs = drop_pairs[drop_pairs[:, 0] != drop_pairs[:, 1]]
     stats["near_drop_candidates"] = len(drop_pairs)
     _, inv, cnt = np.unique(block, return_inverse=True, return_counts=True)
@@ -318,7 +321,7 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     local = np.full(n, -1, dtype=np.int64)
     local[sel] = np.arange(m)
     if len(drop_pairs):
-        pairs = np.unique(np.concatenate([pairs, local[drop_pairs]]), axis=0)
+        pairs = unique_pairs(np.concatenate([pairs, local[drop_pairs]]))
     floor = np.full(len(pairs), cfg.threshold, dtype=np.float32)
     if fuzzy:  # same numbers, content differing by more than filler: LSH at the lower threshold + content guard
         fb, fr = lsh_params(cfg.fuzzy_threshold, cfg.num_perm)
@@ -326,7 +329,7 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         nk = numkey[sel]
         small = _small_block_pairs(nk, cfg.small_block, exclude=_block_keys(pl.Series([""], dtype=pl.String))[0]
                                    if cfg.number_guard == "exact" else None)
-        fp = np.unique(np.concatenate([fp, small]), axis=0) if len(small) else fp
+        fp = unique_pairs(np.concatenate([fp, small])) if len(small) else fp
         bs = block[sel]
         fp = fp[bs[fp[:, 0]] != bs[fp[:, 1]]]
         if len(drop_pairs):  # already verified by their keys
