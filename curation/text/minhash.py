@@ -8,6 +8,7 @@ parameters come from datasketch's own optimizer, so the two agree on what a thre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -112,6 +113,7 @@ class MinHasher:
         return np.ascontiguousarray(sig.T)
 
 
+@lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.2, fn_weight: float = 0.8) -> tuple[int, int]:
     """(bands, rows) minimizing weighted false positive/negative probability (datasketch's optimizer).
 

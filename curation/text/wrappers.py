@@ -60,7 +60,7 @@ def _ends(segs: pl.Series, k: int, side: str) -> pl.DataFrame:
 
 
 def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, known: np.ndarray | None = None, min_count: int = 3, min_support: int = 2,
-          min_share: float = 0.05, max_depth: int = 3, sample: int = 25,
+          min_share: float = 0.05, max_depth: int = 3, sample: int = 50,
           max_keys: int = 300) -> Wrappers:
     """Wrappers of this pool (see module doc). `full_keys`: content key of every whole text (`content_keys`
     applied to its canonical form); `known`: the content keys a remainder is looked up in (default `full_keys`;
