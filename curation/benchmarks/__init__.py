@@ -24,6 +24,7 @@ class Bundled:
     field: str = "problem"
     domain: str = "math"
     description: str = ""
+    tests: str | None = None
 
 
 REGISTRY: dict[str, Bundled] = {
@@ -38,7 +39,8 @@ REGISTRY: dict[str, Bundled] = {
     "gpqa_diamond": Bundled("gpqa_diamond.jsonl.gz", field="question_only", domain="science",
                             description="GPQA-Diamond (kept gzipped, as its authors ask)"),
     "humaneval": Bundled("humaneval.jsonl", field="prompt", domain="code", description="HumanEval"),
-    "mbpp_test": Bundled("mbpp_test.jsonl", field="prompt", domain="code", description="MBPP test (11-510)"),
+    "mbpp_test": Bundled("mbpp_test.jsonl", field="prompt", domain="code", description="MBPP test (11-510)",
+                         tests="tests"),
 }
 ALIASES = {"math-500": "math500", "aime2024": "aime24", "aime2025": "aime25", "amc2023": "amc23", "gsm8k": "gsm8k_test",
            "minerva": "minerva_math", "hmmt": "hmmt_feb_2025", "gpqa": "gpqa_diamond", "mbpp": "mbpp_test"}
@@ -50,6 +52,7 @@ class BenchItem:
     item_id: str
     text: str
     domain: str
+    tests: object = None  # code benchmarks: the item's tests (any JSON shape; see text/testcases.py)
 
 
 def _read_rows(path: Path, hf: str | None = None, hf_config: str | None = None, split: str = "test") -> list[dict]:
@@ -74,7 +77,8 @@ def _read_rows(path: Path, hf: str | None = None, hf_config: str | None = None, 
     return ds.to_list()
 
 
-def _items(name: str, rows: list[dict], field: str, id_field: str | None, domain: str, where: str) -> list[BenchItem]:
+def _items(name: str, rows: list[dict], field: str, id_field: str | None, domain: str, where: str,
+           tests: str | None = None) -> list[BenchItem]:
     if rows and field not in rows[0]:
         raise UserError(f"benchmark {name!r} ({where}): no field {field!r}; fields are: {', '.join(rows[0])}. "
                         "Set `field:` to the column holding the problem text")
@@ -84,7 +88,8 @@ def _items(name: str, rows: list[dict], field: str, id_field: str | None, domain
         if not isinstance(text, str) or not text.strip():
             continue
         item_id = r.get(id_field) if id_field else None
-        out.append(BenchItem(name, str(item_id if item_id is not None else i), text, domain))
+        out.append(BenchItem(name, str(item_id if item_id is not None else i), text, domain,
+                             r.get(tests) if tests else None))
     return out
 
 
@@ -97,14 +102,14 @@ def load(spec: str | BenchmarkSpec, base_dir: Path | None = None) -> list[BenchI
             if not path.exists():
                 raise UserError(f"benchmark {spec.name!r}: file not found: {path}")
         rows = _read_rows(path, spec.hf, spec.hf_config, spec.split)
-        return _items(spec.name, rows, spec.field, spec.id_field, spec.domain, str(path or spec.hf))
+        return _items(spec.name, rows, spec.field, spec.id_field, spec.domain, str(path or spec.hf), spec.tests_field)
     key = ALIASES.get(spec.lower(), spec.lower())
     if key in REGISTRY:
         b = REGISTRY[key]
         path = data_dir() / b.file
         if not path.exists():
             raise UserError(f"bundled benchmark {key!r}: {path} is missing (set COTFORGE_BENCHMARKS_DIR?)")
-        return _items(key, _read_rows(path), b.field, "id", b.domain, str(path))
+        return _items(key, _read_rows(path), b.field, "id", b.domain, str(path), b.tests)
     p = Path(spec)
     if not p.is_absolute() and base_dir is not None and not p.exists():
         p = base_dir / p

@@ -7,6 +7,7 @@ decontaminate → `contaminated`, `contamination_hits` (list of {benchmark, item
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -48,7 +49,12 @@ def register(app: typer.Typer) -> None:
         number_order: str = typer.Option("sentence", "--number-order",
                                          help="sentence: numbers must also keep their order within each sentence "
                                          "('x-y=6, x+y=12' ≠ 'x-y=12, x+y=6'); off: multiset only"),
-        semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine"),
+        semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine (--semantic-method cosine)"),
+        semantic_method: str = typer.Option("detector", "--semantic-method",
+                                            help="detector: the decontamination detectors, pool against itself; "
+                                            "cosine: number-blocked cosine ≥ --semantic-threshold"),
+        domain_field: str | None = typer.Option(None, "--domain-field", help="math|code column (semantic: code "
+                                                "tasks are compared by their examples)"),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="sentence-transformers model (semantic)"),
         device: str = typer.Option("auto", "--device"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
@@ -68,9 +74,17 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"--number-order must be 'sentence' or 'off', got {number_order!r}")
         near_cfg = NearConfig(enabled=near, threshold=near_threshold,
                               number_guard="off" if no_number_guard else "exact", number_order=number_order)
-        sem_cfg = SemanticConfig(enabled=semantic, threshold=semantic_threshold,
+        if semantic_method not in ("detector", "cosine"):
+            raise UserError(f"--semantic-method must be 'detector' or 'cosine', got {semantic_method!r}")
+        domains = None
+        if domain_field:
+            if domain_field not in df.columns:
+                raise UserError(f"{input}: no column {domain_field!r} for --domain-field")
+            domains = df[domain_field].cast(pl.String).to_list()
+        sem_cfg = SemanticConfig(enabled=semantic, threshold=semantic_threshold, method=semantic_method,
                                  embedding=EmbeddingConfig(model=model, device=device))
-        res = find_duplicates(texts, exact=exact, near=near_cfg, semantic=sem_cfg, cache_dir=cache_dir)
+        res = find_duplicates(texts, exact=exact, near=near_cfg, semantic=sem_cfg, cache_dir=cache_dir,
+                              domains=domains)
         kept = res.kept
         id_dtype = df.schema[id_field or "id"] if (id_field or "id") in df.columns else pl.Int64
         df = df.with_columns(
@@ -95,6 +109,8 @@ def register(app: typer.Typer) -> None:
             None, "--benchmark", "-b", help="bundled name or file (repeat); default: every bundled benchmark"),
         benchmark_field: str = typer.Option("problem", "--benchmark-field", help="text column of benchmark files"),
         domain_field: str | None = typer.Option(None, "--domain-field", help="math|code column (code detectors)"),
+        tests_field: str | None = typer.Option(None, "--tests-field", help="column with each query's tests (code: "
+                                               "compared with the items' examples)"),
         embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="embedding detector (rephrasings)"),
         embedding_threshold: float = typer.Option(0.8, "--embedding-threshold"),
         ngram: int = typer.Option(13, "--ngram", help="word n-gram size (8 for short items)"),
@@ -105,7 +121,8 @@ def register(app: typer.Typer) -> None:
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
         list_: bool = typer.Option(False, "--list", help="list the bundled benchmarks and exit"),
     ) -> None:
-        """Flag queries that overlap benchmark items (exact, substring, n-gram, code n-gram, embedding)."""
+        """Flag queries that overlap benchmark items (exact, substring, tests, n-gram, code n-gram, embedding,
+        translation)."""
         import polars as pl
 
         from ..benchmarks import REGISTRY, load_all
@@ -141,7 +158,12 @@ def register(app: typer.Typer) -> None:
         det.embedding.threshold = embedding_threshold
         det.embedding.embedding = EmbeddingConfig(model=model, device=device)
         index = BenchmarkIndex(load_all(specs), det, Policy(changed_numbers=changed_numbers))
-        hits = index.detect(texts.to_list(), domains, cache_dir)
+        tests = None
+        if tests_field:
+            if tests_field not in df.columns:
+                raise UserError(f"{input}: no column {tests_field!r} for --tests-field")
+            tests = [t if isinstance(t, str) or t is None else json.dumps(t) for t in df[tests_field].to_list()]
+        hits = index.detect(texts.to_list(), domains, cache_dir, tests=tests)
         hit_type = pl.List(pl.Struct({"benchmark": pl.String, "item_id": pl.String, "detector": pl.String,
                                       "score": pl.Float64}))
         df = df.with_columns(

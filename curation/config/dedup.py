@@ -56,39 +56,26 @@ class NearConfig(Section):
         default=True, description="merge only when the token multisets differ in filler words alone "
         "(rejects 'find $x$' vs 'find $y$', '2n+1' vs '2n-1', 'RADII' vs 'MADAM')"
     )
+    dropped_words: bool = Field(
+        default=False, description="with content_guard: also merge texts whose content differs by one dropped word "
+        "(not a number, not a word like 'not', 'positive', 'smallest': see dedup.KEEP_WORDS). Off by default: on the "
+        "blind corpus it merged 'a list' / 'a nested list' and 'a function' / 'a python function' (other problems)"
+    )
+    fuzzy: bool = Field(
+        default=True, description="with content_guard: also compare texts with the same numbers whose content words "
+        "differ (LSH at fuzzy_threshold), merged when the differences are typos and at most one dropped word"
+    )
+    fuzzy_threshold: float = Field(default=0.4, gt=0, le=1, description="LSH threshold of the fuzzy path")
+    fuzzy_floor: float = Field(default=0.25, ge=0, le=1, description="least estimated Jaccard of a fuzzy pair")
+    small_block: int = Field(default=16, ge=2, description="number blocks up to this size: every pair is a fuzzy "
+                             "candidate (no LSH), verified by the content guard")
+    wrappers: bool = Field(
+        default=True, description="learn the pool's instruction wrappers (frequent number-free leading/trailing "
+        "sentences that the pool shows to be removable) and cut them before comparing; see text/wrappers.py"
+    )
+    wrapper_min_count: int = Field(default=3, ge=2, description="texts a wrapper must start or end")
     max_bucket: int = Field(default=64, ge=2)
     seed: int = 1
-
-
-class SemanticConfig(Section):
-    enabled: bool = False
-    threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity (always number-guarded)")
-    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
-    max_block: int = Field(
-        default=20000, ge=2, description="number blocks above this size are split with k-means (SemDeDup)"
-    )
-
-
-class DedupConfig(Section):
-    enabled: bool = True
-    exact: bool = True
-    near: NearConfig = Field(default_factory=NearConfig)
-    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
-    keep: Literal["has_answer_then_first", "first"] = Field(
-        default="has_answer_then_first",
-        description="representative rule: rows with a reference answer or tests first, then input order",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bool_shorthand(cls, data):
-        # `near: false` / `semantic: true` are accepted as shorthands for `{enabled: …}`.
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("near", "semantic"):
-                if isinstance(data.get(key), bool):
-                    data[key] = {"enabled": data[key]}
-        return data
 
 
 class BenchmarkSpec(Section):
@@ -102,6 +89,8 @@ class BenchmarkSpec(Section):
     field: str = Field(default="problem", description="text column compared against queries")
     id_field: str | None = Field(default="id", description="item id column (row number when absent)")
     domain: Literal["math", "code", "science", "general"] = "math"
+    tests_field: str | None = Field(default=None, description="code benchmarks: column with the item's tests "
+                                    "(asserts/doctests; compared by the tests detector)")
 
     @model_validator(mode="after")
     def _where(self):
@@ -119,6 +108,10 @@ class NgramDetector(Section):
     )
     require_question: bool = Field(
         default=True, description="the item's last (non-instruction) sentence must occur in the query"
+    )
+    max_inserted: int = Field(
+        default=6, ge=0, description="reject a copy into which the query inserts this many tokens that no item "
+        "n-gram covers (a new sentence: superset task); 0 = off"
     )
 
 
@@ -170,11 +163,67 @@ class JudgeDetector(Section):
     max_candidates: int = Field(default=200, ge=1)
 
 
+class TestsDetector(Section):
+    enabled: bool = True
+    min_specific: int = Field(default=2, ge=1, description="shared examples with specific arguments that make a "
+                              "hit when they are 3/4 of the item's examples (see text/testcases.py)")
+    min_prose: float = Field(default=0.4, ge=0, le=1, description="with one shared specific example: content-word "
+                             "Jaccard of the two specs that makes a hit")
+    sibling_prose: float = Field(default=0.5, ge=0, le=1, description="specs at least this close (content-word "
+                                 "Jaccard) that differ in a KEEP_WORDS word or a number are sibling tasks, not copies")
+
+
+class TranslationDetector(Section):
+    enabled: bool = True
+    min_share: float = Field(default=0.5, gt=0, le=1, description="share of the item's anchors (significant "
+                             "numbers, capitalized names) a query in another language must keep")
+
+
 class Detectors(Section):
+    translation: TranslationDetector = Field(default_factory=TranslationDetector)
+    tests: TestsDetector = Field(default_factory=TestsDetector)
     ngram: NgramDetector = Field(default_factory=NgramDetector)
     substring: SubstringDetector = Field(default_factory=SubstringDetector)
     embedding: EmbeddingDetector = Field(default_factory=EmbeddingDetector)
     judge: JudgeDetector = Field(default_factory=JudgeDetector)
+
+
+class SemanticConfig(Section):
+    enabled: bool = False
+    method: Literal["detector", "cosine"] = Field(
+        default="detector", description="detector: the decontamination detectors, pool against itself (one "
+        "'same problem?' decision for both stages: tests, translation, n-gram/substring copies, embedding with the "
+        "question and formula checks); cosine: number-blocked cosine ≥ threshold (the old rule)"
+    )
+    detectors: Detectors = Field(default_factory=Detectors)
+    threshold: float = Field(default=0.95, gt=0, le=1, description="method cosine: cosine similarity (always "
+                             "number-guarded)")
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    max_block: int = Field(
+        default=20000, ge=2, description="number blocks above this size are split with k-means (SemDeDup)"
+    )
+
+
+class DedupConfig(Section):
+    enabled: bool = True
+    exact: bool = True
+    near: NearConfig = Field(default_factory=NearConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    keep: Literal["has_answer_then_first", "first"] = Field(
+        default="has_answer_then_first",
+        description="representative rule: rows with a reference answer or tests first, then input order",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_shorthand(cls, data):
+        # `near: false` / `semantic: true` are accepted as shorthands for `{enabled: …}`.
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("near", "semantic"):
+                if isinstance(data.get(key), bool):
+                    data[key] = {"enabled": data[key]}
+        return data
 
 
 class Policy(Section):

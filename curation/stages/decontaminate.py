@@ -56,8 +56,9 @@ def run(ctx: StageContext) -> None:
     index = BenchmarkIndex(items, cfg.detectors, cfg.policy)
     stats: dict = {"benchmark_items": len(items)}
     with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
+        tests = q.column("tests").to_pylist() if "tests" in q.column_names else None
         hits = index.detect(q.column("problem").to_pylist(), q.column("domain").to_pylist(), ctx.cache_dir,
-                            make_judge(pool, cfg), stats)
+                            make_judge(pool, cfg), stats, tests=tests)
         if pool.llms:
             stats["judge_requests"] = pool.stats()
     ids = q.column("query_id").to_pylist()

@@ -57,7 +57,7 @@ def run(ctx: StageContext) -> None:
     rank = representative_rank(q, cfg.keep)
     res = find_duplicates(
         pl.from_arrow(q.column("problem")), rank, exact=cfg.exact, near=cfg.near, semantic=cfg.semantic,
-        cache_dir=ctx.cache_dir, log=ctx.log,
+        cache_dir=ctx.cache_dir, log=ctx.log, domains=q.column("domain").to_pylist(),
     )
     ids = q.column("query_id").to_pylist()
     sources = q.column("source").to_pylist()

@@ -27,16 +27,40 @@ _WRAPPERS = [
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
           "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _LEADING_LABEL = (r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+|" + "|".join(_UNITS[1:])
-                  + r")?\s*[:.)]\s*")
-_TRAILING_LABEL = r"\s*(?:answer|solution|a)\s*:\s*$"
+                  + r")?\s*(?:[:.)]|\n)\s*")
+_TRAILING_LABEL = r"(?:\s*(?:answer|solution|a)\s*:|\n\s*(?:answer|solution|python solution|response)\s*:?)\s*$"
+# Markdown and chat-template markup: emphasis, headers, bullets, quotes, rules; role names of chat transcripts.
+_MARKUP = [
+    (r"[\u200b\u200c\u200d\u2060\ufeff]", ""),
+    (r"[\u2212\u2013\u2014]", "-"),
+    (r"\*\*|__", ""),
+    (r"(?m)^[ \t]*(?:#{1,6}|[-*+>])[ \t]+", ""),
+    (r"(?m)^[ \t]*(?:-{3,}|={3,}|\*{3,})[ \t]*$", ""),
+    (r"\[/?inst\]|<\|im_(?:start|end)\|>|<\|(?:user|assistant|system)\|>", " "),
+    (r"^\s*(?:human|user)\s*:", ""),
+    (r"\n\s*assistant\s*:[^\n]*$", ""),
+]
 
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
 
 
+_FRACTION_WORDS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "fourth": 4, "fourths": 4, "quarter": 4,
+                   "quarters": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
+                   "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10}
+
+
 def _number_words() -> dict[str, str]:
     """Space-delimited number words → digits (applied after punctuation spacing, so ' one ' is a whole word)."""
     m: dict[str, str] = {}
+    # first the longer phrases (leftmost match, earliest pattern wins): "two hundred", "two-thirds"
+    for i, unit in enumerate(_UNITS[1:10], start=1):
+        m[f" {unit}  hundred "] = f" {i * 100} "
+        for den, dv in _FRACTION_WORDS.items():
+            if (i == 1) == den.endswith(("half", "third", "fourth", "quarter", "fifth", "sixth", "seventh", "eighth",
+                                         "ninth", "tenth")):
+                for sep in ("  -  ", "  "):
+                    m[f" {unit}{sep}{den} "] = f" {i}  /  {dv} "
     for tens, tv in _TENS.items():
         for i, unit in enumerate(_UNITS[1:10], start=1):
             for sep in ("  -  ", "  "):
@@ -54,20 +78,26 @@ NUMBER_WORDS = _number_words()
 
 # (pattern, replacement) regex passes, in order. Rust regex syntax (no look-around).
 _LATEX = [
+    (r"\\([$%])", "$1"),  # escaped \$ and \%
+    (r"\$\s*(\d+)\s*\$\s*(st|nd|rd|th)\b", "$1$2"),  # $7$th → 7th
+    (r"\^\s*\{?\s*\\circ\s*\}?", " degrees "),
+    (r"\\pi\b", " pi "),
+    (r"\\[dt]?frac\s*\{\s*([a-z0-9.]+)\s*\}\s*\{\s*([a-z0-9.]+)\s*\}", "$1/$2"),  # \frac{1}{3} → 1/3
     (r"\\[dt]frac", r"\frac"),
     (r"\\left\s*([(\[|.]|\\\{|\\langle)", "$1"),
     (r"\\right\s*([)\]|.]|\\\}|\\rangle)", "$1"),
     (r"\\left|\\right", ""),
     (r"\\\(|\\\)|\\\[|\\\]|\$\$", "$"),
     (r"\\displaystyle|\\textstyle", ""),
-    (r"\\(?:,|;|!|:|quad|qquad)|~", " "),
+    (r"\\(?:,|;|!|:|quad|qquad)|~|\\\s", " "),
+    (r"\\[lc]?dots\b", " "),  # "\ldots" and "..." (a sentence mark) both vanish
     (r"\\leq\b|\\leqslant\b", r"\le"),
     (r"\\geq\b|\\geqslant\b", r"\ge"),
     (r"\\neq\b", r"\ne"),
     (r"\\cdot\b|\\times\b", "*"),
     (r"\\text\s*\{([^{}]*)\}|\\mathrm\s*\{([^{}]*)\}|\\textbf\s*\{([^{}]*)\}|\\emph\s*\{([^{}]*)\}", "$1$2$3$4"),
     (r"([\^_])\s*\{\s*([A-Za-z0-9])\s*\}", "$1$2"),  # x^{2} → x^2
-    (r"\\frac\s*(\d)\s*(\d)", r"\frac{$1}{$2}"),  # \frac12 → \frac{1}{2}
+    (r"\\frac\s*(\d)\s*(\d)", "$1/$2"),  # \frac12 → 1/2
 ]
 _NUMBERS = [
     (r"(\d),(\d\d\d)\b", "$1$2"),  # thousands separators, applied three times (up to 10^12)
@@ -102,6 +132,8 @@ def _drop_breaks(e: pl.Expr) -> pl.Expr:
 def _with_breaks(col: str | pl.Expr) -> pl.Expr:
     """Canonical text with a BREAK token at every sentence end (. ; ? !)."""
     e = pl.col(col) if isinstance(col, str) else col
+    for pat, rep in _MARKUP:
+        e = e.str.replace_all(pat, rep)
     e = e.str.replace_all(r"\r\n?|\u00a0|\t", " ")
     e = e.str.replace(_LEADING_LABEL, "").str.replace(_TRAILING_LABEL, "")
     e = e.str.replace_all("|".join(f"(?:{w})" for w in _WRAPPERS), " ")  # one pass
@@ -160,6 +192,12 @@ def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17, order: b
             _drop_breaks(pl.col("b")).alias("canonical"), seq.alias("number_seq")
         ).with_columns(numbers_expr("canonical").alias("numbers")).select("canonical", "numbers", "number_seq"))
     return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
+
+
+def with_breaks(texts: list[str]) -> list[str]:
+    """Canonical text with a BREAK token at each sentence end: where one text's copy inside another stops."""
+    df = pl.DataFrame({"text": fold(pl.Series("text", texts, dtype=pl.String))})
+    return df.select(_with_breaks("text").str.replace_all(r"\s+", " ").str.strip_chars().alias("b"))["b"].to_list()
 
 
 def canonicalize(text: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import io
 import keyword
 import re
@@ -35,10 +36,14 @@ import polars as pl
 
 from ..benchmarks import BenchItem
 from ..config.dedup import Detectors, Policy
-from .canonical import canonical_frame
+from . import testcases
+from .canonical import BREAK, canonical_frame, with_breaks
 from .minhash import shingles
 
 _BUILTINS = set(dir(builtins))
+# words every code spec shares ("Write a python function to …"), not evidence of the same task
+_CODE_WORDS = frozenset("write python function program returns return given check whether using implement "
+                        "code method create takes input output list string number numbers".split())
 
 
 def canonical_code(text: str) -> str:
@@ -131,6 +136,10 @@ def question_split(texts: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def all_tokens(canonical: str) -> Counter:
+    return Counter(t for t in canonical.split(" ") if t != "$")
+
+
 def math_tokens(canonical: str) -> Counter:
     """Tokens inside $…$ of a canonical text. Rephrasings reword the prose but keep the formulas; "x + y + z = 1"
     vs "xyz(x + y + z) = 1" under the same prose is another problem that MiniLM scores at 0.82."""
@@ -144,9 +153,17 @@ def math_tokens(canonical: str) -> Counter:
     return out
 
 
+def _question_words(question: str) -> list[str]:
+    """Content words of a question clause, in order: with one setup, "angle ACB" vs "angle ABC" or "how many did
+    they both pick" vs "how many more did her mom pick" are other questions (cosines 0.99 and 0.88)."""
+    from .dedup import FILLER
+
+    return [t for t in question.split(" ") if t not in FILLER]
+
+
 def formula_kept(item: Counter, query: Counter, min_share: float) -> bool:
-    """At least `min_share` of the item's formula tokens occur in the query's formulas (items with fewer than
-    3 formula tokens pass)."""
+    """At least `min_share` of the item's formula tokens occur in the query (items with fewer than 3 formula
+    tokens pass). `query` holds all of the query's tokens (`all_tokens`): a rephrasing may drop the $…$."""
     total = sum(item.values())
     if total < 3:
         return True
@@ -161,6 +178,67 @@ def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
     a, b = set(item_nums.split()), set(query_nums.split())
     missing, extra = a - b, b - a
     return missing <= incidental and extra <= incidental and not (missing and extra)
+
+
+_ENGLISH = frozenset("the of and to a in is that for it as with be by on are if what how many find this from at an "
+                     "which has have each there its can does will number his her their they he she you your all "
+                     "when more than then".split())
+_CAP_STOP = frozenset("find let determine compute what how if suppose given write express each every two three one "
+                      "there when consider the in a an for two".split())
+_MATH = re.compile(r"\$[^$]*\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL)
+
+
+def foreign(text: str) -> bool:
+    """The text is not English: mostly non-Latin letters, or (six words or more) almost no English function words.
+    An English sentence model cannot compare it; `anchors` can."""
+    prose = _MATH.sub(" ", text)
+    letters = [c for c in prose if c.isalpha()]
+    if not letters:
+        return False
+    if sum(ord(c) > 0x24F for c in letters) > 0.3 * len(letters):
+        return True
+    words = re.findall(r"[^\W\d_]+", prose.lower())
+    return len(words) >= 6 and sum(w in _ENGLISH for w in words) < 0.12 * len(words)
+
+
+def anchors(text: str, numbers: str, incidental: set[str]) -> set[str]:
+    """What survives translation: significant numbers and capitalized words (names, "ELLIPSE", "Facebook")."""
+    prose = _MATH.sub(" ", text)
+    caps = {w for w in re.findall(r"\b[A-Z][A-Za-z]{2,}\b", prose) if w.lower() not in _CAP_STOP}
+    return caps | (set(numbers.split()) - incidental)
+
+
+def plain_text(canonical: pl.Series) -> pl.Series:
+    """Canonical text without its math-mode markers: "$(-5, 5)$" and "(-5, 5)" are one notation to the text
+    detectors (the embedding detector keeps them: `math_tokens` reads formulas between them)."""
+    return canonical.str.replace_all("$", "", literal=True).str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def inserted_run(query: str, item: str) -> int:
+    """Longest stretch of tokens the query adds INSIDE its copy of the item (not before or after it): a sentence
+    inserted between the setup and the question ("The result has already been announced and Dan won.") adds a
+    condition: a superset task, not a copy. Wrappers and chatty context sit around the copy and do not count. Only
+    meaningful for near-copies (difflib ratio ≥ 0.6); returns 0 for rephrasings."""
+    q, it = query.split(" "), item.split(" ")
+    sm = difflib.SequenceMatcher(None, it, q, autojunk=False)
+    blocks = [b for b in sm.get_matching_blocks() if b.size]
+    if not blocks or sum(b.size for b in blocks) < 0.6 * len(it):
+        return 0
+    best = 0
+    for x, y in zip(blocks, blocks[1:]):  # gaps between consecutive matched blocks, query side minus item side
+        best = max(best, (y.b - (x.b + x.size)) - (y.a - (x.a + x.size)))
+    return best
+
+
+def _ends_sentence(item_wb: str, query_wb: str) -> bool:
+    """The item's copy inside the query ends where a sentence of the query ends (or the query does): a copy that
+    the query's sentence goes on from ("…containing 'z'" + ", not at the start or end") is another task."""
+    core = item_wb.strip(BREAK + " ")
+    at = query_wb.find(core)
+    if at < 0:  # sentence marks differ between the two: no evidence either way
+        return True
+    rest = query_wb[at + len(core):].lstrip()
+    return not rest or rest.startswith(BREAK)
 
 
 @dataclass
@@ -192,9 +270,24 @@ class BenchmarkIndex:
         self.policy = policy
         cf = canonical_frame([it.text for it in items], order=False)
         self.canonical = cf["canonical"]
+        self.plain = plain_text(self.canonical)
         self.numbers = cf["numbers"].to_list()
         self.is_code = np.array([it.domain == "code" for it in items])
         self._ngram_tables()
+        self.examples = [testcases.examples(it.text, it.tests) if it.domain == "code" else {} for it in items]
+        self._by_example: dict[tuple[str, str], list[int]] = {}
+        for i, ex in enumerate(self.examples):
+            for kv in ex.items():
+                self._by_example.setdefault(kv, []).append(i)
+        self._prose: dict[int, set[str]] = {}
+        self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
+        inc = set(detectors.embedding.incidental_numbers)
+        self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
+                        for i, it in enumerate(items)]
+        self._by_anchor: dict[str, list[int]] = {}
+        for i, a in enumerate(self.anchors):
+            for w in a:
+                self._by_anchor.setdefault(w, []).append(i)
 
     def _ngram_table(self, texts: pl.Series, n_of: np.ndarray) -> pl.DataFrame:
         frames = []
@@ -210,9 +303,9 @@ class BenchmarkIndex:
 
     def _ngram_tables(self) -> None:
         cfg = self.det.ngram
-        words = self.canonical.str.count_matches(" ").to_numpy() + 1
+        words = self.plain.str.count_matches(" ").to_numpy() + 1
         n_of = np.where(words >= 2 * cfg.n, cfg.n, np.where(words >= cfg.short_n, cfg.short_n, 0))
-        self.text_table = self._ngram_table(self.canonical, n_of)
+        self.text_table = self._ngram_table(self.plain, n_of)
         code_idx = np.flatnonzero(self.is_code)
         code = {int(i): code_part(self.items[i].text) for i in code_idx}
         code_texts = pl.Series([canonical_code(code[i]) if code.get(i) else "" for i in range(len(self.items))],
@@ -221,19 +314,20 @@ class BenchmarkIndex:
         cwords = code_texts.str.count_matches(" ").to_numpy() + 1
         cn = np.where(has_code & (cwords >= 2 * cfg.n), cfg.n,
                       np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0))
-        self.questions = canonical_frame([question_of(it.text) for it in self.items],
-                                         order=False)["canonical"].to_list()
+        self.questions = plain_text(canonical_frame([question_of(it.text) for it in self.items],
+                                                    order=False)["canonical"]).to_list()
         self.question_parts = question_split([it.text for it in self.items])
+        self.question_wb = with_breaks([question_of(it.text) for it in self.items])
         self.code_table = self._ngram_table(code_texts, cn)
 
     # --- detectors -----------------------------------------------------------------------------------------
     def _guard(self, item: int, query_nums: str) -> bool:
         return self.policy.changed_numbers == "contaminated" or _contains(self.numbers[item], query_nums)
 
-    def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]]) -> None:
+    def _substring(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], texts: list[str]) -> None:
         cfg = self.det.substring
         by_text: dict[str, list[int]] = {}
-        for i, c in enumerate(self.canonical.to_list()):
+        for i, c in enumerate(self.plain.to_list()):
             by_text.setdefault(c, []).append(i)
         # exact equality at any length
         eq = pl.DataFrame({"c": canonical, "q": np.arange(len(canonical))}).join(
@@ -247,16 +341,21 @@ class BenchmarkIndex:
         if not long_items:
             return
         found = canonical.str.extract_many(long_items, leftmost=True).to_list()
-        for q, matched in enumerate(found):
-            if not matched or q in exact_q:
+        pairs = [(q, c) for q, matched in enumerate(found) if matched and q not in exact_q for c in set(matched)]
+        qs = sorted({q for q, _ in pairs})
+        cs = sorted({c for _, c in pairs})
+        q_wb = dict(zip(qs, with_breaks([texts[q] for q in qs])))
+        c_wb = dict(zip(cs, with_breaks([self.items[by_text[c][0]].text for c in cs])))
+        for q, c in pairs:
+            if not _ends_sentence(c_wb[c], q_wb[q]):  # "… containing 'z', not at the start or end": a new task
                 continue
-            for c in set(matched):
+            if True:
                 for i in by_text[c]:
                     if self._guard(i, q_nums[q]):  # contained text keeps the numbers; kept for symmetry
                         hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "substring", 1.0))
 
     def _ngram(self, texts: pl.Series, table: pl.DataFrame, q_nums: list[str], hits: list[list[Hit]],
-               name: str, mask: np.ndarray | None = None) -> None:
+               name: str, mask: np.ndarray | None = None, raw: list[str] | None = None) -> None:
         if table.height == 0:
             return
         sel = np.arange(len(texts)) if mask is None else np.flatnonzero(mask)
@@ -275,12 +374,92 @@ class BenchmarkIndex:
             .filter(pl.col("score") >= self.det.ngram.min_overlap)
         )
         require_q = name == "ngram" and self.det.ngram.require_question
-        for qi, item, _, _, score in m.iter_rows():
-            if require_q and self.questions[item] not in texts[qi]:
-                continue
+        rows = [r for r in m.iter_rows() if not require_q or self.questions[r[1]] in texts[r[0]]]
+        if require_q and raw is not None and rows:  # ... and end a sentence there (not "…containing 'z', not at …")
+            qs = sorted({r[0] for r in rows})
+            q_wb = dict(zip(qs, with_breaks([raw[q] for q in qs])))
+            rows = [r for r in rows if _ends_sentence(self.question_wb[r[1]], q_wb[r[0]])]
+        for qi, item, _, _, score in rows:
             if self._guard(item, q_nums[qi]):
                 it = self.items[item]
                 hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
+
+    def _translation(self, texts: list[str], q_nums: list[str], canonical: pl.Series, hits: list[list[Hit]],
+                     stats: dict) -> None:
+        """Queries in another language: the item's anchors (numbers, names) kept — at least half of them, two or
+        more unless the item has one — no number the item lacks, and the item's formulas kept."""
+        cfg = self.det.translation
+        inc = set(self.det.embedding.incidental_numbers)
+        n = 0
+        for q, t in enumerate(texts):
+            if not foreign(t):
+                continue
+            n += 1
+            qa = anchors(t, q_nums[q], inc)
+            q_sig = set(q_nums[q].split()) - inc
+            seen: dict[int, int] = {}
+            for w in qa:
+                for i in self._by_anchor.get(w, ()):
+                    seen[i] = seen.get(i, 0) + 1
+            for i, shared in seen.items():
+                ia = self.anchors[i]
+                if shared < min(2, len(ia)) or shared < cfg.min_share * len(ia):
+                    continue
+                if q_sig - set(self.numbers[i].split()):
+                    continue
+                if not formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]),
+                                    self.det.embedding.formula_share):
+                    continue
+                it = self.items[i]
+                hits[q].append(Hit(it.benchmark, it.item_id, "translation", shared / len(ia)))
+        stats["foreign_queries"] = n
+
+    def _prose_words(self, texts: list[str]) -> list[tuple[set[str], set[str]]]:
+        """(content words, numbers) of a code task's spec, example and code lines dropped (tests detector)."""
+        from .dedup import FILLER
+
+        spec = ["\n".join(ln for ln in t.splitlines() if not re.search(r"assert |>>>|^\s*(def|from|import) ", ln))
+                for t in texts]
+        cf = canonical_frame(spec, order=False)
+        return [({w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS},
+                 set(nums.split())) for c, nums in zip(cf["canonical"].to_list(), cf["numbers"].to_list())]
+
+    def _tests(self, texts: list[str], tests: list | None, hits: list[list[Hit]]) -> list[dict[str, str]]:
+        """Shared input/output examples (see testcases.py) and no example that disagrees. Strong evidence: three
+        shared examples, or two specific ones that are 2/3 of the item's (all of them, or specs not unrelated); weak: one specific one with related specs
+        (content-word Jaccard ≥ min_prose). Specs that change a KEEP_WORDS word ("first"/"last", "not at the
+        start") or a number ("31 days"/"30 days") are sibling tasks (MBPP holds such siblings with the same weak
+        tests) unless the evidence is strong and the specs are reworded (Jaccard < sibling_prose)."""
+        from .dedup import KEEP_WORDS
+
+        cfg = self.det.tests
+        q_ex = [testcases.examples(t, tests[k] if tests else None) for k, t in enumerate(texts)]
+        cand: list[tuple[int, int, int, int]] = []
+        for q, ex in enumerate(q_ex):
+            seen: set[int] = set()
+            for kv in ex.items():
+                seen.update(self._by_example.get(kv, ()))
+            for i in seen:
+                shared, spec, conflict = testcases.compare(self.examples[i], ex)
+                if conflict == 0 and (spec >= 1 or shared >= 3):
+                    cand.append((q, i, shared, spec))
+        need_q = sorted({q for q, _, _, _ in cand})
+        need_i = sorted({i for _, i, _, _ in cand} - set(self._prose))
+        qw = dict(zip(need_q, self._prose_words([texts[q] for q in need_q])))
+        self._prose.update(zip(need_i, self._prose_words([self.items[i].text for i in need_i])))
+        for q, i, shared, spec in cand:
+            (a, an), (b, bn) = qw[q], self._prose[i]
+            jac = len(a & b) / len(a | b) if a and b else 0.0
+            total = max(len(self.examples[i]), 1)
+            strong = shared >= 3 or (spec >= cfg.min_specific and 3 * shared >= 2 * total
+                                     and (shared == total or jac >= 0.1))
+            if not strong and not (spec >= 1 and jac >= cfg.min_prose):
+                continue
+            if ((a ^ b) & KEEP_WORDS or (an and bn and an != bn)) and (not strong or jac >= cfg.sibling_prose):
+                continue  # the specs change a KEEP_WORDS word or a number: a sibling task with the same weak tests
+            it = self.items[i]
+            hits[q].append(Hit(it.benchmark, it.item_id, "tests", shared / total))
+        return q_ex
 
     def _embedding(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], cache_dir: Path | None,
                    judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None, texts: list[str], stats: dict) -> None:
@@ -359,7 +538,7 @@ class BenchmarkIndex:
         if not pairs:
             return []
         if not cfg.question_check:
-            return [formula_kept(math_tokens(self.canonical[i]), math_tokens(canonical[q]), cfg.formula_share)
+            return [formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]), cfg.formula_share)
                     for q, i in pairs]
         qs = sorted({q for q, _ in pairs})
         its = sorted({i for _, i in pairs})
@@ -381,37 +560,73 @@ class BenchmarkIndex:
                 out.append(True)
                 continue
             if cos(qs_, is_) >= cfg.same_setup:  # one setup: the question is all that can differ, compare it
-                out.append(cos(qq, iq) >= cfg.same_setup_question)
+                out.append(cos(qq, iq) >= cfg.same_setup_question and _question_words(qq) == _question_words(iq))
                 continue
             gain = cos(qq, i_text[i]) - cos(qq, is_) + cos(iq, qtext[q]) - cos(iq, qs_)
             out.append(gain >= cfg.question_margin)
         if cfg.formula_share > 0:  # and the formulas must be kept (prose may be reworded, formulas are not)
-            out = [ok and formula_kept(math_tokens(i_text[i]), math_tokens(qtext[q]), cfg.formula_share)
+            out = [ok and formula_kept(math_tokens(i_text[i]), all_tokens(qtext[q]), cfg.formula_share)
                    for ok, (q, i) in zip(out, pairs)]
         stats["embedding_question_rejected"] = out.count(False)
         return out
 
     def detect(self, texts: list[str], domains: list[str] | None = None, cache_dir: Path | None = None,
-               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None
-               ) -> list[list[Hit]]:
-        """Hits per query (best per benchmark item, strongest detector first)."""
+               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None,
+               tests: list | None = None) -> list[list[Hit]]:
+        """Hits per query (best per benchmark item, strongest detector first). `tests`: each query's tests
+        column (code), compared with the items' examples."""
         stats = {} if stats is None else stats
         cf = canonical_frame(texts, order=False)
         canonical, q_nums = cf["canonical"], cf["numbers"].to_list()
+        plain = plain_text(canonical)
         hits: list[list[Hit]] = [[] for _ in texts]
         if self.det.substring.enabled:
-            self._substring(canonical, q_nums, hits)
+            self._substring(plain, q_nums, hits, texts)
         if self.det.ngram.enabled:
-            self._ngram(canonical, self.text_table, q_nums, hits, "ngram")
+            self._ngram(plain, self.text_table, q_nums, hits, "ngram", raw=texts)
             if self.code_table.height:
                 is_code = np.array([d == "code" for d in domains]) if domains else np.ones(len(texts), bool)
                 code_texts = pl.Series([canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)],
                                        dtype=pl.String)
                 is_code &= code_texts.str.len_chars().to_numpy() > 0
                 self._ngram(code_texts, self.code_table, q_nums, hits, "code_ngram", mask=is_code)
+        if self.det.translation.enabled:
+            self._translation(texts, q_nums, canonical, hits, stats)
+        q_ex = None
+        if self.det.tests.enabled and self._by_example:
+            q_ex = self._tests(texts, tests, hits)
         if self.det.embedding.enabled:
             self._embedding(canonical, q_nums, hits, cache_dir, judge, texts, stats)
-        order = {"exact": 0, "substring": 1, "code_ngram": 2, "ngram": 3, "embedding": 4, "llm_judge": 5}
+        if q_ex is not None:  # an example with the same input and another output: another task, whatever the text
+            vetoed = 0
+            for q, hs in enumerate(hits):
+                keep = []
+                for h in hs:
+                    i = self._item_index[(h.benchmark, h.item_id)]
+                    if h.detector != "exact" and self.examples[i] and q_ex[q]:
+                        shared, _, conflict = testcases.compare(self.examples[i], q_ex[q])
+                        if conflict and 3 * conflict > shared:
+                            vetoed += 1
+                            continue
+                    keep.append(h)
+                hits[q] = keep
+            stats["tests_vetoed"] = vetoed
+        gap = self.det.ngram.max_inserted
+        if gap:  # a near-copy with a sentence inserted inside it: a new condition (superset task)
+            rejected = 0
+            for q, hs in enumerate(hits):
+                keep = []
+                for h in hs:
+                    i = self._item_index[(h.benchmark, h.item_id)]
+                    if h.detector in ("ngram", "embedding") and not self.is_code[i] and inserted_run(
+                            plain[q], self.plain[i]) >= gap:
+                        rejected += 1
+                        continue
+                    keep.append(h)
+                hits[q] = keep
+            stats["inserted_rejected"] = rejected
+        order = {"exact": 0, "substring": 1, "tests": 2, "code_ngram": 3, "ngram": 4, "embedding": 5,
+                 "translation": 6, "llm_judge": 7}
         out = []
         for hs in hits:
             best: dict[tuple[str, str], Hit] = {}

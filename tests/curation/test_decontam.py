@@ -88,6 +88,9 @@ def test_code_detector_sees_through_identifier_renaming():
     renamed = [it.text.replace("def ", "def my_").replace("numbers", "xs") for it in he]
     hits = _index(["humaneval"]).detect(renamed, ["code"] * len(renamed))
     assert sum(1 for h in hits if h) >= 18
+    det = Detectors()
+    det.embedding.enabled = det.tests.enabled = False  # the doctests alone would catch these too
+    hits = BenchmarkIndex(load_all(["humaneval"]), det, Policy()).detect(renamed, ["code"] * len(renamed))
     assert sum(1 for h in hits if any(x.detector == "code_ngram" for x in h)) >= 15
     assert canonical_code("def f(a):\n    return a + 1") == canonical_code("def g(b):  # c\n    return b + 1")
 
@@ -234,3 +237,104 @@ def test_llm_judge_reads_yes_no_and_its_answers_are_cached(tmp_path, openai_serv
     m.decontaminate.detectors.judge.teacher = "nobody"
     with TeacherPool(m, tmp_path) as pool, pytest.raises(UserError, match="decontaminate.detectors.judge.teacher"):
         make_judge(pool, m.decontaminate)
+
+
+# --- issue 20: detectors that hold on independent data ------------------------------------------------------------
+from curation.benchmarks import BenchItem  # noqa: E402
+from curation.text import testcases  # noqa: E402
+from curation.text.contamination import foreign, inserted_run  # noqa: E402
+
+BLIND = REPO / "tests" / "data" / "dedup20" / "dev_sample.jsonl"
+_CODE = {"mbpp_test", "humaneval"}
+
+
+def test_examples_are_read_from_asserts_doctests_and_prose_without_the_function_name():
+    a = testcases.examples('assert remove_Occ("hello","l") == "heo"\nassert remove_Occ("PHP","P") == "H"')
+    b = testcases.examples("Examples: strip_chars('hello', 'l') returns 'heo'; strip_chars('PHP','P') -> 'H'.")
+    d = testcases.examples('def f(a, b):\n    """\n    >>> gcd(3, 5)\n    1\n    """')
+    assert a == b == {'"hello","l"': '"heo"', '"PHP","P"': '"H"'} and d == {"3,5": "1"}
+    assert testcases.compare(a, {'"hello","l"': '"hel"'}) == (0, 0, 1)  # same input, other output: a conflict
+    assert not testcases.specific("5") and testcases.specific("10,2,13")
+
+
+def test_demo_mbpp_prompts_that_are_benchmark_tasks_are_flagged_and_the_sibling_is_not():
+    """The demo's MBPP pool vs mbpp_test with the n-gram/substring/tests detectors (the demo runs no embeddings):
+    same task, other words ("ncr mod p" / "ncr%p", with a shared test) is contaminated; "containing 'z', not at the
+    start or end" is not a copy of "containing 'z'" although it contains it."""
+    rows = {r["id"]: r for r in _rows("mbpp_train_val_prompt.jsonl")}
+    idx = _index(["mbpp_test"])
+    ids = ["mbpp-952", "mbpp-922", "mbpp-842", "mbpp-841", "mbpp-643"]
+    hits = idx.detect([rows[i]["prompt"] for i in ids], ["code"] * len(ids),
+                      tests=[json.dumps(rows[i]["tests"]) for i in ids])
+    found = [{h.item_id for h in hs} for hs in hits]
+    assert found[:4] == [{"mbpp-402"}, {"mbpp-415"}, {"mbpp-29"}, {"mbpp-296"}]
+    assert "mbpp-454" not in found[4]
+
+
+def test_tests_detector_vetoes_a_same_signature_task_with_other_outputs():
+    item = BenchItem("he", "1", 'def f(xs):\n    """ Keep positives.\n    >>> f([1, -2, 3])\n    [1, 3]\n    """', "code")
+    det = Detectors()
+    det.embedding.enabled = False
+    idx = BenchmarkIndex([item], det, Policy())
+    other = 'def f(xs):\n    """ Keep negatives.\n    >>> f([1, -2, 3])\n    [-2]\n    """'
+    renamed = 'Write keep_pos(values) returning the positive values, e.g. keep_pos([1, -2, 3]) -> [1, 3].'
+    assert [bool(h) for h in idx.detect([other, renamed], ["code", "code"])] == [False, False]  # one example: weak
+    renamed += " Also keep_pos([5, 0, -1, 7]) -> [5, 7]."
+    item2 = BenchItem("he", "2", item.text[:-7] + "\n    >>> f([5, 0, -1, 7])\n    [5, 7]\n    \"\"\"", "code")
+    idx2 = BenchmarkIndex([item2], det, Policy())
+    assert bool(idx2.detect([renamed], ["code"])[0]) and not idx2.detect([other], ["code"])[0]
+
+
+def test_translation_keeps_numbers_and_names_and_other_languages_are_detected():
+    item = BenchItem("g", "1", "Jenna picked half as many apples as her mom. If her mom got 20 apples, how many apples "
+                     "did they both pick?", "math")
+    det = Detectors()
+    det.embedding.enabled = False
+    idx = BenchmarkIndex([item], det, Policy())
+    es = "Jenna recogió la mitad de manzanas que su madre. Si su madre recogió 20 manzanas, ¿cuántas recogieron?"
+    es_changed = es.replace("20", "24")
+    assert foreign(es) and not foreign(item.text)
+    hits = idx.detect([es, es_changed])
+    assert [h.detector for h in hits[0]] == ["translation"] and not hits[1]
+
+
+def test_a_sentence_inserted_into_a_copy_makes_a_superset_task():
+    item = ("Argo has 200 toys. He gives 40 toys to Alyssa, 80 to Bonnie, and 30 to Nicky. How many toys does "
+            "Argo have now?")
+    inserted = item.replace("Nicky.", "Nicky. Later that week his grandmother buys him new toys from the shop.")
+    wrapped = "Solve this carefully and show your work.\n\n" + item + "\n\nThanks a lot for the help!"
+    det = Detectors()
+    det.embedding.enabled = False
+    idx = BenchmarkIndex([BenchItem("g", "1", item, "math")], det, Policy())
+    assert [bool(h) for h in idx.detect([inserted, wrapped])] == [False, True]
+    assert inserted_run("a b c x y z d e f", "a b c d e f") == 3 and inserted_run("w a b c d", "a b c d") == 0
+
+
+def test_blind_sample_cases_decided_without_embeddings():
+    """Independent cases (tests/data/dedup20/README.md): every category the non-embedding detectors decide."""
+    rows = [json.loads(x) for x in BLIND.read_text().splitlines() if x.strip()]
+    rows = [r for r in rows if r["category"] not in ("rephrase_keep_numbers", "multi_edit")]
+    items = {}
+    for r in rows:
+        dom = "code" if r["anchor_source"] in _CODE else "math"
+        items.setdefault(r["anchor_id"], BenchItem(r["anchor_source"], r["anchor_id"], r["anchor_text"], dom))
+    det = Detectors()
+    det.embedding.enabled = False
+    idx = BenchmarkIndex(list(items.values()), det, Policy())
+    hits = idx.detect([r["variant_text"] for r in rows], [items[r["anchor_id"]].domain for r in rows])
+    wrong = [(r["case_id"], r["category"]) for r, hs in zip(rows, hits)
+             if any(h.item_id == r["anchor_id"] for h in hs) != (r["label"] == "same")]
+    assert not wrong
+
+
+def test_cli_tests_field_and_a_query_shorter_than_one_ngram(tmp_path):
+    """One short query (fewer tokens than n: the shingler once failed on such a batch) with its tests column."""
+    q = tmp_path / "q.jsonl"
+    write_jsonl(q, [{"id": "a", "problem": "Compute nCr modulo p.", "domain": "code",
+                     "tests": ["assert nCr_mod_p(10, 2, 13) == 6", "assert nCr_mod_p(15, 12, 43) == 25"]}])
+    out = tmp_path / "o.jsonl"
+    r = CliRunner().invoke(app, ["decontaminate", str(q), "--out", str(out), "-b", "mbpp_test", "--domain-field",
+                                 "domain", "--tests-field", "tests", "--no-embedding"])
+    assert r.exit_code == 0, r.output
+    row = json.loads(out.read_text().splitlines()[0])
+    assert row["contaminated"] and row["contamination_hits"][0]["item_id"] == "mbpp-402"

@@ -252,3 +252,78 @@ def test_and_or_are_not_filler():
     b = "Write a function to find numbers divisible by m or n from a list of numbers using lambda function."
     assert content_differs(canonicalize(a), canonicalize(b))
     assert find_duplicates([a, b], near=NearConfig()).kept.all()
+
+
+# --- issue 20: near dedup that holds on independent data ----------------------------------------------------------
+from curation.text import wrappers  # noqa: E402
+from curation.text.dedup import content_compatible, content_keys, typo_close  # noqa: E402
+
+_BASES = [f"A shop sells {a} pens for ${b}. How many pens can Kim buy with ${c}?" for a, b, c in
+          [(3, 7, 50), (4, 9, 61), (5, 11, 72), (6, 13, 83), (7, 15, 94), (8, 17, 105), (9, 19, 116), (10, 21, 127)]]
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("**Task:** Find $x$ if $2x = 6$.", "Find $x$ if $2x = 6$."),
+        ("### Problem\nFind $x$ if $2x = 6$.\n\n### Solution", "Find $x$ if $2x = 6$."),
+        ("Human: Find 2+3.\n\nAssistant: Let me work through this.", "Find 2+3."),
+        ("[INST] Find 2+3. [/INST]", "Find 2+3."),
+        ("Find the\u200b value of x \u2212 3.", "Find the value of x - 3."),
+        ("What is $\\frac{1}{3}$ of $12$?", "What is 1/3 of 12?"),
+        ("A sector of $55^\\circ$ in terms of $\\pi$.", "A sector of 55 degrees in terms of pi."),
+        ("Argo has two hundred toys; two-thirds are red.", "Argo has 200 toys; 2/3 are red."),
+    ],
+)
+def test_canonical_form_markup_and_plain_latex(a, b):
+    assert canonicalize(a).replace("$ ", "").replace(" $", "") == canonicalize(b).replace("$ ", "").replace(" $", "")
+
+
+def test_wrappers_are_learned_from_the_pool_and_template_sentences_are_not():
+    """A number-free leading sentence that the pool shows removable (the unwrapped copy is there) is a wrapper;
+    the template's own frequent question ("How many pens can Kim buy") is not: cutting it leaves a text nothing in
+    the pool equals."""
+    pre = "Kindly work through the next exercise thoroughly."
+    texts = _BASES + [f"{pre}\n{t}" for t in _BASES[:5]]
+    s = pl.Series(texts)
+    keys = content_keys(canonical_frame(s)["canonical"])
+    w = wrappers.learn(s, keys, content_keys)
+    assert "kindly work through the next exercise thoroughly" in w.prefixes
+    assert not any("how many pens" in x for x in w.prefixes | w.suffixes)
+    r = find_duplicates(texts, near=NearConfig())
+    assert all(r.root[len(_BASES) + k] == k for k in range(5)) and r.kept.sum() == len(_BASES)
+    assert r.evidence(len(_BASES))["wrapper_cut"] is True
+    assert find_duplicates(texts, near=NearConfig(wrappers=False)).kept.sum() > len(_BASES)
+
+
+def test_fuzzy_near_merges_typos_but_not_substitutions_or_other_numbers():
+    base = "Grace goes to a bakery with $304. Each pack of erasers costs $14, and Grace buys 7 packs. How much money?"
+    typo = base.replace("bakery", "bkery").replace("erasers", "earsers")
+    other_word = base.replace("erasers", "pencils")
+    other_number = typo.replace("$14", "$15")
+    r = find_duplicates([base, typo, other_word, other_number], near=NearConfig())
+    assert r.root.tolist() == [0, 0, 2, 3]
+    assert typo_close("right", "rigth") and typo_close("sale", "sae") and not typo_close("increasing", "decreasing")
+    assert content_compatible("how many apples", "what is the number of apples")  # reworded soft words
+    assert not content_compatible("find x", "find y") and not content_compatible("a list", "a nested list")
+
+
+def test_semantic_dedup_uses_the_decontamination_detectors(tmp_path):
+    """method 'detector': a translation and a renamed code task with the same examples are merged; a same-signature
+    task whose examples disagree and a number-changed variant are not."""
+    task = 'Write a function to count vowels.\nassert count_v("apple") == 2\nassert count_v("sky") == 0'
+    texts = [
+        "Jenna picked 20 apples and her mom picked 35 apples. How many apples did they pick?",
+        "Jenna recogió 20 manzanas y su madre recogió 35 manzanas. ¿Cuántas manzanas recogieron?",
+        "Jenna picked 20 apples and her mom picked 36 apples. How many apples did they pick?",
+        task,
+        'Return how many vowels a word has.\nassert vowels("apple") == 2\nassert vowels("sky") == 0\n'
+        'assert vowels("queue") == 4',
+        'Write a function to count consonants.\nassert count_v("apple") == 3\nassert count_v("sky") == 3',
+    ]
+    doms = ["math"] * 3 + ["code"] * 3
+    sem = SemanticConfig(enabled=True)
+    sem.detectors.embedding.enabled = False  # the detectors that decide these cases; keeps the test fast
+    r = find_duplicates(texts, near=NearConfig(), semantic=sem, cache_dir=tmp_path, domains=doms)
+    assert r.root.tolist() == [0, 0, 2, 3, 3, 5]
+    assert r.evidence(1)["method"] == "same_problem_detectors"
