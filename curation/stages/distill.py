@@ -32,7 +32,7 @@ from ..teachers.sampling import build_messages, sample_seed, sampling_params
 from ..teachers.tokens import token_counter
 from ..text.basic import normalize_text
 
-VERSION = 1
+VERSION = 2  # 2: known reasoning marker families (SkyThought) split like think tags
 EXAMPLES = 5
 
 
