@@ -23,9 +23,11 @@ from ..cot.pipeline import DLCoT, Generators, TraceIn
 from ..cot.tokens import get_counter
 from ..stage import StageContext
 
-VERSION = 4  # 2: CRF segmenter by default; approach verdicts screen non-final answers and abandoned approaches;
+VERSION = 5  # 2: CRF segmenter by default; approach verdicts screen non-final answers and abandoned approaches;
 # 3: CRF with approach-state tags (193 traces), counts in prose read as approach answers;
-# 4: CRF retrained on 215 traces with stronger L2, congruence / "which is a = b" answers
+# 4: CRF retrained on 215 traces with stronger L2, congruence / "which is a = b" answers;
+# 5: approach answers read the question's ask (count / extremum / interval), a one-approach trace's answer is its
+#    conclusion's, checks of a deleted approach are deleted with it
 BATCH = 256
 SAMPLING = {"temperature": 0.1, "max_tokens": 2048}
 
