@@ -330,11 +330,16 @@ def concluded_answer(rest: str, ask: Ask) -> str | None:
     return a if a and answer_fits(rest, a, ask) else None
 
 
+_ADJECTIVES = {"real", "different", "distinct", "possible", "positive", "negative", "integer", "ordered", "perfect",
+               "nonnegative", "complex", "such"}
+_NOT_NOUNS = {"less", "more", "than", "that", "the", "with", "from", "and", "for", "greater", "smaller", "between"}
+
+
 def _count_statements(text: str, ask: Ask) -> list[tuple[int, str]]:
     """'which is 11 values', 'there are two such integers': a whole number followed (within three words) by the
     thing the question counts."""
-    stems = {w.rstrip("s") for w in ask.nouns if w not in ("real", "different", "distinct", "possible", "positive",
-                                                           "negative", "integer")} or {w.rstrip("s") for w in ask.nouns}
+    nouns = [w for w in ask.nouns if w not in _NOT_NOUNS]
+    stems = {w.rstrip("s") for w in nouns if w not in _ADJECTIVES} or {w.rstrip("s") for w in nouns}
     if not stems:
         return []
     noun = "|".join(re.escape(w) for w in sorted(stems))
