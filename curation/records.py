@@ -53,8 +53,21 @@ QUERIES = pa.schema(
     ]
 )
 
+def removed_id(stage: str, source: str | None, location: str | None, query_id_: str | None,
+               trace_id_: str | None) -> str:
+    """Identity of one removed row: where it came from (source + location), or the trace it was. Not a query id:
+    an exact duplicate has the same content hash as the query that was kept in its place."""
+    return _digest("removed", stage, source or "", location or "", "" if location else (query_id_ or ""),
+                   trace_id_ or "")
+
+
+# `removed.query_id` is the id of a query that is no longer in the run (dropped by this row's stage, or the query
+# of a removed trace). It is null where the removed row is a copy of a query that was kept (an exact duplicate has
+# the kept row's content hash; that id is `evidence.kept`), so `queries` anti-joined with `removed` on query_id
+# never drops a kept query. `removed_id` is the row's own identity.
 REMOVED = pa.schema(
     [
+        pa.field("removed_id", pa.string()),  # records.removed_id: source + location (or trace), set by ctx.remove
         pa.field("query_id", pa.string()),
         pa.field("trace_id", pa.string()),  # set when a trace (not a query) is removed
         pa.field("stage", pa.string(), nullable=False),

@@ -77,12 +77,18 @@ class StageContext:
         return self.store.has_part(self.name, table, key)
 
     def remove(self, rows: pa.Table | list[dict[str, Any]], key: str | None = None) -> None:
-        """Record removed rows (query_id/trace_id, reason, evidence JSON, …); `stage` is filled in."""
+        """Record removed rows (query_id/trace_id, reason, evidence JSON, …); `stage` and `removed_id` are filled in."""
         if isinstance(rows, list):
             rows = pa.Table.from_pylist(rows) if rows else records.REMOVED.empty_table()
         if "stage" not in rows.column_names:
             rows = rows.append_column("stage", pa.array([self.name] * rows.num_rows, pa.string()))
-        self.write("removed", records.conform(rows, records.REMOVED), key=key)
+        rows = records.conform(rows, records.REMOVED)
+        if rows.num_rows and rows.column("removed_id").null_count:
+            cols = {c: rows.column(c).to_pylist() for c in ("removed_id", "stage", "source", "location", "query_id",
+                                                            "trace_id")}
+            ids = [r or records.removed_id(s, src, loc, q, t) for r, s, src, loc, q, t in zip(*cols.values())]
+            rows = rows.set_column(0, "removed_id", pa.array(ids, pa.string()))
+        self.write("removed", rows, key=key)
 
     # --- progress ----------------------------------------------------------------------------------------
     @contextmanager

@@ -8,6 +8,12 @@ Definitions (also printed in the report's glossary, so a reader knows what each 
 - unverifiable share = verdict 'unverifiable'.
 - difficulty = 1 − pass rate of the query over all samples of all teachers (the select stage's column; recomputed
   the same way when select did not run).
+- difficulty bucket (pass rate by difficulty) = the query's difficulty for the OTHER teachers (1 − their pass rate
+  on it): with the teacher's own samples counted, "solved by all" would be 100% by construction. Null where no
+  other teacher answered the query.
+- reasoning length counts only traces whose reasoning is separate from the answer (think tags or a known marker
+  family); a teacher with none shows "–", not 0.
+- Cohen's κ is n/a where a teacher passes all or none of the shared queries (κ is then 0 whatever happens).
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ import polars as pl
 from .data import RunTables, col
 
 Z95 = 1.959963984540054
-DIFFICULTY_BUCKETS = ["solved by all (d=0)", "mostly solved (0<d≤0.5)", "mostly failed (0.5<d<1)",
-                      "solved by none (d=1)"]
+DIFFICULTY_BUCKETS = ["solved by all others (d=0)", "mostly solved by others (0<d≤0.5)",
+                      "mostly failed by others (0.5<d<1)", "solved by no other (d=1)"]
 LENGTH_BINS = [0, 256, 512, 1024, 2048, 4096, 8192, 16384]
 
 
@@ -71,7 +77,7 @@ def base_frame(run: RunTables) -> pl.DataFrame:
         ((pl.col("finish_reason") == "length") | (pl.col("verdict") == "truncated")).fill_null(False)
         .alias("truncated"),
         (pl.col("verdict") == "unverifiable").fill_null(False).alias("unverifiable"),
-        pl.col("reasoning").str.len_chars().fill_null(0).alias("reasoning_chars"),
+        pl.col("reasoning").str.len_chars().alias("reasoning_chars"),  # null: no separate reasoning
         pl.col("answer").str.len_chars().fill_null(0).alias("answer_chars"),
     )
     df = df.with_columns(
@@ -86,7 +92,16 @@ def base_frame(run: RunTables) -> pl.DataFrame:
         per_q = df.group_by("query_id").agg(pl.col("correct").mean().alias("_pr"))
         df = df.join(per_q, on="query_id", how="left").with_columns(
             pl.col("_pr").alias("pass_rate"), (1 - pl.col("_pr")).alias("difficulty")).drop("_pr")
-    d = pl.col("difficulty")
+    # difficulty for the other teachers (leave this teacher out), which buckets the pass rate
+    per_qt = df.group_by("query_id", "teacher").agg(pl.col("correct").sum().alias("_c"), pl.len().alias("_n"))
+    per_qt = per_qt.with_columns((pl.col("_c").sum().over("query_id") - pl.col("_c")).alias("_oc"),
+                                 (pl.col("_n").sum().over("query_id") - pl.col("_n")).alias("_on"))
+    df = df.join(per_qt.select("query_id", "teacher", pl.when(pl.col("_on") > 0)
+                               .then(1 - pl.col("_oc") / pl.col("_on")).otherwise(None)
+                               .alias("difficulty_others")), on=["query_id", "teacher"], how="left")
+    if df["verdict"].null_count() == df.height:
+        df = df.with_columns(pl.lit(None, pl.Float64).alias("difficulty_others"))
+    d = pl.col("difficulty_others")
     df = df.with_columns(
         pl.when(d.is_null()).then(None)
         .when(d <= 0).then(pl.lit(DIFFICULTY_BUCKETS[0]))
@@ -270,9 +285,11 @@ def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
     finally:
         con.close()
     pe = pl.col("pa") * pl.col("pb") + (1 - pl.col("pa")) * (1 - pl.col("pb"))
+    # a teacher that passes all or none of the shared queries gives κ = 0 whatever the other does: undefined
+    constant = pl.col("pa").is_in([0.0, 1.0]) | pl.col("pb").is_in([0.0, 1.0])
     out = out.with_columns(
-        pl.when((1 - pe).abs() > 1e-12).then((pl.col("verdict_agreement") - pe) / (1 - pe)).otherwise(None)
-        .alias("cohen_kappa")
+        pl.when(~constant & ((1 - pe).abs() > 1e-12)).then((pl.col("verdict_agreement") - pe) / (1 - pe))
+        .otherwise(None).alias("cohen_kappa")
     ).drop("pa", "pb")
     return {"pairs": out}
 

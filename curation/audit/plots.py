@@ -125,7 +125,7 @@ def pass_by_difficulty(by_diff: pl.DataFrame, colors: dict[str, Any]) -> bytes |
     ax.set_xticks(x, [b.replace(" (", "\n(") for b in buckets])
     ax.set_ylim(0, 1.05)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_title("Pass rate by query difficulty (d = 1 − pass rate over all samples)")
+    ax.set_title("Pass rate by query difficulty (d = 1 − pass rate of the other teachers)")
     ax.legend(ncol=min(3, len(teachers)), loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8)
     ax.grid(axis="x", visible=False)
     return _png(fig)

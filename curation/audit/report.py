@@ -29,6 +29,7 @@ class AuditOptions:
     ppl_max_per_teacher: int = 200
     ppl_max_tokens: int = 1024
     ppl_batch_size: int = 8
+    weights: dict[str, float] | None = None  # opt-in composite score: criterion → weight (ranking.parse_weights)
 
 
 # ---- formatting -------------------------------------------------------------------------------------------
@@ -49,6 +50,7 @@ def num(v: Any, digits: int = 0) -> str:
 FORMATS: dict[str, Callable[[Any], str]] = {
     "pct": pct, "int": lambda v: num(v, 0), "num1": lambda v: num(v, 1), "num2": lambda v: num(v, 2),
     "num3": lambda v: num(v, 3), "text": lambda v: "–" if v is None else html.escape(str(v)),
+    "num3na": lambda v: num(v, 3) if _isnum(v) else "n/a",  # undefined (e.g. κ when a teacher never varies)
 }
 
 
@@ -83,7 +85,7 @@ def html_table(rows: list[dict[str, Any]] | None, columns: list[tuple[str, str, 
                 shown += f' <span class="ci">[{pct(r[lo], 0)}, {pct(r[hi], 0)}]</span>'
             if notes and key in notes and r.get(notes[key]) is not None:
                 shown += f' <span class="ci">n={r[notes[key]]}</span>'
-            if key == "score" and _isnum(v):
+            if key == "composite" and _isnum(v):
                 shown += f'<span class="bar" style="width:{max(2, int(60 * v))}px"></span>'
             sort = "" if not _isnum(v) else f' data-sort="{v:.6g}"'
             cls = ' class="text"' if fmt == "text" else ""
@@ -226,7 +228,9 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         crit = crit.join(ppl["by_teacher"].select("teacher", "ppl_mean"), on="teacher", how="left")
     if not has_verdict:
         crit = crit.drop("pass_rate", "truncation_rate", "malformed_rate")
-    ranking = rank(crit)
+    crit = crit.join(rates["overall"].select("teacher", "ci_low", "ci_high", "correct_n"), on="teacher", how="left") \
+        if has_verdict else crit
+    ranking = rank(crit, opts.weights)
 
     # figures
     figures: dict[str, bytes | None] = {
@@ -260,13 +264,16 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
     struct_rows = R(struct["summary"]) if struct else None
     agree_rows = R(agree["pairs"]) if agree else None
     adaptive_rows = R(lens["adaptive"]) or []
-    crit_cols = [(c["key"], c["short"], "pct" if c["key"].endswith("rate") else
-                  ("int" if c["key"] in ("tokens_correct",) else "num3")) for c in ranking["criteria"]]
+    crit_cols = [(c["key"], c["short"] if c["key"] != "pass_rate" else "pass rate [95% CI]",
+                  "pct" if c["key"].endswith("rate") else ("int" if c["key"] in ("tokens_correct",) else "num3"))
+                 for c in ranking["criteria"]]
+    if ranking["composite"]:
+        crit_cols += [("composite", "composite (your weights)", "num3"), ("composite_rank", "composite #", "int")]
     tok = token_col
     tables = {
-        "ranking": html_table(R(ranking["table"]), [("rank", "#", "int"), ("teacher", "teacher", "text"),
-                                                    ("score", "score", "num3")] + crit_cols, "ranking",
-                              colors, highlight_first=True),
+        "ranking": html_table(R(ranking["table"]), [("rank_label", "#", "text"), ("teacher", "teacher", "text")]
+                              + crit_cols, "ranking", colors, ci=CI, notes={"pass_rate": "n"},
+                              highlight_first=True),
         "overall": html_table(overall_rows, [
             ("teacher", "teacher", "text"), ("n", "samples", "int"), ("queries", "queries", "int"),
             ("samples_per_query", "samples/query", "num1"), ("pass_rate", "pass rate [95% CI]", "pct"),
@@ -299,7 +306,7 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
             ("teacher_a", "teacher A", "text"), ("teacher_b", "teacher B", "text"),
             ("shared_queries", "shared queries", "int"), ("answers_compared", "answers compared", "int"),
             ("answer_agreement", "same answer", "pct"),
-            ("verdict_agreement", "same verdict", "pct"), ("cohen_kappa", "Cohen's κ", "num3")], "agreement")
+            ("verdict_agreement", "same verdict", "pct"), ("cohen_kappa", "Cohen's κ", "num3na")], "agreement")
         if agree_rows else "",
         "perplexity": html_table(R(ppl["by_teacher"]), [
             ("teacher", "teacher", "text"), ("n", "traces", "int"), ("ppl_mean", "mean", "num2"),
@@ -343,7 +350,8 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         "agreement": {"computed": agree is not None, "pairs": agree_rows},
         "perplexity": {**{k: v for k, v in ppl.items() if k not in ("by_teacher", "values")},
                        "by_teacher": R(ppl.get("by_teacher"))},
-        "ranking": {"criteria": ranking["criteria"], "not_used": ranking["not_used"], "table": R(ranking["table"])},
+        "ranking": {"order": ranking["order"], "criteria": ranking["criteria"], "not_used": ranking["not_used"],
+                    "composite": ranking["composite"], "table": R(ranking["table"])},
         "findings_html": findings,
         "figures": sorted(f"figures/{k}.png" for k, v in figures.items() if v is not None),
     }

@@ -88,10 +88,14 @@ code { background:#eef1f7; padding: 1px 5px; border-radius: 4px; font-size: 12.5
 
 <section class="card" id="ranking">
   <h2>Ranking</h2>
-  <p class="lead">Each criterion is scaled to 0–1 across teachers (1 = best) and averaged with the weights shown.
-  Criteria not computed for this run are left out: {{ ranking.not_used|join(", ") or "none" }}.</p>
+  <p class="lead">Ordered by pass rate with its 95% Wilson interval and sample count. A teacher's rank is 1 + the
+  number of teachers whose interval lies wholly above its own, so teachers whose intervals overlap share a rank
+  (shown “=”): the data cannot tell them apart. The other criteria are shown as they are, each in its own column;
+  none of them moves a teacher. Not computed for this run: {{ ranking.not_used|join(", ") or "none" }}.</p>
   {{ tables.ranking|safe }}
-  <p class="ci">Weights: {% for c in ranking.criteria %}{{ c.label }} {{ "%.0f"|format(c.weight*100) }}%{% if c.higher_is_better %} (↑){% else %} (↓){% endif %}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+  {% if ranking.composite %}<p class="ci">Composite (asked for with <code>--weight</code>): {% for c in ranking.composite.weights %}{{ c.label }} {{ "%.0f"|format(c.weight*100) }}% ({{ c.unit }}){% if not loop.last %} · {% endif %}{% endfor %}.
+  Each teacher is scored from its own values only, so adding or removing a teacher never reorders the others.</p>
+  {% else %}<p class="ci">No composite score: give weights (<code>cotforge audit RUN --weight pass_rate=0.7 --weight distinct_2=0.3</code>) to add one.</p>{% endif %}
 </section>
 
 <section class="card" id="correctness">
@@ -101,7 +105,7 @@ code { background:#eef1f7; padding: 1px 5px; border-radius: 4px; font-size: 12.5
   {{ fig("pass_rate", "Dots are pass rates, bars their 95% Wilson intervals.") }}
   {{ tables.overall|safe }}
   <h3>By difficulty</h3>
-  {{ fig("pass_by_difficulty", "Queries bucketed by difficulty d = 1 − pass rate over all samples of all teachers.") }}
+  {{ fig("pass_by_difficulty", "Queries bucketed by their difficulty for the other teachers (d = 1 − the other teachers’ pass rate), so no bucket is 100% by construction.") }}
   {{ tables.by_difficulty|safe }}
   <h3>By source</h3>
   {{ tables.by_source|safe }}
@@ -166,7 +170,7 @@ code { background:#eef1f7; padding: 1px 5px; border-radius: 4px; font-size: 12.5
     <dt>truncated</dt><dd>finish_reason “length” or verdict “truncated” (the teacher ran out of tokens).</dd>
     <dt>malformed</dt><dd>an error was recorded, verdict “error”, or no answer text although not truncated.</dd>
     <dt>unverifiable</dt><dd>the verifier could not judge the sample (no reference answer or tests).</dd>
-    <dt>difficulty</dt><dd>1 − pass rate of the query over all samples of all teachers.</dd>
+    <dt>difficulty</dt><dd>1 − pass rate of the query over all samples of all teachers (adaptive length); the pass-rate-by-difficulty buckets use the other teachers’ samples only.</dd>
     <dt>Spearman ρ (adaptive length)</dt><dd>rank correlation between a query's difficulty and the trace length; &gt; 0 means
       longer traces on harder queries.</dd>
     <dt>verification share</dt><dd>share of reasoning characters in verification segments.</dd>

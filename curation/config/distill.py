@@ -146,6 +146,9 @@ class TeacherConfig(Section):
     max_queries: int | None = Field(default=None, gt=0, description="ask only the first N queries (by query_id)")
     sources: list[str] | None = Field(default=None, description="ask only queries from these sources")
     prices: Prices | None = Field(default=None, description="$ per million tokens, for the cost report")
+    license: str | None = Field(
+        default=None, description="licence or terms of the teacher's outputs (e.g. Apache-2.0 for published "
+        "SkyThought outputs); listed on the dataset card next to the sources' licences")
     logprobs: bool = Field(
         default=False,
         description="ask the teacher for the log-probability of every generated token and store their mean in "

@@ -215,18 +215,154 @@ def _prose_count(text: str) -> list[tuple[int, str]]:
     return [(last.start("s") + m.start(), _NUM_WORDS.get(word, word))]
 
 
-def approach_answer(text: str) -> str | None:
-    """The last answer the approach states, or None when it reaches none (or abandons the attempt after it)."""
+def approach_answer(text: str, problem: str | None = None) -> str | None:
+    """The last answer the approach states, or None when it reaches none (or abandons the attempt after it).
+    With `problem`, the statement must answer what the question asks (`Ask`), and the final-answer extractor's
+    reading of the approach ("Therefore, there are 11 values") is one of the statements."""
     box = last_boxed(text)
     if box:
         return box
-    cands = _candidates(text) or _prose_count(text)
+    if problem is None:
+        cands = _candidates(text) or _prose_count(text)
+    else:
+        ask = question_ask(problem)
+        cands = _candidates(text) + _extracted(text)
+        if ask.kind == "count":
+            cands = _count_statements(text, ask) + cands
+        cands = prefer_ask(cands, ask, text) or _prose_count(text)
     if not cands:
         return None
     pos, ans = max(cands, key=lambda c: c[0])
     if _ABANDON.search(text[pos:]):
         return None
     return ans
+
+
+# ---- what the question asks -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ask:
+    """What a question asks for, as far as an approach's answer must match it: a count ("how many values"), an
+    extremum's value ("the maximum value", not where it is reached), an interval, or any value."""
+
+    kind: str  # count | extremum | interval | value
+    nouns: tuple[str, ...] = ()  # count: the words after "how many" ("real", "values")
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z-]+\s+){0,6}?)(?=of\b|are\b|is\b|can\b|do\b|does\b|will\b|would\b|"
+                       r"must\b|satisf|in\b|have\b|has\b|did\b|were\b|was\b|could\b|should\b|there\b|[?,.$])", re.I)
+_NUMBER_OF = re.compile(r"\b(?:find|compute|determine|what is|how many)\s+(?:the\s+)?(?:total\s+)?number\s+of\s+"
+                        r"((?:[A-Za-z-]+\s+){0,3})", re.I)
+_EXTREMUM_ASK = re.compile(r"\b(?:maximum|minimum|largest|smallest|greatest|least|max|min)\s+(?:possible\s+)?value\b",
+                           re.I)
+_EXTREMUM_WORD = re.compile(r"\b(?:maxim|minim|largest|smallest|greatest|least|max\b|min\b|highest|lowest)", re.I)
+_INTERVAL_ASK = re.compile(r"interval\s+notation", re.I)
+_INTERVAL = re.compile(r"[(\[].*,.*[)\]]|\\emptyset|\\varnothing|\\mathbb\s*\{?R|\\infty|\\cup")
+_COUNT = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|" + "|".join(_NUM_WORDS) + r")$", re.I)  # ≥ 0
+# "x = -3" / "\\( x = -2.5 \\)": a value assigned to one variable of the problem (a root, an argmax), not a count
+_ASSIGNED = re.compile(r"(?<![A-Za-z\\])[A-Za-z]\s*(?:=|\\approx)\s*(?:\\\(|\$)?\s*$")
+
+
+def question_ask(problem: str | None) -> Ask:
+    if not problem:
+        return Ask("value")
+    m = _HOW_MANY.search(problem) or _NUMBER_OF.search(problem)
+    if m:
+        words = tuple(w.lower() for w in re.findall(r"[A-Za-z]{3,}", m.group(1)))
+        return Ask("count", words)
+    if _INTERVAL_ASK.search(problem):
+        return Ask("interval")
+    if _EXTREMUM_ASK.search(problem):
+        return Ask("extremum")
+    return Ask("value")
+
+
+def _assigned(text: str, pos: int, ans: str) -> bool:
+    """The statement at `pos` gives `ans` as the value of one variable ('x = -2.5')."""
+    at = text.find(ans, max(0, pos - 5), pos + 300)
+    return at > 0 and _ASSIGNED.search(text, max(0, at - 12), at) is not None
+
+
+def answers_ask(ans: str, ask: Ask, text: str, pos: int) -> bool:
+    """Whether a stated answer is of the kind the question asks for: a count is a whole number that is not the value
+    of a variable; an extremum's value is not where it is reached; an interval question wants an interval."""
+    a = ans.strip().strip("$").strip()
+    if ask.kind == "count":
+        return bool(_COUNT.match(a)) and not _assigned(text, pos, ans)
+    if ask.kind == "extremum":
+        return not _assigned(text, pos, ans)
+    if ask.kind == "interval":
+        return bool(_INTERVAL.search(a))
+    return True
+
+
+def prefer_ask(cands: list[tuple[int, str]], ask: Ask, text: str) -> list[tuple[int, str]]:
+    """The statements that answer the ask, else all of them: an approach that ends on a root where a count is asked
+    stated that root (hand labels call it incorrect, not incomplete); but an approach that only finds where an
+    extremum is reached ("x = -2.5" for "the maximum value") states no answer. `DLCoT` reads the last approach's
+    answer from the conclusion when its own does not answer the ask (`answers_ask`)."""
+    fit = [c for c in cands if answers_ask(c[1], ask, text, c[0])]
+    return fit if fit or ask.kind == "extremum" else cands  # where the extremum is reached answers nothing
+
+
+_STATES = re.compile(r"(?:\bis|\bare|\bbe|\bgives?|\bget|\bhave|\bhas|\btotal(?:\s+of)?|\bexactly|\bonly|\bmakes?|=|:)"
+                     r"\s*(?:\\\(|\$)?\s*$", re.I)
+
+
+def answer_fits(text: str, ans: str, ask: Ask) -> bool:
+    """`answers_ask` for an answer already read from `text` (found at its last occurrence)."""
+    return answers_ask(ans, ask, text, max(0, text.rfind(ans) - 5))
+
+
+_ONE_VAR = re.compile(r"^\s*[A-Za-z]\s*=\s*(?=\S)(?!.*=)")
+
+
+def concluded_answer(rest: str, ask: Ask) -> str | None:
+    """The final answer of the text after a trace's last approach (its checks and conclusion, then the visible
+    answer), read by the final-answer extractor: what the last approach concluded when it does not state it."""
+    from verifiers.math.extract import extract
+
+    got = extract(rest, last_number="never")
+    if got.answer is None or got.source not in ("boxed", "final_answer", "bold", "conclusion"):
+        return None
+    a = got.answer.strip() if got.source == "boxed" else _clean(got.answer)
+    if a:
+        a = _ONE_VAR.sub("", a, count=1)  # "b = -1": the value of the variable asked for
+    return a if a and answer_fits(rest, a, ask) else None
+
+
+_ADJECTIVES = {"real", "different", "distinct", "possible", "positive", "negative", "integer", "ordered", "perfect",
+               "nonnegative", "complex", "such"}
+_NOT_NOUNS = {"less", "more", "than", "that", "the", "with", "from", "and", "for", "greater", "smaller", "between"}
+
+
+def _count_statements(text: str, ask: Ask) -> list[tuple[int, str]]:
+    """'which is 11 values', 'there are two such integers': a whole number followed (within three words) by the
+    thing the question counts."""
+    nouns = [w for w in ask.nouns if w not in _NOT_NOUNS]
+    stems = {w.rstrip("s") for w in nouns if w not in _ADJECTIVES} or {w.rstrip("s") for w in nouns}
+    if not stems:
+        return []
+    noun = "|".join(re.escape(w) for w in sorted(stems))
+    rx = re.compile(r"(?<![\w.\\^_,-])(\d{1,3}(?:,\d{3})+|\d+|" + "|".join(_NUM_WORDS)
+                    + r")\s*(?:\\\)|\$)?\s+(?:[A-Za-z-]+\s+){0,3}?(?:" + noun + r")(?:e?s)?\b", re.I)
+    out = []
+    for m in rx.finditer(text):
+        if not _STATES.search(text, max(0, m.start(1) - 30), m.start(1)):
+            continue  # "for 3 digits of 8^5 ...": a number in passing, not a stated count
+        word = m.group(1).lower()
+        out.append((m.start(1), _NUM_WORDS.get(word, word)))
+    return out
+
+
+def _extracted(text: str) -> list[tuple[int, str]]:
+    """The final-answer extractor's reading of the text (verifiers.math.extract), as a stated answer."""
+    from verifiers.math.extract import extract
+
+    got = extract(text, last_number="never")
+    if got.answer is None or got.span is None or got.source not in ("final_answer", "bold"):
+        return []
+    a = _clean(got.answer)
+    return [(got.span[0], a)] if a else []
 
 
 _LATEX_CMD = re.compile(r"\\[A-Za-z]+")
@@ -262,6 +398,8 @@ class ApproachVerdict:
     answer: str | None
     verdict: str  # correct | incorrect | incomplete | unchecked
     note: str | None = None  # why a stated answer was not taken as final (→ incomplete)
+    stated_in: str = "approach"  # "conclusion": read after the last approach (it states no answer to the ask)
+    own_answer: str | None = None  # the approach's own statement when `stated_in` is "conclusion"
 
 
 def approach_verdicts(
@@ -276,7 +414,7 @@ def approach_verdicts(
     """Verdict per approach text. Without a reference, answers are still extracted but marked `unchecked`.
     `abandoned`: approaches the trace replaced by another method without checking them (see `judge_answers`);
     `problem`: lets a fraction count in the form the problem asks for (`in_asked_form`)."""
-    out = [ApproachVerdict(k, approach_answer(t), "incomplete") for k, t in sorted(approaches.items())]
+    out = [ApproachVerdict(k, approach_answer(t, problem), "incomplete") for k, t in sorted(approaches.items())]
     return judge_answers(out, reference, workers, timeout_ms, checker, abandoned, problem)
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config.verify import SegmentConfig
-from .answers import ApproachVerdict, approach_answer, checked_answer, screen, settle
+from .answers import (ApproachVerdict, answer_fits, approach_answer, checked_answer, concluded_answer, not_final,
+                      question_ask, screen, settle)
 from .cluster import embed, leader_clusters, llm_clusters
 from .llm_segment import LLMSegmenter
 from .crf_segment import CRFSegmenter, ParallelSegmenter
@@ -80,8 +81,10 @@ class DLCoT:
         owners: list[tuple[int, int]] = []  # (trace, approach idx) or (trace, -1) for trace-level
         for i, (t, s) in enumerate(zip(traces, segs)):
             aps = approach_spans(s)
-            vs = [ApproachVerdict(k, approach_answer("".join(texts[i][x.start:x.end] for x in v)), "incomplete")
-                  for k, v in sorted(aps.items())] if cfg.approach_verdicts else []
+            vs = [ApproachVerdict(k, approach_answer("".join(texts[i][x.start:x.end] for x in v), t.problem),
+                                  "incomplete") for k, v in sorted(aps.items())] if cfg.approach_verdicts else []
+            if vs and t.problem is not None:
+                _conclude_last(vs[-1], aps[vs[-1].approach], s, texts[i], t)
             verdicts.append(vs)
             checkable = {id(v) for v in screen(vs, t.reference)}
             for j, v in enumerate(vs):
@@ -132,7 +135,10 @@ class DLCoT:
             d: dict[str, Any] = {
                 **seg_infos[i],
                 "approaches": [{"approach": v.approach, "answer": v.answer, "verdict": v.verdict,
-                                **({"note": v.note} if v.note else {}), **labels.get(v.approach, {})}
+                                **({"note": v.note} if v.note else {}),
+                                **({"stated_in": v.stated_in, "own_answer": v.own_answer}
+                                   if v.stated_in != "approach" else {}),
+                                **labels.get(v.approach, {})}
                                for v in verdicts[i]],
                 "items": [{"item": it.index, "kind": it.kind, "approach": it.approach, "start": it.start,
                            "end": it.end, "cluster": it.cluster} for it in items],
@@ -293,6 +299,25 @@ def rewrite_problem(original: str, rewritten: str) -> str | None:
         if len(s) > 20 and s not in norm:
             return f"new_sentence: {s[:60]!r}"
     return None
+
+
+def _conclude_last(v: ApproachVerdict, spans: list, segs: list, text: str, t: TraceIn) -> None:
+    """The last approach's answer from the conclusion when the approach itself states none, or none of the kind
+    the question asks ("x = -3" where it asks how many values): the conclusion after the last approach states
+    that approach's result (`stated_in` = "conclusion"). A trace with one approach (short CoT) always concludes
+    it, so there the conclusion's answer wins over the approach's last equation ("12" of "3(4) + 2b = 12")."""
+    end = max(x.end for x in spans)
+    if any(x.kind == "approach" and x.start >= end for x in segs):
+        return
+    ask = question_ask(t.problem)
+    body = "".join(text[x.start:x.end] for x in spans)
+    only = v.approach == 1 and not any(x.kind == "approach" and x.approach != 1 for x in segs)
+    if not only and v.answer is not None and not not_final(v.answer, t.reference) \
+            and answer_fits(body, v.answer, ask):
+        return
+    got = concluded_answer(_final_text(text[end:], t.answer), ask)
+    if got is not None and got != v.answer:
+        v.own_answer, v.answer, v.stated_in = v.answer, got, "conclusion"
 
 
 def _pred(answer: str) -> str:

@@ -12,6 +12,8 @@ Strategies:
   correct trunk approaches; after the trunk one item per cluster survives; wrong (incorrect/incomplete) approaches
   after the trunk go; quoted error spans are cut. Needs at least one correct approach (else nothing changes).
 - keep_last_k: full, then of the surviving items after the trunk only the last k are kept.
+Every strategy deletes the verification steps of an approach it deletes (`check_of_deleted`): a kept check of a
+deleted approach refers to text that is gone.
 `strength` < 1 keeps the earliest redundant members of each cluster and deletes only the latest share of them.
 """
 
@@ -91,6 +93,7 @@ def plan(items: list[Item], strategy: str, strength: float = 1.0, k: int = 1) ->
         cands = [it for it in items if leaders[it.cluster] is not it]
         for it in _redundant(items, cands, strength):
             dels[it.index] = "redundant"
+        _with_dependents(items, dels)
         return _materialize(items, dels, None)
 
     approaches = [it for it in items if it.kind == "approach"]
@@ -116,10 +119,12 @@ def plan(items: list[Item], strategy: str, strength: float = 1.0, k: int = 1) ->
     for it in approaches:
         if it.index not in on_trunk and it.verdict in ("incorrect", "incomplete") and it.index not in dels:
             dels[it.index] = "wrong_off_trunk"
+    _with_dependents(items, dels)
     if strategy == "keep_last_k":
         post = [it for it in items if it.index not in on_trunk and it.index not in dels]
         for it in post[: max(0, len(post) - k)]:
             dels[it.index] = "keep_last_k"
+    _with_dependents(items, dels)
     p = _materialize(items, dels, trunk_end)
     for it in items:  # error spans of surviving items (trunk, or off-trunk correct ones)
         if it.index not in dels:
@@ -127,6 +132,15 @@ def plan(items: list[Item], strategy: str, strength: float = 1.0, k: int = 1) ->
                 p.deletions.append({"start": a, "end": b, "rule": "error_span", "item": it.index})
     p.deletions.sort(key=lambda d: d["start"])
     return p
+
+
+def _with_dependents(items: list[Item], dels: dict[int, str]) -> None:
+    """A check of a deleted approach goes with it: kept, it would refer to reasoning that is no longer there
+    ("f''(x) = -8" with no f'(x) anywhere). Nothing kept may depend on a deleted span."""
+    gone = {it.approach for it in items if it.kind == "approach" and it.index in dels}
+    for it in items:
+        if it.kind == "verification" and it.approach in gone and it.index not in dels:
+            dels[it.index] = "check_of_deleted"
 
 
 def _materialize(items: list[Item], dels: dict[int, str], trunk_end: int | None) -> Plan:

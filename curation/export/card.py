@@ -17,7 +17,7 @@ import yaml
 from .. import __version__
 from ..audit.data import RunTables
 from ..audit.metrics import wilson_scalar
-from .formats import COLUMN_DOCS
+from .formats import ALL_COLUMN_DOCS, COLUMN_DOCS
 
 BEGIN = "<!-- cotforge:begin (generated; edits inside are replaced on the next push) -->"
 END = "<!-- cotforge:end -->"
@@ -93,6 +93,111 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
+def teacher_licenses(manifest: dict[str, Any]) -> list[str]:
+    """Licences of the teachers' outputs as the manifest states them (`teachers[].license`)."""
+    return sorted({t["license"] for t in manifest.get("teachers") or [] if t.get("license")})
+
+
+def benchmark_overlap(run: RunTables) -> dict[str, Any]:
+    """Exact copies (canonical text) of bundled benchmark problems among the run's queries, for the benchmarks its
+    decontamination did not remove: a run may keep benchmark problems on purpose (the demo keeps MATH-500), and
+    its card must say so. Returns {"unchecked": [...], "hits": {benchmark: n}}."""
+    from ..benchmarks import ALIASES, REGISTRY
+    from ..benchmarks import load as load_benchmark
+    from ..text.canonical import canonical_expr
+
+    cfg = run.manifest.get("decontaminate") or {}
+    removed = (cfg.get("policy") or {}).get("action", "remove") == "remove"
+    listed = {ALIASES.get(str(b).lower(), str(b).lower()) for b in cfg.get("benchmarks") or [] if isinstance(b, str)}
+    unchecked = [b for b in REGISTRY if not (removed and b in listed)]
+    queries = run.get("queries")
+    hits: dict[str, int] = {}
+    if queries is None or not unchecked or "problem" not in queries.columns:
+        return {"unchecked": unchecked, "hits": hits}
+    ours = set(queries.select(canonical_expr("problem").alias("c"))["c"].to_list())
+    for b in unchecked:
+        try:
+            items = load_benchmark(b)
+        except Exception:  # noqa: BLE001 — a missing bundled file must not stop an export; reported as unknown
+            hits[b] = -1
+            continue
+        theirs = pl.DataFrame({"t": [i.text for i in items]}).select(canonical_expr("t").alias("c"))["c"]
+        n = sum(1 for c in set(theirs.to_list()) if c in ours)
+        if n:
+            hits[b] = n
+    return {"unchecked": unchecked, "hits": hits}
+
+
+def _teacher_section(manifest: dict[str, Any], traces: pl.DataFrame | None) -> list[str]:
+    """One entry per model that wrote traces; a replayed dataset whose rows name their own models is listed as a
+    dataset (what it is), not as a teacher without a model."""
+    b: list[str] = []
+    teacher_cfg = {t.get("name"): t for t in manifest.get("teachers") or []}
+    tstats: list[dict[str, Any]] = []
+    if traces is not None:
+        cols = [c for c in ("teacher", "model", "backend", "sampling") if c in traces.columns]
+        tstats = (traces.select(cols).with_columns(
+            pl.col("sampling").str.json_path_match("$.replay").alias("replayed_from") if "sampling" in cols
+            else pl.lit(None, pl.Utf8).alias("replayed_from")).unique().sort(cols).to_dicts())
+    trace_teachers = {r["teacher"] for r in tstats}
+    datasets = {n: c for n, c in teacher_cfg.items() if c.get("backend") == "replay" and n not in trace_teachers}
+    for n, cfg in sorted(datasets.items()):
+        models = sorted({r["teacher"] for r in tstats if r.get("replayed_from") == n})
+        where = (cfg.get("replay") or {}).get("path") or ((cfg.get("replay") or {}).get("hf") or {}).get("path")
+        b.append(f"\n### `{n}`: replayed dataset (published outputs, no model was run)\n\n- file: `{where}`\n"
+                 f"- outputs licence: {cfg.get('license') or 'not stated in the manifest'}\n"
+                 f"- models in it, each a teacher below: {', '.join(f'`{m}`' for m in models) or 'none matched'}\n")
+        extra = {k: v for k, v in cfg.items() if k not in ("name", "backend", "license")}
+        if extra:
+            b.append(f"- configuration (manifest):\n\n```yaml\n{yaml.safe_dump(extra, sort_keys=True).strip()}\n```\n")
+    names = sorted(trace_teachers | {n for n in teacher_cfg if n not in datasets})
+    for t in names:
+        rows_t = [r for r in tstats if r["teacher"] == t]
+        origin = next((r.get("replayed_from") for r in rows_t if r.get("replayed_from")), None)
+        cfg = teacher_cfg.get(t) or teacher_cfg.get(origin) or {}
+        model = (cfg.get("model") if t in teacher_cfg else None) or (rows_t[0].get("model") if rows_t else None)
+        backend = cfg.get("backend") or (rows_t[0].get("backend") if rows_t else None)
+        b.append(f"\n### {t}\n\n- model: `{model}`\n- backend: `{backend}`\n")
+        if origin and origin != t:
+            b.append(f"- replayed from `{origin}` (above)\n")
+        b.append(f"- outputs licence: {cfg.get('license') or 'not stated in the manifest (see the model terms)'}\n")
+        extra = {k: v for k, v in cfg.items() if k not in ("name", "model", "backend", "license")}
+        if extra and t in teacher_cfg:
+            b.append(f"- configuration (manifest):\n\n```yaml\n{yaml.safe_dump(extra, sort_keys=True).strip()}\n```\n")
+        sampled = sorted({r.get("sampling") for r in rows_t if r.get("sampling")})
+        for x in sampled[:5]:
+            b.append(f"- decoding parameters sent: `{sanitize(x)}`\n")
+        if len(sampled) > 5:
+            b.append(f"- … and {len(sampled) - 5} more distinct decoding settings (per-sample seeds)\n")
+    return b
+
+
+def _format_section(written: dict[str, Any]) -> str:
+    """What an assistant turn is, with the counts that make the statement checkable."""
+    fmt = (written.get("sft") or {}).get("assistant_format")
+    if not fmt:
+        return ""
+    out = ("\n## Assistant turn format\n\nEvery assistant turn in `sft` and `preference` is rendered one way: "
+           "`<think>\\n{reasoning}\\n</think>\\n\\n{answer}` when the teacher's output separates its reasoning "
+           "(think tags, SkyThought's `<|begin_of_thought|>`/`<|begin_of_solution|>` markers, or a separate "
+           "reasoning field; the markers themselves are removed), else the answer alone. The raw output is kept "
+           "in `all.completion`.\n\n")
+    out += _table([{"k": "with `<think>` reasoning", "n": fmt["think"]}, {"k": "answer only (no separate reasoning)",
+                   "n": fmt["answer_only"]}, {"k": "with another family's reasoning markers left", "n": fmt["markers"]}],
+                  [("k", "`sft` assistant turns"), ("n", "rows")])
+    return out
+
+
+def _contamination_section(overlap: dict[str, Any]) -> str:
+    hits = {b: n for b, n in overlap["hits"].items() if n > 0}
+    if not hits:
+        return ""
+    names = ", ".join(f"{n} from `{b}`" for b, n in sorted(hits.items()))
+    return (f"\n> **Benchmark contamination warning.** This dataset contains benchmark test problems verbatim: {names}. "
+            "The run's decontamination did not remove these benchmarks (not listed, or `action: flag`), so this is "
+            "deliberate or an oversight; either way, do not evaluate a model trained on this data on them.\n")
+
+
 def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, Any], *, pretty_name: str | None,
                license_override: str | None, language: list[str], tags: list[str], filters: dict[str, Any],
                repo_id: str | None = None) -> str:
@@ -105,7 +210,7 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
     sources_cfg = manifest.get("sources") or []
 
     # --- metadata ------------------------------------------------------------------------------------
-    lic_names = sorted({s.get("license") for s in sources_cfg if s.get("license")})
+    lic_names = sorted({s.get("license") for s in sources_cfg if s.get("license")} | set(teacher_licenses(manifest)))
     if license_override:
         licenses = [hf_license(license_override)]
     else:
@@ -138,6 +243,8 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
     b: list[str] = [f"# {meta['pretty_name']}\n\n"]
     desc = manifest.get("description")
     b.append(f"{desc}\n\n" if desc else "")
+    overlap = benchmark_overlap(run)
+    b.append(_contamination_section(overlap))
     b.append("Long chain-of-thought traces distilled from teacher models, verified, and exported by "
              f"cotforge {__version__}. Negatives (incorrect samples) are kept in the `all` "
              "config; the `sft` config holds verified-correct samples only.\n")
@@ -160,26 +267,7 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
 
     # teachers
     b.append("\n## Teachers\n\n")
-    teacher_cfg = {t.get("name"): t for t in manifest.get("teachers") or []}
-    tstats = []
-    if traces is not None:
-        cols = [c for c in ("teacher", "model", "backend", "sampling") if c in traces.columns]
-        tstats = traces.select(cols).unique().sort(cols).to_dicts()
-    names = sorted(set(teacher_cfg) | {r["teacher"] for r in tstats})
-    for t in names:
-        cfg = teacher_cfg.get(t, {})
-        rows_t = [r for r in tstats if r["teacher"] == t]
-        model = cfg.get("model") or (rows_t[0].get("model") if rows_t else None)
-        backend = cfg.get("backend") or (rows_t[0].get("backend") if rows_t else None)
-        b.append(f"\n### {t}\n\n- model: `{model}`\n- backend: `{backend}`\n")
-        extra = {k: v for k, v in cfg.items() if k not in ("name", "model", "backend")}
-        if extra:
-            b.append(f"- configuration (manifest):\n\n```yaml\n{yaml.safe_dump(extra, sort_keys=True).strip()}\n```\n")
-        sampled = sorted({r.get("sampling") for r in rows_t if r.get("sampling")})
-        for s in sampled[:5]:
-            b.append(f"- decoding parameters sent: `{sanitize(s)}`\n")
-        if len(sampled) > 5:
-            b.append(f"- … and {len(sampled) - 5} more distinct decoding settings (per-sample seeds)\n")
+    b.extend(_teacher_section(manifest, traces))
     b.append("\nTeacher outputs may be subject to the teachers' terms of use; check them before training on "
              "this data.\n")
 
@@ -226,6 +314,12 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
             b.append("\nDecontamination hits per benchmark:\n\n")
             b.append(_table(sorted(hits, key=lambda r: str(r["benchmark"])),
                             [("benchmark", "benchmark"), ("hits", "queries removed")]))
+    kept = overlap["hits"]
+    b.append("\nBundled benchmarks the decontamination did not remove, and the verbatim copies of their problems "
+             "still among this dataset's queries:\n\n")
+    b.append(_table([{"benchmark": x, "copies": "unknown (benchmark file missing)" if kept.get(x) == -1
+                      else kept.get(x, 0)} for x in overlap["unchecked"]],
+                    [("benchmark", "benchmark"), ("copies", "verbatim copies kept")]))
 
     # verification
     b.append("\n## Verification\n\n")
@@ -279,12 +373,15 @@ def build_card(run: RunTables, written: dict[str, Any], frames_stats: dict[str, 
              f"export filters {st.get('traces_after_filters', 0):,} traces, {st.get('queries_after_filters', 0):,} "
              f"queries and {st.get('pairs_after_filters', 0):,} preference pairs remained.\n")
 
+    b.append(_format_section(written))
+
     # schema
     b.append("\n## Schema\n\n")
     for c in present:
         cols = written[c].get("columns") or []
         b.append(f"\n### `{c}`\n\n")
-        b.append(_table([{"column": f"`{n}`", "type": f"`{t}`", "meaning": COLUMN_DOCS.get(n, "")}
+        docs = {**COLUMN_DOCS, **(ALL_COLUMN_DOCS if c == "all" else {})}
+        b.append(_table([{"column": f"`{n}`", "type": f"`{t}`", "meaning": docs.get(n, "")}
                          for n, t in cols], [("column", "column"), ("type", "type"), ("meaning", "meaning")]))
     b.append("\nNegatives are kept in `all` (`verdict` = incorrect / truncated); filter with e.g. "
              "`ds.filter(lambda r: r[\"verdict\"] == \"correct\")`.\n")

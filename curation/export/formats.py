@@ -38,7 +38,8 @@ RL_COLUMNS = ["prompt", "solution", "tests", "query_id", "source", "source_id", 
 
 COLUMN_DOCS = {
     "messages": "chat list [{role, content}]: the user turn(s) and one assistant turn `<think>\\nreasoning\\n</think>"
-                "\\n\\nanswer`",
+                "\\n\\nanswer`, or the answer alone where the teacher's output has no separate reasoning (see "
+                "'Assistant turn format')",
     "prompt": "chat list [{role, content}] of the user turn(s)",
     "chosen": "chat list with one assistant turn: a verified-correct sample", "rejected":
         "chat list with one assistant turn: a verified-incorrect sample of the same query",
@@ -65,6 +66,9 @@ COLUMN_DOCS = {
     "rejected_label": "label of the rejected trace (negative, truncated, …)",
 }
 
+# `all` keeps each sample as the teacher wrote it
+ALL_COLUMN_DOCS = {"messages": "chat list [{role, content}]: the user turn(s) and the teacher's raw output "
+                               "(`completion`, markers and all), not the rendered assistant format"}
 
 # ---- arrow helpers ----------------------------------------------------------------------------------------
 def _plain_type(t: pa.DataType) -> pa.DataType:
@@ -169,7 +173,24 @@ def write_hf(f: ExportFrames, out: Path, positives_only: bool, max_shard_mb: int
         paths = write_shards(table, out / "data" / name, "train", max_shard_mb << 20)
         written[name] = {"rows": table.num_rows, "files": [str(p.relative_to(out)) for p in paths],
                          "columns": [(fld.name, str(fld.type)) for fld in table.schema]}
+        if name == "sft":
+            written[name]["assistant_format"] = assistant_format(table)
     return written
+
+
+def assistant_format(table: pa.Table) -> dict[str, int]:
+    """How the assistant turns of an SFT table are rendered: with `<think>` reasoning, answer only, and how many
+    still hold some family's reasoning markers in their text (0 unless a teacher wrote an unknown mix)."""
+    from ..teachers.parsing import has_markers
+
+    out = {"think": 0, "answer_only": 0, "markers": 0}
+    for msgs in table.column("messages").to_pylist():
+        text = (msgs[-1] or {}).get("content") or "" if msgs else ""
+        think = text.startswith("<think>\n") and "\n</think>\n\n" in text
+        out["think" if think else "answer_only"] += 1
+        body = text[len("<think>\n"):].replace("\n</think>\n\n", "", 1) if think else text
+        out["markers"] += has_markers(body)
+    return out
 
 
 def write_trl_sft(f: ExportFrames, out: Path, positives_only: bool) -> dict[str, Any]:
@@ -191,7 +212,9 @@ def write_trl_prompt(f: ExportFrames, out: Path) -> dict[str, Any]:
 
 
 def write_verl(f: ExportFrames, out: Path) -> dict[str, Any]:
-    """verl RL parquet: data_source, prompt, ability, reward_model{style, ground_truth}, extra_info{…}."""
+    """verl RL parquet: data_source, prompt, ability, reward_model{style, ground_truth}, extra_info{…}; plus
+    `cotforge_reward.py` (verl's custom reward: `data_source` holds cotforge source names, which verl's default
+    reward does not know) and a README with the settings."""
     q = prompt_rows(f).with_row_index("index")
     df = q.select(
         pl.col("source").fill_null("cotforge").alias("data_source"),
@@ -199,11 +222,38 @@ def write_verl(f: ExportFrames, out: Path) -> dict[str, Any]:
         pl.col("domain").fill_null("general").alias("ability"),
         pl.struct(pl.lit("rule").alias("style"), pl.col("solution").alias("ground_truth")).alias("reward_model"),
         pl.struct(pl.lit("train").alias("split"), pl.col("index").cast(pl.Int64), pl.col("query_id"),
-                  pl.col("source_id"), pl.col("pass_rate"), pl.col("difficulty")).alias("extra_info"),
+                  pl.col("source_id"), pl.col("domain").fill_null("general"), pl.col("pass_rate"),
+                  pl.col("difficulty")).alias("extra_info"),
     )
     table = to_arrow(df)
     atomic_write_parquet(out / "train.parquet", table)
-    return {"files": ["train.parquet"], "rows": table.num_rows}
+    atomic_write_bytes(out / "cotforge_reward.py", VERL_REWARD_SHIM.encode())
+    sources = ", ".join(f"`{x}`" for x in sorted(set(df["data_source"].to_list()))) or "none"
+    atomic_write_bytes(out / "README.md", VERL_README.format(out=out, rows=table.num_rows, sources=sources).encode())
+    return {"files": ["train.parquet", "cotforge_reward.py", "README.md"], "rows": table.num_rows}
+
+
+VERL_REWARD_SHIM = '''"""verl custom reward for this cotforge export (needs cotforge installed where verl runs):
+custom_reward_function.path=<this file> custom_reward_function.name=compute_score"""
+
+from curation.export.verl_reward import compute_score  # noqa: F401
+'''
+
+VERL_README = """# verl files (cotforge export)
+
+`train.parquet`: {rows} prompts (data_source, prompt, ability, reward_model {{style: rule, ground_truth}},
+extra_info {{split, index, query_id, source_id, domain, pass_rate, difficulty}}).
+
+`data_source` holds this run's source names ({sources}), which verl's default reward does not know: training with
+the default reward stops with NotImplementedError. Use the reward shipped here, backed by cotforge's verifiers
+(math: final answer vs reference; code: the last fenced code block against the tests, in cotforge's sandbox):
+
+    data.train_files={out}/train.parquet
+    custom_reward_function.path={out}/cotforge_reward.py
+    custom_reward_function.name=compute_score
+
+`cotforge_reward.py` imports `curation.export.verl_reward`, so cotforge must be installed in verl's environment.
+"""
 
 
 LF_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
@@ -241,15 +291,17 @@ OPENRLHF_README = """# OpenRLHF files (cotforge export)
 
 No schema file: OpenRLHF takes the keys as flags. Rows: sft {sft}, preference {pref}, rl prompts {rl}.
 
+One folder per kind: `json@FOLDER` loads every JSON file in the folder, so SFT, preference and RL rows must not
+share one.
+
 SFT (`openrlhf.cli.train_sft`):
-    --dataset json@{out} --input_key input --output_key output --apply_chat_template
-    (data file: sft.jsonl)
+    --dataset json@{out}/sft --input_key input --output_key output --apply_chat_template
 
 Reward model / DPO (`openrlhf.cli.train_rm`, `openrlhf.cli.train_dpo`):
-    --dataset {out}/preference.jsonl --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template
+    --dataset json@{out}/preference --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template
 
 RL with rule rewards (`openrlhf.cli.train_ppo_ray`):
-    --prompt_data {out}/rl.jsonl --input_key input --label_key label --apply_chat_template
+    --prompt_data json@{out}/rl --input_key input --label_key label --apply_chat_template
     `label` is the reference answer (math) or the tests JSON (code) for your reward function.
 """
 
@@ -263,10 +315,13 @@ def write_openrlhf(f: ExportFrames, out: Path, positives_only: bool) -> dict[str
         pl.col("chosen").list.first().struct.field("content").alias("chosen"),
         pl.col("rejected").list.first().struct.field("content").alias("rejected"), "query_id")
     rl = prompt_rows(f).select(pl.col("problem").alias("input"), pl.col("solution").alias("label"), "query_id")
-    _ndjson(sft, out / "sft.jsonl")
-    _ndjson(pref, out / "preference.jsonl")
-    _ndjson(rl, out / "rl.jsonl")
+    for stale in ("sft.jsonl", "preference.jsonl", "rl.jsonl"):  # the old one-folder layout of earlier exports
+        (out / stale).unlink(missing_ok=True)
+    files = []
+    for kind, df in (("sft", sft), ("preference", pref), ("rl", rl)):
+        (out / kind).mkdir(parents=True, exist_ok=True)
+        _ndjson(df, out / kind / "train.jsonl")
+        files.append(f"{kind}/train.jsonl")
     atomic_write_bytes(out / "README.md", OPENRLHF_README.format(
         out=out, sft=sft.height, pref=pref.height, rl=rl.height).encode())
-    return {"files": ["sft.jsonl", "preference.jsonl", "rl.jsonl", "README.md"], "rows": sft.height,
-            "preference_rows": pref.height, "rl_rows": rl.height}
+    return {"files": files + ["README.md"], "rows": sft.height, "preference_rows": pref.height, "rl_rows": rl.height}

@@ -2,7 +2,9 @@
 
 Reads `queries`, writes the kept `queries` (kept representatives with duplicates get `metadata.dedup`:
 cluster size and member ids) and one `removed` row per dropped query (reason exact_duplicate / near_duplicate /
-semantic_duplicate; evidence: kept representative, similarity, method). kept + removed = input.
+semantic_duplicate; evidence: kept representative's id and location, similarity, method). kept + removed = input.
+A removed exact copy has the same content hash as the row kept in its place, so its `query_id` is null (the kept
+id is `evidence.kept`); `removed_id` (source + location) identifies it.
 Representative rule (`keep`): rows with a reference answer (math) or tests (code) first, then input order.
 """
 
@@ -39,6 +41,10 @@ def representative_rank(table: pa.Table, keep: str) -> np.ndarray:
     return np.where(has, 0, n) + order
 
 
+def _location(source: str, source_id: str | None) -> str:
+    return f"{source}:{source_id}" if source_id else source
+
+
 def _merge_metadata(meta: str | None, extra: dict) -> str:
     try:
         d = json.loads(meta) if meta else {}
@@ -64,6 +70,7 @@ def run(ctx: StageContext) -> None:
     source_ids = q.column("source_id").to_pylist()
     problems = q.column("problem").to_pylist()
     kept = res.kept
+    kept_ids = {ids[i] for i in np.flatnonzero(kept)}
     removed = []
     members: dict[int, list[int]] = {}
     for i in np.flatnonzero(~kept):
@@ -73,9 +80,10 @@ def run(ctx: StageContext) -> None:
         if "via" in ev:
             ev["via"] = ids[ev["via"]]
         ev.update({"kept": ids[r], "kept_source": sources[r], "kept_source_id": source_ids[r],
-                   "numbers": res.numbers[int(i)]})
-        removed.append({"query_id": ids[i], "reason": res.reason[i], "source": sources[i],
-                        "location": f"{sources[i]}:{source_ids[i]}" if source_ids[i] else sources[i],
+                   "kept_location": _location(sources[r], source_ids[r]), "numbers": res.numbers[int(i)]})
+        # an exact copy has the kept row's content hash: that id is still in the run, so it is not this row's
+        removed.append({"query_id": None if ids[i] in kept_ids else ids[i], "reason": res.reason[i],
+                        "source": sources[i], "location": _location(sources[i], source_ids[i]),
                         "evidence": records.canonical_json(ev), "problem": problems[i]})
     meta = q.column("metadata").to_pylist()
     for r, ms in members.items():

@@ -39,7 +39,7 @@ window.addEventListener("load", function () {
   });
   // click the "samples" header of the overall table twice and read the teacher order back
   var t = document.querySelector('table[data-name="ranking"]');
-  var th = t.querySelectorAll("thead th")[2];  // score
+  var th = t.querySelectorAll("thead th")[2];  // pass rate
   th.click();
   var asc = Array.prototype.map.call(t.tBodies[0].rows, function (r) { return parseFloat(r.cells[2].dataset.sort); });
   th.click();

@@ -339,3 +339,52 @@ def test_fraction_answers_count_in_the_form_the_problem_asks_for():
     got = approach_verdicts({1: text}, "7", workers=1, problem="Pour juice. " + ask)
     assert got[0].verdict == "correct" and got[0].answer == "1/6" and "7" in got[0].note
     assert approach_verdicts({1: text}, "7", workers=1)[0].verdict == "incorrect"  # without the problem
+
+
+# ---- approach answers answer what the question asks (issue: the last number of the span was stored) ----------
+MAX_PROBLEM = "Find the maximum value of $4(x + 7)(2 - x)$ over all real numbers $x$."
+ROOTS_PROBLEM = "For how many real values of $x$ is $\\sqrt{120-\\sqrt{x}}$ an integer?"
+
+
+@pytest.mark.parametrize("problem, text, expected", [
+    # Sky-T1 27B on MATH-500: the count is stated in words after the last computed value ("n = 9")
+    (ROOTS_PROBLEM, "Similarly, \\( n = -9 \\) gives \\( x = (120 - 81)^2 = 39^2 = 1521 \\), which is the same as "
+     "\\( n = 9 \\).\n\nTherefore, the number of distinct \\( x \\) values is equal to the number of \\( n \\) from "
+     "\\( 0 \\) to \\( 10 \\), inclusive, which is 11 values.\n\n", "11"),
+    # the argmax is not the maximum: the derivative approach that ends on x = -2.5 states no answer
+    (MAX_PROBLEM, "Set the derivative to zero:\n\n\\(4(-2x - 5) = 0\\)\n\n\\(-2x - 5 = 0\\)\n\n\\(x = -2.5\\)\n\n"
+     "Which matches what I found earlier.\n\n", None),
+    (MAX_PROBLEM, "So, \\(-25 + 50 + 56 = 81\\), reached at \\(x = -2.5\\).\n\nTherefore, the maximum value is 81, "
+     "achieved at x = -2.5.\n\n", "81"),
+    # a root is not a count: where no count is stated, the root stays (hand labels: incorrect, not incomplete)
+    ("For how many values of $x$ is $\\frac{x-5}{x^2-9}$ not defined?",
+     "So the values are \\(x = 3\\) and \\(x = -3\\), and there are 2 values in all.\n\n", "2"),
+    ("What is $1+1$?", "Adding, 1 + 1 = 2.\n\n", "2"),  # any value
+])
+def test_approach_answer_reads_the_ask(problem, text, expected):
+    assert approach_answer(text, problem) == expected
+
+
+def test_question_ask():
+    from curation.cot.answers import question_ask
+
+    assert question_ask(ROOTS_PROBLEM).kind == "count" and "values" in question_ask(ROOTS_PROBLEM).nouns
+    assert question_ask("How many positive perfect squares less than $2023$ are divisible by $5$?").kind == "count"
+    assert question_ask("Find the number of ordered pairs $(a,b)$ such that ...").kind == "count"
+    assert question_ask(MAX_PROBLEM).kind == "extremum"
+    assert question_ask("Solve $x^2<4$. Express your answer in interval notation.").kind == "interval"
+    assert question_ask("What is the smallest real number $x$ in the domain of $g$?").kind == "value"
+
+
+def test_single_approach_answer_is_what_its_conclusion_states():
+    """Qwen2.5-14B on MATH-500 (bundled SkyThought outputs): the only approach ends on the roots "x = 3 or x = -3";
+    its conclusion says "exactly two values", boxed 2. The approach's answer is 2 (stated in the conclusion)."""
+    from curation.config.verify import SegmentConfig
+    from curation.cot.pipeline import DLCoT, TraceIn
+
+    row = next(r for r in demo_rows() if "not defined" in r["problem"] and r["teacher"] == "Qwen/Qwen2.5-14B-Instruct")
+    cfg = SegmentConfig(workers=1, tokenizer="regex", cluster="none", simplify={"strategy": "full"})
+    out = DLCoT(cfg).process([TraceIn(row["response"], row["problem"], "2", True)])[0]
+    aps = out.details["approaches"]
+    assert aps and aps[-1]["answer"] == "2" and aps[-1]["verdict"] == "correct"
+    assert aps[-1]["stated_in"] == "conclusion" and aps[-1]["own_answer"] != "2"

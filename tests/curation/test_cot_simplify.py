@@ -34,6 +34,21 @@ def test_full_keeps_trunk_and_one_per_cluster_after_it():
     assert p.trunk_end == 20
 
 
+def test_checks_of_a_deleted_approach_go_with_it():
+    """The demo's Sky-T1 trace: approach 2 (derivative) deleted as wrong, its second-derivative check kept → the
+    simplified text said "f''(x) = -8" with no f'(x) anywhere. A check never outlives its approach."""
+    items = [Item(0, "approach", 1, [(0, 10)], "correct", 0), Item(1, "verification", 1, [(10, 20)], None, 1),
+             Item(2, "approach", 2, [(20, 30)], "incorrect", 2), Item(3, "verification", 2, [(30, 40)], None, 3),
+             Item(4, "verification", 2, [(40, 50)], None, 4), Item(5, "verification", None, [(50, 60)], None, 5)]
+    for strategy in ("full", "keep_last_k"):
+        rules = {d["item"]: d["rule"] for d in plan(items, strategy, k=3).deletions}
+        assert rules == {2: "wrong_off_trunk", 3: "check_of_deleted", 4: "check_of_deleted"}, strategy
+    dup = [Item(0, "approach", 1, [(0, 10)], "correct", 0), Item(1, "approach", 2, [(10, 20)], "correct", 0),
+           Item(2, "verification", 2, [(20, 30)], None, 2)]
+    assert {d["item"]: d["rule"] for d in plan(dup, "redundancy_only").deletions} == {
+        1: "redundant", 2: "check_of_deleted"}
+
+
 def test_full_needs_a_correct_approach_and_redundancy_only_does_not():
     items = _items([("approach", "incorrect", 0), ("approach", "incorrect", 0)])
     assert plan(items, "full").skipped == "no_correct_approach"

@@ -115,6 +115,14 @@ def test_stage_accounts_for_every_row_with_evidence(tmp_path):
     for r in removed:
         ev = json.loads(r["evidence"])
         assert ev["kept"] in kept_ids and ev["method"] == "canonical_hash"
+        assert ev["kept_location"] == f"s:{ev['kept_source_id']}" != r["location"]
+    # the verbatim copies (e*) share the kept rows' content hash: no query_id of theirs names a kept query, so
+    # "queries not in removed" keeps all 40; every removed row has its own removed_id (source + location)
+    verbatim = [r for r in removed if r["location"].startswith("s:e")]
+    assert len(verbatim) == 5 and all(r["query_id"] is None for r in verbatim)
+    assert all(r["query_id"] is not None for r in removed if r not in verbatim)
+    assert not kept_ids & {r["query_id"] for r in removed}
+    assert len({r["removed_id"] for r in removed}) == 15 and None not in {r["removed_id"] for r in removed}
     meta = [json.loads(x) for x in kept.column("metadata").to_pylist()]
     assert sum(1 for x in meta if "dedup" in x) == 10
     assert lock["stages"]["dedup"]["removed_by_reason"] == {"exact_duplicate": 15}

@@ -143,8 +143,18 @@ def test_verl_schema(exported):
     assert row["data_source"] == "math500_sample" and row["ability"] == "math"
     assert row["reward_model"]["style"] == "rule" and isinstance(row["reward_model"]["ground_truth"], str)
     assert list(row["prompt"][0].keys()) == ["role", "content"] and row["prompt"][0]["role"] == "user"
-    assert set(row["extra_info"]) >= {"split", "index", "query_id"}
+    assert set(row["extra_info"]) >= {"split", "index", "query_id", "domain"}
     assert sorted(df["extra_info"].map(lambda x: x["index"])) == list(range(len(df)))
+    readme = (out / "verl" / "README.md").read_text()
+    assert "custom_reward_function.name=compute_score" in readme and "math500_sample" in readme
+    # the shipped reward, loaded the way verl loads custom_reward_function.path, scores the exported rows
+    spec = importlib.util.spec_from_file_location("custom_module", out / "verl" / "cotforge_reward.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for _, r in df.head(3).iterrows():
+        truth, info = r["reward_model"]["ground_truth"], dict(r["extra_info"])
+        assert mod.compute_score(r["data_source"], f"So the answer is $\\boxed{{{truth}}}$.", truth, info) == 1.0
+        assert mod.compute_score(r["data_source"], "So the answer is $\\boxed{-123456}$.", truth, info) == 0.0
 
 
 # LLaMA-Factory's dataset_info keys (src/llamafactory/data/parser.py, DatasetAttr) and the sharegpt converter's
@@ -193,16 +203,22 @@ def test_llamafactory_dataset_info(exported):
 def test_openrlhf_files(exported):
     out, _ = exported
     d = out / "openrlhf"
-    sft = [json.loads(x) for x in (d / "sft.jsonl").read_text().splitlines()]
-    pref = [json.loads(x) for x in (d / "preference.jsonl").read_text().splitlines()]
-    rl = [json.loads(x) for x in (d / "rl.jsonl").read_text().splitlines()]
+    # one folder per kind: `--dataset json@FOLDER` loads every JSON file in FOLDER
+    assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*.jsonl")) == [
+        "preference/train.jsonl", "rl/train.jsonl", "sft/train.jsonl"]
+    sft = [json.loads(x) for x in (d / "sft" / "train.jsonl").read_text().splitlines()]
+    pref = [json.loads(x) for x in (d / "preference" / "train.jsonl").read_text().splitlines()]
+    rl = [json.loads(x) for x in (d / "rl" / "train.jsonl").read_text().splitlines()]
     assert sft and {"input", "output"} <= set(sft[0]) and isinstance(sft[0]["output"], str)
     assert pref and {"prompt", "chosen", "rejected"} <= set(pref[0])
     assert rl and {"input", "label"} <= set(rl[0])
     readme = (d / "README.md").read_text()
     for flag in ("--input_key input", "--output_key output", "--chosen_key chosen", "--rejected_key rejected",
-                 "--label_key label", "--apply_chat_template"):
+                 "--label_key label", "--apply_chat_template", f"json@{d}/sft ", f"json@{d}/preference ",
+                 f"json@{d}/rl "):
         assert flag in readme
+    for kind, rows in (("sft", sft), ("preference", pref), ("rl", rl)):  # what OpenRLHF's loader reads per folder
+        assert _load(d / kind).num_rows == len(rows)
 
 
 def test_filters(run, tmp_path):
@@ -296,3 +312,61 @@ def test_export_cli(run, tmp_path):
     r = CliRunner().invoke(app, ["export", str(run.root), "--format", "hf", "--out", str(tmp_path / "x"),
                                  "--min-tokens", "9", "--max-tokens", "3"])
     assert isinstance(r.exception, UserError) and "min_tokens" in str(r.exception)
+
+
+def test_verl_reward_code_and_math():
+    from curation.export.verl_reward import compute_score
+
+    tests = json.dumps({"kind": "assert", "asserts": ["assert add(2, 3) == 5"]})
+    good = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
+    bad = "Here:\n```python\ndef add(a, b):\n    return a - b\n```"
+    assert compute_score("mbpp", good, tests, {"domain": "code"}) == 1.0
+    assert compute_score("mbpp", bad, tests, {"domain": "code"}) == 0.0
+    assert compute_score("mbpp", good, tests) == 1.0  # domain from the ground truth's shape
+    assert compute_score("x", "<think>maybe 3</think>\nThe answer is \\boxed{\\frac{1}{2}}", "0.5") == 1.0
+
+
+def test_card_of_a_replay_run_is_true_of_its_data(tmp_path):
+    """A real run over the bundled SkyThought replay (two models, MATH-500 problems kept on purpose): the card lists
+    the outputs' Apache-2.0 licence, shows `skythought` as the dataset it is, warns that MATH-500 problems are in
+    the data, and states the assistant-turn format with counts that match the exported rows."""
+    import polars as pl
+    from huggingface_hub import DatasetCard
+
+    from curation import manifest
+    from curation.runner import Runner
+    from curation.teachers.parsing import MARKER_TOKENS
+
+    data = Path(__file__).resolve().parents[2] / "manifests" / "data" / "traces"
+    (tmp_path / "m.yaml").write_text(f"""
+name: replay-card
+sources:
+  - {{name: math500_replay, kind: jsonl, path: {data / 'math500_40_problems.jsonl'}, domain: math, license: MIT,
+     fields: {{problem: problem, reference_answer: answer, source_id: id}}}}
+decontaminate: {{benchmarks: [amc23], detectors: {{embedding: {{enabled: false}}}}}}
+teachers:
+  - name: skythought
+    backend: replay
+    license: Apache-2.0
+    replay: {{path: {data / 'skythought_math500_40.jsonl.gz'}, format: flat, teacher: teacher, completion: response,
+             models: [Sky-T1-math-correct-5K-27B, Qwen/Qwen2.5-14B-Instruct]}}
+distill: {{part_size: 64}}
+verify: {{workers: 1}}
+export: {{formats: [hf]}}
+""")
+    Runner(manifest.load(tmp_path / "m.yaml"), tmp_path / "run", options={"quiet": True}).run()
+    card = DatasetCard.load(tmp_path / "run" / "export" / "hf" / "README.md")
+    assert set(card.data.to_dict()["license"]) == {"apache-2.0", "mit"}
+    text = card.text
+    assert "### `skythought`: replayed dataset" in text and "model: `None`" not in text
+    assert "### Sky-T1-math-correct-5K-27B" in text and "- replayed from `skythought`" in text
+    assert "Benchmark contamination warning" in text and "40 from `math500`" in text
+    sft = pl.read_parquet(tmp_path / "run" / "export" / "hf" / "data" / "sft" / "*.parquet")
+    content = [m[-1]["content"] for m in sft["messages"].to_list()]
+    think = sum(c.startswith("<think>\n") and "\n</think>\n\n" in c for c in content)
+    assert think > 0 and not any(t in c for c in content for t in MARKER_TOKENS if t not in ("<think>", "</think>"))
+    assert f"| with `<think>` reasoning | {think} |" in text
+    assert f"| answer only (no separate reasoning) | {len(content) - think} |" in text
+    teachers = dict(zip(sft["trace_id"], sft["teacher"]))
+    assert all(teachers[t] == "Sky-T1-math-correct-5K-27B" for t, c in zip(sft["trace_id"], content)
+               if c.startswith("<think>"))

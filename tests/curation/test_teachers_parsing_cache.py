@@ -129,3 +129,36 @@ def test_vllm_mean_logprob_reads_cumulative_or_per_position_values():
     per_pos = [{5: NS(logprob=-0.1), 9: NS(logprob=-3.0)}, {6: NS(logprob=-0.5)}, None]
     assert _mean_logprob(NS(token_ids=[5, 6, 7], cumulative_logprob=None, logprobs=per_pos)) == pytest.approx(-0.3)
     assert _mean_logprob(NS(token_ids=[5], cumulative_logprob=None, logprobs=None)) is None
+
+
+def test_split_reasoning_skythought_markers_on_the_bundled_traces():
+    """Sky-T1's own markers (27B rows of the bundled SkyThought outputs) split like think tags; no marker is left."""
+    import gzip
+    from pathlib import Path
+
+    from curation.teachers.parsing import MARKER_TOKENS, has_markers
+
+    path = Path(__file__).resolve().parents[2] / "manifests/data/traces/skythought_math500_40.jsonl.gz"
+    rows = [json.loads(x) for x in gzip.open(path, "rt")]
+    marked = [r["response"] for r in rows if "<|begin_of_thought|>" in r["response"]]
+    assert len(marked) == 30
+    closed = 0
+    for text in marked:
+        p = split_reasoning(text, ("<think>", "</think>"), None)
+        assert p.reasoning and not has_markers(p.reasoning) and not has_markers(p.answer)
+        if "<|end_of_thought|>" in text:
+            closed += 1
+            if "<|end_of_solution|>" not in text:  # the solution part was cut off
+                assert p.status == "malformed" and p.answer
+                continue
+            assert p.status == "ok" and "\\boxed" in p.answer and "\\boxed" not in p.reasoning[-10:]
+            assert p.reasoning == text.split("<|end_of_thought|>")[0].replace("<|begin_of_thought|>", "").strip()
+        else:
+            assert (p.answer, p.status) == ("", "malformed")
+    assert closed == 28 and "<|end_of_solution|>" in MARKER_TOKENS
+    # think tags still win where both occur, and a family's close marker alone splits as with `</think>`
+    p = split_reasoning("<think>t</think><|begin_of_solution|>a<|end_of_solution|>", ("<think>", "</think>"), "stop")
+    assert (p.reasoning, p.answer) == ("t", "<|begin_of_solution|>a<|end_of_solution|>")
+    p = split_reasoning("r<|end_of_thought|>\n<|begin_of_solution|>\nx = 2\n<|end_of_solution|>", ("<think>", "</think>"),
+                        "stop")
+    assert (p.reasoning, p.answer, p.status) == ("r", "x = 2", "ok")
