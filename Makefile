@@ -64,7 +64,7 @@ test: setup system-deps vllm-venv
 	$(BIN)/python -m pytest -q -rs
 
 # Benchmarks against named baselines (run on demand, never in CI). Output: bench_out/*.txt (+ JSON where offered).
-# Some read ../shared/data (real traces not redistributable here); they say so when it is absent.
+# Some read a folder of real traces named by COTFORGE_TRACES_DIR (not redistributable here); they say so when unset.
 bench: setup system-deps
 	@mkdir -p bench_out
 	$(BIN)/python benchmarks/bench_math_verify.py --out bench_out/math_verify.json | tee bench_out/math_verify.txt

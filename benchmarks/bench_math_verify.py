@@ -8,6 +8,7 @@ throughput vs Math-Verify on the same pairs, p95 latency, pathological-input lat
 from __future__ import annotations
 
 import argparse
+import os
 import gzip
 import json
 import random
@@ -138,7 +139,8 @@ def scaling(pairs: list[tuple[str, str]], max_workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--traces-dir", default=str(ROOT.parent / "shared" / "data" / "traces"))
+    ap.add_argument("--traces-dir", default=os.environ.get("COTFORGE_TRACES_DIR", ""),
+                    help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR")
     ap.add_argument("--n-speed", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()

@@ -84,7 +84,8 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=64)
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--traces-dir", default=str(ROOT.parent / "shared" / "data" / "traces"))
+    ap.add_argument("--traces-dir", default=os.environ.get("COTFORGE_TRACES_DIR", ""),
+                    help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR")
     ap.add_argument("--out")
     a = ap.parse_args()
     res: dict = {"workers": a.workers, "shape": f"{a.prompts} prompts x {a.samples} samples"}

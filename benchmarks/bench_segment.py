@@ -1,7 +1,8 @@
 """Segmenter throughput on ~4k-token traces (default CRF vs the rule segmenter, same run), and `full`
 simplification reduction per teacher.
 
-Run: .venv/bin/python benchmarks/bench_segment.py [--traces ../shared/data/traces] [--n 400] [--repeat 3]
+Run: .venv/bin/python benchmarks/bench_segment.py [--traces DIR] [--n 400] [--repeat 3]  (DIR: real traces; default
+$COTFORGE_TRACES_DIR)
 (to time another checkout with the same venv, set PYTHONPATH to it: the editable install points at this one).
 Throughput: segmentation only (paragraphs + cues), on real QwQ-32B traces of 3.5k–4.5k SmolLM2 tokens
 (≈10k chars), repeated to n; the best of `--repeat` passes. Reduction: the full DLCoT pipeline (verdicts, embedding clusters, `full` rules,
@@ -11,6 +12,7 @@ final-answer re-verification) on every long-CoT trace of the bundled files that 
 from __future__ import annotations
 
 import argparse
+import os
 import gzip
 import json
 import time
@@ -29,7 +31,7 @@ def load(paths):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--traces", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"))
+    ap.add_argument("--traces", default=os.environ.get("COTFORGE_TRACES_DIR", ""))
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--skip-reduction", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per segmenter; the best is reported")

@@ -21,6 +21,7 @@ text from the end-of-thought marker on is always `conclusion` (added when the la
 from __future__ import annotations
 
 import argparse
+import os
 import gzip
 import json
 import random
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from curation.cot.evaluate import PRF, boundary_sets  # noqa: E402
 from curation.cot.segment import END_OF_THOUGHT, KINDS, Segment, paragraphs, validate  # noqa: E402
 
-SHARED_TRACES = ROOT.parent / "shared" / "data" / "traces"
+SHARED_TRACES = Path(os.environ.get("COTFORGE_TRACES_DIR", ROOT / "manifests" / "data" / "traces"))
 LABELLED = ROOT / "tests" / "data" / "segmentation" / "skythought_labelled.jsonl"
 VERDICTS = ("correct", "incorrect", "incomplete")
 
@@ -65,7 +66,7 @@ def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max
                 continue
             if (r["benchmark"], r["problem_id"]) in used or r["trace_id"] in seen:
                 continue
-            r["_source_file"] = f"shared/data/traces/{path.name}"
+            r["_source_file"] = f"traces/{path.name}"
             by_teacher[r["teacher"]].append(r)
     rng = random.Random(seed)
     for t in sorted(by_teacher):

