@@ -117,9 +117,18 @@ def _restate(p: Problem) -> str:
 
 
 def _abandoned(p: Problem, rng: random.Random) -> str:
-    guess = max(1, round(p.values()[-1]) + rng.choice([-4, -2, 2, 5]))
-    return (f"Hmm, maybe I can just estimate it from the numbers. It looks like it could be around {guess}. "
-            "No, that doesn't work, estimating isn't reliable here. Let me actually compute it.")
+    """An attempt with a method that stalls: guess and check, given up before it reaches an answer."""
+    right = p.values()[-1]
+    guesses = sorted({max(1, round(right) + d) for d in rng.sample([-7, -5, -3, 4, 6, 9], 2)})
+    if p.kind == "linear":
+        a, b = p.ops[-1].operand, p.ops[-2].operand
+        tries = ", ".join(f"x = {g} gives {a}·{g} + {b} = {a * g + b}" for g in guesses)
+        return (f"Maybe I can just guess values of x and check them. {tries}. Neither works, and this is getting "
+                "tedious. Let me try a different approach.")
+    tries = ", ".join(str(g) for g in guesses)
+    return (f"Maybe I can guess the answer from the size of the numbers: something like {tries}? Checking a guess "
+            "means doing the whole computation anyway, so this is not getting anywhere. Let me try a different "
+            "approach.")
 
 
 def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
@@ -133,17 +142,19 @@ def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
             nr = Op(o.op, o.operand % m).apply(Fraction(r))
             combine.append(f"{r} {o.symbol} {o.operand % m} = {fmt(nr)}")
             r = int(nr)
-        return (f"Alternatively, I can reduce each number modulo {m} first: {red}. Then "
-                + ", ".join(combine) + f", and {r} mod {m} = {ans}. That matches.")
+        return (f"Alternatively, let me try a different approach and reduce each number modulo {m} first: {red}. "
+                "Then " + ", ".join(combine) + f", and {r} mod {m} = {ans}. So the remainder is {ans}.")
     if p.kind == "linear" and k == 0:
         a, b = p.ops[-1].operand, p.ops[-2].operand
         c = fmt(values[-2] + b) if len(p.ops) == 2 else fmt(values[0])
-        return f"Alternatively, I can isolate x in one go: x = ({c} - {b}) / {a} = {ans}. Same answer."
+        return (f"Alternatively, maybe there's a more direct way: isolate x in one go. x = ({c} - {b}) / {a} = {ans}. "
+                f"So x = {ans}.")
     if k == 0:
         expr = str(p.start)
         for o in p.ops:
             expr = f"({expr} {o.symbol} {o.operand})" if o.op != "mod" else f"({expr} mod {o.operand})"
-        return f"Alternatively, I can write the whole thing as one expression: {expr} = {ans}. Same result."
+        return (f"Alternatively, let me approach this differently and write the whole thing as one expression: "
+                f"{expr} = {ans}. So the answer is {ans}.")
     # a second alternative: go backwards from the answer
     v = values[-1]
     back = []
@@ -153,8 +164,8 @@ def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
         else:
             back.append(f"undoing {o.symbol} {o.operand} gives {fmt(prev)}")
         v = prev
-    return f"Let me try yet another way and work backwards from {ans}: " + ", ".join(back) + \
-        f", which is where we started. So {ans} is consistent."
+    return (f"Hmm, let me try another way: work backwards from {ans}. " + ", ".join(back).capitalize()
+            + f", which is where we started. So the answer is {ans}.")
 
 
 def _check(p: Problem, values: list[Fraction], first: bool) -> str:
@@ -173,8 +184,8 @@ def _render(p: Problem, spec: TeacherSpec, rng: random.Random, outcome: str, sli
     if rng.random() < spec.p_abandon:
         parts.append(_abandoned(p, rng))
     first_vals = p.values(slip) if outcome in ("slip", "caught_slip") else right
-    parts.append("Let me work through it step by step. " + " ".join(_steps(p, first_vals, prose=True))
-                 + f" So the answer is {fmt(first_vals[-1])}.")
+    parts.append("First, let me compute it directly, one step at a time.\n" + "\n".join(_steps(p, first_vals, prose=True))
+                 + f"\nSo the answer is {fmt(first_vals[-1])}.")
     if outcome == "caught_slip":
         assert slip is not None
         i = slip[0]
@@ -195,14 +206,16 @@ def _render(p: Problem, spec: TeacherSpec, rng: random.Random, outcome: str, sli
     return f"<think>\n{body}\n</think>\n{summary}. The answer is \\boxed{{{fmt(final[-1])}}}."
 
 
-def _bad_format(text: str, answer: str, rng: random.Random) -> str:
-    kind = rng.choice(["unboxed", "unclosed", "words"])
+BAD_FORMATS = ("unboxed", "unclosed", "words")
+
+
+def _bad_format(text: str, answer: str, kind: str) -> str:
     if kind == "unboxed":
         return text.replace(f"\\boxed{{{answer}}}", f"{answer}, I think")
     if kind == "unclosed":  # the think block never closes and no boxed answer: the visible answer is missing
         return text.replace("</think>\n", "").replace(f"The answer is \\boxed{{{answer}}}.", f"so {answer}")
     word = WORDS[int(answer)] if answer.isdigit() and int(answer) < len(WORDS) else f"the number {answer}"
-    return text.replace(f"\\boxed{{{answer}}}", word if word.startswith("the") else f"{word}")
+    return text.replace(f"\\boxed{{{answer}}}", word)
 
 
 def answer(p: Problem, spec: TeacherSpec, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -213,12 +226,14 @@ def answer(p: Problem, spec: TeacherSpec, rng: random.Random) -> Iterator[dict[s
         slip = _slip(p, rng) if outcome != "correct" else None
         text = _render(p, spec, rng, outcome, slip)
         final = fmt(p.values(slip)[-1]) if outcome == "slip" else p.answer
-        finish, bad = "stop", False
+        finish, bad = "stop", None
         if spec.p_bad_format and rng.random() < spec.p_bad_format:
-            text, bad = _bad_format(text, final, rng), True
+            bad = rng.choice(BAD_FORMATS)
+            text = _bad_format(text, final, bad)
         if spec.max_chars is not None and len(text) > spec.max_chars:
             cut = text.rfind(" ", 0, spec.max_chars)
             text, finish = text[: cut if cut > 0 else spec.max_chars], "length"
         yield {"problem": p.text, "response": text, "teacher": spec.name, "finish_reason": finish,
-               "outcome": {"kind": outcome, "final": final, "bad_format": bad, "cut": finish == "length",
-                           "expected_correct": final == p.answer and not bad and finish == "stop"}}
+               "outcome": {"kind": outcome, "final": final, "answer_right": final == p.answer, "bad_format": bad,
+                           "cut": finish == "length",
+                           "expected_correct": final == p.answer and bad is None and finish == "stop"}}
