@@ -74,6 +74,7 @@ bench: setup system-deps
 	$(BIN)/python benchmarks/bench_resume.py | tee bench_out/resume.txt
 	$(BIN)/python benchmarks/bench_segment.py | tee bench_out/segment.txt
 	$(BIN)/python benchmarks/bench_collect.py --out bench_out/collect.json | tee bench_out/collect.txt
+	$(BIN)/python benchmarks/bench_train.py --out bench_out/train.json | tee bench_out/train.txt
 
 lint: setup
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks

@@ -114,15 +114,17 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def format_validation_error(err: ValidationError, path: Path | str, root: yaml.Node | None) -> str:
-    lines = [f"{path}: invalid manifest ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
+def format_validation_error(err: ValidationError, path: Path | str, root: yaml.Node | None,
+                            model: type[BaseModel] | None = None, what: str = "manifest") -> str:
+    """One line per problem: file:line, dotted key path, what is wrong (and the allowed keys for unknown ones)."""
+    lines = [f"{path}: invalid {what} ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-after")))
         dotted = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in loc).replace(".[", "[")
         line = _line_of(root, loc)
         where = f"{path}:{line}" if line else str(path)
         if e["type"] == "extra_forbidden":
-            owner = _model_at(Manifest, loc)
+            owner = _model_at(model or Manifest, loc)
             allowed = ", ".join(owner.model_fields) if owner else "?"
             lines.append(f"  {where}: unknown key '{dotted}'. Allowed keys here: {allowed}")
         elif e["type"] == "missing":

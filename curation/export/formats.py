@@ -32,7 +32,8 @@ ALL_COLUMNS = ["trace_id", "query_id", "teacher", "model", "backend", "sample_in
                "reasoning_tokens", "simplified_tokens", "mean_logprob", "verdict", "extracted_answer", "verifier",
                "score", "label", "pass_rate", "difficulty"]
 PREF_COLUMNS = ["prompt", "chosen", "rejected", "query_id", "chosen_trace_id", "rejected_trace_id",
-                "chosen_teacher", "rejected_teacher", "source", "domain", "difficulty"]
+                "chosen_teacher", "rejected_teacher", "source", "domain", "difficulty", "rejected_finish_reason",
+                "rejected_label"]
 RL_COLUMNS = ["prompt", "solution", "tests", "query_id", "source", "source_id", "domain", "pass_rate", "difficulty"]
 
 COLUMN_DOCS = {
@@ -60,6 +61,8 @@ COLUMN_DOCS = {
     "label": "positive | negative | truncated | unverifiable", "pass_rate": "share of the query's samples that pass",
     "difficulty": "1 − pass_rate", "chosen_trace_id": "trace id of chosen", "rejected_trace_id": "trace id of rejected",
     "chosen_teacher": "teacher of chosen", "rejected_teacher": "teacher of rejected",
+    "rejected_finish_reason": "stop | length of the rejected trace (length = cut off)",
+    "rejected_label": "label of the rejected trace (negative, truncated, …)",
 }
 
 

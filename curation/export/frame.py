@@ -137,7 +137,8 @@ def preference_rows(f: ExportFrames) -> pl.DataFrame:
         return pl.DataFrame(schema={"query_id": pl.Utf8, "prompt": CHAT, "chosen": CHAT, "rejected": CHAT,
                                     "chosen_trace_id": pl.Utf8, "rejected_trace_id": pl.Utf8,
                                     "chosen_teacher": pl.Utf8, "rejected_teacher": pl.Utf8, "source": pl.Utf8,
-                                    "domain": pl.Utf8, "difficulty": pl.Float64})
+                                    "domain": pl.Utf8, "difficulty": pl.Float64, "rejected_finish_reason": pl.Utf8,
+                                    "rejected_label": pl.Utf8})
     turn = pl.concat_list([pl.struct(pl.lit("assistant").alias("role"),
                                      assistant_content(pl.col("export_reasoning"), pl.col("answer")).alias("content"))])
     side = f.traces.select("trace_id", "teacher", "prompt", "source", "domain", "difficulty", turn.alias("turn"))
@@ -145,12 +146,15 @@ def preference_rows(f: ExportFrames) -> pl.DataFrame:
         f.pairs.select("query_id", "chosen_trace_id", "rejected_trace_id")
         .join(side.rename({"trace_id": "chosen_trace_id", "turn": "chosen", "teacher": "chosen_teacher"}),
               on="chosen_trace_id")
-        .join(side.select("trace_id", "teacher", "turn").rename(
-            {"trace_id": "rejected_trace_id", "turn": "rejected", "teacher": "rejected_teacher"}),
+        .join(f.traces.select("trace_id", "teacher", "finish_reason", "label", turn.alias("turn")).rename(
+            {"trace_id": "rejected_trace_id", "turn": "rejected", "teacher": "rejected_teacher",
+             "finish_reason": "rejected_finish_reason", "label": "rejected_label"}),
             on="rejected_trace_id")
     )
+    # the rejected side's finish reason and label travel with the pair so trainers can drop cut-off negatives
     return out.select("query_id", "prompt", "chosen", "rejected", "chosen_trace_id", "rejected_trace_id",
-                      "chosen_teacher", "rejected_teacher", "source", "domain", "difficulty")
+                      "chosen_teacher", "rejected_teacher", "source", "domain", "difficulty",
+                      "rejected_finish_reason", "rejected_label")
 
 
 def prompt_rows(f: ExportFrames) -> pl.DataFrame:
