@@ -1,6 +1,7 @@
-"""`cotforge lab build`: the distillation lab's data (training/lab): query pool, test split, teacher traces, student.
+"""`cotforge lab build` / `cotforge lab run`: the distillation lab (training/lab).
 
-The pipeline then runs on it like on any data: `cotforge run manifests/lab/lab.yaml`.
+`build` writes the data (query pool, test split, teacher traces, student), which the pipeline then runs on like on
+any data (`cotforge run manifests/lab/lab.yaml`); `run` does all of it and trains and scores every arm (A0-A6).
 """
 
 from __future__ import annotations
@@ -49,3 +50,40 @@ def register(app: typer.Typer) -> None:
             path = build_student(out / "student", lab_texts(out))
             info = json.loads((path / "lab_student.json").read_text())
             console.print(f"student: {path} ({info['parameters']:,} parameters, untrained)")
+
+    @lab.command("run")
+    def run_cmd(
+        out: Path = typer.Option(Path("runs/lab"), "--out", help="lab folder: data, runs, students, lab.json, "
+                                 "report.html"),
+        recipe: str = typer.Option("cpu", "--recipe", help="cpu (2 cores, ~30 min) | smoke (CI) | gpu (lent device)"),
+        seeds: str | None = typer.Option(None, "--seeds", help="comma-separated seeds (default: the recipe's)"),
+        arms: str | None = typer.Option(None, "--arms", help="comma-separated arms, e.g. A0,A1 (default: all)"),
+    ) -> None:
+        """Build the data, run the pipeline, train and score every arm over seeds; write lab.json and report.html."""
+        import dataclasses
+        import json
+
+        from rich.console import Console
+
+        from training.lab.run import ARMS, RECIPES, run_lab
+
+        from ..errors import UserError
+
+        if recipe not in RECIPES:
+            raise UserError(f"--recipe {recipe!r}: choose from {', '.join(sorted(RECIPES))}")
+        r = RECIPES[recipe]
+        try:
+            if seeds:
+                r = dataclasses.replace(r, seeds=tuple(int(s) for s in seeds.split(",")))
+        except ValueError:
+            raise UserError(f"--seeds {seeds!r}: give integers separated by commas, e.g. 0,1,2") from None
+        if arms:
+            chosen = tuple(a.strip() for a in arms.split(","))
+            bad = [a for a in chosen if a not in ARMS]
+            if bad:
+                raise UserError(f"--arms: unknown {', '.join(bad)}; choose from {', '.join(ARMS)}")
+            r = dataclasses.replace(r, arms=chosen)
+        console = Console()
+        lab = run_lab(out, r, log=console.print)
+        console.print(json.dumps(lab["comparisons"], indent=2, default=str))
+        console.print(f"lab.json and report.html in {out}")
