@@ -43,9 +43,9 @@ class Recipe:
     student: StudentSpec = field(default_factory=lambda: StudentSpec(hidden_size=128, intermediate_size=352,
                                                                      num_hidden_layers=2, num_attention_heads=2,
                                                                      num_key_value_heads=1))
-    token_budget: int = 400_000      # SFT tokens per student (prompt + completion, before padding)
+    token_budget: int = 400_000      # SFT tokens per student (prompt + completion, padding not counted)
     extra_steps: int = 60            # A2's REDI steps = A3's extra SFT steps
-    batch_size: int = 32
+    batch_size: int = 16
     learning_rate: float = 3e-3
     redi_learning_rate: float = 3e-4
     redi_alpha: float = 0.8
@@ -61,12 +61,12 @@ RECIPES = {
                                                           leaked=6),
                     student=StudentSpec(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                         num_attention_heads=2, num_key_value_heads=1, vocab_size=512),
-                    token_budget=6_000, extra_steps=3, batch_size=8, eval_limit=12, max_new_tokens=48),
+                    token_budget=6_000, extra_steps=3, batch_size=4, max_length=256, eval_limit=12, max_new_tokens=48),
     "gpu": Recipe(name="gpu", seeds=(0, 1, 2, 3, 4), lab=LabSpec(train=8000, test=500, duplicates=200,
                                                                  near_duplicates=200, leaked=100),
                   student=StudentSpec(hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
                                       num_attention_heads=6, num_key_value_heads=2),
-                  token_budget=30_000_000, extra_steps=400, batch_size=64, learning_rate=1e-3, eval_limit=500,
+                  token_budget=30_000_000, extra_steps=400, batch_size=32, learning_rate=1e-3, eval_limit=500,
                   max_new_tokens=512, threads=8),
 }
 
@@ -126,13 +126,23 @@ def mean_tokens(path: Path, tokenizer: Any) -> tuple[float, int]:
 def _trainer_args(r: Recipe, steps: int, seed: int, lr: float) -> dict[str, Any]:
     return {"max_steps": steps, "per_device_train_batch_size": r.batch_size, "learning_rate": lr,
             "lr_scheduler_type": "cosine", "warmup_steps": max(1, steps // 20), "weight_decay": 0.01,
-            "seed": seed, "data_seed": seed, "logging_steps": max(1, steps // 20), "dataloader_num_workers": 0}
+            "seed": seed, "data_seed": seed, "logging_steps": max(1, steps // 20), "dataloader_num_workers": 0,
+            # TRL's configs default to bf16 autocast; CPUs without AMX run bf16 matmuls on a scalar path (py-spy:
+            # bf16_dot_with_fp32_arith), many times slower than float32 for this model
+            "bf16": _cuda(), "gradient_checkpointing": False}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def sft(r: Recipe, model: Path, data: Path, out: Path, steps: int, seed: int) -> dict:
     from training.config import DataSpec, ModelSpec, SFTSpec
     from training.sft import train
 
+    # no packing: padding-free packing is built for flash-attention kernels, which the CPU lab does not have
     args = {**_trainer_args(r, steps, seed, r.learning_rate), "max_length": r.max_length, "packing": False}
     cfg = SFTSpec(model=ModelSpec(path=str(model), dtype="float32"), data=DataSpec(path=str(data)), trainer=args,
                   output_dir=str(out), seed=seed)
