@@ -23,8 +23,10 @@ def common_defaults(cfg: TrainConfig) -> dict[str, Any]:
     """Defaults cotforge picks where TRL's suit a GPU node but not a laptop (all overridable in `trainer:`)."""
     import torch
 
-    return {"report_to": [], "logging_steps": 1, "save_strategy": "no",
-            "use_cpu": not torch.cuda.is_available(), "disable_tqdm": True}
+    cpu = not torch.cuda.is_available()
+    # TRL's configs autocast to bf16 by default; CPUs without bf16 matrix units run that on a slow scalar path.
+    return {"report_to": [], "logging_steps": 1, "save_strategy": "no", "use_cpu": cpu, "disable_tqdm": True,
+            **({"bf16": False} if cpu else {})}
 
 
 def run(trainer: Any, cfg: TrainConfig, tokenizer: Any, kind: str, extra: dict[str, Any] | None = None) -> dict:

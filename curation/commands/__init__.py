@@ -8,5 +8,6 @@ COMMAND_MODULES = [
     "curation.commands.segment",
     "curation.commands.audit",
     "curation.commands.export",
+    "curation.commands.lab",
     "curation.commands.train",
 ]

@@ -1,0 +1,33 @@
+"""A 1-seed, few-step run of the whole lab (data, two pipeline runs, every arm, lab.json, report) completes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.lab.run import ARMS, RECIPES, run_lab
+
+
+@pytest.mark.slow
+def test_smoke_lab_runs_every_arm(tmp_path):
+    lab = run_lab(tmp_path, RECIPES["smoke"], log=lambda *_: None)
+    saved = json.loads((tmp_path / "lab.json").read_text())
+    assert saved["seeds"] == [0] and set(saved["arms"]) == set(ARMS)
+    for arm in ("A0", "A1", "A2", "A3", "A4", "A5"):
+        e = lab["arms"][arm]
+        assert e["seeds"] == [0]
+        assert 0.0 <= e["accuracy"]["mean"] <= 1.0 and e["mean_tokens"]["mean"] > 0
+    # A5's pool kept the leaked test problems; the others' did not
+    assert lab["arms"]["A5"]["data"]["rows"] > lab["arms"]["A1"]["data"]["rows"]
+    assert lab["arms"]["A5"]["leaked_vs_clean"]["n_leaked"] > 0
+    # A4's rows are the same traces with simplified (never longer) reasoning
+    assert lab["arms"]["A4"]["data"]["rows"] == lab["arms"]["A1"]["data"]["rows"]
+    assert lab["arms"]["A4"]["data"]["mean_row_tokens"] < lab["arms"]["A1"]["data"]["mean_row_tokens"]
+    assert lab["arms"]["A2"]["data"]["pairs_used"] > 0
+    curves = lab["arms"]["A2"]["per_seed"][0]["curves"]
+    assert len(curves["logps_chosen"]) == len(curves["step"]) > 0
+    a6 = lab["arms"]["A6"]
+    assert set(a6["audit_score"]) == set(a6["student_accuracy"]) == {t.name for t in RECIPES["smoke"].lab.teachers}
+    html = (tmp_path / "report.html").read_text()
+    assert "A6" in html and html.count("data:image/png") >= 2
