@@ -14,7 +14,7 @@ VLLM_VENV := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.cotforge-installed
 DEMO_MODEL := runs/models/SmolLM2-135M-Instruct
 
-.PHONY: setup demo test bench lint clean system-deps vllm-venv
+.PHONY: setup demo test bench lint clean system-deps vllm-venv lab lab-smoke
 
 setup: $(STAMP)
 
@@ -76,6 +76,13 @@ bench: setup system-deps
 	$(BIN)/python benchmarks/bench_collect.py --out bench_out/collect.json | tee bench_out/collect.txt
 	$(BIN)/python benchmarks/bench_rewards.py --out bench_out/rewards.json | tee bench_out/rewards.txt
 	$(BIN)/python benchmarks/bench_train.py --out bench_out/train.json | tee bench_out/train.txt
+
+# The distillation lab (training/lab): synthetic task and teachers, the real pipeline, one tiny student per arm.
+lab: setup
+	$(BIN)/cotforge lab run --out runs/lab
+
+lab-smoke: setup
+	$(BIN)/cotforge lab run --recipe smoke --out runs/lab-smoke
 
 lint: setup
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
