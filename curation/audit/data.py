@@ -20,7 +20,7 @@ TABLES = ("queries", "traces", "pairs", "removed")
 
 
 def _stage_order(store: RunStore) -> list[str]:
-    from ..runner import STAGES
+    from ..stages import NAMES as STAGES
 
     extra = sorted(p.name for p in (store.root / "stages").iterdir() if p.is_dir() and p.name not in STAGES) \
         if (store.root / "stages").exists() else []
