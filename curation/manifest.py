@@ -14,7 +14,9 @@ from .config.collect import CollectConfig, SourceConfig
 from .config.dedup import DecontaminateConfig, DedupConfig
 from .config.distill import DistillConfig, TeacherConfig
 from .config.export import ExportConfig
-from .config.verify import SegmentConfig, SelectConfig, VerifyConfig
+from .config.segment import SegmentConfig
+from .config.select import SelectConfig
+from .config.verify import VerifyConfig
 from .errors import ManifestError
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import records
-from ..config.verify import SegmentConfig
+from ..config.segment import SegmentConfig
 from ..cot.pipeline import DLCoT, Generators, TraceIn
 from ..cot.tokens import get_counter
 from ..stage import StageContext
