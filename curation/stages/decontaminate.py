@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from .. import records
 from ..benchmarks import load_all
-from ..config.dedup import DecontaminateConfig
+from ..config.decontaminate import DecontaminateConfig
 from ..llm import TeacherPool
 from ..stage import StageContext
 from ..text.contamination import BenchmarkIndex
