@@ -22,24 +22,12 @@ from .manifest import Manifest
 from .stage import StageContext
 from .stages import NAMES as STAGES
 from .stages import REGISTRY
-from .store import RunStore
+from .store import RunStore, file_fingerprint
 
 TRACKED_PACKAGES = [
     "pyarrow", "polars", "duckdb", "datasets", "datasketch", "sympy", "sentence-transformers",
     "transformers", "torch", "vllm", "trl",
 ]
-
-
-def file_fingerprint(path: Path) -> dict[str, Any]:
-    """Size + mtime + a hash of the first and last MiB: cheap on 10 GB files, catches edits in practice."""
-    st = path.stat()
-    h = hashlib.blake2b(digest_size=8)
-    with open(path, "rb") as f:
-        h.update(f.read(1 << 20))
-        if st.st_size > (2 << 20):
-            f.seek(-(1 << 20), 2)
-            h.update(f.read(1 << 20))
-    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_tail_hash": h.hexdigest()}
 
 
 def input_fingerprints(manifest: Manifest) -> dict[str, Any]:

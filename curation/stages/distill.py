@@ -54,7 +54,7 @@ def selected_teachers(manifest: Manifest) -> list[TeacherConfig]:
 
 
 def fingerprint_config(manifest: Manifest) -> Any:
-    from ..runner import file_fingerprint
+    from ..store import file_fingerprint
 
     teachers = []
     for t in selected_teachers(manifest) if manifest.teachers else []:
