@@ -97,3 +97,31 @@ def test_map_batches_without_an_upstream_table(tmp_path):
     with pytest.raises(FileNotFoundError, match="needs table 'rows'"):
         ctx.map_batches("rows", lambda t: t, 3)
     assert ctx.map_batches("rows", lambda t: t, 3, schema=pa.schema([("i", pa.int64())]))["batches"] == 0
+
+
+# --- dependency direction -----------------------------------------------------------------------------------------
+
+
+def _imports_of(path) -> set[str]:
+    """Project modules a file imports (module level and inside functions), relative imports resolved."""
+    from curation.codeversion import ROOT, _info
+
+    return {m for m in _info(path, ROOT)[1] if m.startswith("curation.")}
+
+
+@pytest.mark.parametrize("folder", ["stages", "teachers", "export", "sources", "text", "cot"])
+def test_lower_layers_do_not_import_upward(folder):
+    """Stages, teachers, exporters and helpers never reach the runner, the audit or another stage's module."""
+    from curation.codeversion import ROOT
+
+    files = sorted((ROOT / "curation" / folder).glob("*.py")) + ([ROOT / "curation" / "llm.py"] if folder == "teachers"
+                                                               else [])
+    assert files
+    for path in files:
+        for mod in _imports_of(path):
+            assert not mod.startswith(("curation.audit", "curation.runner", "curation.api", "curation.commands")), \
+                f"{path.name} imports {mod}"
+            stage = mod.split(".")[2] if mod.startswith("curation.stages.") and mod.count(".") == 2 else None
+            if stage in stages.REGISTRY:
+                assert path.parent.name == "stages" and path.stem in (stage, "__init__"), \
+                    f"{path.name} imports the stage module {mod}"
