@@ -175,7 +175,8 @@ def run_corpus(path: Path, wd: Path, skip_baseline: bool) -> dict:
 
 def run_cases(path: Path, cache: Path) -> dict:
     from curation.benchmarks import BenchItem
-    from curation.config.dedup import Detectors, NearConfig, Policy, SemanticConfig
+    from curation.config.decontaminate import Detectors, Policy
+    from curation.config.dedup import NearConfig, SemanticConfig
     from curation.text.contamination import BenchmarkIndex
     from curation.text.dedup import find_duplicates
 
@@ -218,7 +219,7 @@ def run_decontam(n_items: int, seed: int = 1) -> dict:
     from synth_corpus import decontam_set
 
     from curation.benchmarks import BenchItem
-    from curation.config.dedup import Detectors, Policy
+    from curation.config.decontaminate import Detectors, Policy
     from curation.text.contamination import BenchmarkIndex
 
     items, queries = decontam_set(n_items, seed=seed)

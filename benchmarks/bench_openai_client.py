@@ -27,7 +27,7 @@ def serve(port_q) -> None:
 
 def main() -> None:
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.openai import OpenAIBackend
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000

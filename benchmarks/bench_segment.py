@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--skip-reduction", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per segmenter; the best is reported")
     a = ap.parse_args()
-    from curation.config.verify import SegmentConfig
+    from curation.config.segment import SegmentConfig
     from curation.cot.pipeline import DLCoT, TraceIn
     from curation.cot.crf_segment import CRFSegmenter, ParallelSegmenter
     from curation.cot.segment import HeuristicSegmenter

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from . import manifest as manifest_mod
 from .errors import ManifestError, UserError
 from .manifest import Manifest
-from .runner import STAGES, Runner, stage_enabled
+from .runner import STAGES, Runner
+from .stages import REGISTRY
 from .sources.memory import attach
 from .store import RunStore
 
@@ -82,7 +83,7 @@ class Pipeline:
 
     def stages(self) -> list[str]:
         """The stages this manifest turns on, in run order."""
-        return [s for s in STAGES if stage_enabled(self.manifest, s)]
+        return [n for n, s in REGISTRY.items() if s.enabled(self.manifest)]
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved manifest as lock.json stores it (memory sources as fingerprints, secrets as references)."""

@@ -19,8 +19,8 @@ PROJECT_PACKAGES = ("curation", "verifiers", "sandboxes")
 ROOT = Path(__file__).resolve().parents[1]
 # Orchestration, not behaviour: how a stage is run, configured and stored. Config values are fingerprinted as
 # data (each stage's section), so editing these modules must not re-run every stage.
-FRAMEWORK = frozenset({"curation", "curation.stage", "curation.store", "curation.runner", "curation.manifest",
-                       "curation.errors", "curation.codeversion", "curation.cli"})
+FRAMEWORK = frozenset({"curation", "curation.stage", "curation.stages", "curation.store", "curation.runner",
+                       "curation.manifest", "curation.errors", "curation.codeversion", "curation.cli"})
 FRAMEWORK_PREFIXES = ("curation.config", "curation.commands")
 
 

@@ -117,7 +117,7 @@ class TeacherPool:
         return t
 
     def llm(self, name: str | None, key: str, sampling: dict[str, Any] | None = None) -> LLM:
-        from .stages.distill import teacher_identity, resolve_local_paths
+        from .teachers.requests import resolve_local_paths, teacher_identity
 
         t = resolve_local_paths(self.teacher(name, key), self.manifest.base_dir)
         if self._cache is None and self.cache_dir is not None:

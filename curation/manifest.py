@@ -11,10 +11,13 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from .config.base import Section
 from .config.collect import CollectConfig, SourceConfig
-from .config.dedup import DecontaminateConfig, DedupConfig
+from .config.decontaminate import DecontaminateConfig
+from .config.dedup import DedupConfig
 from .config.distill import DistillConfig, TeacherConfig
 from .config.export import ExportConfig
-from .config.verify import SegmentConfig, SelectConfig, VerifyConfig
+from .config.segment import SegmentConfig
+from .config.select import SelectConfig
+from .config.verify import VerifyConfig
 from .errors import ManifestError
 
 

@@ -30,6 +30,19 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def merge_metadata(meta: str | None, extra: dict) -> str:
+    """A row's `metadata` JSON with `extra`'s keys set (what dedup and decontaminate record per query); metadata that
+    is not a JSON object is kept under `_raw_metadata` / `_metadata`, never dropped."""
+    try:
+        d = json.loads(meta) if meta else {}
+    except json.JSONDecodeError:
+        d = {"_raw_metadata": meta}
+    if not isinstance(d, dict):
+        d = {"_metadata": d}
+    d.update(extra)
+    return canonical_json(d)
+
+
 def query_id(normalized_problem: str) -> str:
     """Id of a query: hash of its normalized problem text (so exact copies share an id)."""
     return _digest("query", normalized_problem)

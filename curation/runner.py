@@ -2,13 +2,13 @@
 
 A stage's fingerprint chains the previous stage's fingerprint with its own config and code version (derived from
 the source it runs, `codeversion.py`), so changing one stage's config or code re-runs that stage and everything
-after it, and nothing before it.
+after it, and nothing before it. Which stages exist, in which order, and how each is enabled, fingerprinted and
+run is the registry's (`curation.stages`), not this module's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.metadata as md
 import time
 from datetime import datetime, timezone
@@ -17,55 +17,17 @@ from typing import Any
 
 
 from . import __version__, records
-from .codeversion import code_version
 from .errors import UserError
 from .manifest import Manifest
 from .stage import StageContext
-from .store import RunStore
+from .stages import NAMES as STAGES
+from .stages import REGISTRY
+from .store import RunStore, file_fingerprint
 
-STAGES = ["collect", "dedup", "decontaminate", "distill", "verify", "segment", "select", "export"]
 TRACKED_PACKAGES = [
     "pyarrow", "polars", "duckdb", "datasets", "datasketch", "sympy", "sentence-transformers",
     "transformers", "torch", "vllm", "trl",
 ]
-
-
-def stage_module(name: str):
-    return importlib.import_module(f"curation.stages.{name}")
-
-
-def stage_config(manifest: Manifest, name: str) -> Any:
-    if name == "collect":
-        return manifest.collect
-    return getattr(manifest, name, None)
-
-
-def stage_enabled(manifest: Manifest, name: str) -> bool:
-    mod = stage_module(name)
-    if hasattr(mod, "enabled"):
-        return bool(mod.enabled(manifest))
-    cfg = stage_config(manifest, name)
-    return cfg is not None and getattr(cfg, "enabled", True)
-
-
-def _fingerprint_config(manifest: Manifest, name: str) -> Any:
-    mod = stage_module(name)
-    if hasattr(mod, "fingerprint_config"):
-        return mod.fingerprint_config(manifest)
-    cfg = stage_config(manifest, name)
-    return cfg.model_dump(mode="json") if cfg is not None else None
-
-
-def file_fingerprint(path: Path) -> dict[str, Any]:
-    """Size + mtime + a hash of the first and last MiB: cheap on 10 GB files, catches edits in practice."""
-    st = path.stat()
-    h = hashlib.blake2b(digest_size=8)
-    with open(path, "rb") as f:
-        h.update(f.read(1 << 20))
-        if st.st_size > (2 << 20):
-            f.seek(-(1 << 20), 2)
-            h.update(f.read(1 << 20))
-    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_tail_hash": h.hexdigest()}
 
 
 def input_fingerprints(manifest: Manifest) -> dict[str, Any]:
@@ -119,11 +81,10 @@ class Runner:
         """(stage, enabled, fingerprint) in order."""
         plan, prev = [], _hash("cotforge-run")
         inputs = input_fingerprints(self.manifest)
-        for name in STAGES:
-            enabled = stage_enabled(self.manifest, name)
-            version = code_version(f"curation.stages.{name}")
+        for name, stage in REGISTRY.items():
+            enabled = stage.enabled(self.manifest)
             extra = inputs if name == "collect" else None
-            fp = _hash(prev, name, enabled, version, _fingerprint_config(self.manifest, name), extra)
+            fp = _hash(prev, name, enabled, stage.code_version(), stage.fingerprint_config(self.manifest), extra)
             plan.append((name, enabled, fp))
             prev = fp
         return plan
@@ -179,14 +140,14 @@ class Runner:
             ctx = StageContext(
                 name=name,
                 manifest=self.manifest,
-                config=stage_config(self.manifest, name),
+                config=REGISTRY[name].config(self.manifest),
                 store=store,
                 upstream=list(done_upstream),
                 options=self.options,
             )
             t0 = time.perf_counter()
             try:
-                stage_module(name).run(ctx)
+                REGISTRY[name].run(ctx)
             except BaseException as e:
                 entry.update({"status": "failed", "error": f"{type(e).__name__}: {e}"[:2000]})
                 store.write_lock(lock)

@@ -1,7 +1,9 @@
 """What a stage sees: its config, upstream tables, and a place to write outputs, removals and caches.
 
-A stage is a module in `curation/stages/` with `def run(ctx: StageContext) -> None`. Counting rows, timing,
-fingerprinting, atomic writes and resume are the runner's job, not the stage's (as in datatrove).
+A stage is a module in `curation/stages/` with `def run(ctx: StageContext) -> None`, registered in
+`curation.stages.REGISTRY`. Counting rows, timing, fingerprinting, atomic writes and resume are the runner's job,
+not the stage's (as in datatrove); a stage that works row batch by row batch hands its pure per-batch function to
+`map_batches`, which owns slicing, part keys, skip-if-done and progress.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -68,6 +71,66 @@ class StageContext:
             raise FileNotFoundError(f"stage {self.name!r} needs table {table!r} but no earlier stage wrote it")
         return pl.scan_parquet([str(p) for p in self.store.parts(stage, table)])
 
+    def iter_batches(self, table: str, batch_size: int, schema: pa.Schema | None = None) -> Iterator[pa.Table]:
+        """The current version of upstream `table` in consecutive `batch_size`-row slices (the last may be shorter),
+        streamed part by part: at most one part plus one batch in memory. Rows, order and column types are those of
+        `read(table)` (parts are aligned to their unified schema, as `read`'s permissive concatenation does).
+        Without a producer: nothing when `schema` is given, else FileNotFoundError."""
+        stage = self.producer(table)
+        if stage is None:
+            if schema is not None:
+                return
+            raise FileNotFoundError(f"stage {self.name!r} needs table {table!r} but no earlier stage wrote it")
+        paths = self.store.parts(stage, table)
+        unified = pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
+        buf: list[pa.Table] = []
+        held = 0
+        for path in paths:
+            part = _align(pq.read_table(path), unified)
+            buf.append(part)
+            held += part.num_rows
+            while held >= batch_size:
+                rows = pa.concat_tables(buf)
+                yield rows.slice(0, batch_size)
+                rest = rows.slice(batch_size)
+                buf, held = [rest], rest.num_rows
+        if held:
+            yield pa.concat_tables(buf)
+
+    def map_batches(self, table: str, fn: Callable[[pa.Table], pa.Table | None], batch_size: int, *,
+                    schema: pa.Schema | None = None, out: str | None = None,
+                    description: str | None = None) -> dict[str, int]:
+        """Apply the pure per-batch `fn` to upstream `table`, batch by batch (`iter_batches`), and write each result
+        as keyed part `{batch:06d}` of `out` (default: the same table name), so a killed stage resumes at the
+        first unwritten batch: a batch whose part exists is skipped without calling `fn`. `fn` returning None
+        writes nothing (the batch is redone on the next run, e.g. when a remote judge did not answer).
+        Returns counts: batches, skipped (already written), written, not_written."""
+        out = out or table
+        producer = self.producer(table)
+        total = self.store.count(producer, table) if producer is not None else 0
+        counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0}
+        with self.progress(description or f"{table} batches", total=total) as advance:
+            for b, chunk in enumerate(self.iter_batches(table, batch_size, schema)):
+                key = f"{b:06d}"
+                counts["batches"] += 1
+                if self.has_part(out, key):
+                    counts["skipped"] += 1
+                else:
+                    result = fn(chunk)
+                    if result is None:
+                        counts["not_written"] += 1
+                    else:
+                        self.write(out, result, key=key)
+                        counts["written"] += 1
+                advance(chunk.num_rows)
+        return counts
+
+    def iter_output(self, table: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """This stage's own output `table`, part by part (only `columns`, when given): for stats without loading
+        the whole table."""
+        for path in self.store.parts(self.name, table):
+            yield pq.read_table(path, columns=columns)
+
     # --- outputs -----------------------------------------------------------------------------------------
     def write(self, table: str, data: pa.Table, key: str | None = None) -> None:
         """Write one atomic part. With `key`, the part survives a kill and `has_part` lets a resumed stage skip it."""
@@ -120,3 +183,11 @@ class StageContext:
     def log(self, message: str) -> None:
         if not self.options.get("quiet"):
             self.console.print(f"[dim]{self.name}:[/] {message}")
+
+
+def _align(part: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`part` with exactly `schema`'s columns, in its order: cast where the part's type is narrower (a column of
+    nulls), null-filled where the part lacks the column."""
+    cols = [part.column(f.name).cast(f.type) if f.name in part.column_names else pa.nulls(part.num_rows, f.type)
+            for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)

@@ -23,34 +23,12 @@ from typing import Any
 
 import polars as pl
 
-from .data import RunTables, col
+from ..intervals import wilson
+from ..rundata import RunTables, col
 
-Z95 = 1.959963984540054
 DIFFICULTY_BUCKETS = ["solved by all others (d=0)", "mostly solved by others (0<d≤0.5)",
                       "mostly failed by others (0.5<d<1)", "solved by no other (d=1)"]
 LENGTH_BINS = [0, 256, 512, 1024, 2048, 4096, 8192, 16384]
-
-
-def wilson(passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
-    """Wilson score interval (low, high) for passed/n, as expressions (n = 0 gives nulls)."""
-    nf = n.cast(pl.Float64)
-    p = passed.cast(pl.Float64) / nf
-    denom = 1 + z * z / nf
-    centre = (p + z * z / (2 * nf)) / denom
-    half = z * ((p * (1 - p) / nf + z * z / (4 * nf * nf)).sqrt()) / denom
-    ok = n > 0
-    return (pl.when(ok).then((centre - half).clip(0, 1)).otherwise(None),
-            pl.when(ok).then((centre + half).clip(0, 1)).otherwise(None))
-
-
-def wilson_scalar(passed: int, n: int, z: float = Z95) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = passed / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def base_frame(run: RunTables) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import polars as pl
 from .. import __version__
 from ..store import atomic_write_bytes, atomic_write_json
 from . import diversity, metrics, plots
-from .data import RunTables, load_run
+from ..rundata import RunTables, load_run
 from .ranking import rank
 from .template import TEMPLATE
 

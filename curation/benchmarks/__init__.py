@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.dedup import BenchmarkSpec
+from ..config.decontaminate import BenchmarkSpec
 from ..errors import UserError
 
 

@@ -62,7 +62,8 @@ def register(app: typer.Typer) -> None:
         """Mark exact / near / semantic duplicates (default: --exact --near). Keeps the first row of a cluster."""
         import polars as pl
 
-        from ..config.dedup import EmbeddingConfig, NearConfig, SemanticConfig
+        from ..config.dedup import NearConfig, SemanticConfig
+        from ..config.embedding import EmbeddingConfig
         from ..text.dedup import find_duplicates
 
         if not (exact or near or semantic):
@@ -126,7 +127,8 @@ def register(app: typer.Typer) -> None:
         import polars as pl
 
         from ..benchmarks import REGISTRY, load_all
-        from ..config.dedup import BenchmarkSpec, Detectors, EmbeddingConfig, Policy
+        from ..config.decontaminate import BenchmarkSpec, Detectors, Policy
+        from ..config.embedding import EmbeddingConfig
         from ..text.contamination import BenchmarkIndex
 
         if list_:

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Upload the hf export to the Hub: resumable multi-commit upload, retries, card merged non-destructively.
         The token comes from HF_TOKEN or `hf auth login`; it is never written anywhere."""
-        from ..audit.data import load_run
+        from ..rundata import load_run
         from ..config.export import CardConfig, ExportFilters
         from ..export import export_format
         from ..export.push import push_folder

@@ -66,8 +66,8 @@ def register(app: typer.Typer) -> None:
     def validate(manifest: Path = typer.Argument(..., help="manifest YAML")) -> None:
         """Check a manifest without running it."""
         from .. import manifest as manifest_mod
-        from ..runner import STAGES, stage_enabled
+        from ..stages import REGISTRY
 
         m = manifest_mod.load(manifest)
-        on = [s for s in STAGES if stage_enabled(m, s)]
+        on = [n for n, s in REGISTRY.items() if s.enabled(m)]
         console.print(f"{manifest}: ok — {len(m.sources)} sources, {len(m.teachers)} teachers; stages: {', '.join(on)}")

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from .. import records
-        from ..config.verify import SegmentConfig, SimplifyConfig
+        from ..config.segment import SegmentConfig, SimplifyConfig
         from ..cot.pipeline import DLCoT, TraceIn
         from ..errors import UserError
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..config.verify import SegmentConfig
+from ..config.segment import SegmentConfig
 from .answers import (ApproachVerdict, answer_fits, approach_answer, checked_answer, concluded_answer, not_final,
                       question_ask, screen, settle)
 from .cluster import embed, leader_clusters, llm_clusters

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..audit.data import RunTables, load_run
+from ..rundata import RunTables, load_run
 from ..config.export import FORMATS, CardConfig, ExportFilters
 from ..errors import UserError
 from ..store import atomic_write_bytes, atomic_write_json

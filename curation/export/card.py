@@ -15,8 +15,8 @@ import polars as pl
 import yaml
 
 from .. import __version__
-from ..audit.data import RunTables
-from ..audit.metrics import wilson_scalar
+from ..rundata import RunTables
+from ..intervals import wilson_scalar
 from .formats import ALL_COLUMN_DOCS, COLUMN_DOCS
 
 BEGIN = "<!-- cotforge:begin (generated; edits inside are replaced on the next push) -->"

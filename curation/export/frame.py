@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from ..audit.data import RunTables, ensure_columns
+from ..rundata import RunTables, ensure_columns
 from ..config.export import ExportFilters
 
 MESSAGE = pl.Struct({"role": pl.Utf8, "content": pl.Utf8})

@@ -15,6 +15,7 @@ import pyarrow as pa
 from .. import records
 from ..config.collect import SourceConfig
 from ..manifest import Manifest
+from ..sources.fields import get_field
 from ..sources.readers import RawError, iter_source
 from ..sources.tests_format import TestsFormatError, normalize_tests
 from ..stage import StageContext
@@ -39,21 +40,6 @@ def needs_answers(manifest: Manifest) -> bool:
     if mode == "auto":
         return manifest.verify is not None and manifest.verify.enabled
     return mode == "always"
-
-
-def get_field(row: dict[str, Any], path: str | None) -> Any:
-    """Dotted-path lookup (`info.answer`) so nested dataset rows map without preprocessing."""
-    if path is None:
-        return None
-    value: Any = row
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def _as_text(value: Any) -> str | None:

@@ -12,11 +12,10 @@ import pyarrow as pa
 
 from .. import records
 from ..benchmarks import load_all
-from ..config.dedup import DecontaminateConfig
+from ..config.decontaminate import DecontaminateConfig
 from ..llm import TeacherPool
 from ..stage import StageContext
 from ..text.contamination import BenchmarkIndex
-from .dedup import _merge_metadata
 
 
 JUDGE_PROMPT = (
@@ -74,7 +73,7 @@ def run(ctx: StageContext) -> None:
     if cfg.policy.action == "flag":
         meta = q.column("metadata").to_pylist()
         for i in np.flatnonzero(dirty):
-            meta[i] = _merge_metadata(meta[i], {"contamination": [h.to_dict() for h in hits[i]]})
+            meta[i] = records.merge_metadata(meta[i], {"contamination": [h.to_dict() for h in hits[i]]})
         out = q.set_column(q.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string()))
         ctx.write("queries", records.conform(out, records.QUERIES))
         ctx.remove([])

@@ -10,7 +10,6 @@ Representative rule (`keep`): rows with a reference answer (math) or tests (code
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import polars as pl
@@ -45,17 +44,6 @@ def _location(source: str, source_id: str | None) -> str:
     return f"{source}:{source_id}" if source_id else source
 
 
-def _merge_metadata(meta: str | None, extra: dict) -> str:
-    try:
-        d = json.loads(meta) if meta else {}
-    except json.JSONDecodeError:
-        d = {"_raw_metadata": meta}
-    if not isinstance(d, dict):
-        d = {"_metadata": d}
-    d.update(extra)
-    return records.canonical_json(d)
-
-
 def run(ctx: StageContext) -> None:
     cfg: DedupConfig = ctx.config
     q = ctx.read("queries", records.QUERIES)
@@ -87,7 +75,7 @@ def run(ctx: StageContext) -> None:
                         "evidence": records.canonical_json(ev), "problem": problems[i]})
     meta = q.column("metadata").to_pylist()
     for r, ms in members.items():
-        meta[r] = _merge_metadata(meta[r], {"dedup": {"cluster_size": len(ms) + 1,
+        meta[r] = records.merge_metadata(meta[r], {"dedup": {"cluster_size": len(ms) + 1,
                                                       "members": [ids[m] for m in ms[:50]]}})
     keep_idx = np.flatnonzero(kept)
     out = q.set_column(q.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string()))

@@ -24,11 +24,11 @@ from ..manifest import Manifest
 from ..stage import StageContext
 from ..store import atomic_write_json
 from ..teachers import make_backend
-from ..teachers.base import Request, Result, request_key
+from ..teachers.base import Request, Result
 from ..teachers.cache import RequestCache
 from ..teachers.parsing import split_reasoning
 from ..teachers.replay import ReplayRow, iter_replay
-from ..teachers.sampling import build_messages, sample_seed, sampling_params
+from ..teachers.requests import build_requests, resolve_local_paths
 from ..teachers.tokens import token_counter
 from ..text.basic import normalize_text
 
@@ -54,7 +54,7 @@ def selected_teachers(manifest: Manifest) -> list[TeacherConfig]:
 
 
 def fingerprint_config(manifest: Manifest) -> Any:
-    from ..runner import file_fingerprint
+    from ..store import file_fingerprint
 
     teachers = []
     for t in selected_teachers(manifest) if manifest.teachers else []:
@@ -216,48 +216,7 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
     stats["replay"][t.name] = summary
 
 
-# --- live backends ---------------------------------------------------------------------------------------------
-def teacher_identity(t: TeacherConfig) -> dict[str, Any]:
-    ident: dict[str, Any] = {"backend": t.backend, "model": t.model, "revision": t.revision}
-    if t.openai is not None:
-        ident.update(base_url=t.openai.base_url, endpoint=t.openai.endpoint)
-    return ident
-
-
-def _render_prompts(t: TeacherConfig) -> Any:
-    """The completions endpoint takes text: render the chat template locally with the teacher's tokenizer."""
-    from transformers import AutoTokenizer
-
-    name = t.tokenizer or t.model
-    try:
-        tok = AutoTokenizer.from_pretrained(name, revision=t.revision)
-    except Exception as e:
-        raise UserError(f"teacher {t.name!r}: endpoint 'completions' needs the model's chat template; cannot load "
-                        f"tokenizer {name!r} ({e}); set `tokenizer:` to a local folder or use endpoint 'chat'") from e
-    kwargs = (t.generation.chat_template_kwargs if t.generation else None) or {}
-    return lambda msgs: tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False, **kwargs)
-
-
-def build_requests(t: TeacherConfig, queries: list[dict[str, Any]]) -> list[Request]:
-    gen = t.generation
-    assert gen is not None
-    if t.backend == "vllm" or (t.backend == "openai" and t.openai and t.openai.samples_per_request == "one"):
-        groups = [[i] for i in range(gen.n)]  # one request per sample, each with its own seed
-    else:
-        groups = [list(range(gen.n))]  # one request asks all n choices
-    render = _render_prompts(t) if t.openai is not None and t.openai.endpoint == "completions" else None
-    ident = teacher_identity(t)
-    out = []
-    for q in queries:
-        messages = build_messages(gen, q["problem"])
-        prompt = render(messages) if render else None
-        for g in groups:
-            sampling = sampling_params(gen, len(g), sample_seed(gen, g[0]), logprobs=t.logprobs)
-            out.append(Request(key=request_key(ident, messages, prompt, sampling, g), query_id=q["query_id"],
-                               messages=messages, sample_indices=g, sampling=sampling, prompt=prompt))
-    return out
-
-
+# --- live backends (requests, teacher identity: `teachers.requests`) ---------------------------------------
 def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list[dict[str, Any]]:
     gen = t.generation
     assert gen is not None
@@ -285,25 +244,6 @@ def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list
                            c.reasoning, c.finish_reason, gen.think_tags, prompt_tokens, ctok, res.latency_s,
                            mean_logprob=c.mean_logprob))
     return rows
-
-
-def resolve_local_paths(t: TeacherConfig, base_dir: Any) -> TeacherConfig:
-    """`model:`/`tokenizer:` that are folders next to the manifest resolve from there (like every other path)."""
-    from pathlib import Path
-
-    update = {}
-    for f in ("model", "tokenizer"):
-        v = getattr(t, f)
-        if v and not Path(v).is_absolute() and (Path(base_dir) / v).exists():
-            update[f] = str((Path(base_dir) / v).resolve())
-        elif v and (v.startswith((".", "/", "~")) or v.count("/") > 1) and not Path(v).expanduser().exists():
-            where = Path(v) if Path(v).is_absolute() else (Path(base_dir) / v).resolve()
-            raise UserError(
-                f"teacher {t.name!r}: {f} folder {where} does not exist (relative paths resolve from the manifest's "
-                "folder). For the demo's SmolLM2, `make demo` builds it, or run "
-                f"`python -m curation.teachers.tiny_model {where}`"
-            )
-    return t.model_copy(update=update) if update else t
 
 
 def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[str, Any]], cache: RequestCache,

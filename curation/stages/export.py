@@ -25,7 +25,7 @@ def output_dir(ctx: StageContext) -> Path:
 
 
 def run(ctx: StageContext) -> None:
-    from ..audit.data import load_run
+    from ..rundata import load_run
     from ..export import export_run
 
     cfg = ctx.config

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import records
-from ..config.verify import SegmentConfig
+from ..config.segment import SegmentConfig
 from ..cot.pipeline import DLCoT, Generators, TraceIn
 from ..cot.tokens import get_counter
 from ..stage import StageContext
@@ -69,52 +69,62 @@ def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
     return out
 
 
+def batch_size(manifest) -> int | None:
+    cfg = manifest.segment
+    return None if cfg is None else BATCH
+
+
+def resources(manifest):
+    from . import Resources
+
+    cfg = manifest.segment
+    return Resources(cpus=1 if cfg is None else cfg.workers)
+
+
 def run(ctx: StageContext) -> None:
     from ..llm import TeacherPool
 
     cfg: SegmentConfig = ctx.config
     with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
         llms = {k: pool.llm(name, k, SAMPLING) for k, name in _teacher_keys(cfg).items()}  # bad names fail first
-        traces = ctx.read("traces", records.VERIFIED_TRACES)
         queries = ctx.read("queries", records.QUERIES)
         qinfo = {q["query_id"]: q
                  for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
         counter = get_counter(cfg.tokenizer, str(ctx.cache_dir))
         proc = DLCoT(cfg, _generators(llms), counter=counter)
-        _segment_all(ctx, cfg, traces, qinfo, proc, counter, llms.get("segment.chunking.teacher"))
+        rollouts = llms.get("segment.chunking.teacher")
+        chunked = 0
+
+        def one(chunk: pa.Table) -> pa.Table:
+            nonlocal chunked
+            out, n = segment_chunk(chunk, qinfo, cfg, proc, counter, rollouts, budget=None
+                                   if cfg.chunking.max_traces is None else cfg.chunking.max_traces - chunked)
+            chunked += n
+            return out
+
+        ctx.map_batches("traces", one, BATCH, schema=records.VERIFIED_TRACES, description="segmenting")
         if pool.llms:
             ctx.stats["llm_requests"] = pool.stats()
-    done = ctx.store.read(ctx.name, "traces", records.SEGMENTED_TRACES)
-    ctx.stats.update(structure_stats(done.to_pylist()))
+    cols = ["teacher", "segments", "segment_details", "reasoning_tokens", "simplified_tokens"]
+    ctx.stats.update(structure_stats([r for part in ctx.iter_output("traces", cols) for r in part.to_pylist()]))
     ctx.stats["tokenizer"] = counter.name
 
 
-def _segment_all(ctx: StageContext, cfg: SegmentConfig, traces, qinfo, proc: DLCoT, counter, rollouts) -> None:
-    """Keyed parts of BATCH traces: a resumed stage skips the parts already written."""
-    n = traces.num_rows
-    chunked = 0
-    with ctx.progress("segmenting", total=n) as advance:
-        for b, start in enumerate(range(0, n, BATCH)):
-            key = f"{b:06d}"
-            chunk = traces.slice(start, BATCH)
-            if ctx.has_part("traces", key):
-                advance(chunk.num_rows)
-                continue
-            inputs = to_inputs(chunk.to_pylist(), qinfo)
-            outs = proc.process(inputs)
-            if cfg.chunking.enabled:
-                chunked += _chunk(cfg, rollouts, inputs, outs, counter, budget=None if cfg.chunking.max_traces is None
-                                  else cfg.chunking.max_traces - chunked)
-            cols = {
-                "segments": pa.array([o.segments for o in outs], records.SEGMENT_COLUMNS[0].type),
-                "simplified_reasoning": pa.array([o.simplified for o in outs], pa.string()),
-                "reasoning_tokens": pa.array([o.reasoning_tokens for o in outs], pa.int32()),
-                "simplified_tokens": pa.array([o.simplified_tokens for o in outs], pa.int32()),
-                "segment_details": pa.array([records.canonical_json(o.details) for o in outs], pa.string()),
-            }
-            ctx.write("traces", records.replace_columns(chunk, records.SEGMENT_COLUMNS, cols, records.SEGMENTED_TRACES),
-                      key=key)
-            advance(chunk.num_rows)
+def segment_chunk(chunk: pa.Table, qinfo: dict[str, dict], cfg: SegmentConfig, proc: DLCoT, counter, rollouts,
+                  budget: int | None) -> tuple[pa.Table, int]:
+    """One batch of traces with records.SEGMENT_COLUMNS set, and how many traces got Long⊗Short chunks (at most
+    `budget`, when given)."""
+    inputs = to_inputs(chunk.to_pylist(), qinfo)
+    outs = proc.process(inputs)
+    chunked = _chunk(cfg, rollouts, inputs, outs, counter, budget) if cfg.chunking.enabled else 0
+    cols = {
+        "segments": pa.array([o.segments for o in outs], records.SEGMENT_COLUMNS[0].type),
+        "simplified_reasoning": pa.array([o.simplified for o in outs], pa.string()),
+        "reasoning_tokens": pa.array([o.reasoning_tokens for o in outs], pa.int32()),
+        "simplified_tokens": pa.array([o.simplified_tokens for o in outs], pa.int32()),
+        "segment_details": pa.array([records.canonical_json(o.details) for o in outs], pa.string()),
+    }
+    return records.replace_columns(chunk, records.SEGMENT_COLUMNS, cols, records.SEGMENTED_TRACES), chunked
 
 
 def _chunk(cfg: SegmentConfig, gen, inputs: list[TraceIn], outs, counter, budget: int | None) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import records
-from ..config.verify import PairsConfig, SelectConfig
+from ..config.select import PairsConfig, SelectConfig
 from ..cot import filters as F
 from ..errors import UserError
 from ..stage import StageContext
@@ -185,7 +185,7 @@ def confidences(rows: list[dict], cfg: PairsConfig, model: Path | None = None) -
 def _model_scores(rows: list[dict], cfg: PairsConfig, model: Path | None) -> Any:
     import torch
 
-    from ..audit.perplexity import completion_logprobs
+    from ..text.lm_scoring import completion_logprobs
 
     assert model is not None
     if not model.exists():

@@ -12,7 +12,8 @@
 Truncated traces (finish_reason "length", or, when the source gives no finish reason, text that stops mid-sentence,
 mid-formula or inside unclosed thinking: `verifiers.cutoff`) are verified too, but labelled `truncated`; what the
 verifier said is kept in `verify_details.underlying`, the evidence in `verify_details.cutoff`. Traces that failed to generate are `error`. Nothing is removed here.
-Work goes in keyed parts of `batch_size` traces, so a killed run resumes at the first unwritten batch.
+Work goes in keyed parts of `batch_size` traces (`ctx.map_batches`), so a killed run resumes at the first
+unwritten batch.
 """
 
 from __future__ import annotations
@@ -248,54 +249,67 @@ def fingerprint_config(manifest) -> Any:
     return {**cfg.model_dump(mode="json"), "judge": judge}
 
 
+def batch_size(manifest) -> int | None:
+    cfg = manifest.verify
+    return None if cfg is None else cfg.batch_size
+
+
+def resources(manifest):
+    from . import Resources
+
+    cfg = manifest.verify
+    return Resources(cpus=1 if cfg is None else cfg.workers)
+
+
+def verify_chunk(chunk: pa.Table, qinfo: dict[str, dict], cfg: VerifyConfig, judge=None) -> tuple[pa.Table | None, int]:
+    """One batch of traces with records.VERIFY_COLUMNS set, and how many of its traces the judge did not answer;
+    the table is None when any did (not written: a re-run asks again, answers so far are in the request cache)."""
+    rows = chunk.to_pylist()
+    for r in rows:
+        q = qinfo.get(r["query_id"], {})
+        r["_domain"] = q.get("domain") or "general"
+        r["_reference"] = q.get("reference_answer")
+        r["_tests"] = q.get("tests")
+        r["_problem"] = q.get("problem")
+    res = verify_rows(rows, cfg, judge)
+    failed = sum(bool(x.get("request_failed")) for x in res)
+    if failed:
+        return None, failed
+    cols = {f.name: pa.array([x[f.name] for x in res], f.type) for f in records.VERIFY_COLUMNS}
+    return records.replace_columns(chunk, records.VERIFY_COLUMNS, cols, records.VERIFIED_TRACES), 0
+
+
 def run(ctx: StageContext) -> None:
     from ..errors import UserError
     from ..llm import TeacherPool
 
     cfg: VerifyConfig = ctx.config
-    traces = ctx.read("traces", records.TRACES)
     queries = ctx.read("queries", records.QUERIES)
     cols_q = ["query_id", "domain", "reference_answer", "tests", "problem"]
     qinfo = {q["query_id"]: q for q in queries.select(cols_q).to_pylist()}
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    n = traces.num_rows
     unanswered = 0
-    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool, ctx.progress("verifying traces", total=n) as advance:
+    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
         judge = None if cfg.judge_teacher is None else pool.llm(
             cfg.judge_teacher, "verify.judge_teacher", {"temperature": 0.0, "max_tokens": cfg.judge_max_tokens}
         ).replies
-        for b, start in enumerate(range(0, n, cfg.batch_size)):
-            chunk = traces.slice(start, cfg.batch_size)
-            key = f"{b:06d}"
-            if ctx.has_part("traces", key):
-                advance(chunk.num_rows)
-                continue
-            rows = chunk.to_pylist()
-            for r in rows:
-                q = qinfo.get(r["query_id"], {})
-                r["_domain"] = q.get("domain") or "general"
-                r["_reference"] = q.get("reference_answer")
-                r["_tests"] = q.get("tests")
-                r["_problem"] = q.get("problem")
-            res = verify_rows(rows, cfg, judge)
-            failed = sum(bool(x.get("request_failed")) for x in res)
-            if failed:  # not written: a re-run asks again (answers so far are in the request cache)
-                unanswered += failed
-                advance(chunk.num_rows)
-                continue
-            cols = {f.name: pa.array([x[f.name] for x in res], f.type) for f in records.VERIFY_COLUMNS}
-            out = records.replace_columns(chunk, records.VERIFY_COLUMNS, cols, records.VERIFIED_TRACES)
-            ctx.write("traces", out, key=key)
-            advance(chunk.num_rows)
+
+        def one(chunk: pa.Table) -> pa.Table | None:
+            nonlocal unanswered
+            out, failed = verify_chunk(chunk, qinfo, cfg, judge)
+            unanswered += failed
+            return out
+
+        ctx.map_batches("traces", one, cfg.batch_size, schema=records.TRACES, description="verifying traces")
         if cfg.judge_teacher is not None:
             ctx.stats["judge_requests"] = pool.stats()
     if unanswered:
         kinds = "; ".join(ctx.stats["judge_requests"].get(cfg.judge_teacher, {}).get("failures", []))
         raise UserError(f"verify: {unanswered} traces got no reply from the judge {cfg.judge_teacher!r} ({kinds}); "
                         "their batches were not written. Replies so far are cached: re-run to ask only the rest")
-    done = ctx.store.read(ctx.name, "traces", records.VERIFIED_TRACES)
-    for t, v in zip(done.column("teacher").to_pylist(), done.column("verdict").to_pylist()):
-        counts[t][v] += 1
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for part in ctx.iter_output("traces", ["teacher", "verdict"]):
+        for t, v in zip(part.column("teacher").to_pylist(), part.column("verdict").to_pylist()):
+            counts[t][v] += 1
     ctx.stats.update(verify_stats(counts))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from ..config.collect import FieldMap, SourceConfig
 from ..config.distill import ReplayOptions, TeacherConfig
 from ..sources.readers import RawError, iter_source
-from ..stages.collect import get_field
+from ..sources.fields import get_field
 
 
 @dataclass

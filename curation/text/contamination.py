@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from ..benchmarks import BenchItem
-from ..config.dedup import Detectors, Policy
+from ..config.decontaminate import Detectors, Policy
 from . import testcases
 from .canonical import BREAK, canonical_frame, with_breaks
 from .minhash import shingles

@@ -370,7 +370,7 @@ def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarra
     exactly when decontaminating it against that row would flag it (one "same problem?" decision, measured once).
     Edges are the hits between different rows; star clusters keep the best-ranked row of each."""
     from ..benchmarks import BenchItem
-    from ..config.dedup import Policy
+    from ..config.decontaminate import Policy
     from .contamination import BenchmarkIndex, inserted_run
 
     n = len(texts)

@@ -249,7 +249,7 @@ def test_embedding_spread_real_model():
 
 
 def test_wilson_scalar_edges():
-    from curation.audit.metrics import wilson_scalar
+    from curation.intervals import wilson_scalar
 
     lo, hi = wilson_scalar(0, 10)
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-3)
@@ -305,7 +305,7 @@ def test_kappa_undefined_when_a_teacher_never_varies():
 
 
 def test_reasoning_length_is_missing_not_zero_without_separate_reasoning(tmp_path):
-    from curation.audit.data import RunTables
+    from curation.rundata import RunTables
     from curation.audit.metrics import base_frame, lengths
 
     t = pl.DataFrame({"trace_id": ["1", "2", "3"], "query_id": ["q", "q", "q"], "teacher": ["short", "short", "long"],

@@ -37,7 +37,7 @@ def tiny_lm(tmp_path_factory):
 
 
 def test_batched_equals_unbatched(tiny_lm):
-    from curation.audit.perplexity import text_perplexities
+    from curation.text.lm_scoring import text_perplexities
 
     texts = [r["response"] for r in rundir_factory.load_rows()[:9]] + ["short one"]
     a = text_perplexities(texts, tiny_lm, batch_size=4, max_tokens=128)

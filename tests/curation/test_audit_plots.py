@@ -3,7 +3,7 @@
 import polars as pl
 
 from curation.audit import plots
-from curation.audit.metrics import wilson_scalar
+from curation.intervals import wilson_scalar
 
 
 def test_pass_by_difficulty_with_all_correct_bucket_renders():

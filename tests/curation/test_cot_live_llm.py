@@ -143,7 +143,7 @@ def test_verify_judge_on_smollm2_labels_or_records_why_not(smollm2_dir, tmp_path
 def test_error_judge_on_smollm2_quotes_verbatim_or_drops(smol_backend):
     """DLCoT label2 with a real model: a label either points at text inside its own approach or is dropped with
     the reasons; nothing else reaches the simplifier."""
-    from curation.config.verify import SegmentConfig
+    from curation.config.segment import SegmentConfig
     from curation.cot.pipeline import DLCoT, Generators, TraceIn
     from curation.llm import backend_generate
 

@@ -379,7 +379,7 @@ def test_question_ask():
 def test_single_approach_answer_is_what_its_conclusion_states():
     """Qwen2.5-14B on MATH-500 (bundled SkyThought outputs): the only approach ends on the roots "x = 3 or x = -3";
     its conclusion says "exactly two values", boxed 2. The approach's answer is 2 (stated in the conclusion)."""
-    from curation.config.verify import SegmentConfig
+    from curation.config.segment import SegmentConfig
     from curation.cot.pipeline import DLCoT, TraceIn
 
     row = next(r for r in demo_rows() if "not defined" in r["problem"] and r["teacher"] == "Qwen/Qwen2.5-14B-Instruct")

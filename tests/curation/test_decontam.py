@@ -13,7 +13,7 @@ from curation.tabular_io import write_table
 from curation import manifest
 from curation.benchmarks import REGISTRY, load, load_all
 from curation.cli import app
-from curation.config.dedup import Detectors, Policy
+from curation.config.decontaminate import Detectors, Policy
 from curation.errors import UserError
 from curation.runner import Runner
 from curation.store import RunStore

@@ -224,7 +224,7 @@ def test_openrlhf_files(exported):
 def test_filters(run, tmp_path):
     import polars as pl
 
-    from curation.audit.data import load_run
+    from curation.rundata import load_run
     from curation.config.export import ExportFilters
     from curation.errors import UserError
     from curation.export import export_format
@@ -258,7 +258,7 @@ def test_filters(run, tmp_path):
 
 
 def test_export_without_segments_or_pairs(tmp_path):
-    from curation.audit.data import load_run
+    from curation.rundata import load_run
     from curation.config.export import ExportFilters
     from curation.errors import UserError
     from curation.export import export_format

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from curation import records
-from curation.config.verify import PairsConfig, SelectConfig
+from curation.config.select import PairsConfig, SelectConfig
 from curation.stages import select as select_stage
 from curation.stages.select import cv, label_rows, make_pairs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from curation.config.distill import TeacherConfig
-from curation.stages.distill import build_requests
+from curation.teachers.requests import build_requests
 from curation.teachers.openai import OpenAIBackend
 
 

@@ -81,7 +81,7 @@ def test_transformers_backend_samples_counts_and_cache(tmp_path, smollm2_dir):
 
 def test_greedy_is_deterministic_and_n_choices_per_prompt(smollm2_dir):
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
 
     t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
@@ -99,14 +99,14 @@ def test_greedy_is_deterministic_and_n_choices_per_prompt(smollm2_dir):
 
 def test_logprobs_match_a_teacher_forced_pass_and_the_confidence_scorer(smollm2_dir):
     """The backend's mean_logprob (generate + compute_transition_scores) against two independent computations on
-    the same model: a plain forward pass over prompt + generated ids, and audit.perplexity's completion scorer (the
+    the same model: a plain forward pass over prompt + generated ids, and text.lm_scoring's completion scorer (the
     `select.pairs.confidence_model` fallback) on the decoded text."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    from curation.audit.perplexity import completion_logprobs
+    from curation.text.lm_scoring import completion_logprobs
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
 
     t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
@@ -149,7 +149,7 @@ def test_logprobs_match_a_teacher_forced_pass_and_the_confidence_scorer(smollm2_
 
 def test_logprobs_off_by_default(smollm2_dir):
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
 
     t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),

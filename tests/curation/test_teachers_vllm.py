@@ -144,7 +144,7 @@ distill: {{part_size: {part_size}}}
 
 def test_openai_backend_reads_real_vllm_logprobs(smollm2_dir, vllm_server):
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.openai import OpenAIBackend
 
     t = TeacherConfig.model_validate({"name": "s", "backend": "openai", "model": "smollm2", "logprobs": True,

@@ -11,7 +11,7 @@ import sys
 
 if __name__ == "__main__":
     from curation.config.distill import TeacherConfig
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers.vllm import VLLMBackend
 
     model, out = sys.argv[1], sys.argv[2]

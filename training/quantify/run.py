@@ -36,7 +36,7 @@ def generate(t: TeacherConfig, prompts: list[str], backend: Any = None) -> gain.
     """n samples per prompt through the teacher's backend (vLLM, OpenAI-compatible server, or transformers).
 
     The sampling travels with each request, so one loaded backend serves calls with different `n`/`max_tokens`."""
-    from curation.stages.distill import build_requests
+    from curation.teachers.requests import build_requests
     from curation.teachers import make_backend
 
     own = backend is None

@@ -1,4 +1,4 @@
-"""Reading a run directory's tables for audit and export: the latest version of each table, by column name.
+"""Reading a run directory's tables (the one reader audit, export and the export stage share): the latest version of each table, by column name.
 
 Reads the parquet parts directly (not the catalog views, whose absolute paths break when a run folder is moved),
 with DuckDB's `union_by_name` so parts written by different code versions still line up. Columns a stage did not
@@ -13,14 +13,14 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import UserError
-from ..store import RunStore
+from .errors import UserError
+from .store import RunStore
 
 TABLES = ("queries", "traces", "pairs", "removed")
 
 
 def _stage_order(store: RunStore) -> list[str]:
-    from ..runner import STAGES
+    from .stages import NAMES as STAGES
 
     extra = sorted(p.name for p in (store.root / "stages").iterdir() if p.is_dir() and p.name not in STAGES) \
         if (store.root / "stages").exists() else []
