@@ -248,10 +248,18 @@ def _frac_latex(f: Fraction) -> str:
     return rf"{sign}\frac{{{abs(f.numerator)}}}{{{f.denominator}}}"
 
 
+# Commands that only format text; any other command (\sin, \cot, \infty, …) is content and stays in the key.
+_FORMAT_COMMANDS = frozenset("""text textbf textit textrm textsf texttt textnormal mathrm mathbf mathit mathsf mathtt
+    mathnormal operatorname emph mbox hbox rm bf it left right bigl bigr Bigl Bigr big Big displaystyle textstyle
+    boxed quad qquad""".split())
+
+
 def text_key(s: str) -> str:
-    """Loose key for text answers: case-, space- and markup-insensitive."""
+    """Loose key for text answers: case-, space- and markup-insensitive. Formatting commands go; other command
+    names stay as words, so `\\cot x` and `\\sin x` keep different keys."""
     s = unwrap_text(s)
-    s = re.sub(r"\\[a-zA-Z]+|[{}$\\]", " ", s)
+    s = re.sub(r"\\([a-zA-Z]+)", lambda m: " " if m.group(1) in _FORMAT_COMMANDS else f" {m.group(1)} ", s)
+    s = re.sub(r"[{}$\\]", " ", s)
     s = re.sub(r"\s+", " ", s).strip().lower()
     s = s.strip(".,;:!")
     if re.fullmatch(r"\(\s*[a-z]\s*\)", s):
