@@ -1,7 +1,8 @@
 """Training throughput on this machine: cotforge's trainers against plain TRL / transformers in the same run.
 
-1. `cotforge train sft` vs a plain TRL SFTTrainer built by hand (same model, data, batch, steps): the wrapper must
-   cost nothing (ratio ≥ 1.0 within noise).
+1. `cotforge train sft` vs a plain TRL SFTTrainer built by hand (same model, data, batch, steps, precision): the
+   wrapper must cost nothing (ratio ≥ 1.0 within noise). On CPU it also times TRL with its own defaults (bf16
+   autocast), which cotforge turns off there.
 2. SFT with padding-free packing vs padded batches on the demo's length distribution (target ≥ 1.3×), in real
    (non-padding) tokens per second.
 3. `cotforge train redi` vs a plain `transformers.Trainer` doing a causal-LM loss over the same stacked
@@ -104,7 +105,8 @@ def main() -> None:
         cfg = _spec(args, "sft", sft_data, {"max_length": args.max_length, "packing": packing}, tmp)
         return lambda: sft.build_trainer(cfg)[0]
 
-    def plain_sft():
+    def plain_sft(trl_defaults: bool = False):
+        """TRL's SFTTrainer built by hand; `trl_defaults` keeps TRL's bf16 autocast, which cotforge turns off on CPU."""
         cfg = _spec(args, "sft", sft_data, {"max_length": args.max_length, "packing": True}, tmp)
         tok = load_tokenizer(cfg.model)
         ds = load_for("sft", sft_data, limit=args.rows).select_columns(["messages"])
@@ -114,13 +116,16 @@ def main() -> None:
             targs = SFTConfig(output_dir=tmp, max_steps=args.steps, per_device_train_batch_size=args.batch,
                               learning_rate=1e-5, max_length=args.max_length, packing=True, assistant_only_loss=True,
                               gradient_checkpointing=False, report_to=[], use_cpu=True, save_strategy="no",
-                              disable_tqdm=True, eos_token=tok.eos_token)
+                              disable_tqdm=True, eos_token=tok.eos_token,
+                              **({} if trl_defaults or torch.cuda.is_available() else {"bf16": False}))
             return SFTTrainer(model=model, args=targs, train_dataset=ds, processing_class=tok)
         return make
 
     res["sft_cotforge_tok_s"] = best(ours_sft(True), args.repeat)
     res["sft_plain_trl_tok_s"] = best(plain_sft(), args.repeat)
     res["sft_padded_tok_s"] = best(ours_sft(False), args.repeat)
+    if not torch.cuda.is_available():
+        res["sft_plain_trl_bf16_default_tok_s"] = best(plain_sft(trl_defaults=True), args.repeat)
     res["sft_wrapper_ratio"] = res["sft_cotforge_tok_s"] / res["sft_plain_trl_tok_s"]
     res["packing_vs_padded_ratio"] = res["sft_cotforge_tok_s"] / res["sft_padded_tok_s"]
 

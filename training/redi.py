@@ -125,7 +125,7 @@ class REDITrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
         outputs = model(**inputs, use_cache=False)
-        logps, lengths = completion_logps(outputs.logits.float(), labels)
+        logps, lengths = completion_logps(outputs.logits, labels)  # no full fp32 copy: the gather upcasts per row
         b = labels.shape[0] // 2
         loss, mean_c, mean_r = redi_loss(logps[:b], lengths[:b], logps[b:], lengths[b:], self.alpha)
         mode = "train" if model.training else "eval"
