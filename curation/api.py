@@ -19,13 +19,13 @@ from pydantic import ValidationError
 
 from . import manifest as manifest_mod
 from .errors import ManifestError, UserError
+from .config.executor import ExecutorConfig
 from .manifest import Manifest
 from .runner import STAGES, Runner
 from .stages import REGISTRY
 from .sources.memory import attach
 from .store import RunStore
 
-EXECUTORS = ("local",)
 
 
 class Pipeline:
@@ -94,21 +94,26 @@ class Pipeline:
 
     # --- running -----------------------------------------------------------------------------------------
     def run(self, run_dir: Path | str | None = None, until: str | None = None, fresh: bool = False,
-            fail_fast: bool = False, executor: str = "local", quiet: bool = False) -> Run:
+            fail_fast: bool = False, executor: str | Mapping[str, Any] | None = None, quiet: bool = False) -> Run:
         """Run (or resume) into `run_dir` (default: the manifest's run_dir or runs/<name>); finished stages whose
-        fingerprint is unchanged are skipped. Returns the `Run`."""
-        check_executor(executor)
-        runner = Runner(self.manifest, run_dir, options={"fail_fast": fail_fast, "quiet": quiet})
+        fingerprint is unchanged are skipped. `executor` overrides the manifest's `executor:` section: "local",
+        "ray", or the section as a dict (`{"kind": "ray", "address": "auto"}`). Returns the `Run`."""
+        options: dict[str, Any] = {"fail_fast": fail_fast, "quiet": quiet}
+        if executor is not None:
+            options["executor"] = executor_config(executor)
+        runner = Runner(self.manifest, run_dir, options=options)
         lock = runner.run(until=until, fresh=fresh)
         return Run(runner.store.root, _lock=lock)
 
 
-def check_executor(executor: str) -> None:
-    if executor == "ray":
-        raise UserError("executor 'ray' is not available yet; use executor='local' (stages already use worker "
-                        "processes and batched teacher requests on one machine)")
-    if executor not in EXECUTORS:
-        raise UserError(f"executor {executor!r}: unknown; executors are: {', '.join(EXECUTORS)}")
+def executor_config(executor: str | Mapping[str, Any]) -> ExecutorConfig:
+    """An `executor:` section from a name or a dict, with the manifest's own error messages."""
+    spec = {"kind": executor} if isinstance(executor, str) else dict(executor)
+    try:
+        return ExecutorConfig.model_validate(spec)
+    except ValidationError as e:
+        raise UserError(manifest_mod.format_validation_error(e, "executor", None, ExecutorConfig,
+                                                             what="executor")) from None
 
 
 def _attach_memory(m: Manifest, given: dict[str, Any], inline: dict[str, Any], where: str) -> None:

@@ -14,6 +14,7 @@ from .config.collect import CollectConfig, SourceConfig
 from .config.decontaminate import DecontaminateConfig
 from .config.dedup import DedupConfig
 from .config.distill import DistillConfig, TeacherConfig
+from .config.executor import ExecutorConfig
 from .config.export import ExportConfig
 from .config.segment import SegmentConfig
 from .config.select import SelectConfig
@@ -35,6 +36,8 @@ class Manifest(Section):
     segment: SegmentConfig | None = Field(default=None, description="absent: stage off")
     select: SelectConfig | None = Field(default=None, description="absent: stage off")
     export: ExportConfig | None = Field(default=None, description="absent: stage off (use `cotforge export`)")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, description="who runs the stages' batch work "
+                                     "(local or Ray); not part of any fingerprint: the tables are the same")
 
     @model_validator(mode="after")
     def _unique_names(self):

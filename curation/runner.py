@@ -76,6 +76,7 @@ class Runner:
         self.manifest = manifest
         self.store = RunStore(run_dir or manifest.default_run_dir())
         self.options = options or {}
+        self._executor: Any = None
 
     def plan(self) -> list[tuple[str, bool, str]]:
         """(stage, enabled, fingerprint) in order."""
@@ -92,6 +93,22 @@ class Runner:
     def run(self, until: str | None = None, fresh: bool = False) -> dict[str, Any]:
         if until is not None and until not in STAGES:
             raise UserError(f"--until {until!r}: unknown stage; stages are: {', '.join(STAGES)}")
+        try:
+            return self._run(until, fresh)
+        finally:
+            if self._executor is not None:
+                self._executor.close()
+                self._executor = None
+
+    def executor(self) -> Any:
+        """The run's executor, started on first use (a stage with no batch work never starts Ray)."""
+        if self._executor is None:
+            from .executors import create
+
+            self._executor = create(self.options.get("executor") or self.manifest.executor)
+        return self._executor
+
+    def _run(self, until: str | None, fresh: bool) -> dict[str, Any]:
         store = self.store
         store.root.mkdir(parents=True, exist_ok=True)
         if fresh:
@@ -144,6 +161,8 @@ class Runner:
                 store=store,
                 upstream=list(done_upstream),
                 options=self.options,
+                executor=self.executor,
+                resources=REGISTRY[name].resources(self.manifest),
             )
             t0 = time.perf_counter()
             try:

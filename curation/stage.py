@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import records
 from .manifest import Manifest
+from .executors.batches import align
 from .store import RunStore
 
 _STDERR = Console(stderr=True)
@@ -36,6 +37,8 @@ class StageContext:
     upstream: list[str]  # enabled stages before this one, in order
     options: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    executor: Callable[[], Any] | None = None  # gives the run's curation.executors.Executor; None: local
+    resources: Any = None  # curation.stages.Resources this stage declared; None: the defaults
     console: Console = _STDERR
 
     @property
@@ -86,7 +89,7 @@ class StageContext:
         buf: list[pa.Table] = []
         held = 0
         for path in paths:
-            part = _align(pq.read_table(path), unified)
+            part = align(pq.read_table(path), unified)
             buf.append(part)
             held += part.num_rows
             while held >= batch_size:
@@ -100,30 +103,20 @@ class StageContext:
     def map_batches(self, table: str, fn: Callable[[pa.Table], pa.Table | None], batch_size: int, *,
                     schema: pa.Schema | None = None, out: str | None = None,
                     description: str | None = None) -> dict[str, int]:
-        """Apply the pure per-batch `fn` to upstream `table`, batch by batch (`iter_batches`), and write each result
-        as keyed part `{batch:06d}` of `out` (default: the same table name), so a killed stage resumes at the
-        first unwritten batch: a batch whose part exists is skipped without calling `fn`. `fn` returning None
-        writes nothing (the batch is redone on the next run, e.g. when a remote judge did not answer).
-        Returns counts: batches, skipped (already written), written, not_written."""
-        out = out or table
-        producer = self.producer(table)
-        total = self.store.count(producer, table) if producer is not None else 0
-        counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0}
-        with self.progress(description or f"{table} batches", total=total) as advance:
-            for b, chunk in enumerate(self.iter_batches(table, batch_size, schema)):
-                key = f"{b:06d}"
-                counts["batches"] += 1
-                if self.has_part(out, key):
-                    counts["skipped"] += 1
-                else:
-                    result = fn(chunk)
-                    if result is None:
-                        counts["not_written"] += 1
-                    else:
-                        self.write(out, result, key=key)
-                        counts["written"] += 1
-                advance(chunk.num_rows)
-        return counts
+        """Apply the per-batch `fn` (a batch function, see `curation.executors`) to upstream `table` in
+        `batch_size`-row batches and write each result as keyed part `{batch:06d}` of `out` (default: the same
+        table name), so a killed stage resumes at the first unwritten batch: a batch whose part exists is skipped
+        without calling `fn`. `fn` returning None writes nothing (the batch is redone on the next run, e.g. when a
+        remote judge did not answer). The run's executor decides where `fn` runs; the parts are the same.
+        Returns counts: batches, skipped (already written), written, not_written, not_written_rows, plus the
+        counters `fn.take_stats()` reported."""
+        from .executors.local import LocalExecutor
+        from .stages import Resources
+
+        executor = self.executor() if self.executor is not None else LocalExecutor()
+        return executor.map_batches(self, table, fn, batch_size, schema=schema, out=out or table,
+                                    description=description or f"{table} batches",
+                                    resources=self.resources or Resources())
 
     def iter_output(self, table: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """This stage's own output `table`, part by part (only `columns`, when given): for stats without loading
@@ -184,10 +177,3 @@ class StageContext:
         if not self.options.get("quiet"):
             self.console.print(f"[dim]{self.name}:[/] {message}")
 
-
-def _align(part: pa.Table, schema: pa.Schema) -> pa.Table:
-    """`part` with exactly `schema`'s columns, in its order: cast where the part's type is narrower (a column of
-    nulls), null-filled where the part lacks the column."""
-    cols = [part.column(f.name).cast(f.type) if f.name in part.column_names else pa.nulls(part.num_rows, f.type)
-            for f in schema]
-    return pa.Table.from_arrays(cols, schema=schema)

@@ -81,33 +81,71 @@ def resources(manifest):
     return Resources(cpus=1 if cfg is None else cfg.workers)
 
 
+class SegmentBatches:
+    """segment's batch function (see `curation.executors`): small and picklable until `setup` loads the
+    segmenter, the token counter and any LLM teachers in whichever process runs the batches. A Long⊗Short chunk
+    budget is spent in row order, so with one the batches run in order."""
+
+    def __init__(self, cfg: SegmentConfig, qinfo: dict[str, dict], manifest: Any, cache_dir: Any):
+        self.cfg, self.qinfo, self.cache_dir = cfg, qinfo, cache_dir
+        self.keys = _teacher_keys(cfg)
+        self.manifest = manifest if self.keys else None
+        self.ordered = cfg.chunking.enabled and cfg.chunking.max_traces is not None
+        self.max_workers = 1 if self.keys else None  # one writer per request cache
+        self.pool: Any = None
+        self.proc: Any = None
+        self.chunked = self.reported = 0
+
+    def setup(self) -> None:
+        from ..llm import TeacherPool
+
+        if self.proc is not None:
+            return
+        self.pool = TeacherPool(self.manifest, self.cache_dir)
+        llms = {k: self.pool.llm(name, k, SAMPLING) for k, name in self.keys.items()}  # bad names fail first
+        self.counter = get_counter(self.cfg.tokenizer, str(self.cache_dir))
+        self.proc = DLCoT(self.cfg, _generators(llms), counter=self.counter)
+        self.rollouts = llms.get("segment.chunking.teacher")
+
+    def __call__(self, chunk: pa.Table) -> pa.Table:
+        limit = self.cfg.chunking.max_traces
+        out, n = segment_chunk(chunk, self.qinfo, self.cfg, self.proc, self.counter, self.rollouts,
+                               budget=None if limit is None else limit - self.chunked)
+        self.chunked += n
+        return out
+
+    def take_stats(self) -> dict[str, int]:
+        n, self.reported = self.chunked - self.reported, self.chunked
+        return {"chunked": n}
+
+    def close(self) -> dict[str, Any]:
+        """Closes the pool; its request stats (empty when the batches ran elsewhere)."""
+        if self.pool is None:
+            return {}
+        stats = self.pool.stats() if any(llm.stats["prompts"] for llm in self.pool.llms) else {}
+        self.pool.close()
+        self.pool = None
+        return stats
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "pool": None, "proc": None, "counter": None, "rollouts": None}
+
+
 def run(ctx: StageContext) -> None:
-    from ..llm import TeacherPool
-
     cfg: SegmentConfig = ctx.config
-    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
-        llms = {k: pool.llm(name, k, SAMPLING) for k, name in _teacher_keys(cfg).items()}  # bad names fail first
-        queries = ctx.read("queries", records.QUERIES)
-        qinfo = {q["query_id"]: q
-                 for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
-        counter = get_counter(cfg.tokenizer, str(ctx.cache_dir))
-        proc = DLCoT(cfg, _generators(llms), counter=counter)
-        rollouts = llms.get("segment.chunking.teacher")
-        chunked = 0
-
-        def one(chunk: pa.Table) -> pa.Table:
-            nonlocal chunked
-            out, n = segment_chunk(chunk, qinfo, cfg, proc, counter, rollouts, budget=None
-                                   if cfg.chunking.max_traces is None else cfg.chunking.max_traces - chunked)
-            chunked += n
-            return out
-
-        ctx.map_batches("traces", one, BATCH, schema=records.VERIFIED_TRACES, description="segmenting")
-        if pool.llms:
-            ctx.stats["llm_requests"] = pool.stats()
+    queries = ctx.read("queries", records.QUERIES)
+    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
+    fn = SegmentBatches(cfg, qinfo, ctx.manifest, ctx.cache_dir)
+    fn.setup()  # bad teacher names and tokenizers fail here, before any batch
+    try:
+        ctx.map_batches("traces", fn, BATCH, schema=records.VERIFIED_TRACES, description="segmenting")
+    finally:
+        llm_stats = fn.close()
+    if llm_stats:
+        ctx.stats["llm_requests"] = llm_stats
     cols = ["teacher", "segments", "segment_details", "reasoning_tokens", "simplified_tokens"]
     ctx.stats.update(structure_stats([r for part in ctx.iter_output("traces", cols) for r in part.to_pylist()]))
-    ctx.stats["tokenizer"] = counter.name
+    ctx.stats["tokenizer"] = fn.counter.name
 
 
 def segment_chunk(chunk: pa.Table, qinfo: dict[str, dict], cfg: SegmentConfig, proc: DLCoT, counter, rollouts,

@@ -279,38 +279,74 @@ def verify_chunk(chunk: pa.Table, qinfo: dict[str, dict], cfg: VerifyConfig, jud
     return records.replace_columns(chunk, records.VERIFY_COLUMNS, cols, records.VERIFIED_TRACES), 0
 
 
+class VerifyBatches:
+    """verify's batch function (see `curation.executors`): small and picklable until `setup`, which opens the
+    judge's teacher pool in whichever process runs the batches."""
+
+    def __init__(self, cfg: VerifyConfig, qinfo: dict[str, dict], manifest: Any = None, cache_dir: Any = None):
+        self.cfg, self.qinfo = cfg, qinfo
+        self.manifest = manifest if cfg.judge_teacher is not None else None
+        self.cache_dir = cache_dir
+        self.max_workers = 1 if cfg.judge_teacher is not None else None  # one writer per request cache
+        self.pool: Any = None
+        self.judge: Any = None
+        self.unanswered = 0
+
+    def setup(self) -> None:
+        from ..llm import TeacherPool
+
+        if self.cfg.judge_teacher is not None and self.pool is None:
+            self.pool = TeacherPool(self.manifest, self.cache_dir)
+            self.judge = self.pool.llm(self.cfg.judge_teacher, "verify.judge_teacher",
+                                       {"temperature": 0.0, "max_tokens": self.cfg.judge_max_tokens}).replies
+
+    def __call__(self, chunk: pa.Table) -> pa.Table | None:
+        out, failed = verify_chunk(chunk, self.qinfo, self.cfg, self.judge)
+        self.unanswered += failed
+        return out
+
+    def take_stats(self) -> dict[str, int]:
+        n, self.unanswered = self.unanswered, 0
+        return {"unanswered": n}
+
+    def close(self) -> dict[str, Any]:
+        """Closes the pool; its request stats (empty when the batches ran elsewhere)."""
+        if self.pool is None:
+            return {}
+        stats = self.pool.stats() if any(llm.stats["prompts"] for llm in self.pool.llms) else {}
+        self.pool.close()
+        self.pool = self.judge = None
+        return stats
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "pool": None, "judge": None}
+
+
 def run(ctx: StageContext) -> None:
     from ..errors import UserError
-    from ..llm import TeacherPool
 
     cfg: VerifyConfig = ctx.config
     queries = ctx.read("queries", records.QUERIES)
     cols_q = ["query_id", "domain", "reference_answer", "tests", "problem"]
     qinfo = {q["query_id"]: q for q in queries.select(cols_q).to_pylist()}
-    unanswered = 0
-    with TeacherPool(ctx.manifest, ctx.cache_dir) as pool:
-        judge = None if cfg.judge_teacher is None else pool.llm(
-            cfg.judge_teacher, "verify.judge_teacher", {"temperature": 0.0, "max_tokens": cfg.judge_max_tokens}
-        ).replies
-
-        def one(chunk: pa.Table) -> pa.Table | None:
-            nonlocal unanswered
-            out, failed = verify_chunk(chunk, qinfo, cfg, judge)
-            unanswered += failed
-            return out
-
-        ctx.map_batches("traces", one, cfg.batch_size, schema=records.TRACES, description="verifying traces")
-        if cfg.judge_teacher is not None:
-            ctx.stats["judge_requests"] = pool.stats()
-    if unanswered:
-        kinds = "; ".join(ctx.stats["judge_requests"].get(cfg.judge_teacher, {}).get("failures", []))
-        raise UserError(f"verify: {unanswered} traces got no reply from the judge {cfg.judge_teacher!r} ({kinds}); "
-                        "their batches were not written. Replies so far are cached: re-run to ask only the rest")
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    fn = VerifyBatches(cfg, qinfo, ctx.manifest, ctx.cache_dir)
+    fn.setup()  # a judge that is not in `teachers:` fails here, before any batch
+    try:
+        counts = ctx.map_batches("traces", fn, cfg.batch_size, schema=records.TRACES, description="verifying traces")
+    finally:
+        judge_stats = fn.close()
+    if judge_stats:
+        ctx.stats["judge_requests"] = judge_stats
+    if counts["unanswered"]:
+        kinds = "; ".join(judge_stats.get(cfg.judge_teacher, {}).get("failures", []))
+        raise UserError(f"verify: {counts['unanswered']} traces got no reply from the judge {cfg.judge_teacher!r}"
+                        f"{f' ({kinds})' if kinds else ''}; their batches were not written. Replies so far are "
+                        "cached: re-run to ask only the rest")
+    verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for part in ctx.iter_output("traces", ["teacher", "verdict"]):
         for t, v in zip(part.column("teacher").to_pylist(), part.column("verdict").to_pylist()):
-            counts[t][v] += 1
-    ctx.stats.update(verify_stats(counts))
+            verdicts[t][v] += 1
+    ctx.stats.update(verify_stats(verdicts))
 
 
 def verify_stats(counts: dict[str, dict[str, int]]) -> dict[str, Any]:

@@ -144,10 +144,10 @@ def test_bad_input_gives_clear_errors(tmp_path):
         Pipeline.from_dict(_spec(), sources={"mine": datasets.DatasetDict({"train": datasets.Dataset.from_list(
             _rows(2))})})
     pipe = Pipeline.from_dict(_spec(), sources={"mine": _rows(3)})
-    with pytest.raises(UserError, match="'ray' is not available yet"):
-        pipe.run(tmp_path / "run", executor="ray")
-    with pytest.raises(UserError, match="unknown; executors are: local"):
+    with pytest.raises(UserError, match="(?s)invalid executor.*kind: Input should be 'local' or 'ray'.*'dask'"):
         pipe.run(tmp_path / "run", executor="dask")
+    with pytest.raises(UserError, match="address is empty"):
+        pipe.run(tmp_path / "run", executor={"kind": "ray", "address": " "})
     assert not (tmp_path / "run").exists()
     run = pipe.run(tmp_path / "run", until="collect", quiet=True)
     with pytest.raises(UserError, match="no table 'traces'.*collect_queries"):
