@@ -10,7 +10,10 @@ killed run resumes at the first missing part, under this executor or the local o
 from __future__ import annotations
 
 import json
+import logging
 import math
+import pickle
+import traceback
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -54,6 +57,8 @@ class RayExecutor:
             self.started = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the stage's own rich progress bar counts rows as parts land
+        if not cfg.log_to_driver:  # Ray Data logs every dataset's plan at INFO; the run's summary says enough
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
 
     def workers(self, resources: Resources, fn: Any, pending: int) -> int:
         """Actors to start: as many as the cluster holds at the declared resources, capped by the work and by
@@ -95,12 +100,14 @@ class RayExecutor:
             options: dict[str, Any] = {"num_cpus": resources.cpus, "num_gpus": resources.gpus or None}
             if resources.memory_gib:
                 options["memory"] = int(resources.memory_gib * 2**30)
-            ds = ds.map_batches(BatchWorker, batch_size=1, batch_format="pyarrow",
-                                concurrency=self.workers(resources, fn, len(pending)),
+            pool = ray.data.ActorPoolStrategy(size=self.workers(resources, fn, len(pending)))
+            ds = ds.map_batches(BatchWorker, batch_size=1, batch_format="pyarrow", compute=pool,
                                 fn_constructor_kwargs={"fn": fn, "root": str(ctx.store.root), "stage": ctx.name,
                                                        "out": out, "parts": parts},
                                 **{k: v for k, v in options.items() if v is not None})
             for row in ds.iter_rows():
+                if row["error"] is not None:
+                    raise pickle.loads(row["error"])
                 counts["written" if row["written"] else "not_written"] += 1
                 if not row["written"]:
                     counts["not_written_rows"] += row["rows"]
@@ -128,9 +135,25 @@ class BatchWorker:
         rows = []
         for item in items.to_pylist():
             chunk = self.parts.read(item["start"], item["stop"])
-            result = self.fn(chunk)
-            if result is not None:
-                self.store.write_part(self.stage, self.out, result, key=item["key"])
+            error = None
+            try:
+                result = self.fn(chunk)
+                if result is not None:
+                    self.store.write_part(self.stage, self.out, result, key=item["key"])
+            except Exception as e:  # sent back whole: Ray would keep only its text and retry the batch
+                result, error = None, _pickled(e, item["key"])
             rows.append({"key": item["key"], "rows": chunk.num_rows, "written": result is not None,
-                         "stats": json.dumps(take_stats(self.fn))})
-        return pa.Table.from_pylist(rows)
+                         "stats": json.dumps(take_stats(self.fn)), "error": error})
+        return pa.Table.from_pylist(rows, schema=ROW)
+
+
+ROW = pa.schema([("key", pa.string()), ("rows", pa.int64()), ("written", pa.bool_()), ("stats", pa.string()),
+                 ("error", pa.binary())])
+
+
+def _pickled(e: Exception, key: str) -> bytes:
+    e.add_note(f"(in batch {key} on a Ray worker)\n" + "".join(traceback.format_exception(e)).rstrip())
+    try:
+        return pickle.dumps(e)
+    except Exception:  # an exception that does not pickle still reaches the driver with its text
+        return pickle.dumps(RuntimeError("".join(traceback.format_exception(e))))

@@ -63,9 +63,9 @@ def load_frames(run: RunTables, filters: ExportFilters) -> ExportFrames:
         raise ValueError("run has no traces table")
     t = ensure_columns(t, TRACE_COLUMNS).select(list(TRACE_COLUMNS))
     if q is None:
-        q = t.select("query_id").unique().with_columns(
+        q = t.select("query_id").unique(maintain_order=True).with_columns(
             [pl.lit(None, v).alias(k) for k, v in QUERY_COLUMNS.items() if k != "query_id"])
-    q = ensure_columns(q, QUERY_COLUMNS).select(list(QUERY_COLUMNS)).unique("query_id", keep="first")
+    q = ensure_columns(q, QUERY_COLUMNS).select(list(QUERY_COLUMNS)).unique("query_id", keep="first", maintain_order=True)
     stats: dict[str, Any] = {"traces_in": t.height, "queries_in": q.height}
 
     # query-level difficulty (the same value on every trace of a query) for prompt-only outputs
