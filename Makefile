@@ -14,7 +14,7 @@ VLLM_VENV := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.cotforge-installed
 DEMO_MODEL := runs/models/SmolLM2-135M-Instruct
 
-.PHONY: setup demo test bench lint clean system-deps vllm-venv lab lab-smoke
+.PHONY: setup demo test test-fast bench lint clean system-deps vllm-venv lab lab-smoke
 
 setup: $(STAMP)
 
@@ -83,6 +83,11 @@ lab: setup
 
 lab-smoke: setup
 	$(BIN)/cotforge lab run --recipe smoke --out runs/lab-smoke
+
+# The inner loop: everything but the tests marked slow (real engines, whole-pipeline and training runs).
+test-fast: setup system-deps
+	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
+	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks

@@ -9,8 +9,7 @@ contract of a batch function (`BatchFn`):
 - optional `take_stats() -> dict[str, int]`: counters since the last call, summed over batches and workers;
 - optional `ordered = True`: batches depend on the ones before them (a budget spent in row order), so they run
   one after another in the driver whatever the executor;
-- optional `max_workers`: an upper bound on parallel workers (e.g. 1 for a batch function that appends to a
-  request cache file).
+- optional `max_workers`: an upper bound on parallel workers (e.g. a rate-limited service).
 
 `local` runs batches in the calling process, in order (the stages' own worker pools do the parallel work);
 `ray` runs them as Ray Data `map_batches` over actors placed with the stage's declared resources, each actor

@@ -125,8 +125,13 @@ class BatchWorker:
     """One Ray actor: sets the batch function up once, then reads, runs and writes one batch per call."""
 
     def __init__(self, fn: BatchFn, root: str, stage: str, out: str, parts: Parts):
-        from ..store import RunStore
+        import os
+        import socket
 
+        from ..store import RunStore
+        from ..teachers.cache import set_writer
+
+        set_writer(f"{socket.gethostname()}-{os.getpid()}")  # request caches: one file per writing process
         self.fn, self.stage, self.out, self.parts = fn, stage, out, parts
         self.store = RunStore(root)
         setup(fn)
@@ -152,7 +157,8 @@ ROW = pa.schema([("key", pa.string()), ("rows", pa.int64()), ("written", pa.bool
 
 
 def _pickled(e: Exception, key: str) -> bytes:
-    e.add_note(f"(in batch {key} on a Ray worker)\n" + "".join(traceback.format_exception(e)).rstrip())
+    if hasattr(e, "add_note"):  # Python 3.11+
+        e.add_note(f"(in batch {key} on a Ray worker)\n" + "".join(traceback.format_exception(e)).rstrip())
     try:
         return pickle.dumps(e)
     except Exception:  # an exception that does not pickle still reaches the driver with its text

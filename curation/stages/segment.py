@@ -91,7 +91,6 @@ class SegmentBatches:
         self.keys = _teacher_keys(cfg)
         self.manifest = manifest if self.keys else None
         self.ordered = cfg.chunking.enabled and cfg.chunking.max_traces is not None
-        self.max_workers = 1 if self.keys else None  # one writer per request cache
         self.pool: Any = None
         self.proc: Any = None
         self.chunked = self.reported = 0

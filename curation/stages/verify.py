@@ -287,7 +287,6 @@ class VerifyBatches:
         self.cfg, self.qinfo = cfg, qinfo
         self.manifest = manifest if cfg.judge_teacher is not None else None
         self.cache_dir = cache_dir
-        self.max_workers = 1 if cfg.judge_teacher is not None else None  # one writer per request cache
         self.pool: Any = None
         self.judge: Any = None
         self.unanswered = 0

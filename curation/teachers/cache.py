@@ -1,8 +1,10 @@
 """Request cache: every answer is appended, as it arrives, to a sharded JSONL file under the stage's cache dir.
 
 A killed run leaves at worst one partial last line per shard; loading skips it. On re-run, keys with a successful
-answer are served from here and only missing or failed requests go to the teacher again. A single process writes
-(the distill stage); lines are flushed one by one so a SIGKILL loses only what the OS had not yet received.
+answer are served from here and only missing or failed requests go to the teacher again. Lines are flushed one by
+one so a SIGKILL loses only what the OS had not yet received. Each process appends to files of its own: the driver
+to `requests-NN.jsonl`, an executor's worker (which calls `set_writer`) to `requests-NN-<writer>.jsonl`, because
+appends from several processes to one file can interleave (on NFS, O_APPEND is not atomic); loading reads them all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import IO, Any
 from .base import Result
 
 SHARDS = 16
+_WRITER: str | None = None
+
+
+def set_writer(name: str | None) -> None:
+    """Name this process's cache files (an executor's worker: host and pid); None is the driver's plain names."""
+    global _WRITER
+    _WRITER = name
 
 
 class RequestCache:
@@ -32,7 +41,7 @@ class RequestCache:
         return int(key[:8], 16) % self.shards
 
     def _path(self, shard: int) -> Path:
-        return self.root / f"requests-{shard:02d}.jsonl"
+        return self.root / (f"requests-{shard:02d}.jsonl" if _WRITER is None else f"requests-{shard:02d}-{_WRITER}.jsonl")
 
     def _load(self) -> None:
         for p in sorted(self.root.glob("requests-*.jsonl")):

@@ -138,6 +138,7 @@ def _exports(run: Path) -> dict[str, list[dict]]:
 
 
 @needs_ray
+@pytest.mark.slow
 def test_the_demo_under_ray_gives_the_local_tables(tmp_path, ray_instance):
     """The demo manifest on a few rows per source, every stage on. Its live teacher is left out: distill runs in
     the driver under both executors (test_demo runs it), and generating twice would double this test's time."""
@@ -157,6 +158,7 @@ def test_the_demo_under_ray_gives_the_local_tables(tmp_path, ray_instance):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_a_killed_ray_run_resumes_without_redoing_finished_parts(tmp_path):
     """SIGKILL the CLI (driver and local Ray instance) once verify has written some parts; the resumed run keeps
     them (same files) and ends with the same table as an uninterrupted local run."""

@@ -162,3 +162,24 @@ def test_split_reasoning_skythought_markers_on_the_bundled_traces():
     p = split_reasoning("r<|end_of_thought|>\n<|begin_of_solution|>\nx = 2\n<|end_of_solution|>", ("<think>", "</think>"),
                         "stop")
     assert (p.reasoning, p.answer, p.status) == ("r", "x = 2", "ok")
+
+
+def test_worker_processes_write_their_own_cache_files_and_every_reader_sees_all(tmp_path):
+    from curation.teachers import cache as cache_mod
+
+    a = Result(key="a" * 32, choices=[Choice(sample_index=0, completion="from the driver")])
+    b = Result(key="a" * 31 + "b", choices=[Choice(sample_index=0, completion="from a worker")])
+    with RequestCache(tmp_path) as c:
+        c.put(a)
+    try:
+        cache_mod.set_writer("node1-42")
+        with RequestCache(tmp_path) as c:
+            assert "a" * 32 in c  # the worker reads the driver's answers
+            c.put(b)
+    finally:
+        cache_mod.set_writer(None)
+    names = sorted(p.name for p in tmp_path.glob("requests-*.jsonl"))
+    assert len(names) == 2 and any(n.endswith("-node1-42.jsonl") for n in names)  # same shard, separate files
+    c = RequestCache(tmp_path)
+    assert c.get("a" * 32).choices[0].completion == "from the driver"
+    assert c.get("a" * 31 + "b").choices[0].completion == "from a worker"
