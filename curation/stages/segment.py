@@ -23,7 +23,6 @@ from ..cot.pipeline import DLCoT, Generators, TraceIn
 from ..cot.tokens import get_counter
 from ..stage import StageContext
 
-BATCH = 256
 SAMPLING = {"temperature": 0.1, "max_tokens": 2048}
 
 
@@ -71,7 +70,7 @@ def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
 
 def batch_size(manifest) -> int | None:
     cfg = manifest.segment
-    return None if cfg is None else BATCH
+    return None if cfg is None else cfg.batch_size
 
 
 def resources(manifest):
@@ -137,7 +136,7 @@ def run(ctx: StageContext) -> None:
     fn = SegmentBatches(cfg, qinfo, ctx.manifest, ctx.cache_dir)
     fn.setup()  # bad teacher names and tokenizers fail here, before any batch
     try:
-        ctx.map_batches("traces", fn, BATCH, schema=records.VERIFIED_TRACES, description="segmenting")
+        ctx.map_batches("traces", fn, cfg.batch_size, schema=records.VERIFIED_TRACES, description="segmenting")
     finally:
         llm_stats = fn.close()
     if llm_stats:

@@ -64,3 +64,14 @@ def test_not_yaml_mapping(tmp_path):
 def test_demo_manifest_validates():
     m = manifest.load(REPO / "manifests" / "demo.yaml")
     assert m.name == "demo" and len(m.sources) >= 5
+
+
+def test_the_resume_unit_is_batch_size_everywhere_and_the_old_distill_name_is_still_read(tmp_path):
+    head = "name: t\nsources:\n  - {name: a, kind: jsonl, path: q.jsonl}\n"
+    old = _load(tmp_path, head + "distill: {part_size: 7}\n")
+    new = _load(tmp_path, head + "distill: {batch_size: 7}\nsegment: {batch_size: 9}\nexecutor: {kind: ray}\n")
+    assert old.distill.batch_size == new.distill.batch_size == 7
+    assert old.distill.model_dump() == new.distill.model_dump()  # same fingerprint input either way
+    assert new.segment.batch_size == 9 and new.executor.kind == "ray" and old.executor.kind == "local"
+    with pytest.raises(ManifestError, match="executor.kind: Input should be 'local' or 'ray'"):
+        _load(tmp_path, head + "executor: {kind: dask}\n")
