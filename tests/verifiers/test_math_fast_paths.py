@@ -55,8 +55,71 @@ def test_in_process_rules_agree_with_the_full_verifier(gold, pred):
     assert fast.equivalent == verify_local(gold, pred).equivalent
 
 
-def test_a_system_of_assignments_still_goes_to_the_full_verifier():
-    assert fast_verify("5", "\\boxed{x = 5, y = 2}") is None
+def test_a_system_of_assignments_gets_the_full_verifiers_verdict_not_the_number_rule():
+    fast, full = fast_verify("5", "\\boxed{x = 5, y = 2}"), verify_local("5", "\\boxed{x = 5, y = 2}")
+    assert fast is not None and not fast.method.startswith("fast_")  # the full parse + compare, run sympy-free
+    assert (fast.equivalent, fast.status, fast.method) == (full.equivalent, full.status, full.method) == \
+        (False, "ok", "unordered")
+
+
+@pytest.mark.parametrize("gold,pred,expected", [
+    ("(1,2)", "\\boxed{(1, 2)}", True),
+    ("(6,31,-1)", "\\boxed{(3, 0, 0)}", False),
+    ("1,-2", "\\boxed{-2, 1}", True),
+    ("x=5", "\\boxed{5}", True),
+    ("4210_{5}", "\\boxed{4210}", True),
+    ("\\text{yes}", "\\boxed{\\text{Yes}}", True),
+    ("50\\%", "\\boxed{0.5}", True),
+    ("601", "\\boxed{(100, 100, 100)}", False),
+    ("540", "\\boxed{192(4)+96=896}", False),
+])
+def test_sympy_free_shapes_are_decided_in_process_with_the_full_verdict(gold, pred, expected):
+    fast, full = fast_verify(gold, pred), verify_local(gold, pred)
+    assert fast is not None, "decidable without sympy: must not need a worker"
+    assert (fast.equivalent, fast.status, fast.method) == (full.equivalent, full.status, full.method)
+    assert fast.equivalent is expected
+
+
+@pytest.mark.parametrize("gold,pred", [
+    ("3", "\\boxed{2\\cdot 3^2}"),  # arithmetic: sympy
+    ("\\sqrt{2}", "\\boxed{\\frac{2}{\\sqrt{2}}}"),
+    ("(2,\\infty)", "\\boxed{[2, \\infty)}"),  # intervals are sympy sets
+    ("x^2+1", "\\boxed{1+x^2}"),
+])
+def test_what_needs_sympy_still_goes_to_a_worker(gold, pred):
+    assert fast_verify(gold, pred) is None
+
+
+def test_sympy_free_mode_refuses_sympy_through_every_except_clause():
+    from verifiers.math.core import _decide, _prepare
+    from verifiers.math.guards import NeedsSympy, sympy_free, sympy_module
+    from verifiers.math.parse import Options
+
+    with sympy_free():
+        with pytest.raises(NeedsSympy):
+            sympy_module()
+        pre = _prepare("\\sqrt{2}", "\\boxed{\\frac{2}{\\sqrt{2}}}", Options())
+        with pytest.raises(NeedsSympy):  # not swallowed into an 'error' or 'parse_error' verdict
+            _decide(pre, Options())
+    assert sympy_module().__name__ == "sympy"  # the mode ends with the block
+
+
+def test_in_process_verdicts_equal_the_full_verifier_on_the_peer_suite():
+    n = 0
+    for line in PEER.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        gold, pred = str(row["gold"]), str(row["prediction"])
+        fast = fast_verify(gold, pred)
+        if fast is None:
+            continue
+        n += 1
+        full = verify_local(gold, pred)
+        assert (fast.equivalent, fast.status) == (full.equivalent, full.status), (row["id"], fast, full)
+        if not fast.method.startswith("fast_"):
+            assert fast.method == full.method, row["id"]
+    assert n > 100
 
 
 @pytest.mark.timeout(300)

@@ -9,7 +9,7 @@ import random
 from fractions import Fraction
 from typing import Optional
 
-from .guards import TooLarge, huge_equal
+from .guards import TooLarge, huge_equal, sympy_module
 from .parse import Node, Options, ParseError, _to_set, to_sympy
 
 
@@ -54,7 +54,7 @@ def _eq_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 def _equations(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
     """a=b and c=d are the same equation when a-b and c-d are proportional (rearranged or rescaled)."""
-    import sympy
+    sympy = sympy_module()
 
     def diff(n: Node):
         if n.meta.get("simple"):
@@ -77,7 +77,7 @@ def _equations(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 
 def _huge(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     a = g.value if g.kind == "huge" else to_sympy(g)
     b = p.value if p.kind == "huge" else to_sympy(p)
@@ -141,7 +141,7 @@ def _unused_bijection(gi, pi, opts):
 
 
 def _sets(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     if not opts.allow_set_relation and ((g.kind == "rel") != (p.kind == "rel")):
         return False, "set_vs_relation"
@@ -174,7 +174,7 @@ def _rounded_match(lit: Node, other_value, opts: Options) -> Optional[bool]:
     half = Fraction(1, 2 * 10**d)
     if isinstance(other_value, Fraction):
         return abs(other_value - lit.value) <= half
-    import sympy
+    sympy = sympy_module()
 
     try:
         ov = sympy.N(other_value, 40 + d)
@@ -198,7 +198,7 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
                 if r:
                     return True, "rounded_decimal"
         return False, "exact"
-    import sympy
+    sympy = sympy_module()
 
     try:
         a, b = to_sympy(g), to_sympy(p)
@@ -225,14 +225,14 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 
 def _has_opaque(e) -> bool:
-    import sympy
+    sympy = sympy_module()
     from sympy.core.function import AppliedUndef
 
     return bool(e.atoms(AppliedUndef, sympy.Sum, sympy.Integral, sympy.Product, sympy.Limit, sympy.Derivative))
 
 
 def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     if a.has(sympy.zoo, sympy.nan) or b.has(sympy.zoo, sympy.nan):
         return False, "undefined"  # 1/0 is never equal to anything, itself included
@@ -280,7 +280,7 @@ def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
 def _sample(a, b, opts: Options) -> Optional[bool]:
     """Evaluate both at a few random points: equal everywhere tested (to 1e-9 relative) counts as equal, a
     difference at any point is unequal; None when fewer than 3 points could be evaluated (undecided)."""
-    import sympy
+    sympy = sympy_module()
 
     syms = sorted(a.free_symbols | b.free_symbols, key=str)
     if not syms:

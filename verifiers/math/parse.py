@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Optional
 
-from .guards import TooLarge, check_text, huge_equal, log10_mag  # noqa: F401  (huge_equal re-exported)
+from .guards import NeedsSympy, TooLarge, check_text, huge_equal, log10_mag, sympy_free, sympy_module  # noqa: F401  (re-exported)
 from .normalize import normalize, text_key
 
 
@@ -333,7 +333,7 @@ _BOUND_OPS = {"<": "<", ">": ">", "\\le": "<=", "\\ge": ">=", "\\ne": "!="}
 
 def _inequality(s: str, opts: Options) -> Node:
     """Inequalities become the set of values they allow, so 'x > 5' == '(5, \\infty)' == '5 < x'."""
-    import sympy
+    sympy = sympy_module()
 
     toks = re.split(r"(\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z])|<|>)", s)
     terms, ops = toks[0::2], [_BOUND_OPS[t] for t in toks[1::2]]
@@ -368,7 +368,7 @@ def _inequality(s: str, opts: Options) -> Node:
 
 
 def _ray(op: str, c):
-    import sympy
+    sympy = sympy_module()
 
     if op == "<":
         return sympy.Interval.open(-sympy.oo, c)
@@ -387,7 +387,7 @@ def _is_constant_text(t: str) -> bool:
 
 
 def _value_expr(t: str, opts: Options):
-    import sympy
+    sympy = sympy_module()
 
     n = _parse(t, opts, 5)
     if n.kind == "num":
@@ -399,7 +399,7 @@ def _value_expr(t: str, opts: Options):
 
 def _to_set(n: Node):
     """A parsed node as a sympy Set (for interval/inequality comparisons)."""
-    import sympy
+    sympy = sympy_module()
 
     if n.kind == "rel":
         return n.value
@@ -419,7 +419,7 @@ def _to_set(n: Node):
 
 
 def to_sympy(n: Node):
-    import sympy
+    sympy = sympy_module()
 
     if n.kind == "num":
         return sympy.Rational(n.value.numerator, n.value.denominator)
@@ -460,7 +460,7 @@ def _latex2sympy_fast(s: str, norm, conv):
 
 def _sympy_atom(s: str, opts: Options) -> Node:
     """latex2sympy2_extended under guards: parse unevaluated, bound the size, then evaluate."""
-    import sympy
+    sympy = sympy_module()
     from latex2sympy2_extended import latex2sympy
     from latex2sympy2_extended.latex2sympy2 import ConversionConfig
     from latex2sympy2_extended.math_normalization import NormalizationConfig
@@ -497,7 +497,7 @@ def _sympy_atom(s: str, opts: Options) -> Node:
 
 
 def _evaluate(raw, opts: Options):
-    import sympy
+    sympy = sympy_module()
 
     if isinstance(raw, sympy.Basic) and not isinstance(raw, (sympy.Set, sympy.logic.boolalg.Boolean)):
         mag = log10_mag(raw, opts.max_digits)
