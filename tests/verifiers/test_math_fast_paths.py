@@ -151,3 +151,20 @@ def test_batch_sends_one_pair_per_distinct_answer_and_keeps_each_span():
     assert [(v.extracted_pred, v.pred_span, v.method) for v in batch] == \
         [(v.extracted_pred, v.pred_span, v.method) for v in one]
     assert batch[0].pred_span != batch[1].pred_span  # the copy carries its own offsets
+
+
+def test_tail_junk_scan_equals_its_regex():
+    import random
+    import sys
+
+    import verifiers.math  # noqa: F401
+
+    x = sys.modules["verifiers.math.extract"]  # the package attribute `extract` is the function
+    rng = random.Random(0)
+    parts = [" ", "\n", "\t", "\u00a0", ".", "!", ")", "*", "<|", "|>", "im_end", "_", "<", ">", "|", "x", "5", "(",
+             "<|eot_id|>", "<|im_end|>", "A"]
+    for _ in range(20000):
+        t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 12)))
+        s = rng.randint(0, len(t))
+        e = rng.randint(s, len(t))
+        assert x.tail_junk_start(t, s, e) == x._TAIL_JUNK.search(t, s, e).start(), (t, s, e)
