@@ -168,3 +168,21 @@ def test_tail_junk_scan_equals_its_regex():
         s = rng.randint(0, len(t))
         e = rng.randint(s, len(t))
         assert x.tail_junk_start(t, s, e) == x._TAIL_JUNK.search(t, s, e).start(), (t, s, e)
+
+
+def test_atom_cache_keeps_immutable_parses_and_gives_the_same_verdicts():
+    import sys
+
+    import verifiers.math  # noqa: F401
+
+    p = sys.modules["verifiers.math.parse"]  # the package attribute `parse` is the function
+    p._ATOM_CACHE.data.clear()
+    gold = "\\left[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} \\right]"
+    first = [verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}") for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")]
+    assert any("\\pi^2" in k for k in p._ATOM_CACHE.data)
+    again = [verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}") for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")]
+    assert [(v.equivalent, v.method) for v in first] == [(v.equivalent, v.method) for v in again] == \
+        [(False, "ordered"), (True, "ordered")]
+    m = "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"
+    assert verify_local(m, "\\boxed{\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}}").equivalent is False
+    assert not any("pmatrix" in k for k in p._ATOM_CACHE.data)  # a matrix may be mutable: never shared
