@@ -129,9 +129,12 @@ def speed(pairs: list[tuple[str, str]]) -> dict:
             cpu_mv += time.process_time() - c
     cpu_ours += _workers_cpu_s() - w0
     ours = len(pairs) / (sum(lat) / 1000)
+    from verifiers.math import _fast
+
+    need_worker = sum(_fast(g, p) is None for g, p in pairs)  # after the timings: p95 sits above these
     res = {"n": len(pairs), "ours_per_s": round(ours, 1), "ours_inprocess_per_s": round(len(pairs) / t_local, 1),
            "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(sorted(lat)[int(0.95 * len(lat)) - 1], 2),
-           "max_ms": round(max(lat), 1), "math_verify_per_s": None}
+           "max_ms": round(max(lat), 1), "math_verify_per_s": None, "pairs_needing_a_worker": need_worker}
     if mv_verify is not None:
         res["math_verify_per_s"] = round(len(pairs) / t_mv, 1)
         res["ratio_vs_math_verify"] = round(ours / res["math_verify_per_s"], 2)
@@ -202,7 +205,8 @@ def main() -> None:
     s = res["speed"]
     print(f"throughput           ours {s['ours_per_s']}/s (in-process {s['ours_inprocess_per_s']}/s) vs math-verify "
           f"{s.get('math_verify_per_s')}/s  ratio {s.get('ratio_vs_math_verify')}x  p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms")
-    print(f"cpu time per pair    {s['cpu_ms_per_pair']}  cpu ratio {s.get('cpu_ratio_vs_math_verify')}x")
+    print(f"cpu time per pair    {s['cpu_ms_per_pair']}  cpu ratio {s.get('cpu_ratio_vs_math_verify')}x  "
+          f"(pairs needing a sympy worker: {s['pairs_needing_a_worker']}/{s['n']})")
     for k, v in res["pathological"].items():
         print(f"pathological {k:20s} {v['ms']:8.1f} ms  {v['status']}  {v['equivalent']}")
     print(f"scaling (symbolic answers/s by workers) {res['scaling_symbolic_per_s']}")
