@@ -186,3 +186,45 @@ def test_atom_cache_keeps_immutable_parses_and_gives_the_same_verdicts():
     m = "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"
     assert verify_local(m, "\\boxed{\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}}").equivalent is False
     assert not any("pmatrix" in k for k in p._ATOM_CACHE.data)  # a matrix may be mutable: never shared
+
+
+def test_connector_strip_template_equals_the_group_rule():
+    import random
+    import sys
+
+    import verifiers.math  # noqa: F401
+
+    x = sys.modules["verifiers.math.extract"]
+    rng = random.Random(1)
+    parts = ["\\text{", "\\mathrm{", "\\textbf{", "\\mbox {", "}", "{", "and", " ", ",", "$", "$$", "\\(", "\\)",
+             "\\quad", "\\qquad", "\\,", "\\;", "\\\\", "or", "x", "\\[", "\\]", "\\!", "1"]
+    for _ in range(20000):
+        t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 10)))
+        want = x._CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", t)
+        assert x._CONNECT_STRIP.sub(x._CONNECT_REPL, t) == want, t
+
+
+def test_connector_rule_unchanged_on_random_betweens():
+    import random
+    import re
+    import sys
+
+    import verifiers.math  # noqa: F401
+
+    x = sys.modules["verifiers.math.extract"]
+
+    def reference(between: str) -> bool:  # the rule as first written: strip, then drop a trailing 'name ='
+        s = x._CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between)
+        s = s.strip().lower()
+        s = re.sub(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$", "", s).strip()
+        if not re.search(r"[a-z0-9]", s):
+            return True
+        words = re.findall(r"[a-z0-9]+", s)
+        return len(words) <= 6 and words[-1] in ("and", "or") and not re.search(r"[.!?]\s", s)
+
+    rng = random.Random(2)
+    parts = ["x", "y_1", "=", " = ", " ", "\n", "and", "or", ",", ".", ". ", "(a, b)", "\\text{and}", "$", "\\quad",
+             "is", "so", "=\n", "\\(", "\\)", "A", "?", " or "]
+    for _ in range(20000):
+        t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 9)))
+        assert x._is_connector(t) == reference(t), t

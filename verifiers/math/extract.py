@@ -125,10 +125,15 @@ _CONNECT_STRIP = re.compile(
 )
 
 
+_NAME_EQ_END = re.compile(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$")  # a trailing 'x =' / '(a, b) ='
+_CONNECT_REPL = r" \1\2 "  # the kept text of \text{..} or \mathrm{..} (an unmatched group is ''), done in C
+
+
 def _is_connector(between: str) -> bool:
-    s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between)
+    s = _CONNECT_STRIP.sub(_CONNECT_REPL, between)
     s = s.strip().lower()
-    s = re.sub(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$", "", s).strip()
+    if s.endswith("="):  # only then can it end in 'x =' (s is stripped); the search from every letter costs
+        s = _NAME_EQ_END.sub("", s).strip()
     if not re.search(r"[a-z0-9]", s):
         return True  # only punctuation / whitespace / junk like '++++'
     words = re.findall(r"[a-z0-9]+", s)
@@ -141,7 +146,7 @@ MAX_GROUP = 8  # more adjacent boxes than this is a degenerate repetition loop, 
 def _explicit_connector(between: str) -> bool:
     """Math environments are joined only by a visible list connector (',', ';', 'and', 'or'), never by a line
     break: consecutive display equations are steps of a derivation, not a list of answers."""
-    s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between).strip().lower()
+    s = _CONNECT_STRIP.sub(_CONNECT_REPL, between).strip().lower()
     return bool(s) and _is_connector(between) and bool(re.search(r"[,;]|\b(?:and|or)\b", s))
 
 
