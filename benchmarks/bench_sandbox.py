@@ -54,6 +54,12 @@ def stack_overflow(exe: str) -> dict:
         out[name] = {"s": round(time.perf_counter() - t0, 2), "status": res.status}
         if backend is not None:
             backend.close()
+    # The crash comes when the C stack is full, and deep repr is quadratic in depth: a smaller stack crashes
+    # sooner (and also halves the depth a legitimate C recursion such as lru_cache reaches).
+    for mb in (4, 2):
+        t0 = time.perf_counter()
+        res = sandboxes.run(OVERFLOW, limits=limits.with_(stack_mb=mb))
+        out[f"fresh, stack_mb={mb}"] = {"s": round(time.perf_counter() - t0, 2), "status": res.status}
     return out
 
 
@@ -63,6 +69,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--out")
     a = ap.parse_args()
+    load0 = os.getloadavg()
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(PROG)
     exe = sys.executable
@@ -95,6 +102,12 @@ def main() -> None:
         pool.run_tests(PROG, TESTS)
         rows["sandboxed, fork-server test runs"] = _rate(lambda: pool.run_tests(PROG, TESTS).passed, a.n * 3,
                                                          a.workers)
+    # Each run waits on a chain of wake-ups (client -> server -> child -> server -> client): more servers than
+    # cores keep the cores busy in those gaps. Same machine, same cores; only the number of warm servers differs.
+    with sandboxes.SandboxPool(2 * a.workers, mode="forkserver") as pool:
+        pool.run_tests(PROG, TESTS)
+        rows[f"fork-server, {2 * a.workers} servers"] = _rate(lambda: pool.run_tests(PROG, TESTS).passed,
+                                                               a.n * 3, 2 * a.workers)
     os.unlink(f.name)
     overflow = stack_overflow(exe)
     iso = sandboxes.isolation_report()
@@ -108,6 +121,9 @@ def main() -> None:
     for k, v in overflow.items():
         print(f"C-stack overflow, {k:22s} {v['s']:6.2f} s  {v['status']}")
     print("isolation:", ",".join(iso["layers"]), "| missing:", iso["missing"] or "none")
+    print(f"load average (1/5/15 min) before {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, after "
+          "{:.2f}/{:.2f}/{:.2f} on {} CPUs: other jobs slow every row, compare ratios".format(*os.getloadavg(),
+                                                                                           os.cpu_count()))
     if a.out:
         with open(a.out, "w") as fh:
             json.dump({"runs_per_s": rows, "workers": a.workers, "n": a.n, "stack_overflow": overflow,

@@ -9,7 +9,7 @@ import random
 from fractions import Fraction
 from typing import Optional
 
-from .guards import TooLarge, huge_equal
+from .guards import TooLarge, huge_equal, sympy_module
 from .parse import Node, Options, ParseError, _to_set, to_sympy
 
 
@@ -54,7 +54,7 @@ def _eq_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 def _equations(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
     """a=b and c=d are the same equation when a-b and c-d are proportional (rearranged or rescaled)."""
-    import sympy
+    sympy = sympy_module()
 
     def diff(n: Node):
         if n.meta.get("simple"):
@@ -77,7 +77,7 @@ def _equations(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 
 def _huge(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     a = g.value if g.kind == "huge" else to_sympy(g)
     b = p.value if p.kind == "huge" else to_sympy(p)
@@ -141,7 +141,7 @@ def _unused_bijection(gi, pi, opts):
 
 
 def _sets(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     if not opts.allow_set_relation and ((g.kind == "rel") != (p.kind == "rel")):
         return False, "set_vs_relation"
@@ -174,7 +174,7 @@ def _rounded_match(lit: Node, other_value, opts: Options) -> Optional[bool]:
     half = Fraction(1, 2 * 10**d)
     if isinstance(other_value, Fraction):
         return abs(other_value - lit.value) <= half
-    import sympy
+    sympy = sympy_module()
 
     try:
         ov = sympy.N(other_value, 40 + d)
@@ -198,7 +198,7 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
                 if r:
                     return True, "rounded_decimal"
         return False, "exact"
-    import sympy
+    sympy = sympy_module()
 
     try:
         a, b = to_sympy(g), to_sympy(p)
@@ -225,14 +225,14 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
 
 
 def _has_opaque(e) -> bool:
-    import sympy
+    sympy = sympy_module()
     from sympy.core.function import AppliedUndef
 
     return bool(e.atoms(AppliedUndef, sympy.Sum, sympy.Integral, sympy.Product, sympy.Limit, sympy.Derivative))
 
 
 def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
-    import sympy
+    sympy = sympy_module()
 
     if a.has(sympy.zoo, sympy.nan) or b.has(sympy.zoo, sympy.nan):
         return False, "undefined"  # 1/0 is never equal to anything, itself included
@@ -277,17 +277,32 @@ def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
     return False, "numeric_sampling"
 
 
+_LAMBDIFY_KW: Optional[dict] = None
+
+
+def _lambdify_kwargs(sympy) -> dict:
+    """No docstring for the sampled functions (sympy >= 1.13): lambdify prints the expression into the docstring
+    of the function it returns, which cost more than the sampling itself (about 15 ms of a 94 ms '\\cot x' case)."""
+    global _LAMBDIFY_KW
+    if _LAMBDIFY_KW is None:
+        import inspect
+
+        _LAMBDIFY_KW = {"docstring_limit": 0} if "docstring_limit" in inspect.signature(sympy.lambdify).parameters else {}
+    return _LAMBDIFY_KW
+
+
 def _sample(a, b, opts: Options) -> Optional[bool]:
     """Evaluate both at a few random points: equal everywhere tested (to 1e-9 relative) counts as equal, a
     difference at any point is unequal; None when fewer than 3 points could be evaluated (undecided)."""
-    import sympy
+    sympy = sympy_module()
 
     syms = sorted(a.free_symbols | b.free_symbols, key=str)
     if not syms:
         return None  # over the union of symbols: 'p - 30' vs 15 differs at the first point
     rng = random.Random(1234)
-    f = sympy.lambdify(syms, a - b, modules=["mpmath"])
-    g = sympy.lambdify(syms, abs(a) + abs(b), modules=["mpmath"])
+    kw = _lambdify_kwargs(sympy)
+    f = sympy.lambdify(syms, a - b, modules=["mpmath"], **kw)
+    g = sympy.lambdify(syms, abs(a) + abs(b), modules=["mpmath"], **kw)
     ok = 0
     for _ in range(6):
         pt = [sympy.Rational(rng.randint(11, 97), rng.randint(7, 31)) for _ in syms]

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import OrderedDict
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from .compare import equal
 from .extract import extract, extract_choice
-from .guards import TooLarge
+from .guards import NeedsSympy, TooLarge, sympy_free, sympy_free_active
 from .normalize import normalize, text_key
 from .parse import Node, Options, ParseError, fast_number, parse
 from .verdict import Verdict
@@ -118,25 +119,37 @@ def _decide(pre, opts: Options) -> Verdict:
 
 
 _GOLD_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_GOLD_NEEDS_SYMPY: "OrderedDict[tuple, None]" = OrderedDict()  # golds the caller's sympy-free path cannot parse
+_GOLD_LOCK = threading.Lock()  # the caller's process may verify from several threads (averify, rewards)
 GOLD_CACHE_SIZE = 4096
 
 
 def _parse_gold(g_ans: str, opts: Options) -> Node:
-    """Parse a gold answer once per worker: RL and eval batches check many predictions against one gold.
+    """Parse a gold answer once per process: RL and eval batches check many predictions against one gold.
 
     Failures are cached too (re-raised each time). Callers must not mutate the returned Node (equal() does not)."""
     key = (g_ans, dataclasses.astuple(opts))
-    hit = _GOLD_CACHE.get(key)
+    with _GOLD_LOCK:
+        hit = _GOLD_CACHE.get(key)
+        if hit is not None:
+            _GOLD_CACHE.move_to_end(key)
+        elif key in _GOLD_NEEDS_SYMPY and sympy_free_active():
+            raise NeedsSympy
     if hit is None:
         try:
             hit = parse(g_ans, opts)
         except (TooLarge, ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError) as e:
             hit = e
-        _GOLD_CACHE[key] = hit
-        if len(_GOLD_CACHE) > GOLD_CACHE_SIZE:
-            _GOLD_CACHE.popitem(last=False)
-    else:
-        _GOLD_CACHE.move_to_end(key)
+        except NeedsSympy:
+            with _GOLD_LOCK:
+                _GOLD_NEEDS_SYMPY[key] = None
+                if len(_GOLD_NEEDS_SYMPY) > GOLD_CACHE_SIZE:
+                    _GOLD_NEEDS_SYMPY.popitem(last=False)
+            raise
+        with _GOLD_LOCK:
+            _GOLD_CACHE[key] = hit
+            if len(_GOLD_CACHE) > GOLD_CACHE_SIZE:
+                _GOLD_CACHE.popitem(last=False)
     if isinstance(hit, BaseException):
         raise hit
     return hit  # type: ignore[return-value]
@@ -179,23 +192,31 @@ def _fast_decide(pre, t0: float) -> Verdict | None:
     opts = Options()
     if not isinstance(pre, Verdict):
         g_ans, p_ans, base, (gn, gf), (pn, pf) = pre
-        if len(gn) > 400 or len(pn) > 400 or gf != pf:
+        if len(gn) > 400 or len(pn) > 400:
             return None
-        m = _VAR_IS_NUMBER.fullmatch(pn)
-        if m:  # 'n = 5' against a number: the value given (what the parser's equation/approx path compares)
-            pn = m.group(1)
-        try:
-            g, p = fast_number(gn), fast_number(pn)
-        except Exception:
-            return None
-        if g is not None and pn == "\\emptyset" and not m:
-            return _timed(Verdict(False, "ok", method="fast_number_vs_empty_set", **base), t0)
-        if g is None or p is None:
-            return None
-        from .compare import scalar_equal
+        v = None
+        if gf == pf:
+            m = _VAR_IS_NUMBER.fullmatch(pn)
+            if m:  # 'n = 5' against a number: the value given (what the parser's equation/approx path compares)
+                pn = m.group(1)
+            try:
+                g, p = fast_number(gn), fast_number(pn)
+            except Exception:
+                g = p = None
+            if g is not None and pn == "\\emptyset" and not m:
+                return _timed(Verdict(False, "ok", method="fast_number_vs_empty_set", **base), t0)
+            if g is not None and p is not None:
+                from .compare import scalar_equal
 
-        ok, method = scalar_equal(g, p, opts)
-        pre = Verdict(ok, "ok", method="fast_" + method, **base)
+                ok, method = scalar_equal(g, p, opts)
+                v = Verdict(ok, "ok", method="fast_" + method, **base)
+        if v is None:
+            try:  # the full parse + compare where it needs no sympy (tuples, lists, text, 'x = 5', bases)
+                with sympy_free():
+                    v = _decide(pre, opts)
+            except NeedsSympy:
+                return None
+        pre = v
     return _timed(pre, t0)
 
 

@@ -125,10 +125,15 @@ _CONNECT_STRIP = re.compile(
 )
 
 
+_NAME_EQ_END = re.compile(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$")  # a trailing 'x =' / '(a, b) ='
+_CONNECT_REPL = r" \1\2 "  # the kept text of \text{..} or \mathrm{..} (an unmatched group is ''), done in C
+
+
 def _is_connector(between: str) -> bool:
-    s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between)
+    s = _CONNECT_STRIP.sub(_CONNECT_REPL, between)
     s = s.strip().lower()
-    s = re.sub(r"(?:[a-z]\w*(?:_\{?\w+\}?)?|\([a-z, ]+\))\s*=\s*$", "", s).strip()
+    if s.endswith("="):  # only then can it end in 'x =' (s is stripped); the search from every letter costs
+        s = _NAME_EQ_END.sub("", s).strip()
     if not re.search(r"[a-z0-9]", s):
         return True  # only punctuation / whitespace / junk like '++++'
     words = re.findall(r"[a-z0-9]+", s)
@@ -141,7 +146,7 @@ MAX_GROUP = 8  # more adjacent boxes than this is a degenerate repetition loop, 
 def _explicit_connector(between: str) -> bool:
     """Math environments are joined only by a visible list connector (',', ';', 'and', 'or'), never by a line
     break: consecutive display equations are steps of a derivation, not a list of answers."""
-    s = _CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", between).strip().lower()
+    s = _CONNECT_STRIP.sub(_CONNECT_REPL, between).strip().lower()
     return bool(s) and _is_connector(between) and bool(re.search(r"[,;]|\b(?:and|or)\b", s))
 
 
@@ -241,7 +246,7 @@ def _before_check(text: str, start: int, end: int) -> Optional[int]:
     """Where the response's closing check begins, when it ends by affirming an earlier result ('Let me
     double-check: ... 280 - 48 = 232, which matches. Everything checks out.', "I'm confident that's the correct
     answer.") without revising it; None otherwise."""
-    body_end = _TAIL_JUNK.search(text, start, end).start()
+    body_end = tail_junk_start(text, start, end)
     last = max(text.rfind(". ", start, body_end - 2), text.rfind("\n", start, body_end - 2)) + 1
     last = max(last, start)
     if not _AFFIRM.search(text, last, body_end):
@@ -485,7 +490,29 @@ def _committed(text: str, fa: tuple[int, int, str], end: int) -> bool:
 
 
 LONG_CHARS = 1000  # past this, unboxed math counts only where a response ends, not anywhere in its reasoning
-_TAIL_JUNK = re.compile(r"(?:\s|<\|[a-z_]+\|>|[.!)*])*$")
+_TAIL_JUNK = re.compile(r"(?:\s|<\|[a-z_]+\|>|[.!)*])*$")  # the definition; tail_junk_start computes it
+_CHAT_NAME = frozenset("abcdefghijklmnopqrstuvwxyz_")
+
+
+def tail_junk_start(text: str, start: int, end: int) -> int:
+    """Where the trailing run of whitespace, '.!)*' and chat tokens ('<|im_end|>') begins in text[start:end]:
+    `_TAIL_JUNK.search(text, start, end).start()`, found from the end. The regex search tried every start
+    position of a 3,000-character response (about a third of the in-process time of an unboxed answer)."""
+    i = end
+    while i > start:
+        c = text[i - 1]
+        if c.isspace() or c in ".!)*":
+            i -= 1
+            continue
+        if c == ">" and i - 2 > start and text[i - 2] == "|":  # '<|name|>': a name of [a-z_]+ between bars
+            n = i - 2
+            while n > start and text[n - 1] in _CHAT_NAME:
+                n -= 1
+            if n < i - 2 and n - 2 >= start and text[n - 2 : n] == "<|":
+                i = n - 2
+                continue
+        break
+    return i
 _NOT_ANSWER_MATH = re.compile(r"\\(?:neq?|equiv|pmod|bmod|implies|Rightarrow|Longrightarrow|to|iff|mid|nmid)(?![a-zA-Z])|\.\.\.|\\[lc]?dots")
 _BARE_LETTER = re.compile(r"\s*(?:[A-Za-z]|\\(?:alpha|beta|gamma|theta|lambda|mu)|[A-Za-z]_\{?\w+\}?)\s*")
 
@@ -512,8 +539,7 @@ def _env_answer(text: str, start: int, end: int, long: bool, allow_letter: bool)
     envs = find_envs(text, start, end)
     if not envs:
         return None
-    tail = _TAIL_JUNK.search(text, start, end)
-    text_end = tail.start() if tail else end
+    text_end = tail_junk_start(text, start, end)
     s, e, a = _group_last(envs, text, strict=True)
     if long and text_end - e > 150:
         return None

@@ -3,9 +3,46 @@ powers by exponent arithmetic instead of expanding them (4^{2^{29}} vs 2^{2^{30}
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 from typing import Optional
 
 INF = float("inf")
+
+
+class NeedsSympy(BaseException):
+    """Raised in sympy-free mode where an answer needs sympy: the caller sends the pair to a worker instead.
+
+    A BaseException so that no `except Exception` on the way (parse, compare) turns it into a verdict."""
+
+
+_MODE = threading.local()
+
+
+@contextmanager
+def sympy_free():
+    """Run parse/compare with sympy forbidden: the same code and verdicts, for the answers (numbers, tuples,
+    lists, text, base-b integers, 'x = 5') that never reach sympy. Safe in the caller's process: no sympy means
+    no unbounded algebra, only regexes and Fractions on short strings."""
+    prev = getattr(_MODE, "no_sympy", False)
+    _MODE.no_sympy = True
+    try:
+        yield
+    finally:
+        _MODE.no_sympy = prev
+
+
+def sympy_free_active() -> bool:
+    return getattr(_MODE, "no_sympy", False)
+
+
+def sympy_module():
+    """`import sympy`, or NeedsSympy inside `sympy_free()`. Every sympy use in parse/compare/guards goes here."""
+    if getattr(_MODE, "no_sympy", False):
+        raise NeedsSympy
+    import sympy
+
+    return sympy
 
 
 class TooLarge(Exception):
@@ -39,7 +76,7 @@ def check_text(s: str, *, max_chars: int, max_depth_allowed: int) -> None:
 
 def log10_mag(expr, budget: float) -> float:
     """Rough upper bound of log10|value| of an unevaluated sympy tree (INF when beyond reach)."""
-    import sympy
+    sympy = sympy_module()
 
     if expr.is_Integer:
         n = abs(int(expr))
@@ -79,7 +116,7 @@ def log10_mag(expr, budget: float) -> float:
 
 def power_form(expr, budget: float) -> Optional[tuple[int, object]]:
     """Write a positive integer power (tower) as (r, k) with value r**k and r not a perfect power."""
-    import sympy
+    sympy = sympy_module()
 
     if expr.is_Integer and expr > 1:
         if log10_mag(expr, budget) > 60:

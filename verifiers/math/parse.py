@@ -9,12 +9,14 @@ unlike sympy's own parse_latex, knows sets, intervals, \\pm, matrices and percen
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Optional
 
-from .guards import TooLarge, check_text, huge_equal, log10_mag  # noqa: F401  (huge_equal re-exported)
+from .guards import NeedsSympy, TooLarge, check_text, huge_equal, log10_mag, sympy_free, sympy_module  # noqa: F401  (re-exported)
 from .normalize import normalize, text_key
 
 
@@ -333,7 +335,7 @@ _BOUND_OPS = {"<": "<", ">": ">", "\\le": "<=", "\\ge": ">=", "\\ne": "!="}
 
 def _inequality(s: str, opts: Options) -> Node:
     """Inequalities become the set of values they allow, so 'x > 5' == '(5, \\infty)' == '5 < x'."""
-    import sympy
+    sympy = sympy_module()
 
     toks = re.split(r"(\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z])|<|>)", s)
     terms, ops = toks[0::2], [_BOUND_OPS[t] for t in toks[1::2]]
@@ -368,7 +370,7 @@ def _inequality(s: str, opts: Options) -> Node:
 
 
 def _ray(op: str, c):
-    import sympy
+    sympy = sympy_module()
 
     if op == "<":
         return sympy.Interval.open(-sympy.oo, c)
@@ -387,7 +389,7 @@ def _is_constant_text(t: str) -> bool:
 
 
 def _value_expr(t: str, opts: Options):
-    import sympy
+    sympy = sympy_module()
 
     n = _parse(t, opts, 5)
     if n.kind == "num":
@@ -399,7 +401,7 @@ def _value_expr(t: str, opts: Options):
 
 def _to_set(n: Node):
     """A parsed node as a sympy Set (for interval/inequality comparisons)."""
-    import sympy
+    sympy = sympy_module()
 
     if n.kind == "rel":
         return n.value
@@ -419,7 +421,7 @@ def _to_set(n: Node):
 
 
 def to_sympy(n: Node):
-    import sympy
+    sympy = sympy_module()
 
     if n.kind == "num":
         return sympy.Rational(n.value.numerator, n.value.denominator)
@@ -458,29 +460,60 @@ def _latex2sympy_fast(s: str, norm, conv):
         return latex2sympy(s, normalization_config=norm, conversion_config=conv)
 
 
+class _LRU:
+    """A small thread-safe LRU (the caller's process may verify from several threads)."""
+
+    def __init__(self, size: int):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            v = self.data.get(key)
+            if v is not None:
+                self.data.move_to_end(key)
+            return v
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            if len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+# latex2sympy's result per atom string (unevaluated; the same conversion settings every call). Its ANTLR parser is
+# the cost of the worker path: 18 ms for '\frac{\pi^2}{8}' even when warm, because SLL prediction fails on '^'
+# after a command and full-LL prediction is not cached by ANTLR. The samples of one prompt, and a gold and its
+# predictions, share atoms ('\frac{\pi^2}{8}' as an interval end in both).
+_ATOM_CACHE = _LRU(4096)
+
+
 def _sympy_atom(s: str, opts: Options) -> Node:
     """latex2sympy2_extended under guards: parse unevaluated, bound the size, then evaluate."""
-    import sympy
+    sympy = sympy_module()
     from latex2sympy2_extended import latex2sympy
     from latex2sympy2_extended.latex2sympy2 import ConversionConfig
     from latex2sympy2_extended.math_normalization import NormalizationConfig
 
     norm = NormalizationConfig(basic_latex=True, units=True, malformed_operators=False, nits=True, boxed="none", equations=False)
     conv = ConversionConfig(interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False, interpret_contains_as_eq=True, lowercase_symbols=False)
-    try:
+    raw = _ATOM_CACHE.get(s)
+    if raw is None:
         try:
-            with sympy.evaluate(False):
-                raw = _latex2sympy_fast(s, norm, conv)
-        except Exception:
-            if "\\begin" not in s and re.search(r"\^|!|\\binom|\\prod|\\sum", s):
-                raise  # evaluating could explode: only retry forms that cannot grow big
-            raw = latex2sympy(s, normalization_config=norm, conversion_config=conv)  # matrix algebra needs evaluation
-    except TooLarge:
-        raise
-    except RecursionError as e:
-        raise TooLarge("expression nests too deeply") from e
-    except Exception as e:
-        raise ParseError(f"cannot parse {s[:80]!r}: {str(e).splitlines()[0][:120] if str(e) else type(e).__name__}") from e
+            try:
+                with sympy.evaluate(False):
+                    raw = _latex2sympy_fast(s, norm, conv)
+            except Exception:
+                if "\\begin" not in s and re.search(r"\^|!|\\binom|\\prod|\\sum", s):
+                    raise  # evaluating could explode: only retry forms that cannot grow big
+                raw = latex2sympy(s, normalization_config=norm, conversion_config=conv)  # matrix algebra needs evaluation
+        except TooLarge:
+            raise
+        except RecursionError as e:
+            raise TooLarge("expression nests too deeply") from e
+        except Exception as e:
+            raise ParseError(f"cannot parse {s[:80]!r}: {str(e).splitlines()[0][:120] if str(e) else type(e).__name__}") from e
+        if isinstance(raw, sympy.Basic) and not isinstance(raw, sympy.MatrixBase):
+            _ATOM_CACHE.put(s, raw)  # immutable: safe to share; a matrix may be mutable, so it is not kept
     if isinstance(raw, (list, tuple)):
         raw = sympy.FiniteSet(*raw)
     if isinstance(raw, sympy.MatrixBase):
@@ -497,7 +530,7 @@ def _sympy_atom(s: str, opts: Options) -> Node:
 
 
 def _evaluate(raw, opts: Options):
-    import sympy
+    sympy = sympy_module()
 
     if isinstance(raw, sympy.Basic) and not isinstance(raw, (sympy.Set, sympy.logic.boolalg.Boolean)):
         mag = log10_mag(raw, opts.max_digits)
