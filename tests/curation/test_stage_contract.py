@@ -81,13 +81,13 @@ def test_map_batches_writes_keyed_parts_and_skips_done_ones(tmp_path):
         return chunk.set_column(0, "i", pa.array([2 * x for x in chunk.column("i").to_pylist()]))
 
     counts = ctx.map_batches("rows", double, 3)
-    assert counts == {"batches": 4, "skipped": 0, "written": 3, "not_written": 1}
+    assert counts == {"batches": 4, "skipped": 0, "written": 3, "not_written": 1, "not_written_rows": 3}
     assert [p.name for p in store.parts("me", "rows")] == ["part-k-000000.parquet", "part-k-000002.parquet",
                                                            "part-k-000003.parquet"]
     seen.clear()
     counts = ctx.map_batches("rows", double, 3)  # resumed: only the unwritten batch runs again
     assert seen == [[3, 4, 5]]
-    assert counts == {"batches": 4, "skipped": 3, "written": 0, "not_written": 1}
+    assert counts == {"batches": 4, "skipped": 3, "written": 0, "not_written": 1, "not_written_rows": 3}
     out = [x for part in ctx.iter_output("rows", ["i"]) for x in part.column("i").to_pylist()]
     assert out == [0, 2, 4, 12, 14, 16, 18]
 
