@@ -260,6 +260,12 @@ def run_job(ctx: dict[str, Any], job: Job) -> dict[str, Any]:
     ex: dict[str, Path] = ctx["exports"]
     students = out / "students"
     dest, t0 = students / job.dest, time.time()
+    done = dest / "lab_result.json"
+    key = recipe_key(r)
+    if done.exists():  # a rerun of the same recipe on the same folder picks up where a stopped run left off
+        saved = json.loads(done.read_text())
+        if saved.get("recipe_key") == key:
+            return {"job": job, "info": saved["info"], "score": saved["score"]}
     res: dict[str, Any] = {"job": job}
     if job.arm in ("A2", "A3"):
         a1 = students / f"A1-{job.seed}"
@@ -282,7 +288,17 @@ def run_job(ctx: dict[str, Any], job: Job) -> dict[str, Any]:
                     "train_loss": summ.get("train_loss")}
     for f in dest.glob("checkpoint-*"):  # the final model is in dest itself; checkpoints are only size
         shutil.rmtree(f, ignore_errors=True)
+    done.write_text(json.dumps({"recipe_key": key, "info": res["info"], "score": res["score"]}, default=str) + "\n")
     return res
+
+
+def recipe_key(r: Recipe) -> str:
+    """A hash of the recipe less which seeds, arms and workers run: a saved student result is reused only when
+    everything that shapes it is the same."""
+    import hashlib
+
+    doc = {k: v for k, v in _jsonable(asdict(r)).items() if k not in ("name", "seeds", "arms", "workers")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _jobs(recipe: Recipe, teachers: list[str]) -> list[Job]:
@@ -387,9 +403,10 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
         n = max(1, round(recipe.token_budget / (recipe.batch_size * mt))) if mt else 0
         steps[key] = (n, {"rows": rows, "mean_row_tokens": round(mt, 1), "steps": n})
     for seed in recipe.seeds:  # one tokenizer (trained on the lab's text), one initial model per seed
-        init = out / "students" / f"init-{seed}"
-        if not init.exists():
-            init_student(student0, init, replace(recipe.student, seed=seed))
+        init, spec = out / "students" / f"init-{seed}", replace(recipe.student, seed=seed)
+        meta = init / "lab_student.json"
+        if not meta.exists() or {k: v for k, v in json.loads(meta.read_text()).items() if k != "parameters"} != asdict(spec):
+            init_student(student0, init, spec)
 
     results: dict[str, Any] = {a: {"seeds": {}, "data": None} for a in recipe.arms}
     jobs = _jobs(recipe, teachers)

@@ -73,3 +73,26 @@ def test_verdict_words_follow_the_interval():
 
 def test_ranks_mark_ties():
     assert _ranks([0.5, 0.3, 0.3, 0.1]) == ["1", "=2", "=2", "4"]
+
+
+def test_a_saved_student_result_is_reused_only_by_the_same_recipe(tmp_path):
+    import json
+    from dataclasses import replace
+
+    from training.lab.run import RECIPES, Job, recipe_key, run_job
+
+    r = RECIPES["smoke"]
+    assert recipe_key(r) == recipe_key(replace(r, seeds=(0, 1, 2), workers=1))  # which students run: same key
+    assert recipe_key(r) != recipe_key(replace(r, token_budget=r.token_budget + 1))
+    job = Job("A0", 0)
+    dest = tmp_path / "students" / job.dest
+    dest.mkdir(parents=True)
+    saved = {"recipe_key": recipe_key(r), "info": {"rows": 3}, "score": {"accuracy": 0.5, "mean_tokens": 7.0}}
+    (dest / "lab_result.json").write_text(json.dumps(saved))
+    ctx = {"recipe": r, "out": tmp_path, "exports": {}, "steps": {}, "items": []}
+    res = run_job(ctx, job)
+    assert res["score"] == saved["score"] and res["info"] == saved["info"]
+    # another recipe's result is not reused: the job goes on to train, and finds no data here
+    (dest / "lab_result.json").write_text(json.dumps({**saved, "recipe_key": "other"}))
+    with pytest.raises(KeyError):
+        run_job(ctx, job)
