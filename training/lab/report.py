@@ -25,6 +25,13 @@ def _err(entry: dict[str, Any]) -> float:
     return 0.0 if not ci else (ci[1] - ci[0]) / 2
 
 
+def _floor(ax: Any, lab: dict[str, Any]) -> None:
+    floor = (lab.get("eval") or {}).get("modal_answer_accuracy")
+    if floor is not None:
+        ax.axhline(floor, color="grey", linestyle="--", linewidth=1,
+                   label=f"always {lab['eval'].get('modal_answer')!r}")
+
+
 def figures(lab: dict[str, Any]) -> dict[str, str]:
     import matplotlib
 
@@ -38,16 +45,19 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
         names = list(arms)
         ax.bar(names, [arms[a]["accuracy"]["mean"] for a in names],
                yerr=[_err(arms[a]["accuracy"]) for a in names], capsize=4, color="#4c72b0")
+        _floor(ax, lab)
         ax.set_ylabel("test accuracy (greedy)")
         ax.set_title("Accuracy per arm: mean over seeds, 95% interval")
+        ax.legend(fontsize=7)
         out["accuracy"] = _png(fig)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for a in names:
-            for s in arms[a]["per_seed"].values():
-                ax.scatter(s["mean_tokens"], s["accuracy"], alpha=0.4, s=14)
-            ax.errorbar(arms[a]["mean_tokens"]["mean"], arms[a]["accuracy"]["mean"],
-                        xerr=_err(arms[a]["mean_tokens"]), yerr=_err(arms[a]["accuracy"]), fmt="o", capsize=3,
-                        label=a)
+            bar = ax.errorbar(arms[a]["mean_tokens"]["mean"], arms[a]["accuracy"]["mean"],
+                              xerr=_err(arms[a]["mean_tokens"]), yerr=_err(arms[a]["accuracy"]), fmt="o", capsize=3,
+                              label=a)
+            for s in arms[a]["per_seed"].values():  # the seeds, in the arm's colour
+                ax.scatter(s["mean_tokens"], s["accuracy"], alpha=0.4, s=14, color=bar.lines[0].get_color())
+        _floor(ax, lab)
         ax.set_xlabel("mean generated tokens")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=7)
@@ -73,7 +83,7 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
             if sc is not None and acc is not None:
                 ax.errorbar(sc, acc, yerr=_err(a6["student_accuracy"][t]), fmt="o", capsize=3)
                 ax.annotate(t, (sc, acc), fontsize=8, xytext=(4, 4), textcoords="offset points")
-        ax.set_xlabel("audit ranking score (cotforge audit)")
+        ax.set_xlabel("minus the audit's teacher rank (cotforge audit; higher = better)")
         ax.set_ylabel("student accuracy")
         ax.set_title("Audit score vs the student each teacher trains")
         out["audit"] = _png(fig)
@@ -128,6 +138,14 @@ def _seed_accs(e: dict[str, Any]) -> str:
 def reading(lab: dict[str, Any]) -> list[str]:
     """Plain sentences generated from the numbers (true for whatever run produced them)."""
     c, arms, out = lab["comparisons"], lab["arms"], []
+    ev = lab.get("eval") or {}
+    if ev.get("modal_answer_accuracy") is not None:
+        floor = ev["modal_answer_accuracy"]
+        near = [a for a, e in arms.items() if a != "A6" and e["accuracy"].get("mean") is not None
+                and e["accuracy"]["mean"] <= floor + 0.02]
+        out.append(f"Floor: answering {ev['modal_answer']!r} to every problem scores {100 * floor:.1f}%. Arms at or "
+                   f"below the floor + 2 points ({', '.join(near) or 'none'}) have learned the output format, not "
+                   f"the task; differences between them are about format (stopping, boxing), not arithmetic.")
     for key, what in (("verification (A1 - A0)", "Verification (A1 − A0)"),
                       ("REDI vs control (A2 - A3)", "REDI vs the same-steps SFT control (A2 − A3)"),
                       ("simplification accuracy (A4 - A1)", "DLCoT simplification, accuracy (A4 − A1)"),
@@ -188,7 +206,9 @@ font-size:13px;vertical-align:top;text-align:left}}table{{border-collapse:collap
 <p>Each arm is a student trained from scratch (same initial weights per seed, same SFT token budget) and scored
 greedily on {ev.get('problems', '?')} test problems, {ev.get('leaked', '?')} of which leaked into the train pool.
 Intervals: 95% t-interval over seeds (none with one seed); paired differences are taken seed by seed.
-Inflation = accuracy on the leaked test problems minus on the clean ones.</p>
+Inflation = accuracy on the leaked test problems minus on the clean ones. Floor: a student that gives the most
+common answer ({html.escape(str(ev.get('modal_answer')))}) to every problem scores
+{_pct(ev.get('modal_answer_accuracy'))}.</p>
 <h2>Reading</h2><ul>{findings}</ul>{notes or ''}
 <h2>Arms</h2><table><tr><th>arm</th><th>accuracy (greedy)</th><th>mean generated tokens</th><th>sampled</th>
 <th>data</th></tr>{''.join(rows)}</table>

@@ -217,7 +217,7 @@ def score(r: Recipe, model_dir: Path, items: list[Any], passk: bool = False) -> 
     out = {"accuracy": k / n if n else 0.0, "ci": [lo, hi], "n": n,
            "mean_tokens": sum(t[0] for t in greedy.tokens) / n,
            "truncation_rate": sum(f[0] == "length" for f in greedy.finish) / n, "correct": ok,
-           "examples": [c[0] for c in greedy.completions[:3]]}
+           "examples": [c[0] for c in greedy.completions[:3]], "distinct_answers": _distinct(greedy.completions)}
     if passk and r.passk > 1:
         import torch
 
@@ -229,6 +229,14 @@ def score(r: Recipe, model_dir: Path, items: list[Any], passk: bool = False) -> 
                           "pass@1_sem": res["pass@1_sem"], "mean_tokens": res["mean_tokens"],
                           **{f"pass@{j}": res[f"pass@{j}"] for j in range(2, r.passk + 1)}}
     return out
+
+
+def _distinct(completions: list[list[str]]) -> int:
+    """How many different final answers the greedy completions give (extracted as the verifier extracts them)."""
+    from verifiers.math.extract import extract
+
+    found = (extract(c[0]) for c in completions)
+    return len({e.answer.strip() for e in found if e.found})
 
 
 # --- jobs --------------------------------------------------------------------------------------------------------
@@ -429,7 +437,7 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
             results[job.arm]["seeds"][job.seed] = res["score"]
     results = {a: {**v, "seeds": dict(sorted(v["seeds"].items()))} for a, v in results.items()}
 
-    lab = summarize(recipe, results, is_leaked, teachers, main_run)
+    lab = summarize(recipe, results, is_leaked, teachers, main_run, [str(it.answer) for it in items])
     lab["seconds"] = {"data": round(t_data, 1), "students": round(time.time() - t_train, 1),
                       "total": round(time.time() - t_start, 1)}
     (out / "lab.json").write_text(json.dumps(lab, indent=2, default=str) + "\n")
@@ -468,8 +476,19 @@ def _mean_ci(values: list[float]) -> dict[str, Any]:
     return {"mean": m, "ci": [m - h, m + h], "sd": sd, "n": n}
 
 
+def answer_floor(answers: list[str]) -> dict[str, Any]:
+    """The accuracy of a student that answers the evaluation set's most common answer every time: an arm at this
+    floor has learned the output format, not the task."""
+    from collections import Counter
+
+    if not answers:
+        return {}
+    modal, n = Counter(answers).most_common(1)[0]
+    return {"modal_answer": modal, "modal_answer_accuracy": n / len(answers)}
+
+
 def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], teachers: list[str],
-              main_run: Path) -> dict[str, Any]:
+              main_run: Path, answers: list[str] | None = None) -> dict[str, Any]:
     arms: dict[str, Any] = {}
     for arm in recipe.arms:
         res = results.get(arm, {"seeds": {}})
@@ -488,6 +507,9 @@ def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], te
                                 "pass@1": _mean_ci([x["pass@1"] for x in sampled]),
                                 f"pass@{k}": _mean_ci([x[f"pass@{k}"] for x in sampled]),
                                 "mean_tokens": _mean_ci([x["mean_tokens"] for x in sampled])}
+        if seeds:  # each student's output spread: one answer for every problem = the floor, not arithmetic
+            entry["distinct_answers"] = _mean_ci([s["distinct_answers"] for s in seeds.values()
+                                                  if "distinct_answers" in s])
         if any(is_leaked) and seeds:
             def split_acc(s: dict) -> tuple[float, float]:
                 lk = [c for c, f in zip(s["correct"], is_leaked) if f]
@@ -501,7 +523,7 @@ def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], te
                                         "n_leaked": sum(is_leaked), "n_clean": len(is_leaked) - sum(is_leaked)}
         arms[arm] = entry
     lab: dict[str, Any] = {"recipe": recipe.name, "seeds": list(recipe.seeds), "arms": arms,
-                           "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked)},
+                           "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked), **answer_floor(answers)},
                            "config": _jsonable(asdict(recipe))}
     if "A6" in recipe.arms:
         lab["arms"]["A6"] = a6_summary(results["A6"]["seeds"], teachers, main_run)

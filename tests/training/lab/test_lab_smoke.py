@@ -34,6 +34,10 @@ def test_smoke_lab_runs_every_arm(tmp_path):
         assert sm["k"] == r.passk and sm[f"pass@{r.passk}"]["mean"] >= sm["pass@1"]["mean"]
     # the evaluation subset (eval_limit cuts the split) still holds leaked problems, and A1 and A5 are paired
     assert saved["eval"]["problems"] == r.eval_limit and saved["eval"]["leaked"] > 0
+    # the constant-answer floor: at least one problem has the modal answer
+    assert 1 / r.eval_limit <= saved["eval"]["modal_answer_accuracy"] <= 1.0
+    for arm in ("A0", "A1", "A4"):
+        assert all(0 <= s["distinct_answers"] <= r.eval_limit for s in lab["arms"][arm]["per_seed"].values())
     assert lab["comparisons"]["leak inflation (A5 - A1)"]["n"] == 1
     assert lab["comparisons"]["REDI vs control (A2 - A3)"]["n"] == 1
     a6 = lab["arms"]["A6"]

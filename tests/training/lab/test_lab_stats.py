@@ -96,3 +96,10 @@ def test_a_saved_student_result_is_reused_only_by_the_same_recipe(tmp_path):
     (dest / "lab_result.json").write_text(json.dumps({**saved, "recipe_key": "other"}))
     with pytest.raises(KeyError):
         run_job(ctx, job)
+
+
+def test_answer_floor_is_the_modal_answer_share():
+    from training.lab.run import answer_floor
+
+    assert answer_floor(["1", "2", "1", "3"]) == {"modal_answer": "1", "modal_answer_accuracy": 0.5}
+    assert answer_floor([]) == {}
