@@ -2,14 +2,15 @@
 
 One pipeline run (manifests/lab/lab.yaml) builds the data, a second one with decontamination off builds A5's; every
 arm is then an export filter or a training step on the real exports, trained with `training.sft` / `training.redi`
-and scored by `training.quantify.gain.score_in_process` on the lab's test split:
+and scored greedily on the lab's test split (verdicts by `training.quantify.gain.correctness`):
 - A0 SFT on every trace (no verification) vs A1 SFT on verified-correct traces;
 - A2 = A1 then REDI on (correct, incorrect) pairs vs A3 = A1 then as many more SFT steps (the control);
 - A4 SFT on DLCoT-simplified correct traces (export `reasoning: simplified`) vs A1: accuracy and tokens generated;
 - A5 decontamination off: test problems leak into training; inflation = its accuracy on the leaked test problems
   minus on the clean ones, next to A1's same difference;
 - A6 one student per teacher; the audit's teacher ranking vs the students' accuracies (Spearman).
-SFT arms get the same token budget: steps = budget / (batch × mean tokens of the arm's rows).
+SFT arms get the same token budget: steps = budget / (batch × mean tokens of the arm's rows). Students train
+`Recipe.workers` at a time in separate processes; each one's result is saved next to it so a stopped run resumes.
 Writes `lab.json` and `report.html` into the output folder.
 """
 
@@ -35,7 +36,9 @@ ARMS = ("A0", "A1", "A2", "A3", "A4", "A5", "A6")
 
 @dataclass(frozen=True)
 class Recipe:
-    """How big the lab is. `cpu` fits 30 minutes on 2 cores; `smoke` is CI's; `gpu` is for a lent device."""
+    """How big the lab is. `cpu`: about 30 CPU minutes, two students at a time (15-17 min on 2 idle cores; its
+    0.47M-parameter students see 0.14 epoch and stay near the constant-answer floor, see docs/DECISIONS.md);
+    `smoke` is CI's; `gpu` is for a lent device."""
     name: str = "cpu"
     seeds: tuple[int, ...] = (0, 1, 2)
     arms: tuple[str, ...] = ARMS
