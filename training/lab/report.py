@@ -144,8 +144,8 @@ def reading(lab: dict[str, Any]) -> list[str]:
         near = [a for a, e in arms.items() if a != "A6" and e["accuracy"].get("mean") is not None
                 and e["accuracy"]["mean"] <= floor + 0.02]
         out.append(f"Floor: answering {ev['modal_answer']!r} to every problem scores {100 * floor:.1f}%. Arms at or "
-                   f"below the floor + 2 points ({', '.join(near) or 'none'}) have learned the output format, not "
-                   f"the task; differences between them are about format (stopping, boxing), not arithmetic.")
+                   f"below the floor + 2 points ({', '.join(near) or 'none'}) have not learned the task (at best the "
+                   f"output format); differences between them are about format (stopping, boxing), not arithmetic.")
     for key, what in (("verification (A1 - A0)", "Verification (A1 − A0)"),
                       ("REDI vs control (A2 - A3)", "REDI vs the same-steps SFT control (A2 − A3)"),
                       ("simplification accuracy (A4 - A1)", "DLCoT simplification, accuracy (A4 − A1)"),
@@ -159,7 +159,7 @@ def reading(lab: dict[str, Any]) -> list[str]:
     rho = (arms.get("A6") or {}).get("spearman") or {}
     if rho.get("rho") is not None:
         out.append(f"A6: Spearman ρ between the audit's ranking and student accuracy = {rho['rho']:.2f} "
-                   f"(exact permutation p = {rho['p_exact']:.2f}, n = {rho['n']} teachers; {rho['note']}).")
+                   f"(exact permutation p = {rho['p_exact']:.2f}; {rho['note']}).")
     elif rho:
         out.append(f"A6: no rank correlation: {rho.get('why')}.")
     return out
