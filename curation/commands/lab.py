@@ -55,7 +55,10 @@ def register(app: typer.Typer) -> None:
     def run_cmd(
         out: Path = typer.Option(Path("runs/lab"), "--out", help="lab folder: data, runs, students, lab.json, "
                                  "report.html"),
-        recipe: str = typer.Option("cpu", "--recipe", help="cpu (2 cores, ~30 min) | smoke (CI) | gpu (lent device)"),
+        recipe: str = typer.Option("cpu", "--recipe", help="cpu (~30 CPU minutes, 2 students at a time) | smoke "
+                                   "(CI) | gpu (lent device)"),
+        workers: int | None = typer.Option(None, "--workers", help="students trained at once (default: the "
+                                           "recipe's)"),
         seeds: str | None = typer.Option(None, "--seeds", help="comma-separated seeds (default: the recipe's)"),
         arms: str | None = typer.Option(None, "--arms", help="comma-separated arms, e.g. A0,A1 (default: all)"),
     ) -> None:
@@ -77,6 +80,10 @@ def register(app: typer.Typer) -> None:
                 r = dataclasses.replace(r, seeds=tuple(int(s) for s in seeds.split(",")))
         except ValueError:
             raise UserError(f"--seeds {seeds!r}: give integers separated by commas, e.g. 0,1,2") from None
+        if workers is not None:
+            if workers < 1:
+                raise UserError(f"--workers {workers}: give 1 or more (students trained at once)")
+            r = dataclasses.replace(r, workers=workers)
         if arms:
             chosen = tuple(a.strip() for a in arms.split(","))
             bad = [a for a in chosen if a not in ARMS]

@@ -124,6 +124,22 @@ def build_student(out: Path | str, texts: Iterable[str], spec: StudentSpec = Stu
     return out
 
 
+def init_student(tokenizer_dir: Path | str, out: Path | str, spec: StudentSpec) -> Path:
+    """Another untrained student (`spec.seed` seeds its weights) with the tokenizer of `tokenizer_dir`: seeds share
+    one tokenizer, trained once, and differ only in their initial weights."""
+    from transformers import AutoTokenizer
+
+    out = Path(out)
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = build_model(tok, spec)
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(out)
+    model.save_pretrained(out)
+    (out / "lab_student.json").write_text(json.dumps({**asdict(spec), "parameters": model.num_parameters()},
+                                                     indent=2) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")

@@ -28,3 +28,13 @@ def test_bad_difficulty_is_a_usage_error(tmp_path, capsys):
         main(["lab", "build", "--out", str(tmp_path), "--max-number", "2", "--no-student"])
     assert e.value.code == 2
     assert "max_number" in capsys.readouterr().err
+
+
+def test_lab_run_rejects_bad_options_before_any_work(tmp_path, capsys):
+    for args, word in ((["--workers", "0"], "workers"), (["--arms", "A9"], "A9"), (["--recipe", "huge"], "huge"),
+                       (["--seeds", "a,b"], "seeds")):
+        with pytest.raises(SystemExit) as e:
+            main(["lab", "run", "--out", str(tmp_path / "lab"), *args])
+        assert e.value.code == 2, args
+        assert word in capsys.readouterr().err
+    assert not (tmp_path / "lab").exists()
