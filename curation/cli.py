@@ -48,11 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
+        # click's exceptions, or the copy typer >= 0.29 vendors (typer._click): matched by shape, not by class
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
             e.show()
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+            sys.exit(2 if any(c.__name__ == "UsageError" for c in type(e).__mro__) else e.exit_code)
         err_console.print_exception(show_locals=False)
         err_console.print("internal error (exit 1): please report it with the traceback above", style="red")
         sys.exit(1)

@@ -30,6 +30,10 @@ def test_missing_manifest_and_bad_until_exit_2(tmp_path):
     m = write_manifest(tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]})
     r = cotforge("run", m, "--run-dir", tmp_path / "run", "--until", "bogus")
     assert r.returncode == 2 and "unknown stage" in r.stderr
+    r = cotforge("lab", "build", "--train", "many")  # a typed option's own check: a usage error, not a crash
+    assert r.returncode == 2 and "Invalid value for '--train'" in r.stderr and "internal error" not in r.stderr
+    r = cotforge("run", m, "--executor", "ray", "--ray-address", " ", "--run-dir", tmp_path / "run")
+    assert r.returncode == 2 and "address is empty" in r.stderr
 
 
 def test_run_then_inspect_json_and_table(tmp_path):
