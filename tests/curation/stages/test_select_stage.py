@@ -10,7 +10,7 @@ from curation.config.select import PairsConfig, SelectConfig
 from curation.stages import select as select_stage
 from curation.stages.select import cv, label_rows, make_pairs
 
-from ._cot_helpers import make_ctx, trace_row
+from .._cot_helpers import make_ctx, trace_row
 
 
 def test_cv_matches_deepdistill_examples():

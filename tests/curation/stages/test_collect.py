@@ -10,7 +10,7 @@ from curation import manifest, records
 from curation.runner import Runner
 from curation.store import RunStore
 
-from .spine_helpers import math_rows, write_jsonl, write_manifest
+from ..spine_helpers import math_rows, write_jsonl, write_manifest
 
 
 def _run(tmp_path, sources, **extra):

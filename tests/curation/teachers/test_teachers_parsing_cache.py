@@ -138,7 +138,7 @@ def test_split_reasoning_skythought_markers_on_the_bundled_traces():
 
     from curation.teachers.parsing import MARKER_TOKENS, has_markers
 
-    path = Path(__file__).resolve().parents[2] / "manifests/data/traces/skythought_math500_40.jsonl.gz"
+    path = Path(__file__).resolve().parents[3] / "manifests/data/traces/skythought_math500_40.jsonl.gz"
     rows = [json.loads(x) for x in gzip.open(path, "rt")]
     marked = [r["response"] for r in rows if "<|begin_of_thought|>" in r["response"]]
     assert len(marked) == 30

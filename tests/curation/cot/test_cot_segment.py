@@ -11,7 +11,7 @@ from curation.cot.evaluate import PRF, boundary_sets
 from curation.cot.llm_segment import LLMSegmenter, parse_reply
 from curation.cot.segment import HeuristicSegmenter, SegmentationError, validate
 
-from ._cot_helpers import demo_rows, labelled
+from .._cot_helpers import demo_rows, labelled
 
 
 

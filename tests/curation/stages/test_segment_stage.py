@@ -14,7 +14,7 @@ from curation.stages import segment as segment_stage
 from curation.stages import select as select_stage
 from curation.stages import verify as verify_stage
 
-from ._cot_helpers import LONG_COT_TEACHER, demo_rows, make_ctx, queries_and_traces_from_demo, seed_store
+from .._cot_helpers import LONG_COT_TEACHER, demo_rows, make_ctx, queries_and_traces_from_demo, seed_store
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("verifiers.math") is None, reason="verifiers.math not built yet"),

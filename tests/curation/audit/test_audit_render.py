@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("rundir_factory", Path(__file__).with_name("rundir_factory.py"))
+_spec = importlib.util.spec_from_file_location("rundir_factory", Path(__file__).parents[1] / "rundir_factory.py")
 rundir_factory = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("rundir_factory", rundir_factory)
 _spec.loader.exec_module(rundir_factory)

@@ -14,7 +14,7 @@ from curation import manifest as manifest_mod
 from curation.errors import UserError
 from curation.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRACES = ROOT / "manifests/data/traces/skythought_math500_40.jsonl.gz"
 PROBLEMS = ROOT / "manifests/data/traces/math500_40_problems.jsonl"
 

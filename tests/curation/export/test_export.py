@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("rundir_factory", Path(__file__).with_name("rundir_factory.py"))
+_spec = importlib.util.spec_from_file_location("rundir_factory", Path(__file__).parents[1] / "rundir_factory.py")
 rundir_factory = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("rundir_factory", rundir_factory)
 _spec.loader.exec_module(rundir_factory)
@@ -337,7 +337,7 @@ def test_card_of_a_replay_run_is_true_of_its_data(tmp_path):
     from curation.runner import Runner
     from curation.teachers.parsing import MARKER_TOKENS
 
-    data = Path(__file__).resolve().parents[2] / "manifests" / "data" / "traces"
+    data = Path(__file__).resolve().parents[3] / "manifests" / "data" / "traces"
     (tmp_path / "m.yaml").write_text(f"""
 name: replay-card
 sources:

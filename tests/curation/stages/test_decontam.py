@@ -19,7 +19,7 @@ from curation.runner import Runner
 from curation.store import RunStore
 from curation.text.contamination import BenchmarkIndex, canonical_code, question_of
 
-from .spine_helpers import REPO, write_jsonl, write_manifest
+from ..spine_helpers import REPO, write_jsonl, write_manifest
 
 POOL = REPO / "manifests" / "data" / "queries"
 

@@ -23,7 +23,7 @@ from curation.runner import Runner
 from curation.stage import StageContext
 from curation.store import RunStore
 
-from .spine_helpers import REPO
+from ..spine_helpers import REPO
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray[data] not installed "
                                "(pip install 'cotforge[ray]')")

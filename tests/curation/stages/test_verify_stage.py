@@ -11,7 +11,7 @@ from curation import records
 from curation.stages import verify as verify_stage
 from curation.stages.verify import extract_code, verify_rows
 
-from ._cot_helpers import make_ctx, openai_teacher, seed_store, trace_row
+from .._cot_helpers import make_ctx, openai_teacher, seed_store, trace_row
 
 needs_math = pytest.mark.skipif(importlib.util.find_spec("verifiers.math") is None, reason="verifiers.math not built yet")
 

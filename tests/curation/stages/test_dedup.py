@@ -18,7 +18,7 @@ from curation.store import RunStore
 from curation.text.canonical import canonical_frame, canonicalize, numbers
 from curation.text.dedup import content_differs, find_duplicates
 
-from .spine_helpers import write_jsonl, write_manifest
+from ..spine_helpers import write_jsonl, write_manifest
 
 
 @pytest.mark.parametrize(

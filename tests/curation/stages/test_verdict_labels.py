@@ -14,7 +14,7 @@ from curation.stages.select import confident_negative
 from curation.stages.verify import verify_rows
 from curation.teachers.parsing import split_reasoning
 
-LABELS = Path(__file__).resolve().parents[1] / "data" / "verdict_labels" / "dev.jsonl.gz"
+LABELS = Path(__file__).resolve().parents[2] / "data" / "verdict_labels" / "dev.jsonl.gz"
 
 
 def _rows():

@@ -14,7 +14,7 @@ import pytest
 
 from curation.cot.segment import KINDS, validate
 
-from ._cot_helpers import LABELLED, labelled
+from .._cot_helpers import LABELLED, labelled
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not LABELLED.exists(), reason="labelled traces missing")]
 

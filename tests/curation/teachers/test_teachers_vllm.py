@@ -16,7 +16,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VLLM_PY = Path(os.environ.get("COTFORGE_VLLM_PYTHON", ROOT / ".venv-vllm/bin/python"))
 
 pytestmark = [
