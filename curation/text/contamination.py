@@ -241,6 +241,23 @@ def _ends_sentence(item_wb: str, query_wb: str) -> bool:
     return not rest or rest.startswith(BREAK)
 
 
+def number_candidates(query_nums: list[str], item_nums: list[str], incidental: set[str],
+                      with_numbers_only: bool = False) -> pl.DataFrame:
+    """(q, item) pairs, sorted, that pass `same_numbers`. That guard needs equal sets of significant numbers, so
+    this is a hash join on that set (not a block on one shared number, which on a templated pool of a million
+    queries pairs each item with thousands of queries that share one small number), then the incidental-number
+    check on the few pairs left. `with_numbers_only`: skip items without numbers (no guard, no evidence)."""
+    sig = lambda x: " ".join(sorted({v for v in x.split() if v not in incidental}))
+    q = pl.DataFrame({"q": np.arange(len(query_nums), dtype=np.int64), "k": [sig(x) for x in query_nums]})
+    items = pl.DataFrame({"k": [sig(x) for x in item_nums], "item": np.arange(len(item_nums), dtype=np.int64)})
+    if with_numbers_only:
+        items = items.filter(pl.Series([bool(x) for x in item_nums], dtype=pl.Boolean))
+    cand = q.join(items, on="k").select("q", "item").sort("q", "item")
+    keep = [same_numbers(item_nums[i], query_nums[j], incidental)
+            for j, i in zip(cand["q"].to_list(), cand["item"].to_list())]
+    return cand.filter(pl.Series(keep, dtype=pl.Boolean))
+
+
 @dataclass
 class Hit:
     benchmark: str
@@ -280,6 +297,7 @@ class BenchmarkIndex:
             for kv in ex.items():
                 self._by_example.setdefault(kv, []).append(i)
         self._prose: dict[int, set[str]] = {}
+        self._embedder = None  # (cache_dir, Embedder), kept across detect() calls on slices of one table
         self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
         inc = set(detectors.embedding.incidental_numbers)
         self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
@@ -471,33 +489,26 @@ class BenchmarkIndex:
             cand = pl.DataFrame({"q": np.arange(n)}).join(
                 pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
         else:  # the query keeps the item's numbers (see `same_numbers`): rephrasings that keep the numbers
-            # block on the item's longest (rarest) significant number, then check the guard on the few pairs left
-            inc = set(cfg.incidental_numbers)
-            sig = lambda x: [v for v in x.split() if v not in inc] or [""]
-            key = [max(sig(x), key=len) for x in self.numbers]
-            qn = pl.DataFrame({"q": np.arange(n), "num": [sig(x) for x in q_nums]}).explode("num")
-            cand = qn.unique().join(pl.DataFrame({"num": key, "item": np.arange(len(self.items))}), on="num")
-            keep = [same_numbers(self.numbers[i], q_nums[q], inc)
-                    for q, i in zip(cand["q"].to_list(), cand["item"].to_list())]
-            cand = cand.filter(pl.Series(keep, dtype=pl.Boolean)).select("q", "item")
-            if cfg.numberless_threshold >= 1:  # no numbers, no guard: cosine alone is not evidence
-                cand = cand.filter(pl.Series([bool(self.numbers[i]) for i in cand["item"].to_list()],
-                                             dtype=pl.Boolean))
-        allowed = [self.items[i].domain in cfg.domains for i in cand["item"].to_list()]
-        cand = cand.filter(pl.Series(allowed, dtype=pl.Boolean))
+            cand = number_candidates(q_nums, self.numbers, set(cfg.incidental_numbers),
+                                     with_numbers_only=cfg.numberless_threshold >= 1)
+        allowed = np.array([it.domain in cfg.domains for it in self.items], dtype=bool)
+        cand = cand.filter(pl.Series(allowed[cand["item"].to_numpy()], dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
         if cand.height == 0:
             return
         qs = np.unique(cand["q"].to_numpy())
         its = np.unique(cand["item"].to_numpy())
         stats["embedding_queries"] = len(qs)
-        emb = Embedder.from_config(cfg.embedding, cache_dir)
+        if self._embedder is None or self._embedder[0] != cache_dir:  # one model load for every detect() call
+            self._embedder = (cache_dir, Embedder.from_config(cfg.embedding, cache_dir))
+        emb = self._embedder[1]
+        before = dict(emb.stats)
         qv = dict(zip(qs.tolist(), emb.encode(canonical.gather(qs).to_list())))
         iv = dict(zip(its.tolist(), emb.encode(self.canonical.gather(its).to_list())))
-        stats["embedding_cache"] = dict(emb.stats)
+        stats["embedding_cache"] = {k: v - before.get(k, 0) for k, v in emb.stats.items()}
         qa, ia = cand["q"].to_numpy(), cand["item"].to_numpy()
         scores = np.einsum("ij,ij->i", np.stack([qv[q] for q in qa]), np.stack([iv[i] for i in ia]))
-        df = pl.DataFrame({"q": qa, "item": ia, "score": scores}).sort("score", descending=True)
+        df = pl.DataFrame({"q": qa, "item": ia, "score": scores}).sort("score", descending=True, maintain_order=True)
         df = df.group_by("q", maintain_order=True).head(cfg.top_k)
         jcfg = self.det.judge
         ask: list[tuple[int, int, float]] = []
