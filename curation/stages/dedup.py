@@ -108,13 +108,16 @@ def _removed_rows(res, chunk: pa.Table, lo: int, removed_idx: np.ndarray, ids: p
     local = pa.array(sel - lo)
     my_ids, my_src, my_sid, my_problem = (chunk.column(c).take(local).to_pylist()
                                           for c in ("query_id", "source", "source_id", "problem"))
+    numbers = res.numbers.gather(sel).to_list()
+    via = res.parent[sel]
+    via_ids = dict(zip(via.tolist(), ids.gather(via).to_list()))  # fetched once, not one Series lookup a row
     out = []
     for k, i in enumerate(sel.tolist()):
         ev = res.evidence(i)
         if "via" in ev:
-            ev["via"] = ids[ev["via"]]
+            ev["via"] = via_ids[ev["via"]]
         ev.update({"kept": root_ids[k], "kept_source": root_src[k], "kept_source_id": root_sid[k],
-                   "kept_location": _location(root_src[k], root_sid[k]), "numbers": res.numbers[i]})
+                   "kept_location": _location(root_src[k], root_sid[k]), "numbers": numbers[k]})
         # an exact copy has the kept row's content hash: that id is still in the run, so it is not this row's
         out.append({"query_id": None if my_ids[k] in kept_ids else my_ids[k], "reason": res.reason[i],
                     "source": my_src[k], "location": _location(my_src[k], my_sid[k]),

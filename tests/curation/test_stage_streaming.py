@@ -17,7 +17,7 @@ from curation.stages import decontaminate as decontaminate_stage
 from curation.stages import dedup as dedup_stage
 from curation.store import RunStore
 from curation.text.basic import normalize_text
-from curation.text.contamination import number_candidates, same_numbers
+from curation.text.contamination import foreign, foreign_mask, number_candidates, same_numbers
 
 from .spine_helpers import REPO, write_jsonl, write_manifest
 
@@ -111,3 +111,19 @@ def test_number_candidates_equal_the_guard_over_all_pairs(seed):
         want = [(q, i) for q in range(len(queries)) for i in range(len(items))
                 if same_numbers(items[i], queries[q], inc) and (items[i] or not only)]
         assert got == want
+
+
+def test_foreign_mask_is_foreign_on_every_text():
+    texts = []
+    for f in sorted((REPO / "manifests/data/queries").glob("*.jsonl")):
+        for line in f.read_text().splitlines()[:400]:
+            row = json.loads(line)
+            texts.append(row.get("problem") or row.get("prompt") or "")
+    rng = random.Random(0)
+    alphabet = [*"abc XYZ$.,\n", "the ", "of ", "and ", "\\(", "\\)", "\\[", "\\]", "\u00e9", "\u0436", "\u4e2d"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
+    texts += ["Dies ist eine Aufgabe mit vielen W\u00f6rtern und Zahlen", "Ceci est un probl\u00e8me de calcul simple ici",
+              "Trouvez la valeur de x dans cette longue phrase sans mots anglais", "$x + y$ the of and", ""]
+    got = foreign_mask(texts).tolist()
+    assert got == [foreign(t) for t in texts]
+    assert any(got) and not all(got)
