@@ -78,11 +78,13 @@ def run(ctx: StageContext) -> None:
                 continue
             removed = _removed_rows(res, chunk, lo, removed_idx, ids, sources, source_ids, kept_ids)
             meta = chunk.column("metadata").to_pylist()
-            for k in range(np.searchsorted(rep_of, lo), np.searchsorted(rep_of, hi)):
-                r, s, size = int(rep_of[k]), int(starts[k]), int(sizes[k])
-                ms = removed_idx[by_root[s : s + min(size, 50)]]
+            ks = range(np.searchsorted(rep_of, lo), np.searchsorted(rep_of, hi))
+            shown = [removed_idx[by_root[starts[k] : starts[k] + min(sizes[k], 50)]] for k in ks]
+            member_ids = iter(ids.gather(np.concatenate(shown)).to_list() if shown else [])  # one lookup
+            for k, ms in zip(ks, shown):
+                r = int(rep_of[k])
                 meta[r - lo] = records.merge_metadata(meta[r - lo], {"dedup": {
-                    "cluster_size": size + 1, "members": ids.gather(ms).to_list()}})
+                    "cluster_size": int(sizes[k]) + 1, "members": [next(member_ids) for _ in ms]}})
             out = chunk.set_column(chunk.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string()))
             out = out.filter(pa.array(kept[lo:hi]))
             # queries first, removed last: the pair of keyed parts marks the slice done.
