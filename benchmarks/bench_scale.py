@@ -185,15 +185,15 @@ def compare(a: Path, b: Path) -> list[str]:
     removed rows (id, reason, evidence)."""
     problems = []
     for stage in STAGES:
-        qa = _table(a, stage, "queries", ["query_id", "metadata"]).sort("query_id")
-        qb = _table(b, stage, "queries", ["query_id", "metadata"]).sort("query_id")
+        qa = _table(a, stage, "queries", ["query_id", "metadata"]).sort(["query_id", "metadata"])
+        qb = _table(b, stage, "queries", ["query_id", "metadata"]).sort(["query_id", "metadata"])
         if not qa.equals(qb):
             problems.append(f"{stage}: queries differ ({qa.height} vs {qb.height} rows)")
         cols = ["removed_id", "query_id", "reason", "location", "evidence", "problem"]
         ra = _table(a, stage, "removed", cols)
         rb = _table(b, stage, "removed", cols)
-        ra = ra.sort("removed_id") if ra.height else ra
-        rb = rb.sort("removed_id") if rb.height else rb
+        ra = ra.sort(cols, nulls_last=True) if ra.height else ra
+        rb = rb.sort(cols, nulls_last=True) if rb.height else rb
         if ra.height != rb.height or (ra.height and not ra.equals(rb)):
             problems.append(f"{stage}: removed differ ({ra.height} vs {rb.height} rows)")
     return problems
