@@ -317,6 +317,7 @@ class BenchmarkIndex:
                 self._by_example.setdefault(kv, []).append(i)
         self._prose: dict[int, set[str]] = {}
         self._embedder = None  # (cache_dir, Embedder), kept across detect() calls on slices of one table
+        self.skip_settled = True  # see _settled; False embeds every candidate (tests compare the two)
         self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
         inc = set(detectors.embedding.incidental_numbers)
         self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
@@ -513,6 +514,13 @@ class BenchmarkIndex:
         allowed = np.array([it.domain in cfg.domains for it in self.items], dtype=bool)
         cand = cand.filter(pl.Series(allowed[cand["item"].to_numpy()], dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
+        settled: set[tuple[int, int]] = set()
+        if self.skip_settled and (judge is None or not self.det.judge.enabled):
+            settled = self._settled(cand, hits)
+            # a query whose every candidate is settled needs no embedding at all (top_k ranks its own pairs only)
+            open_q = np.unique(np.array([q for q, i in cand.iter_rows() if (q, i) not in settled], dtype=np.int64))
+            cand = cand.filter(pl.col("q").is_in(open_q.tolist()))
+            stats["embedding_settled_pairs"] = len(settled)
         if cand.height == 0:
             return
         qs = np.unique(cand["q"].to_numpy())
@@ -532,7 +540,8 @@ class BenchmarkIndex:
         jcfg = self.det.judge
         ask: list[tuple[int, int, float]] = []
         above = [(q, item, score) for q, item, score in df.iter_rows()
-                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)]
+                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)
+                 and (q, item) not in settled]
         same_question = self._same_question(canonical, texts, [(q, i) for q, i, _ in above], emb, stats)
         for (q, item, score), ok in zip(above, same_question):
             it = self.items[item]
@@ -551,6 +560,27 @@ class BenchmarkIndex:
                 if yes:
                     hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "llm_judge", score))
         stats["judge_asked"] = len(ask)
+
+    _OUTRANK = frozenset({"exact", "substring", "tests", "code_ngram", "ngram"})
+
+    def _settled(self, cand: pl.DataFrame, hits: list[list[Hit]]) -> set[tuple[int, int]]:
+        """Candidate pairs (q, item) that already hold a hit from a detector that outranks `embedding` for the same
+        benchmark item. An embedding hit there cannot change the result: the later rules (tests veto, inserted
+        sentence) decide the same for both hits of one pair, and the best hit per item is the higher-ranked one.
+        So these pairs are not embedded (only without the judge, whose candidate list spans all pairs)."""
+        keys = {(it.benchmark, it.item_id): i for i, it in enumerate(self.items)}
+        out = set()
+        for q in np.unique(cand["q"].to_numpy()).tolist():
+            for h in hits[q]:
+                if h.detector in self._OUTRANK:
+                    out.add((q, keys[(h.benchmark, h.item_id)]))
+        same = {(it.benchmark, it.item_id) for it in self.items}
+        if len(same) != len(self.items):  # repeated ids: settle every item that carries a settled key
+            by_key: dict[tuple[str, str], list[int]] = {}
+            for i, it in enumerate(self.items):
+                by_key.setdefault((it.benchmark, it.item_id), []).append(i)
+            out = {(q, j) for q, i in out for j in by_key[(self.items[i].benchmark, self.items[i].item_id)]}
+        return out
 
     def _same_question(self, canonical: pl.Series, texts: list[str], pairs: list[tuple[int, int]], emb,
                        stats: dict) -> list[bool]:

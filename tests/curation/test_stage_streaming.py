@@ -127,3 +127,29 @@ def test_foreign_mask_is_foreign_on_every_text():
     got = foreign_mask(texts).tolist()
     assert got == [foreign(t) for t in texts]
     assert any(got) and not all(got)
+
+
+def test_settled_pairs_are_not_embedded_and_the_hits_do_not_change(tmp_path):
+    from curation.benchmarks import load
+    from curation.config.decontaminate import Detectors, Policy
+    from curation.text.contamination import BenchmarkIndex
+
+    items = load("gsm8k_test")[:40]
+    janet = items[0].text
+    rephrased = ("Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
+                 "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
+                 "for $2 per egg. How many dollars does she earn every day at the farmers' market?")
+    queries = [it.text for it in items[:20]]  # verbatim copies: exact hits, and embedding candidates too
+    queries += [rephrased, "Problem: " + janet + " Let's think step by step.", rephrased.replace("16", "18")]
+    results = {}
+    for skip in (False, True):
+        idx = BenchmarkIndex(items, Detectors(), Policy())
+        idx.skip_settled = skip
+        stats: dict = {}
+        hits = idx.detect(queries, cache_dir=tmp_path / str(skip), stats=stats)
+        results[skip] = ([[h.to_dict() for h in hs] for hs in hits], stats)
+    assert results[True][0] == results[False][0]
+    assert results[True][0][20][0]["detector"] == "embedding" and not results[True][0][22]
+    skipped, full = results[True][1], results[False][1]
+    assert skipped["embedding_settled_pairs"] >= 20
+    assert skipped["embedding_cache"]["encoded"] < full["embedding_cache"]["encoded"]
