@@ -95,7 +95,7 @@ def to_query(row: dict[str, Any], source: SourceConfig, nfkc: bool, require_answ
         "source_id": _as_text(get_field(row, f.source_id)),
         "reference_answer": answer,
         "tests": tests,
-        "metadata": records.canonical_json(metadata),
+        "metadata": records.canonical_json(metadata) if metadata else "{}",  # the same text, without json.dumps
     }
 
 

@@ -201,6 +201,25 @@ def foreign(text: str) -> bool:
     return len(words) >= 6 and sum(w in _ENGLISH for w in words) < 0.12 * len(words)
 
 
+_ENGLISH_LIST = sorted(_ENGLISH)
+
+
+def foreign_mask(texts: list[str]) -> np.ndarray:
+    """`foreign` of every text: ASCII texts in one vectorized pass (there the letters are [A-Za-z] and none is
+    non-Latin, so only the function-word share decides, computed as `foreign` does), the rest one by one."""
+    s = pl.Series(texts, dtype=pl.String)
+    ascii_ = s.str.contains(r"^[\x00-\x7F]*$").fill_null(False).to_numpy()
+    prose = s.str.replace_all(r"(?s)" + _MATH.pattern, " ")
+    words = prose.str.to_lowercase().str.extract_all(r"[a-z]+")
+    n_words = words.list.len().fill_null(0)
+    english = words.list.eval(pl.element().is_in(_ENGLISH_LIST)).list.sum().fill_null(0)
+    letters = prose.str.count_matches(r"[A-Za-z]").fill_null(0)
+    out = ((letters > 0) & (n_words >= 6) & (english < 0.12 * n_words)).to_numpy().astype(bool)
+    for i in np.flatnonzero(~ascii_).tolist():
+        out[i] = foreign(texts[i])
+    return out
+
+
 def anchors(text: str, numbers: str, incidental: set[str]) -> set[str]:
     """What survives translation: significant numbers and capitalized words (names, "ELLIPSE", "Facebook")."""
     prose = _MATH.sub(" ", text)
@@ -239,6 +258,23 @@ def _ends_sentence(item_wb: str, query_wb: str) -> bool:
         return True
     rest = query_wb[at + len(core):].lstrip()
     return not rest or rest.startswith(BREAK)
+
+
+def number_candidates(query_nums: list[str], item_nums: list[str], incidental: set[str],
+                      with_numbers_only: bool = False) -> pl.DataFrame:
+    """(q, item) pairs, sorted, that pass `same_numbers`. That guard needs equal sets of significant numbers, so
+    this is a hash join on that set (not a block on one shared number, which on a templated pool of a million
+    queries pairs each item with thousands of queries that share one small number), then the incidental-number
+    check on the few pairs left. `with_numbers_only`: skip items without numbers (no guard, no evidence)."""
+    sig = lambda x: " ".join(sorted({v for v in x.split() if v not in incidental}))
+    q = pl.DataFrame({"q": np.arange(len(query_nums), dtype=np.int64), "k": [sig(x) for x in query_nums]})
+    items = pl.DataFrame({"k": [sig(x) for x in item_nums], "item": np.arange(len(item_nums), dtype=np.int64)})
+    if with_numbers_only:
+        items = items.filter(pl.Series([bool(x) for x in item_nums], dtype=pl.Boolean))
+    cand = q.join(items, on="k").select("q", "item").sort("q", "item")
+    keep = [same_numbers(item_nums[i], query_nums[j], incidental)
+            for j, i in zip(cand["q"].to_list(), cand["item"].to_list())]
+    return cand.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
 @dataclass
@@ -280,6 +316,8 @@ class BenchmarkIndex:
             for kv in ex.items():
                 self._by_example.setdefault(kv, []).append(i)
         self._prose: dict[int, set[str]] = {}
+        self._embedder = None  # (cache_dir, Embedder), kept across detect() calls on slices of one table
+        self.skip_settled = True  # see _settled; False embeds every candidate (tests compare the two)
         self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
         inc = set(detectors.embedding.incidental_numbers)
         self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
@@ -391,9 +429,9 @@ class BenchmarkIndex:
         cfg = self.det.translation
         inc = set(self.det.embedding.incidental_numbers)
         n = 0
-        for q, t in enumerate(texts):
-            if not foreign(t):
-                continue
+        is_foreign = foreign_mask(texts)
+        for q in np.flatnonzero(is_foreign).tolist():
+            t = texts[q]
             n += 1
             qa = anchors(t, q_nums[q], inc)
             q_sig = set(q_nums[q].split()) - inc
@@ -471,38 +509,39 @@ class BenchmarkIndex:
             cand = pl.DataFrame({"q": np.arange(n)}).join(
                 pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
         else:  # the query keeps the item's numbers (see `same_numbers`): rephrasings that keep the numbers
-            # block on the item's longest (rarest) significant number, then check the guard on the few pairs left
-            inc = set(cfg.incidental_numbers)
-            sig = lambda x: [v for v in x.split() if v not in inc] or [""]
-            key = [max(sig(x), key=len) for x in self.numbers]
-            qn = pl.DataFrame({"q": np.arange(n), "num": [sig(x) for x in q_nums]}).explode("num")
-            cand = qn.unique().join(pl.DataFrame({"num": key, "item": np.arange(len(self.items))}), on="num")
-            keep = [same_numbers(self.numbers[i], q_nums[q], inc)
-                    for q, i in zip(cand["q"].to_list(), cand["item"].to_list())]
-            cand = cand.filter(pl.Series(keep, dtype=pl.Boolean)).select("q", "item")
-            if cfg.numberless_threshold >= 1:  # no numbers, no guard: cosine alone is not evidence
-                cand = cand.filter(pl.Series([bool(self.numbers[i]) for i in cand["item"].to_list()],
-                                             dtype=pl.Boolean))
-        allowed = [self.items[i].domain in cfg.domains for i in cand["item"].to_list()]
-        cand = cand.filter(pl.Series(allowed, dtype=pl.Boolean))
+            cand = number_candidates(q_nums, self.numbers, set(cfg.incidental_numbers),
+                                     with_numbers_only=cfg.numberless_threshold >= 1)
+        allowed = np.array([it.domain in cfg.domains for it in self.items], dtype=bool)
+        cand = cand.filter(pl.Series(allowed[cand["item"].to_numpy()], dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
+        settled: set[tuple[int, int]] = set()
+        if self.skip_settled and (judge is None or not self.det.judge.enabled):
+            settled = self._settled(cand, hits)
+            # a query whose every candidate is settled needs no embedding at all (top_k ranks its own pairs only)
+            open_q = np.unique(np.array([q for q, i in cand.iter_rows() if (q, i) not in settled], dtype=np.int64))
+            cand = cand.filter(pl.col("q").is_in(open_q.tolist()))
+            stats["embedding_settled_pairs"] = len(settled)
         if cand.height == 0:
             return
         qs = np.unique(cand["q"].to_numpy())
         its = np.unique(cand["item"].to_numpy())
         stats["embedding_queries"] = len(qs)
-        emb = Embedder.from_config(cfg.embedding, cache_dir)
+        if self._embedder is None or self._embedder[0] != cache_dir:  # one model load for every detect() call
+            self._embedder = (cache_dir, Embedder.from_config(cfg.embedding, cache_dir))
+        emb = self._embedder[1]
+        before = dict(emb.stats)
         qv = dict(zip(qs.tolist(), emb.encode(canonical.gather(qs).to_list())))
         iv = dict(zip(its.tolist(), emb.encode(self.canonical.gather(its).to_list())))
-        stats["embedding_cache"] = dict(emb.stats)
+        stats["embedding_cache"] = {k: v - before.get(k, 0) for k, v in emb.stats.items()}
         qa, ia = cand["q"].to_numpy(), cand["item"].to_numpy()
         scores = np.einsum("ij,ij->i", np.stack([qv[q] for q in qa]), np.stack([iv[i] for i in ia]))
-        df = pl.DataFrame({"q": qa, "item": ia, "score": scores}).sort("score", descending=True)
+        df = pl.DataFrame({"q": qa, "item": ia, "score": scores}).sort("score", descending=True, maintain_order=True)
         df = df.group_by("q", maintain_order=True).head(cfg.top_k)
         jcfg = self.det.judge
         ask: list[tuple[int, int, float]] = []
         above = [(q, item, score) for q, item, score in df.iter_rows()
-                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)]
+                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)
+                 and (q, item) not in settled]
         same_question = self._same_question(canonical, texts, [(q, i) for q, i, _ in above], emb, stats)
         for (q, item, score), ok in zip(above, same_question):
             it = self.items[item]
@@ -521,6 +560,27 @@ class BenchmarkIndex:
                 if yes:
                     hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "llm_judge", score))
         stats["judge_asked"] = len(ask)
+
+    _OUTRANK = frozenset({"exact", "substring", "tests", "code_ngram", "ngram"})
+
+    def _settled(self, cand: pl.DataFrame, hits: list[list[Hit]]) -> set[tuple[int, int]]:
+        """Candidate pairs (q, item) that already hold a hit from a detector that outranks `embedding` for the same
+        benchmark item. An embedding hit there cannot change the result: the later rules (tests veto, inserted
+        sentence) decide the same for both hits of one pair, and the best hit per item is the higher-ranked one.
+        So these pairs are not embedded (only without the judge, whose candidate list spans all pairs)."""
+        keys = {(it.benchmark, it.item_id): i for i, it in enumerate(self.items)}
+        out = set()
+        for q in np.unique(cand["q"].to_numpy()).tolist():
+            for h in hits[q]:
+                if h.detector in self._OUTRANK:
+                    out.add((q, keys[(h.benchmark, h.item_id)]))
+        same = {(it.benchmark, it.item_id) for it in self.items}
+        if len(same) != len(self.items):  # repeated ids: settle every item that carries a settled key
+            by_key: dict[tuple[str, str], list[int]] = {}
+            for i, it in enumerate(self.items):
+                by_key.setdefault((it.benchmark, it.item_id), []).append(i)
+            out = {(q, j) for q, i in out for j in by_key[(self.items[i].benchmark, self.items[i].item_id)]}
+        return out
 
     def _same_question(self, canonical: pl.Series, texts: list[str], pairs: list[tuple[int, int]], emb,
                        stats: dict) -> list[bool]:
