@@ -19,7 +19,7 @@ from curation.store import RunStore
 from curation.text.basic import normalize_text
 from curation.text.contamination import foreign, foreign_mask, number_candidates, same_numbers
 
-from .spine_helpers import REPO, write_jsonl, write_manifest
+from ..spine_helpers import REPO, write_jsonl, write_manifest
 
 
 def _pool(tmp_path):
