@@ -14,7 +14,7 @@ VLLM_VENV := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.cotforge-installed
 DEMO_MODEL := runs/models/SmolLM2-135M-Instruct
 
-.PHONY: setup demo test test-fast bench lint clean system-deps vllm-venv lab lab-smoke
+.PHONY: setup demo test test-fast format bench lint clean system-deps vllm-venv lab lab-smoke
 
 setup: $(STAMP)
 
@@ -61,6 +61,7 @@ demo: setup $(DEMO_MODEL)/config.json
 
 test: setup system-deps vllm-venv
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
+	$(BIN)/ruff format --check curation verifiers sandboxes training tests benchmarks
 	$(BIN)/python -m pytest -q -rs
 
 # Benchmarks against named baselines (run on demand, never in CI). Output: bench_out/*.txt (+ JSON where offered).
@@ -87,10 +88,17 @@ lab-smoke: setup
 # The inner loop: everything but the tests marked slow (real engines, whole-pipeline and training runs).
 test-fast: setup system-deps
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
+	$(BIN)/ruff format --check curation verifiers sandboxes training tests benchmarks
 	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check curation verifiers sandboxes training tests benchmarks
+	$(BIN)/ruff format --check curation verifiers sandboxes training tests benchmarks
+
+# Fix what `make lint` checks: import order and layout.
+format: setup
+	$(BIN)/ruff check --select I --fix curation verifiers sandboxes training tests benchmarks
+	$(BIN)/ruff format curation verifiers sandboxes training tests benchmarks
 
 clean:
 	rm -rf runs bench_out .pytest_cache

@@ -71,9 +71,18 @@ def main() -> None:
             rows, secs, rss = measure(COLLECT, str(path), str(Path(tmp) / f"run_{mb}"))
             assert rows == n, (rows, n)
             brows, bsecs, brss = measure(BASELINE, str(path))
-            results.append({"input_mb": mb, "rows": n, "collect_s": round(secs, 2), "collect_rows_per_s": round(n / secs),
-                            "collect_peak_rss_mb": round(rss), "polars_read_ndjson_s": round(bsecs, 2),
-                            "polars_peak_rss_mb": round(brss), "rss_ratio_baseline_over_collect": round(brss / rss, 2)})
+            results.append(
+                {
+                    "input_mb": mb,
+                    "rows": n,
+                    "collect_s": round(secs, 2),
+                    "collect_rows_per_s": round(n / secs),
+                    "collect_peak_rss_mb": round(rss),
+                    "polars_read_ndjson_s": round(bsecs, 2),
+                    "polars_peak_rss_mb": round(brss),
+                    "rss_ratio_baseline_over_collect": round(brss / rss, 2),
+                }
+            )
             print(json.dumps(results[-1]), flush=True)
             path.unlink()
     if args.out:

@@ -81,7 +81,11 @@ def _datasketch(texts, _mode):
     return root, {"edges": len(a)}
 
 
-METHODS = {"ours_exact": (_ours, "exact"), "ours_exact+near": (_ours, "near"), "datasketch_minhashlsh": (_datasketch, None)}
+METHODS = {
+    "ours_exact": (_ours, "exact"),
+    "ours_exact+near": (_ours, "near"),
+    "datasketch_minhashlsh": (_datasketch, None),
+}
 
 
 def _child(name, path, out):
@@ -108,8 +112,13 @@ def metrics(root: np.ndarray, truth: np.ndarray, sib_pairs: np.ndarray) -> dict:
     kept = root == np.arange(len(root))
     lost = 1 - len(np.unique(truth[kept])) / len(np.unique(truth))
     merged = float(np.mean(root[sib_pairs[:, 0]] == root[sib_pairs[:, 1]])) if len(sib_pairs) else 0.0
-    return {"pair_precision": round(tp / pp, 4) if pp else 1.0, "pair_recall": round(tp / tpairs, 4),
-            "lost_unique": round(lost, 4), "siblings_merged": round(merged, 4), "kept": int(kept.sum())}
+    return {
+        "pair_precision": round(tp / pp, 4) if pp else 1.0,
+        "pair_recall": round(tp / tpairs, 4),
+        "lost_unique": round(lost, 4),
+        "siblings_merged": round(merged, 4),
+        "kept": int(kept.sum()),
+    }
 
 
 def corpus_metrics(root: np.ndarray, group: np.ndarray, kind: list[str]) -> dict:
@@ -122,7 +131,8 @@ def corpus_metrics(root: np.ndarray, group: np.ndarray, kind: list[str]) -> dict
     import polars as pl
 
     f = pl.DataFrame(df).with_columns(
-        pl.len().over(["root", "group"]).alias("same"), pl.col("group").n_unique().over("root").alias("groups"))
+        pl.len().over(["root", "group"]).alias("same"), pl.col("group").n_unique().over("root").alias("groups")
+    )
     same = f["same"].to_numpy() > 1
     mixed = f["groups"].to_numpy() > 1
     nd = kind_a == "near_dup"
@@ -168,8 +178,11 @@ def run_corpus(path: Path, wd: Path, skip_baseline: bool) -> dict:
         print(name, json.dumps(m), flush=True)
     ds = report["methods"].get("datasketch_minhashlsh")
     if ds:
-        report["speed_vs_datasketch"] = {k: round(v["rows_per_s"] / ds["rows_per_s"], 2)
-                                         for k, v in report["methods"].items() if k != "datasketch_minhashlsh"}
+        report["speed_vs_datasketch"] = {
+            k: round(v["rows_per_s"] / ds["rows_per_s"], 2)
+            for k, v in report["methods"].items()
+            if k != "datasketch_minhashlsh"
+        }
     return report
 
 
@@ -194,21 +207,31 @@ def run_cases(path: Path, cache: Path) -> dict:
             per[f"{r['category']} ({r['label']})"][1] += 1
         pos = [f for r, f in zip(rows, flags) if r["label"] == "same"]
         neg = [f for r, f in zip(rows, flags) if r["label"] != "same"]
-        return {"recall": round(sum(pos) / len(pos), 3), "fp_rate": round(sum(neg) / max(len(neg), 1), 3),
-                "per_category": {k: f"{a}/{b}" for k, (a, b) in sorted(per.items())}}
+        return {
+            "recall": round(sum(pos) / len(pos), 3),
+            "fp_rate": round(sum(neg) / max(len(neg), 1), 3),
+            "per_category": {k: f"{a}/{b}" for k, (a, b) in sorted(per.items())},
+        }
 
     out: dict = {"cases": path.name, "n": len(rows)}
     t0 = time.perf_counter()
     idx = BenchmarkIndex(list(anchors.values()), Detectors(), Policy())
     hits = idx.detect([r["variant_text"] for r in rows], [dom(r) for r in rows], cache)
-    out["decontamination"] = {**score([any(h.item_id == r["anchor_id"] for h in hs) for r, hs in zip(rows, hits)]),
-                              "seconds": round(time.perf_counter() - t0, 1)}
+    out["decontamination"] = {
+        **score([any(h.item_id == r["anchor_id"] for h in hs) for r, hs in zip(rows, hits)]),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     aid = list(anchors)
     texts = [anchors[a].text for a in aid] + [r["variant_text"] for r in rows]
     doms = [anchors[a].domain for a in aid] + [dom(r) for r in rows]
     for method in ("detector", "cosine"):
-        res = find_duplicates(texts, near=NearConfig(), semantic=SemanticConfig(enabled=True, method=method),
-                              cache_dir=cache, domains=doms)
+        res = find_duplicates(
+            texts,
+            near=NearConfig(),
+            semantic=SemanticConfig(enabled=True, method=method),
+            cache_dir=cache,
+            domains=doms,
+        )
         merged = [bool(res.root[aid.index(r["anchor_id"])] == res.root[len(aid) + k]) for k, r in enumerate(rows)]
         out[f"semantic_dedup_{method}"] = score(merged)
     return out
@@ -281,10 +304,19 @@ def main() -> None:
     df = pl.read_parquet(path)
     truth = df["cluster"].to_numpy()
     idpos = {k: i for i, k in enumerate(df["id"].to_list())}
-    sib = np.array([(i, idpos[s]) for i, s in enumerate(df["sibling_of"].to_list()) if s is not None]
-                   if "sibling_of" in df.columns else [], dtype=np.int64).reshape(-1, 2)
-    report = {"rows": a.rows, "true_clusters": len(np.unique(truth)), "sibling_pairs": len(sib),
-              "cores": os.cpu_count(), "methods": {}}
+    sib = np.array(
+        [(i, idpos[s]) for i, s in enumerate(df["sibling_of"].to_list()) if s is not None]
+        if "sibling_of" in df.columns
+        else [],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    report = {
+        "rows": a.rows,
+        "true_clusters": len(np.unique(truth)),
+        "sibling_pairs": len(sib),
+        "cores": os.cpu_count(),
+        "methods": {},
+    }
     ctx = mp.get_context("spawn")
     for name in METHODS:
         if a.skip_baseline and name.startswith("datasketch"):
@@ -295,8 +327,13 @@ def main() -> None:
         p.join()
         info = json.loads(Path(out + ".json").read_text())
         m = metrics(np.load(out + ".npy"), truth, sib)
-        m.update({"rows_per_s": round(a.rows / info["seconds"]), "seconds": round(info["seconds"], 1),
-                  "peak_rss_mib": round(info["peak_rss_mib"])})
+        m.update(
+            {
+                "rows_per_s": round(a.rows / info["seconds"]),
+                "seconds": round(info["seconds"], 1),
+                "peak_rss_mib": round(info["peak_rss_mib"]),
+            }
+        )
         report["methods"][name] = m
         print(name, json.dumps(m), flush=True)
     if a.decontam:

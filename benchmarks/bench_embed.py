@@ -59,10 +59,15 @@ def main() -> None:
     sync()
     fast_s = time.perf_counter() - t
     cos = float((np.asarray(ref, dtype=np.float32) * got).sum(1).min())
-    res = {"device": emb.device, "gpu": torch.cuda.get_device_name() if emb.device.startswith("cuda") else None,
-           "n": len(texts), "baseline_sentences_per_s": round(len(texts) / base_s),
-           "fast_sentences_per_s": round(len(texts) / fast_s), "speedup": round(base_s / fast_s, 2),
-           "min_cosine_vs_baseline": round(cos, 5)}
+    res = {
+        "device": emb.device,
+        "gpu": torch.cuda.get_device_name() if emb.device.startswith("cuda") else None,
+        "n": len(texts),
+        "baseline_sentences_per_s": round(len(texts) / base_s),
+        "fast_sentences_per_s": round(len(texts) / fast_s),
+        "speedup": round(base_s / fast_s, 2),
+        "min_cosine_vs_baseline": round(cos, 5),
+    }
     print(json.dumps(res))
     if args.out:
         args.out.write_text(json.dumps(res, indent=2))

@@ -5,12 +5,13 @@
 Measures: peer-suite accuracy (one default config), trace-label agreement (source grader and Math-Verify labels),
 throughput vs Math-Verify on the same pairs, p95 latency, pathological-input latency, worker scaling.
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import gzip
 import json
+import os
 import random
 import statistics
 import sys
@@ -47,7 +48,12 @@ def peer_accuracy() -> dict:
         got = verify(r["gold"], r["prediction"], timeout_ms=5000).equivalent
         if bool(got) != r["expected"]:
             wrong.append(r["id"])
-    return {"n": len(rows), "correct": len(rows) - len(wrong), "accuracy": round(1 - len(wrong) / len(rows), 4), "wrong": wrong}
+    return {
+        "n": len(rows),
+        "correct": len(rows) - len(wrong),
+        "accuracy": round(1 - len(wrong) / len(rows), 4),
+        "wrong": wrong,
+    }
 
 
 def trace_agreement(rows: list[dict], workers: int) -> dict:
@@ -62,11 +68,26 @@ def trace_agreement(rows: list[dict], workers: int) -> dict:
         lab = [(_label(r.get(key)), bool(v.equivalent), r, v) for r, v in zip(rows, vs)]
         lab = [x for x in lab if x[0] is not None]
         agree = sum(a == b for a, b, _, _ in lab)
-        dis = [{"trace_id": r["trace_id"], "label": a, "ours": b, "gold": r["reference_answer"],
-                "extracted": v.extracted_pred, "status": v.status, "method": v.method}
-               for a, b, r, v in lab if a != b]
-        out[key] = {"n": len(lab), "agree": agree, "agreement": round(agree / max(len(lab), 1), 4),
-                    "disagreements": len(dis), "examples": dis[:60]}
+        dis = [
+            {
+                "trace_id": r["trace_id"],
+                "label": a,
+                "ours": b,
+                "gold": r["reference_answer"],
+                "extracted": v.extracted_pred,
+                "status": v.status,
+                "method": v.method,
+            }
+            for a, b, r, v in lab
+            if a != b
+        ]
+        out[key] = {
+            "n": len(lab),
+            "agree": agree,
+            "agreement": round(agree / max(len(lab), 1), 4),
+            "disagreements": len(dis),
+            "examples": dis[:60],
+        }
     return out
 
 
@@ -99,7 +120,8 @@ def speed(pairs: list[tuple[str, str]]) -> dict:
     # cache (in real use the caller never parses with sympy), as when the two were measured one after the other.
     caches = {"fast": core._GOLD_CACHE, "local": OrderedDict()}
     try:
-        from math_verify import parse as mv_parse, verify as mv_verify
+        from math_verify import parse as mv_parse
+        from math_verify import verify as mv_verify
     except ImportError:
         mv_parse = mv_verify = None
 
@@ -137,16 +159,25 @@ def speed(pairs: list[tuple[str, str]]) -> dict:
     # Under load, wall time of a 0.2 ms call is mostly waiting for a core. Load-robust proxy: CPU time for a call
     # decided in this process, wall time for one that went to a worker.
     proxy = sorted(w if wk else c for w, c, wk in zip(lat, cpu_call, in_worker))
-    res = {"n": len(pairs), "ours_per_s": round(ours, 1), "ours_inprocess_per_s": round(len(pairs) / t_local, 1),
-           "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(sorted(lat)[int(0.95 * len(lat)) - 1], 2),
-           "max_ms": round(max(lat), 1), "math_verify_per_s": None, "pairs_needing_a_worker": need_worker,
-           "p95_ms_cpu_in_process_wall_in_worker": round(proxy[int(0.95 * len(proxy)) - 1], 2)}
+    res = {
+        "n": len(pairs),
+        "ours_per_s": round(ours, 1),
+        "ours_inprocess_per_s": round(len(pairs) / t_local, 1),
+        "p50_ms": round(statistics.median(lat), 2),
+        "p95_ms": round(sorted(lat)[int(0.95 * len(lat)) - 1], 2),
+        "max_ms": round(max(lat), 1),
+        "math_verify_per_s": None,
+        "pairs_needing_a_worker": need_worker,
+        "p95_ms_cpu_in_process_wall_in_worker": round(proxy[int(0.95 * len(proxy)) - 1], 2),
+    }
     if mv_verify is not None:
         res["math_verify_per_s"] = round(len(pairs) / t_mv, 1)
         res["ratio_vs_math_verify"] = round(ours / res["math_verify_per_s"], 2)
         res["cpu_ratio_vs_math_verify"] = round(cpu_mv / max(cpu_ours, 1e-9), 2)
-    res["cpu_ms_per_pair"] = {"ours (caller + workers)": round(cpu_ours * 1000 / len(pairs), 3),
-                              "math_verify": round(cpu_mv * 1000 / len(pairs), 3)}
+    res["cpu_ms_per_pair"] = {
+        "ours (caller + workers)": round(cpu_ours * 1000 / len(pairs), 3),
+        "math_verify": round(cpu_mv * 1000 / len(pairs), 3),
+    }
     return res
 
 
@@ -185,8 +216,11 @@ def scaling(pairs: list[tuple[str, str]], max_workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--traces-dir", default=os.environ.get("COTFORGE_TRACES_DIR", ""),
-                    help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR")
+    ap.add_argument(
+        "--traces-dir",
+        default=os.environ.get("COTFORGE_TRACES_DIR", ""),
+        help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR",
+    )
     ap.add_argument("--n-speed", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
@@ -203,22 +237,31 @@ def main() -> None:
     symbolic = [(r["reference_answer"], r["response"][-3000:]) for r in traces if "\\" in r["reference_answer"]][:200]
     res["scaling_symbolic_per_s"] = scaling(symbolic, a.workers)
     Path(a.out).write_text(json.dumps(res, indent=1, ensure_ascii=False))
-    print(f"peer accuracy        {res['peer']['correct']}/{res['peer']['n']} = {res['peer']['accuracy']:.3f}  wrong={res['peer']['wrong']}")
+    print(
+        f"peer accuracy        {res['peer']['correct']}/{res['peer']['n']} = {res['peer']['accuracy']:.3f}  wrong={res['peer']['wrong']}"
+    )
     for k in ("is_correct_source", "is_correct_math_verify"):
         t = res["traces"][k]
         print(f"traces vs {k:23s} {t['agree']}/{t['n']} = {t['agreement']:.4f}  ({t['disagreements']} disagreements)")
     print(f"trace statuses       {res['traces']['status']}")
     s = res["speed"]
-    print(f"throughput           ours {s['ours_per_s']}/s (in-process {s['ours_inprocess_per_s']}/s) vs math-verify "
-          f"{s.get('math_verify_per_s')}/s  ratio {s.get('ratio_vs_math_verify')}x  p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms")
-    print(f"cpu time per pair    {s['cpu_ms_per_pair']}  cpu ratio {s.get('cpu_ratio_vs_math_verify')}x  "
-          f"(pairs needing a sympy worker: {s['pairs_needing_a_worker']}/{s['n']}; p95 with CPU time in-process, "
-          f"wall time in a worker: {s['p95_ms_cpu_in_process_wall_in_worker']} ms)")
+    print(
+        f"throughput           ours {s['ours_per_s']}/s (in-process {s['ours_inprocess_per_s']}/s) vs math-verify "
+        f"{s.get('math_verify_per_s')}/s  ratio {s.get('ratio_vs_math_verify')}x  p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms"
+    )
+    print(
+        f"cpu time per pair    {s['cpu_ms_per_pair']}  cpu ratio {s.get('cpu_ratio_vs_math_verify')}x  "
+        f"(pairs needing a sympy worker: {s['pairs_needing_a_worker']}/{s['n']}; p95 with CPU time in-process, "
+        f"wall time in a worker: {s['p95_ms_cpu_in_process_wall_in_worker']} ms)"
+    )
     for k, v in res["pathological"].items():
         print(f"pathological {k:20s} {v['ms']:8.1f} ms  {v['status']}  {v['equivalent']}")
     print(f"scaling (symbolic answers/s by workers) {res['scaling_symbolic_per_s']}")
-    print("load average (1/5/15 min) before {:.2f}/{:.2f}/{:.2f}, after {:.2f}/{:.2f}/{:.2f} on {} CPUs".format(
-        *res["load_before"], *os.getloadavg(), os.cpu_count()))
+    print(
+        "load average (1/5/15 min) before {:.2f}/{:.2f}/{:.2f}, after {:.2f}/{:.2f}/{:.2f} on {} CPUs".format(
+            *res["load_before"], *os.getloadavg(), os.cpu_count()
+        )
+    )
 
 
 if __name__ == "__main__":

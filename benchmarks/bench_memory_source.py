@@ -22,8 +22,10 @@ PAD = "Some filler words that make the problem statement as long as a typical co
 
 
 def rows(n: int) -> list[dict]:
-    return [{"id": f"r{i}", "problem": f"Let a_1 = {i} and a_(n+1) = 2a_n + 3. {PAD}Find a_10.", "answer": str(i)}
-            for i in range(n)]
+    return [
+        {"id": f"r{i}", "problem": f"Let a_1 = {i} and a_(n+1) = 2a_n + 3. {PAD}Find a_10.", "answer": str(i)}
+        for i in range(n)
+    ]
 
 
 def main() -> None:
@@ -40,20 +42,27 @@ def main() -> None:
         path.write_text("".join(json.dumps(r) + "\n" for r in data))
         t = time.perf_counter()
         Pipeline.from_dict({**spec, "sources": [{"name": "q", "kind": "jsonl", "path": str(path)}]}).run(
-            tmp / "file", quiet=True)
+            tmp / "file", quiet=True
+        )
         t_file = time.perf_counter() - t
         t = time.perf_counter()
         Pipeline.from_dict({**spec, "sources": [{"name": "q", "kind": "memory"}]}, sources={"q": df}).run(
-            tmp / "memory", quiet=True)
+            tmp / "memory", quiet=True
+        )
         t_memory = time.perf_counter() - t
         table = to_arrow(df, "q")
         t = time.perf_counter()
         fingerprint(table)
         t_fp = time.perf_counter() - t
-    result = {"rows": args.rows, "arrow_mb": round(table.nbytes / 2**20, 1), "collect_jsonl_s": round(t_file, 3),
-              "collect_memory_s": round(t_memory, 3), "fingerprint_s": round(t_fp, 3),
-              "memory_vs_jsonl": round(t_memory / t_file, 3), "fingerprint_share_of_memory_run":
-              round(t_fp / t_memory, 3)}
+    result = {
+        "rows": args.rows,
+        "arrow_mb": round(table.nbytes / 2**20, 1),
+        "collect_jsonl_s": round(t_file, 3),
+        "collect_memory_s": round(t_memory, 3),
+        "fingerprint_s": round(t_fp, 3),
+        "memory_vs_jsonl": round(t_memory / t_file, 3),
+        "fingerprint_share_of_memory_run": round(t_fp / t_memory, 3),
+    }
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

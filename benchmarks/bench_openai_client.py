@@ -27,8 +27,8 @@ def serve(port_q) -> None:
 
 def main() -> None:
     from curation.config.distill import TeacherConfig
-    from curation.teachers.requests import build_requests
     from curation.teachers.openai import OpenAIBackend
+    from curation.teachers.requests import build_requests
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     conc = int(sys.argv[2]) if len(sys.argv) > 2 else 64
@@ -36,11 +36,15 @@ def main() -> None:
     p = mp.Process(target=serve, args=(q,), daemon=True)
     p.start()
     port = q.get()
-    t = TeacherConfig.model_validate({
-        "name": "bench", "backend": "openai", "model": "m",
-        "generation": {"n": 1, "max_tokens": 64, "temperature": 0.7, "seed": 0},
-        "openai": {"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": conc},
-    })
+    t = TeacherConfig.model_validate(
+        {
+            "name": "bench",
+            "backend": "openai",
+            "model": "m",
+            "generation": {"n": 1, "max_tokens": 64, "temperature": 0.7, "seed": 0},
+            "openai": {"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": conc},
+        }
+    )
     reqs = build_requests(t, [{"query_id": f"q{i}", "problem": f"Problem {i}: what is {i}+1?"} for i in range(n)])
     be = OpenAIBackend(t)
     list(be.generate(reqs[:200]))  # warm-up: connections, imports
@@ -50,8 +54,10 @@ def main() -> None:
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    print(f"requests={n} ok={ok} concurrency={conc} wall={wall:.2f}s -> {n / wall:.0f} requests/s; "
-          f"client CPU {cpu / n * 1e3:.3f} ms/request ({cpu:.2f}s total)")
+    print(
+        f"requests={n} ok={ok} concurrency={conc} wall={wall:.2f}s -> {n / wall:.0f} requests/s; "
+        f"client CPU {cpu / n * 1e3:.3f} ms/request ({cpu:.2f}s total)"
+    )
     p.terminate()
 
 

@@ -20,13 +20,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def cached(run_dir: Path) -> int:
-    return sum(sum(1 for line in p.read_text().splitlines() if line.endswith("}"))
-               for p in (run_dir / "cache/distill/requests").glob("requests-*.jsonl"))
+    return sum(
+        sum(1 for line in p.read_text().splitlines() if line.endswith("}"))
+        for p in (run_dir / "cache/distill/requests").glob("requests-*.jsonl")
+    )
 
 
 def cotforge(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from curation.cli import main; main()", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from curation.cli import main; main()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def main() -> None:
@@ -35,8 +41,9 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     half = n // 2
     tmp = Path(tempfile.mkdtemp(prefix="bench_resume_"))
-    (tmp / "q.jsonl").write_text("".join(json.dumps({"id": i, "problem": f"Problem {i}: what is {i}+{i}?"}) + "\n"
-                                         for i in range(n)))
+    (tmp / "q.jsonl").write_text(
+        "".join(json.dumps({"id": i, "problem": f"Problem {i}: what is {i}+{i}?"}) + "\n" for i in range(n))
+    )
     srv = FakeOpenAIServer(block_after=half, log_bodies=False).start()
     (tmp / "m.yaml").write_text(f"""
 name: bench-resume
@@ -55,8 +62,10 @@ distill: {{part_size: 50}}
     p.kill()
     p.wait()
     first = set(srv.prompts("ok"))
-    print(f"run 1 killed (SIGKILL) after {len(first)} answered requests ({time.perf_counter() - t0:.1f}s), "
-          f"{len(srv.log) - len(first)} in flight")
+    print(
+        f"run 1 killed (SIGKILL) after {len(first)} answered requests ({time.perf_counter() - t0:.1f}s), "
+        f"{len(srv.log) - len(first)} in flight"
+    )
     srv.block_after = None
     srv.release()
     k = len(srv.log)
@@ -71,8 +80,10 @@ distill: {{part_size: 50}}
 
     con = duckdb.connect(str(run_dir / "catalog.duckdb"), read_only=True)
     traces, queries = con.sql("select count(*), count(distinct query_id) from traces").fetchall()[0]
-    print(f"run 2: {len(second)} requests in {time.perf_counter() - t1:.1f}s; duplicates of run-1 answers: "
-          f"{dup_across}; duplicates within run 2: {dup_within}; traces: {traces} for {queries} queries (of {n})")
+    print(
+        f"run 2: {len(second)} requests in {time.perf_counter() - t1:.1f}s; duplicates of run-1 answers: "
+        f"{dup_across}; duplicates within run 2: {dup_within}; traces: {traces} for {queries} queries (of {n})"
+    )
     srv.stop()
 
 

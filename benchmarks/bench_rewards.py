@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_math_verify import load_traces  # noqa: E402
+
 import sandboxes  # noqa: E402
 import verifiers.math as vm  # noqa: E402
-from bench_math_verify import load_traces  # noqa: E402
 from verifiers.math.normalize import _normalize_cached  # noqa: E402
 from verifiers.math.workers import shutdown_pools  # noqa: E402
 
@@ -58,8 +59,9 @@ def code_batch(prompts: int, samples: int) -> tuple[list[str], list[dict]]:
         code = r["reference_solution"].replace("\r\n", "\n")
         broken = re.sub(r"\bdef (\w+)", r"def \1_renamed", code, count=1)
         variants = [f"# attempt {k}\n{code}" for k in range(4)]
-        texts = [f"<think>Let me write it.\n```python\n{v}```\n</think>\nHere it is:\n```python\n{v}```\n"
-                 for v in variants]
+        texts = [
+            f"<think>Let me write it.\n```python\n{v}```\n</think>\nHere it is:\n```python\n{v}```\n" for v in variants
+        ]
         texts += texts[:1] * 2 + [f"```python\n{broken}```", "I could not solve it."]
         t = {"kind": "assert", "asserts": r["tests"], "time_s": 5}
         for text in texts[:samples]:
@@ -84,14 +86,19 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=64)
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--traces-dir", default=os.environ.get("COTFORGE_TRACES_DIR", ""),
-                    help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR")
+    ap.add_argument(
+        "--traces-dir",
+        default=os.environ.get("COTFORGE_TRACES_DIR", ""),
+        help="folder of real traces (*.jsonl[.gz]); default $COTFORGE_TRACES_DIR",
+    )
     ap.add_argument("--out")
     a = ap.parse_args()
     res: dict = {"workers": a.workers, "shape": f"{a.prompts} prompts x {a.samples} samples"}
     mc, ms = math_batch(Path(a.traces_dir), a.prompts, a.samples)
     if not mc:
-        sys.exit(f"no traces (*.jsonl.gz) in {a.traces_dir}: pass --traces-dir (the real traces the math benchmark reads)")
+        sys.exit(
+            f"no traces (*.jsonl.gz) in {a.traces_dir}: pass --traces-dir (the real traces the math benchmark reads)"
+        )
     cc, ct = code_batch(a.prompts, a.samples)
     vm.start_workers(a.workers)  # start the verifier workers outside the timings, as a trainer would
     sandboxes.reward(cc[:1], ct[:1], workers=a.workers)  # and the fork-servers
@@ -106,34 +113,54 @@ def main() -> None:
     batch, t_b = timed(lambda: vm.reward(mc, ms, workers=a.workers))
     fresh_math()
     loop, t_l = timed(lambda: [vm.reward([c], [s], workers=a.workers)[0] for c, s in zip(mc, ms)])
-    res["math"] = {"differ": differ(batch, loop), "n": len(mc), "batched_per_s": round(len(mc) / t_b, 1), "loop_per_s": round(len(mc) / t_l, 1),
-                   "ratio": round(t_l / t_b, 2), "mean_reward": round(sum(x or 0 for x in batch) / len(batch), 3),
-                   "none": sum(x is None for x in batch)}
+    res["math"] = {
+        "differ": differ(batch, loop),
+        "n": len(mc),
+        "batched_per_s": round(len(mc) / t_b, 1),
+        "loop_per_s": round(len(mc) / t_l, 1),
+        "ratio": round(t_l / t_b, 2),
+        "mean_reward": round(sum(x or 0 for x in batch) / len(batch), 3),
+        "none": sum(x is None for x in batch),
+    }
 
     batch, t_b = timed(lambda: sandboxes.reward(cc, ct, workers=a.workers))
     loop, t_l = timed(lambda: [sandboxes.reward([c], [t], workers=a.workers)[0] for c, t in zip(cc, ct)])
-    res["code"] = {"differ": differ(batch, loop), "n": len(cc), "batched_per_s": round(len(cc) / t_b, 1), "loop_per_s": round(len(cc) / t_l, 1),
-                   "ratio": round(t_l / t_b, 2), "mean_reward": round(sum(x or 0 for x in batch) / len(batch), 3)}
+    res["code"] = {
+        "differ": differ(batch, loop),
+        "n": len(cc),
+        "batched_per_s": round(len(cc) / t_b, 1),
+        "loop_per_s": round(len(cc) / t_l, 1),
+        "ratio": round(t_l / t_b, 2),
+        "mean_reward": round(sum(x or 0 for x in batch) / len(batch), 3),
+    }
 
     async def both():
-        return await asyncio.gather(vm.areward(mc, ms, workers=a.workers),
-                                    sandboxes.areward(cc, ct, workers=a.workers))
+        return await asyncio.gather(vm.areward(mc, ms, workers=a.workers), sandboxes.areward(cc, ct, workers=a.workers))
 
     fresh_math()
     (am, ac), t_async = timed(lambda: asyncio.run(both()))
     fresh_math()
     _, t_sync = timed(lambda: (vm.reward(mc, ms, workers=a.workers), sandboxes.reward(cc, ct, workers=a.workers)))
-    res["async_both"] = {"differ": differ(am, vm.reward(mc, ms, workers=a.workers))
-                         + differ(ac, sandboxes.reward(cc, ct, workers=a.workers)), "async_s": round(t_async, 3), "sync_s": round(t_sync, 3), "ratio": round(t_sync / t_async, 2)}
+    res["async_both"] = {
+        "differ": differ(am, vm.reward(mc, ms, workers=a.workers))
+        + differ(ac, sandboxes.reward(cc, ct, workers=a.workers)),
+        "async_s": round(t_async, 3),
+        "sync_s": round(t_sync, 3),
+        "ratio": round(t_sync / t_async, 2),
+    }
 
     print(f"rewards at GRPO shape ({res['shape']}, workers={a.workers}); each ratio vs the per-call loop, same run")
     for k in ("math", "code"):
         r = res[k]
-        print(f"{k:5s} batched {r['batched_per_s']:8.1f}/s   per-call loop {r['loop_per_s']:8.1f}/s   "
-              f"ratio {r['ratio']:5.2f}x   (n={r['n']}, mean reward {r['mean_reward']}, differ {r['differ']})")
+        print(
+            f"{k:5s} batched {r['batched_per_s']:8.1f}/s   per-call loop {r['loop_per_s']:8.1f}/s   "
+            f"ratio {r['ratio']:5.2f}x   (n={r['n']}, mean reward {r['mean_reward']}, differ {r['differ']})"
+        )
     r = res["async_both"]
-    print(f"math+code awaited together {r['async_s']} s vs one after the other {r['sync_s']} s: {r['ratio']}x "
-          f"(differ {r['differ']})")
+    print(
+        f"math+code awaited together {r['async_s']} s vs one after the other {r['sync_s']} s: {r['ratio']}x "
+        f"(differ {r['differ']})"
+    )
     if a.out:
         Path(a.out).write_text(json.dumps(res, indent=1))
 

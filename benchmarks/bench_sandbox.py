@@ -45,8 +45,10 @@ def stack_overflow(exe: str) -> dict:
     out = {}
     t0 = time.perf_counter()
     r = subprocess.run([exe, "-c", OVERFLOW], capture_output=True, timeout=300)
-    out["bare python3"] = {"s": round(time.perf_counter() - t0, 2),
-                           "status": f"signal {-r.returncode}" if r.returncode < 0 else f"exit {r.returncode}"}
+    out["bare python3"] = {
+        "s": round(time.perf_counter() - t0, 2),
+        "status": f"signal {-r.returncode}" if r.returncode < 0 else f"exit {r.returncode}",
+    }
     limits = sandboxes.Limits(time_s=60)
     for name, backend in (("fresh sandbox", None), ("fork-server", sandboxes.ForkServer())):
         t0 = time.perf_counter()
@@ -79,13 +81,16 @@ def main() -> None:
         return r.stdout == b"55\n"
 
     rt = python_runtime()
-    same_env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LD_LIBRARY_PATH": f"{rt.host_dir}/lib",
-                "PYTHONHASHSEED": "0"}
+    same_env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LD_LIBRARY_PATH": f"{rt.host_dir}/lib",
+        "PYTHONHASHSEED": "0",
+    }
     same_exe = f"{rt.host_dir}/bin/{rt.version}"
 
     def bare_same():
-        r = subprocess.run([same_exe, "-I", "-B", f.name], input=b"10\n", capture_output=True, timeout=10,
-                           env=same_env)
+        r = subprocess.run([same_exe, "-I", "-B", f.name], input=b"10\n", capture_output=True, timeout=10, env=same_env)
         return r.stdout == b"55\n"
 
     fresh = FreshSandbox()
@@ -100,14 +105,14 @@ def main() -> None:
     rows["sandboxed, fresh sandbox per run"] = _rate(sandboxed, a.n, a.workers)
     with sandboxes.SandboxPool(a.workers, mode="forkserver") as pool:
         pool.run_tests(PROG, TESTS)
-        rows["sandboxed, fork-server test runs"] = _rate(lambda: pool.run_tests(PROG, TESTS).passed, a.n * 3,
-                                                         a.workers)
+        rows["sandboxed, fork-server test runs"] = _rate(lambda: pool.run_tests(PROG, TESTS).passed, a.n * 3, a.workers)
     # Each run waits on a chain of wake-ups (client -> server -> child -> server -> client): more servers than
     # cores keep the cores busy in those gaps. Same machine, same cores; only the number of warm servers differs.
     with sandboxes.SandboxPool(2 * a.workers, mode="forkserver") as pool:
         pool.run_tests(PROG, TESTS)
-        rows[f"fork-server, {2 * a.workers} servers"] = _rate(lambda: pool.run_tests(PROG, TESTS).passed,
-                                                               a.n * 3, 2 * a.workers)
+        rows[f"fork-server, {2 * a.workers} servers"] = _rate(
+            lambda: pool.run_tests(PROG, TESTS).passed, a.n * 3, 2 * a.workers
+        )
     os.unlink(f.name)
     overflow = stack_overflow(exe)
     iso = sandboxes.isolation_report()
@@ -116,18 +121,26 @@ def main() -> None:
         print(f"{k:40s} {v:8.1f}")
     fresh_rate = rows["sandboxed, fresh sandbox per run"]
     same = rows["bare, the sandbox's interpreter"]
-    print(f"fresh sandbox vs bare python3: {fresh_rate / rows['bare python3 subprocess']:.2f}x; vs the same "
-          f"interpreter bare: {fresh_rate / same:.2f}x")
+    print(
+        f"fresh sandbox vs bare python3: {fresh_rate / rows['bare python3 subprocess']:.2f}x; vs the same "
+        f"interpreter bare: {fresh_rate / same:.2f}x"
+    )
     for k, v in overflow.items():
         print(f"C-stack overflow, {k:22s} {v['s']:6.2f} s  {v['status']}")
     print("isolation:", ",".join(iso["layers"]), "| missing:", iso["missing"] or "none")
-    print(f"load average (1/5/15 min) before {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, after "
-          "{:.2f}/{:.2f}/{:.2f} on {} CPUs: other jobs slow every row, compare ratios".format(*os.getloadavg(),
-                                                                                           os.cpu_count()))
+    print(
+        f"load average (1/5/15 min) before {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, after "
+        "{:.2f}/{:.2f}/{:.2f} on {} CPUs: other jobs slow every row, compare ratios".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
     if a.out:
         with open(a.out, "w") as fh:
-            json.dump({"runs_per_s": rows, "workers": a.workers, "n": a.n, "stack_overflow": overflow,
-                       "isolation": iso}, fh, indent=2)
+            json.dump(
+                {"runs_per_s": rows, "workers": a.workers, "n": a.n, "stack_overflow": overflow, "isolation": iso},
+                fh,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

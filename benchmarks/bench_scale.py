@@ -87,8 +87,18 @@ def write_pool(rows: int, seed: int, bench_items: int, pool: Path, bench: Path) 
             while li < len(slots) and slots[li] == i:
                 kind, text = leaks[li]
                 planted[kind] = planted.get(kind, 0) + 1
-                line = json.dumps({"id": f"leak{li}", "problem": text, "answer": str(rng.randint(1, 999)),
-                                   "domain": "math", "kind": f"leak_{kind}"}) + "\n"
+                line = (
+                    json.dumps(
+                        {
+                            "id": f"leak{li}",
+                            "problem": text,
+                            "answer": str(rng.randint(1, 999)),
+                            "domain": "math",
+                            "kind": f"leak_{kind}",
+                        }
+                    )
+                    + "\n"
+                )
                 f.write(line)
                 nbytes += len(line)
                 li += 1
@@ -111,12 +121,22 @@ def write_manifest(path: Path, pool: Path, bench: Path) -> None:
 
     m = {
         "name": "bench-scale",
-        "sources": [{"name": "pool", "kind": "jsonl", "path": str(pool), "domain": "math",
-                     "fields": {"problem": "problem", "reference_answer": "answer", "source_id": "id",
-                                "domain": "domain"}}],
+        "sources": [
+            {
+                "name": "pool",
+                "kind": "jsonl",
+                "path": str(pool),
+                "domain": "math",
+                "fields": {"problem": "problem", "reference_answer": "answer", "source_id": "id", "domain": "domain"},
+            }
+        ],
         "dedup": {"exact": True, "near": {"enabled": True}},
-        "decontaminate": {"benchmarks": [*DecontaminateConfig().benchmarks,
-                                         {"name": "synthetic", "path": str(bench), "field": "problem"}]},
+        "decontaminate": {
+            "benchmarks": [
+                *DecontaminateConfig().benchmarks,
+                {"name": "synthetic", "path": str(bench), "field": "problem"},
+            ]
+        },
     }
     path.write_text(yaml.safe_dump(m, sort_keys=False))
 
@@ -133,8 +153,15 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 
 def run_stage(manifest: Path, run_dir: Path, stage: str, code: Path = ROOT) -> dict:
-    cmd = [str(Path(sys.executable).with_name("cotforge")), "run", str(manifest), "--run-dir", str(run_dir),
-           "--until", stage]
+    cmd = [
+        str(Path(sys.executable).with_name("cotforge")),
+        "run",
+        str(manifest),
+        "--run-dir",
+        str(run_dir),
+        "--until",
+        stage,
+    ]
     env = {**os.environ, "PYTHONPATH": str(code)}
     load0 = os.getloadavg()
     t0 = time.perf_counter()
@@ -163,11 +190,18 @@ def run_stage(manifest: Path, run_dir: Path, stage: str, code: Path = ROOT) -> d
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err.decode(errors='replace')[-4000:]}")
     lock = json.loads((run_dir / "lock.json").read_text())
     entry = lock["stages"][stage]
-    return {"stage": stage, "wall_s": round(wall, 2), "stage_s": entry.get("seconds"),
-            "cpu_s": round(ru.ru_utime + ru.ru_stime, 2), "peak_rss_mb": round(peak[0] / 2**20),
-            "max_rss_mb": round(ru.ru_maxrss / 1024), "rows": entry.get("rows", {}),
-            "removed_by_reason": entry.get("removed_by_reason", {}),
-            "load_before": round(load0[0], 2), "load_after": round(os.getloadavg()[0], 2)}
+    return {
+        "stage": stage,
+        "wall_s": round(wall, 2),
+        "stage_s": entry.get("seconds"),
+        "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
+        "peak_rss_mb": round(peak[0] / 2**20),
+        "max_rss_mb": round(ru.ru_maxrss / 1024),
+        "rows": entry.get("rows", {}),
+        "removed_by_reason": entry.get("removed_by_reason", {}),
+        "load_before": round(load0[0], 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
 # --- identical-output check ----------------------------------------------------------------------------------
@@ -216,8 +250,12 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="work folder (pool, benchmark, manifest, run); default: a temp folder")
     ap.add_argument("--keep", action="store_true", help="keep the run directory (always kept with --dir)")
     ap.add_argument("--compare", type=Path, help="another run dir from the same pool: check identical outputs")
-    ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose `curation` runs (default: this one), "
-                    "e.g. an exported copy of the code before a change")
+    ap.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="checkout whose `curation` runs (default: this one), e.g. an exported copy of the code before a change",
+    )
     ap.add_argument("--label", default="", help="a name for this run in the JSON (e.g. before / after)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -232,8 +270,20 @@ def main() -> None:
         data = json.loads(meta_path.read_text())
     else:
         # in a child process: the generator's memory must not be inherited by the measured runs (ru_maxrss)
-        subprocess.run([sys.executable, __file__, "--generate", str(args.rows), str(args.seed), str(args.bench_items),
-                        str(pool), str(bench), str(meta_path)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--generate",
+                str(args.rows),
+                str(args.seed),
+                str(args.bench_items),
+                str(pool),
+                str(bench),
+                str(meta_path),
+            ],
+            check=True,
+        )
         data = json.loads(meta_path.read_text())
     print(f"pool: {data}", flush=True)
     manifest = args.dir / "manifest.yaml"
@@ -252,18 +302,32 @@ def main() -> None:
         inputs = r["rows"].get("queries", 0)
         results.append(r)
         print(json.dumps(r), flush=True)
-    total = {"wall_s": round(sum(r["wall_s"] for r in results), 2),
-             "cpu_s": round(sum(r["cpu_s"] for r in results), 2),
-             "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}
-    print(f"\n{'stage':<14}{'in rows':>10}{'wall s':>9}{'stage s':>9}{'rows/s':>10}{'CPU s':>9}{'peak MB':>9}"
-          f"{'load':>11}")
+    total = {
+        "wall_s": round(sum(r["wall_s"] for r in results), 2),
+        "cpu_s": round(sum(r["cpu_s"] for r in results), 2),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+    }
+    print(
+        f"\n{'stage':<14}{'in rows':>10}{'wall s':>9}{'stage s':>9}{'rows/s':>10}{'CPU s':>9}{'peak MB':>9}{'load':>11}"
+    )
     for r in results:
-        print(f"{r['stage']:<14}{r['input_rows']:>10}{r['wall_s']:>9.1f}{r['stage_s']:>9.1f}{r['rows_per_s']:>10}"
-              f"{r['cpu_s']:>9.1f}{r['peak_rss_mb']:>9}{r['load_before']:>5.1f}→{r['load_after']:<5.1f}")
-    print(f"{'total':<14}{args.rows:>10}{total['wall_s']:>9.1f}{'':>9}{round(args.rows / total['wall_s']):>10}"
-          f"{total['cpu_s']:>9.1f}{total['peak_rss_mb']:>9}")
-    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "label": args.label, "code": str(args.code), "pool": data, "stages": results,
-           "total": total, "cpus": os.cpu_count()}
+        print(
+            f"{r['stage']:<14}{r['input_rows']:>10}{r['wall_s']:>9.1f}{r['stage_s']:>9.1f}{r['rows_per_s']:>10}"
+            f"{r['cpu_s']:>9.1f}{r['peak_rss_mb']:>9}{r['load_before']:>5.1f}→{r['load_after']:<5.1f}"
+        )
+    print(
+        f"{'total':<14}{args.rows:>10}{total['wall_s']:>9.1f}{'':>9}{round(args.rows / total['wall_s']):>10}"
+        f"{total['cpu_s']:>9.1f}{total['peak_rss_mb']:>9}"
+    )
+    out = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "label": args.label,
+        "code": str(args.code),
+        "pool": data,
+        "stages": results,
+        "total": total,
+        "cpus": os.cpu_count(),
+    }
     if args.compare:
         diffs = compare(run_dir, args.compare)
         out["identical_to"] = {"run": str(args.compare), "differences": diffs}

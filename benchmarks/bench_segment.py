@@ -12,9 +12,9 @@ final-answer re-verification) on every long-CoT trace of the bundled files that 
 from __future__ import annotations
 
 import argparse
-import os
 import gzip
 import json
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -37,14 +37,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per segmenter; the best is reported")
     a = ap.parse_args()
     from curation.config.segment import SegmentConfig
-    from curation.cot.pipeline import DLCoT, TraceIn
     from curation.cot.crf_segment import CRFSegmenter, ParallelSegmenter
+    from curation.cot.pipeline import DLCoT, TraceIn
     from curation.cot.segment import HeuristicSegmenter
     from curation.cot.tokens import get_counter
 
     d = Path(a.traces)
-    rows = list(load([d / "math500_multiteacher.jsonl.gz", d / "aime24_multiteacher.jsonl.gz",
-                      d / "amc23_multiteacher.jsonl.gz"]))
+    rows = list(
+        load(
+            [d / "math500_multiteacher.jsonl.gz", d / "aime24_multiteacher.jsonl.gz", d / "amc23_multiteacher.jsonl.gz"]
+        )
+    )
     counter = get_counter("auto")
     qwq = [r for r in rows if r["teacher"] == "Qwen/QwQ-32B"]
     toks = counter.count([r["response"] for r in qwq])
@@ -70,8 +73,10 @@ def main() -> None:
     par.segment_many(items[:200])  # start the worker processes
     rates["crf, 2 processes"] = best_rate(lambda: par.segment_many(items))
     par.close()
-    print(f"throughput on {len(batch)} QwQ-32B traces of 3.5k-4.5k tokens ({len(four_k)} distinct; tokenizer "
-          f"{counter.name}; mean {mean(len(r['response']) for r in batch):.0f} chars; target >= 200 traces/s):")
+    print(
+        f"throughput on {len(batch)} QwQ-32B traces of 3.5k-4.5k tokens ({len(four_k)} distinct; tokenizer "
+        f"{counter.name}; mean {mean(len(r['response']) for r in batch):.0f} chars; target >= 200 traces/s):"
+    )
     for name, rate in rates.items():
         print(f"  {name:18s} {rate:6.0f} traces/s  ({rate / rates['heuristic']:.2f} x rules)")
     if a.skip_reduction:
@@ -81,8 +86,9 @@ def main() -> None:
     t0 = time.perf_counter()
     outs = []
     for i in range(0, len(long_cot), 256):
-        outs += proc.process([TraceIn(r["response"], r["problem"], r["reference_answer"])
-                              for r in long_cot[i:i + 256]])
+        outs += proc.process(
+            [TraceIn(r["response"], r["problem"], r["reference_answer"]) for r in long_cot[i : i + 256]]
+        )
     per = defaultdict(list)
     for r, o in zip(long_cot, outs):
         if o.details.get("trace_correct"):
@@ -94,8 +100,10 @@ def main() -> None:
         tot = 1 - sum(b for _, b, _ in v) / sum(a for a, _, _ in v)
         att = [d["simplified_verifies"] for *_, d in v if "simplified_verifies" in d]
         apr = mean(len(d["approaches"]) for *_, d in v)
-        print(f"{t:40s} {len(v):5d} {sum(1 for *_, d in v if d.get('simplified')):6d} {red:9.3f} {tot:10.3f} "
-              f"{apr:9.2f} {sum(att)}/{len(att)} attempts verified; kept=100%")
+        print(
+            f"{t:40s} {len(v):5d} {sum(1 for *_, d in v if d.get('simplified')):6d} {red:9.3f} {tot:10.3f} "
+            f"{apr:9.2f} {sum(att)}/{len(att)} attempts verified; kept=100%"
+        )
 
 
 if __name__ == "__main__":

@@ -30,14 +30,36 @@ sys.path.insert(0, str(ROOT))
 def _spec(args, kind: str, data: str, trainer: dict, out: str, **extra):
     from training.config import KINDS
 
-    model = {"path": args.model, "dtype": "float32"} if not args.tiny else {
-        "init": {"tokenizer": args.model, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 4,
-                 "num_attention_heads": 4, "num_key_value_heads": 2}, "dtype": "float32"}
-    cfg = KINDS[kind].model_validate({"model": model, "data": {"path": data, "limit": args.rows},
-                                      "trainer": {"max_steps": args.steps, "per_device_train_batch_size": args.batch,
-                                                  "gradient_checkpointing": False, "learning_rate": 1e-5,
-                                                  **trainer},
-                                      "output_dir": out, **extra})
+    model = (
+        {"path": args.model, "dtype": "float32"}
+        if not args.tiny
+        else {
+            "init": {
+                "tokenizer": args.model,
+                "hidden_size": 256,
+                "intermediate_size": 512,
+                "num_hidden_layers": 4,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 2,
+            },
+            "dtype": "float32",
+        }
+    )
+    cfg = KINDS[kind].model_validate(
+        {
+            "model": model,
+            "data": {"path": data, "limit": args.rows},
+            "trainer": {
+                "max_steps": args.steps,
+                "per_device_train_batch_size": args.batch,
+                "gradient_checkpointing": False,
+                "learning_rate": 1e-5,
+                **trainer,
+            },
+            "output_dir": out,
+            **extra,
+        }
+    )
     return cfg
 
 
@@ -113,12 +135,24 @@ def main() -> None:
 
         def make():
             model = load_model(cfg.model, tok)
-            targs = SFTConfig(output_dir=tmp, max_steps=args.steps, per_device_train_batch_size=args.batch,
-                              learning_rate=1e-5, max_length=args.max_length, packing=True, assistant_only_loss=True,
-                              gradient_checkpointing=False, report_to=[], use_cpu=True, save_strategy="no",
-                              disable_tqdm=True, eos_token=tok.eos_token,
-                              **({} if trl_defaults or torch.cuda.is_available() else {"bf16": False}))
+            targs = SFTConfig(
+                output_dir=tmp,
+                max_steps=args.steps,
+                per_device_train_batch_size=args.batch,
+                learning_rate=1e-5,
+                max_length=args.max_length,
+                packing=True,
+                assistant_only_loss=True,
+                gradient_checkpointing=False,
+                report_to=[],
+                use_cpu=True,
+                save_strategy="no",
+                disable_tqdm=True,
+                eos_token=tok.eos_token,
+                **({} if trl_defaults or torch.cuda.is_available() else {"bf16": False}),
+            )
             return SFTTrainer(model=model, args=targs, train_dataset=ds, processing_class=tok)
+
         return make
 
     res["sft_cotforge_tok_s"] = best(ours_sft(True), args.repeat)
@@ -137,16 +171,31 @@ def main() -> None:
 
     def plain_redi():
         model = load_model(rcfg.model, tok)
-        targs = TrainingArguments(output_dir=tmp, max_steps=args.steps, per_device_train_batch_size=args.batch,
-                                  learning_rate=1e-5, report_to=[], use_cpu=True, save_strategy="no",
-                                  disable_tqdm=True, remove_unused_columns=False)
+        targs = TrainingArguments(
+            output_dir=tmp,
+            max_steps=args.steps,
+            per_device_train_batch_size=args.batch,
+            learning_rate=1e-5,
+            report_to=[],
+            use_cpu=True,
+            save_strategy="no",
+            disable_tqdm=True,
+            remove_unused_columns=False,
+        )
         return Trainer(model=model, args=targs, train_dataset=pairs, data_collator=redi.PairCollator(tok.pad_token_id))
 
     res["redi_plain_trainer_tok_s"] = best(plain_redi, args.repeat)
     res["redi_wrapper_ratio"] = res["redi_cotforge_tok_s"] / res["redi_plain_trainer_tok_s"]
-    res.update({"model": "tiny-4layer" if args.tiny else Path(args.model).name, "steps": args.steps,
-                "batch": args.batch, "max_length": args.max_length, "rows": args.rows,
-                "threads": torch.get_num_threads()})
+    res.update(
+        {
+            "model": "tiny-4layer" if args.tiny else Path(args.model).name,
+            "steps": args.steps,
+            "batch": args.batch,
+            "max_length": args.max_length,
+            "rows": args.rows,
+            "threads": torch.get_num_threads(),
+        }
+    )
     for k, v in res.items():
         print(f"{k:28s} {v:.3f}" if isinstance(v, float) else f"{k:28s} {v}")
     if args.out:

@@ -25,8 +25,9 @@ PEAKS = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 
 def flops_per_token(cfg, seq: int) -> float:
-    n = (cfg.vocab_size * cfg.hidden_size + cfg.num_hidden_layers * (
-        4 * cfg.hidden_size * cfg.hidden_size + 3 * cfg.hidden_size * cfg.intermediate_size))
+    n = cfg.vocab_size * cfg.hidden_size + cfg.num_hidden_layers * (
+        4 * cfg.hidden_size * cfg.hidden_size + 3 * cfg.hidden_size * cfg.intermediate_size
+    )
     return 6 * n + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq
 
 
@@ -48,15 +49,22 @@ def main() -> None:
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this benchmark is for a lent GPU machine")
     name = torch.cuda.get_device_name()
-    peak = (args.peak_tflops * 1e12 if args.peak_tflops else
-            next((v for k, v in PEAKS.items() if k in name), 989e12))
+    peak = args.peak_tflops * 1e12 if args.peak_tflops else next((v for k, v in PEAKS.items() if k in name), 989e12)
     tmp = Path(tempfile.mkdtemp())
-    tok_dir = train_tokenizer([f"step {i} of the reasoning: {i * 7} + {i} = {i * 8}" for i in range(2000)],
-                              tmp / "tok", vocab_size=2048)
+    tok_dir = train_tokenizer(
+        [f"step {i} of the reasoning: {i * 7} + {i} = {i * 8}" for i in range(2000)], tmp / "tok", vocab_size=2048
+    )
     tok = AutoTokenizer.from_pretrained(tok_dir)
-    cfg = Qwen2Config(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-                      num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768,
-                      tie_word_embeddings=True)
+    cfg = Qwen2Config(
+        vocab_size=151936,
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_hidden_layers=28,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        max_position_embeddings=32768,
+        tie_word_embeddings=True,
+    )
     ids = torch.randint(10, len(tok), (args.batch * args.steps * 2, args.seq // 2))
 
     def model():
@@ -64,20 +72,49 @@ def main() -> None:
         m.config.use_cache = False
         return m
 
-    pairs = [{"chosen_input_ids": r.tolist(), "chosen_labels": [-100] * 64 + r[64:].tolist(),
-              "rejected_input_ids": s.tolist(), "rejected_labels": [-100] * 64 + s[64:].tolist()}
-             for r, s in zip(ids[0::2], ids[1::2])]
-    common = dict(output_dir=str(tmp), max_steps=args.steps, per_device_train_batch_size=args.batch // 2,
-                  bf16=True, gradient_checkpointing=True, report_to=[], save_strategy="no", logging_steps=1,
-                  remove_unused_columns=False, disable_tqdm=True)
+    pairs = [
+        {
+            "chosen_input_ids": r.tolist(),
+            "chosen_labels": [-100] * 64 + r[64:].tolist(),
+            "rejected_input_ids": s.tolist(),
+            "rejected_labels": [-100] * 64 + s[64:].tolist(),
+        }
+        for r, s in zip(ids[0::2], ids[1::2])
+    ]
+    common = dict(
+        output_dir=str(tmp),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch // 2,
+        bf16=True,
+        gradient_checkpointing=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+    )
     res = {"device": name, "peak_flops": peak, "params": None}
     spec = REDISpec.model_validate({"model": {"path": "unused"}, "data": {"path": "unused"}})
     for label, make in (
-        ("redi_cotforge", lambda m: redi.REDITrainer(model=m, args=TrainingArguments(**common), train_dataset=pairs,
-                                                     data_collator=redi.PairCollator(tok.pad_token_id),
-                                                     alpha=spec.alpha)),
-        ("plain_trainer", lambda m: Trainer(model=m, args=TrainingArguments(**common), train_dataset=pairs,
-                                            data_collator=redi.PairCollator(tok.pad_token_id))),
+        (
+            "redi_cotforge",
+            lambda m: redi.REDITrainer(
+                model=m,
+                args=TrainingArguments(**common),
+                train_dataset=pairs,
+                data_collator=redi.PairCollator(tok.pad_token_id),
+                alpha=spec.alpha,
+            ),
+        ),
+        (
+            "plain_trainer",
+            lambda m: Trainer(
+                model=m,
+                args=TrainingArguments(**common),
+                train_dataset=pairs,
+                data_collator=redi.PairCollator(tok.pad_token_id),
+            ),
+        ),
     ):
         m = model()
         res["params"] = m.num_parameters()

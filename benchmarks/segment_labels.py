@@ -21,9 +21,9 @@ text from the end-of-thought marker on is always `conclusion` (added when the la
 from __future__ import annotations
 
 import argparse
-import os
 import gzip
 import json
+import os
 import random
 import sys
 from collections import defaultdict
@@ -46,9 +46,18 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max_chars: int,
-         benchmarks: list[str], exclude: list[Path] = (), per_problem: int = 1,
-         labelled_problems_too: bool = True) -> list[dict]:
+def draw(
+    out: Path,
+    split: str,
+    per_teacher: int,
+    seed: int,
+    min_chars: int,
+    max_chars: int,
+    benchmarks: list[str],
+    exclude: list[Path] = (),
+    per_problem: int = 1,
+    labelled_problems_too: bool = True,
+) -> list[dict]:
     """Round-robin over the Sky-T1 long-CoT teachers (QwQ is not redistributable), `per_teacher` traces each,
     at most `per_problem` traces per problem, no problem already labelled: a set that is not one teacher's."""
     labelled = _read_jsonl(LABELLED)
@@ -90,13 +99,22 @@ def draw(out: Path, split: str, per_teacher: int, seed: int, min_chars: int, max
                     break
         if not progressed:
             break
-    rows = [{
-        "trace_id": r["trace_id"],
-        "teacher": r["teacher"], "benchmark": r["benchmark"], "problem_id": r["problem_id"], "problem": r["problem"],
-        "reference_answer": r["reference_answer"], "reasoning": r["response"],
-        "source": r.get("source"), "license": "Apache-2.0", "split": split,
-        "is_correct_math_verify": r.get("is_correct_math_verify"),
-    } for r in picked]
+    rows = [
+        {
+            "trace_id": r["trace_id"],
+            "teacher": r["teacher"],
+            "benchmark": r["benchmark"],
+            "problem_id": r["problem_id"],
+            "problem": r["problem"],
+            "reference_answer": r["reference_answer"],
+            "reasoning": r["response"],
+            "source": r.get("source"),
+            "license": "Apache-2.0",
+            "split": split,
+            "is_correct_math_verify": r.get("is_correct_math_verify"),
+        }
+        for r in picked
+    ]
     out.mkdir(parents=True, exist_ok=True)
     with (out / "pool.jsonl").open("w", encoding="utf-8") as f:
         for r in rows:
@@ -108,8 +126,14 @@ def sheet(row: dict) -> str:
     """One trace as numbered paragraphs of its thinking part (what a labeller reads)."""
     text = row["reasoning"]
     m = END_OF_THOUGHT.search(text)
-    lines = [f"## {row['trace_id']}", "", f"**Problem.** {row['problem']}", "",
-             f"**Reference answer.** `{row['reference_answer']}`", ""]
+    lines = [
+        f"## {row['trace_id']}",
+        "",
+        f"**Problem.** {row['problem']}",
+        "",
+        f"**Reference answer.** `{row['reference_answer']}`",
+        "",
+    ]
     for i, (s, e) in enumerate(paragraphs(text)):
         if m is not None and s >= m.start():
             lines.append(f"[P{i}] <|end_of_thought|> ... (the written solution: always `conclusion`, not shown)")
@@ -148,8 +172,10 @@ def to_row(row: dict, label: dict) -> dict:
     if set(verdicts) != {str(a) for a in napp} or any(v not in VERDICTS for v in verdicts.values()):
         raise ValueError(f"{where}: verdicts {verdicts} must give one of {VERDICTS} for approaches {sorted(napp)}")
     out = {k: v for k, v in row.items() if not k.startswith("_") and k != "is_correct_math_verify"}
-    out["segments"] = [{"kind": s.kind, "approach": s.approach, "start": s.start, "end": s.end,
-                        "anchor": text[s.start:s.start + 40]} for s in segs]
+    out["segments"] = [
+        {"kind": s.kind, "approach": s.approach, "start": s.start, "end": s.end, "anchor": text[s.start : s.start + 40]}
+        for s in segs
+    ]
     out["approach_verdicts"] = verdicts
     return out
 
@@ -167,9 +193,14 @@ def agreement(a_rows: list[dict], b_rows: list[dict]) -> dict:
         plain.add(boundary_sets(ra["segments"]), boundary_sets(rb["segments"]))
         kinded.add(boundary_sets(ra["segments"], True), boundary_sets(rb["segments"], True))
         same_napp += len(ra["approach_verdicts"]) == len(rb["approach_verdicts"])
-    return {"traces": n, "boundary_f1": round(plain.f1, 3), "precision": round(plain.precision, 3),
-            "recall": round(plain.recall, 3), "kind_aware_f1": round(kinded.f1, 3),
-            "same_number_of_approaches": round(same_napp / n, 3) if n else None}
+    return {
+        "traces": n,
+        "boundary_f1": round(plain.f1, 3),
+        "precision": round(plain.precision, 3),
+        "recall": round(plain.recall, 3),
+        "kind_aware_f1": round(kinded.f1, 3),
+        "same_number_of_approaches": round(same_napp / n, 3) if n else None,
+    }
 
 
 def _paragraph_tags(row: dict, paras: list[tuple[int, int]]) -> list[tuple[bool, str]]:
@@ -223,8 +254,9 @@ def merge(versions: list[dict]) -> dict:
         if starts:
             if kind == "approach":
                 k += 1
-            segs.append({"kind": kind, "approach": k if kind in ("approach", "verification") else None,
-                         "start": a, "end": b})
+            segs.append(
+                {"kind": kind, "approach": k if kind in ("approach", "verification") else None, "start": a, "end": b}
+            )
         else:
             segs[-1]["end"] = b
     verdicts = {}
@@ -243,7 +275,7 @@ def merge(versions: list[dict]) -> dict:
             votes.append(v["approach_verdicts"].get(str(best)) if best is not None else None)
         verdicts[str(g["approach"])] = vote(votes)
     for s in segs:
-        s["anchor"] = text[s["start"]:s["start"] + 40]
+        s["anchor"] = text[s["start"] : s["start"] + 40]
     out = {k2: v for k2, v in versions[0].items() if k2 not in ("segments", "approach_verdicts")}
     out["segments"] = segs
     out["approach_verdicts"] = verdicts
@@ -280,8 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     d.add_argument("--max-chars", type=int, default=8000)
     d.add_argument("--benchmarks", nargs="+", default=["aime24", "amc23", "math500"])
     d.add_argument("--per-problem", type=int, default=1)
-    d.add_argument("--training", action="store_true",
-                   help="training draw: problems of labelled traces allowed (their traces are not); --exclude still applies")
+    d.add_argument(
+        "--training",
+        action="store_true",
+        help="training draw: problems of labelled traces allowed (their traces are not); --exclude still applies",
+    )
     d.add_argument("--exclude", type=Path, nargs="*", default=[], help="more labelled files whose problems to skip")
     s = sub.add_parser("sheets")
     s.add_argument("--rows", type=Path, nargs="+", required=True)
@@ -325,8 +360,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(merged)} merged rows → {args.out}")
         return
     if args.cmd == "draw":
-        rows = draw(args.out, args.split, args.per_teacher, args.seed, args.min_chars, args.max_chars,
-                    args.benchmarks, args.exclude, args.per_problem, not args.training)
+        rows = draw(
+            args.out,
+            args.split,
+            args.per_teacher,
+            args.seed,
+            args.min_chars,
+            args.max_chars,
+            args.benchmarks,
+            args.exclude,
+            args.per_problem,
+            not args.training,
+        )
         print(f"{len(rows)} traces → {args.out / 'pool.jsonl'}")
     elif args.cmd == "sheets":
         rows = [r for p in args.rows for r in _read_jsonl(p)]

@@ -8,6 +8,7 @@ distill's reasoning split and verify's `verify_rows` exactly as a replayed trace
 Expected verdict: truncated -> truncated; correct true -> correct; otherwise incorrect. A confident negative is
 expected only for complete traces labelled correct=false.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curation.config.verify import VerifyConfig  # noqa: E402
+
 try:
     from curation.stages.select import confident_negative  # noqa: E402
 except ImportError:  # a checkout from before confident negatives: every incorrect trace could be rejected
+
     def confident_negative(row: dict) -> bool:
         return row.get("verdict") == "incorrect"
+
+
 from curation.stages.verify import verify_rows  # noqa: E402
 from curation.teachers.parsing import split_reasoning  # noqa: E402
 
@@ -39,9 +44,19 @@ def expected_verdict(lab: dict) -> str:
 def trace_row(lab: dict, response: str) -> dict:
     """A replayed trace as distill writes it (no finish reason), with what verify joins from its query."""
     p = split_reasoning(response or "", ("<think>", "</think>"), None)
-    return {"trace_id": lab["trace_id"], "completion": response, "reasoning": p.reasoning, "answer": p.answer,
-            "finish_reason": None, "status": p.status, "error": None, "_domain": "math",
-            "_reference": lab["reference_answer"], "_tests": None, "_problem": lab.get("problem")}
+    return {
+        "trace_id": lab["trace_id"],
+        "completion": response,
+        "reasoning": p.reasoning,
+        "answer": p.answer,
+        "finish_reason": None,
+        "status": p.status,
+        "error": None,
+        "_domain": "math",
+        "_reference": lab["reference_answer"],
+        "_tests": None,
+        "_problem": lab.get("problem"),
+    }
 
 
 def load(labels_path: Path, traces_dir: Path | None) -> list[tuple[dict, str]]:
@@ -71,10 +86,20 @@ def score(items: list[tuple[dict, str]], cfg: VerifyConfig | None = None) -> dic
         exp = expected_verdict(lab)
         neg_exp = not lab["truncated"] and lab["correct"] is False
         neg_got = r["verdict"] == "incorrect" and confident_negative(r)
-        out.append({"trace_id": lab["trace_id"], "teacher": lab.get("teacher"), "expected": exp,
-                    "got": r["verdict"], "answer": r["extracted_answer"], "label_answer": lab.get("final_answer"),
-                    "traps": lab.get("traps", []), "negative_expected": neg_exp, "negative_got": neg_got,
-                    "details": json.loads(r["verify_details"])})
+        out.append(
+            {
+                "trace_id": lab["trace_id"],
+                "teacher": lab.get("teacher"),
+                "expected": exp,
+                "got": r["verdict"],
+                "answer": r["extracted_answer"],
+                "label_answer": lab.get("final_answer"),
+                "traps": lab.get("traps", []),
+                "negative_expected": neg_exp,
+                "negative_got": neg_got,
+                "details": json.loads(r["verify_details"]),
+            }
+        )
     n = len(out)
     agree = sum(o["expected"] == o["got"] for o in out)
     false_correct = [o["trace_id"] for o in out if o["got"] == "correct" and o["expected"] != "correct"]
@@ -84,11 +109,17 @@ def score(items: list[tuple[dict, str]], cfg: VerifyConfig | None = None) -> dic
         for c in o["traps"] + [f"expected={o['expected']}"]:
             by_class[c]["n"] += 1
             by_class[c]["agree"] += o["expected"] == o["got"]
-    return {"n": n, "agree": agree, "agreement": round(agree / n, 4) if n else None,
-            "false_correct": false_correct, "negatives_not_confidently_wrong": bad_neg,
-            "negatives": sum(o["negative_got"] for o in out),
-            "confusion": dict(Counter(f"{o['expected']}->{o['got']}" for o in out)),
-            "by_class": {c: f"{v['agree']}/{v['n']}" for c, v in sorted(by_class.items())}, "rows": out}
+    return {
+        "n": n,
+        "agree": agree,
+        "agreement": round(agree / n, 4) if n else None,
+        "false_correct": false_correct,
+        "negatives_not_confidently_wrong": bad_neg,
+        "negatives": sum(o["negative_got"] for o in out),
+        "confusion": dict(Counter(f"{o['expected']}->{o['got']}" for o in out)),
+        "by_class": {c: f"{v['agree']}/{v['n']}" for c, v in sorted(by_class.items())},
+        "rows": out,
+    }
 
 
 def main() -> None:
@@ -104,10 +135,12 @@ def main() -> None:
         for o in rows:
             if o["expected"] != o["got"] or o["negative_got"] != o["negative_expected"]:
                 d = o["details"]
-                print(f"{o['trace_id']:16} {o['teacher'][:28]:28} exp={o['expected']:9} got={o['got']:9} "
-                      f"ans={str(o['answer'])[:40]!r} label={str(o['label_answer'])[:30]!r} "
-                      f"src={d.get('pred_source') or d.get('underlying_source', '')} {d.get('cutoff', '')} "
-                      f"traps={o['traps']}")
+                print(
+                    f"{o['trace_id']:16} {o['teacher'][:28]:28} exp={o['expected']:9} got={o['got']:9} "
+                    f"ans={str(o['answer'])[:40]!r} label={str(o['label_answer'])[:30]!r} "
+                    f"src={d.get('pred_source') or d.get('underlying_source', '')} {d.get('cutoff', '')} "
+                    f"traps={o['traps']}"
+                )
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from . import manifest as manifest_mod
-from .errors import ManifestError, UserError
 from .config.executor import ExecutorConfig
+from .errors import ManifestError, UserError
 from .manifest import Manifest
 from .runner import STAGES, Runner
-from .stages import REGISTRY
 from .sources.memory import attach
+from .stages import REGISTRY
 from .store import RunStore
-
 
 
 class Pipeline:
@@ -43,8 +42,9 @@ class Pipeline:
         return cls(m)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base_dir: Path | str | None = None,
-                  sources: Mapping[str, Any] | None = None) -> Pipeline:
+    def from_dict(
+        cls, data: Mapping[str, Any], base_dir: Path | str | None = None, sources: Mapping[str, Any] | None = None
+    ) -> Pipeline:
         """Build from a dict shaped like the manifest YAML. Relative paths resolve against `base_dir` (default:
         the current directory). A `kind: memory` source takes its rows from its own `data:` key or from
         `sources={name: data}` (polars/pandas DataFrame, datasets.Dataset, pyarrow.Table, list of dicts)."""
@@ -60,8 +60,10 @@ class Pipeline:
                     entry = dict(entry)
                     rows = entry.pop("data")
                     if entry.get("kind") != "memory":
-                        raise ManifestError(f"<dict>: sources[{i}].data: only `kind: memory` sources take rows "
-                                            f"(this one is kind {entry.get('kind')!r})")
+                        raise ManifestError(
+                            f"<dict>: sources[{i}].data: only `kind: memory` sources take rows "
+                            f"(this one is kind {entry.get('kind')!r})"
+                        )
                     inline[str(entry.get("name"))] = rows
                 cleaned.append(entry)
             data["sources"] = cleaned
@@ -93,8 +95,15 @@ class Pipeline:
         return f"Pipeline({self.name!r}, sources={[s.name for s in self.manifest.sources]}, stages={self.stages()})"
 
     # --- running -----------------------------------------------------------------------------------------
-    def run(self, run_dir: Path | str | None = None, until: str | None = None, fresh: bool = False,
-            fail_fast: bool = False, executor: str | Mapping[str, Any] | None = None, quiet: bool = False) -> Run:
+    def run(
+        self,
+        run_dir: Path | str | None = None,
+        until: str | None = None,
+        fresh: bool = False,
+        fail_fast: bool = False,
+        executor: str | Mapping[str, Any] | None = None,
+        quiet: bool = False,
+    ) -> Run:
         """Run (or resume) into `run_dir` (default: the manifest's run_dir or runs/<name>); finished stages whose
         fingerprint is unchanged are skipped. `executor` overrides the manifest's `executor:` section: "local",
         "ray", or the section as a dict (`{"kind": "ray", "address": "auto"}`). Returns the `Run`."""
@@ -112,8 +121,9 @@ def executor_config(executor: str | Mapping[str, Any]) -> ExecutorConfig:
     try:
         return ExecutorConfig.model_validate(spec)
     except ValidationError as e:
-        raise UserError(manifest_mod.format_validation_error(e, "executor", None, ExecutorConfig,
-                                                             what="executor")) from None
+        raise UserError(
+            manifest_mod.format_validation_error(e, "executor", None, ExecutorConfig, what="executor")
+        ) from None
 
 
 def _attach_memory(m: Manifest, given: dict[str, Any], inline: dict[str, Any], where: str) -> None:
@@ -121,17 +131,22 @@ def _attach_memory(m: Manifest, given: dict[str, Any], inline: dict[str, Any], w
     names = {s.name for s in memory}
     unknown = [n for n in given if n not in names]
     if unknown:
-        raise ManifestError(f"{where}: sources={{…}} names {unknown} but the manifest's memory sources are "
-                            f"{sorted(names) or 'none'}; add `{{name: {unknown[0]}, kind: memory}}` to `sources:`")
+        raise ManifestError(
+            f"{where}: sources={{…}} names {unknown} but the manifest's memory sources are "
+            f"{sorted(names) or 'none'}; add `{{name: {unknown[0]}, kind: memory}}` to `sources:`"
+        )
     for s in memory:
         if s.name in given and s.name in inline:
-            raise ManifestError(f"{where}: source {s.name!r} has rows both in its `data:` key and in sources=; "
-                                "give them once")
+            raise ManifestError(
+                f"{where}: source {s.name!r} has rows both in its `data:` key and in sources=; give them once"
+            )
         rows = given.get(s.name, inline.get(s.name))
         if rows is None:
-            raise ManifestError(f"{where}: source {s.name!r} is kind 'memory' but no rows were given; memory sources "
-                                "are for the Python API: pass Pipeline.from_yaml/from_dict(..., "
-                                f"sources={{{s.name!r}: data}}) with a DataFrame, datasets.Dataset, pyarrow.Table …")
+            raise ManifestError(
+                f"{where}: source {s.name!r} is kind 'memory' but no rows were given; memory sources "
+                "are for the Python API: pass Pipeline.from_yaml/from_dict(..., "
+                f"sources={{{s.name!r}: data}}) with a DataFrame, datasets.Dataset, pyarrow.Table …"
+            )
         attach(s, rows)
 
 
@@ -193,8 +208,10 @@ class Run:
     def _parts(self, table: str) -> list[Path]:
         sources = self._sources()
         if table not in sources:
-            raise UserError(f"{self.run_dir}: no table {table!r} (finished stages wrote: "
-                            f"{', '.join(sorted(sources)) or 'nothing yet'})")
+            raise UserError(
+                f"{self.run_dir}: no table {table!r} (finished stages wrote: "
+                f"{', '.join(sorted(sources)) or 'nothing yet'})"
+            )
         return sources[table]
 
     def lazy(self, table: str):
@@ -238,8 +255,14 @@ class Run:
             con.close()
 
     # --- after the run -----------------------------------------------------------------------------------
-    def export(self, formats: list[str] | str, out: Path | str, card: dict[str, Any] | None = None,
-               max_shard_mb: int = 300, **filters: Any) -> dict[str, Any]:
+    def export(
+        self,
+        formats: list[str] | str,
+        out: Path | str,
+        card: dict[str, Any] | None = None,
+        max_shard_mb: int = 300,
+        **filters: Any,
+    ) -> dict[str, Any]:
         """Export for trainers (`cotforge export`): formats as in the CLI, filters as `ExportFilters` fields
         (positives_only, min_tokens, teachers, reasoning, …)."""
         from .config.export import FORMATS, CardConfig, ExportFilters

@@ -19,8 +19,19 @@ PROJECT_PACKAGES = ("curation", "verifiers", "sandboxes")
 ROOT = Path(__file__).resolve().parents[1]
 # Orchestration, not behaviour: how a stage is run, configured and stored. Config values are fingerprinted as
 # data (each stage's section), so editing these modules must not re-run every stage.
-FRAMEWORK = frozenset({"curation", "curation.stage", "curation.stages", "curation.store", "curation.runner",
-                       "curation.manifest", "curation.errors", "curation.codeversion", "curation.cli"})
+FRAMEWORK = frozenset(
+    {
+        "curation",
+        "curation.stage",
+        "curation.stages",
+        "curation.store",
+        "curation.runner",
+        "curation.manifest",
+        "curation.errors",
+        "curation.codeversion",
+        "curation.cli",
+    }
+)
 FRAMEWORK_PREFIXES = ("curation.config", "curation.commands")
 
 
@@ -62,8 +73,9 @@ def _file_info(path: str, size: int, mtime_ns: int, root: str) -> tuple[str, tup
                 base = node.module or ""
             imports.append(base)
             imports.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")  # submodules, if they are
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "CODE_DATA"
-                                                  for t in node.targets):
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "CODE_DATA" for t in node.targets
+        ):
             data.extend(str(x) for x in ast.literal_eval(node.value))
     return digest, tuple(imports), tuple(data)
 

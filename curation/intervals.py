@@ -18,8 +18,10 @@ def wilson(passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Exp
     centre = (p + z * z / (2 * nf)) / denom
     half = z * ((p * (1 - p) / nf + z * z / (4 * nf * nf)).sqrt()) / denom
     ok = n > 0
-    return (pl.when(ok).then((centre - half).clip(0, 1)).otherwise(None),
-            pl.when(ok).then((centre + half).clip(0, 1)).otherwise(None))
+    return (
+        pl.when(ok).then((centre - half).clip(0, 1)).otherwise(None),
+        pl.when(ok).then((centre + half).clip(0, 1)).otherwise(None),
+    )
 
 
 def wilson_scalar(passed: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -28,8 +28,14 @@ def _new_stats() -> dict[str, Any]:
 class LLM:
     """A callable `generate(prompts) -> texts` ("" for a failed request); `replies` gives None there instead."""
 
-    def __init__(self, label: str, backend: Callable[[], Any], identity: dict[str, Any],
-                 sampling: dict[str, Any] | None = None, cache: Any = None):
+    def __init__(
+        self,
+        label: str,
+        backend: Callable[[], Any],
+        identity: dict[str, Any],
+        sampling: dict[str, Any] | None = None,
+        cache: Any = None,
+    ):
         self.label = label
         self._backend = backend
         self.identity = identity
@@ -46,8 +52,9 @@ class LLM:
         occurrence = self._asked[prompt]
         self._asked[prompt] += 1
         key = request_key(self.identity, msgs, None, self.sampling, [occurrence])
-        return Request(key=key, query_id=self.label, messages=msgs, sample_indices=[occurrence],
-                       sampling=dict(self.sampling))
+        return Request(
+            key=key, query_id=self.label, messages=msgs, sample_indices=[occurrence], sampling=dict(self.sampling)
+        )
 
     def replies(self, prompts: list[str]) -> list[str | None]:
         reqs = [self._request(p) for p in prompts]
@@ -88,8 +95,9 @@ class LLM:
 
 def backend_generate(backend: Any, sampling: dict | None = None) -> LLM:
     """An uncached `LLM` over any `curation.teachers` backend (the caller closes the backend)."""
-    return LLM(getattr(backend, "name", "backend"), lambda: backend, {"backend": getattr(backend, "name", None)},
-               sampling)
+    return LLM(
+        getattr(backend, "name", "backend"), lambda: backend, {"backend": getattr(backend, "name", None)}, sampling
+    )
 
 
 class TeacherPool:
@@ -108,12 +116,16 @@ class TeacherPool:
 
         teachers = {t.name: t for t in getattr(self.manifest, "teachers", [])}
         if name not in teachers:
-            raise UserError(f"{key}: teacher {name!r} is not in `teachers:` (have: {', '.join(teachers) or 'none'}); "
-                            "name one of them or add it")
+            raise UserError(
+                f"{key}: teacher {name!r} is not in `teachers:` (have: {', '.join(teachers) or 'none'}); "
+                "name one of them or add it"
+            )
         t = teachers[name]
         if t.backend not in LIVE_BACKENDS:
-            raise UserError(f"{key}: teacher {name!r} has backend {t.backend!r}, which cannot answer new prompts; "
-                            f"name a live teacher ({' | '.join(LIVE_BACKENDS)})")
+            raise UserError(
+                f"{key}: teacher {name!r} has backend {t.backend!r}, which cannot answer new prompts; "
+                f"name a live teacher ({' | '.join(LIVE_BACKENDS)})"
+            )
         return t
 
     def llm(self, name: str | None, key: str, sampling: dict[str, Any] | None = None) -> LLM:

@@ -25,7 +25,9 @@ from .errors import ManifestError
 class Manifest(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="run name; default run dir is runs/<name>")
     description: str | None = Field(default=None, description="free text, shown in the audit report and dataset card")
-    run_dir: Path | None = Field(default=None, description="where the run lives (default runs/<name>); --run-dir overrides")
+    run_dir: Path | None = Field(
+        default=None, description="where the run lives (default runs/<name>); --run-dir overrides"
+    )
     sources: list[SourceConfig] = Field(min_length=1, description="collect: where queries come from")
     collect: CollectConfig = Field(default_factory=CollectConfig, description="collect-stage options")
     dedup: DedupConfig | None = Field(default=None, description="absent: stage off")
@@ -36,8 +38,11 @@ class Manifest(Section):
     segment: SegmentConfig | None = Field(default=None, description="absent: stage off")
     select: SelectConfig | None = Field(default=None, description="absent: stage off")
     export: ExportConfig | None = Field(default=None, description="absent: stage off (use `cotforge export`)")
-    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, description="who runs the stages' batch work "
-                                     "(local or Ray); not part of any fingerprint: the tables are the same")
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig,
+        description="who runs the stages' batch work "
+        "(local or Ray); not part of any fingerprint: the tables are the same",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self):
@@ -120,8 +125,13 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def format_validation_error(err: ValidationError, path: Path | str, root: yaml.Node | None,
-                            model: type[BaseModel] | None = None, what: str = "manifest") -> str:
+def format_validation_error(
+    err: ValidationError,
+    path: Path | str,
+    root: yaml.Node | None,
+    model: type[BaseModel] | None = None,
+    what: str = "manifest",
+) -> str:
     """One line per problem: file:line, dotted key path, what is wrong (and the allowed keys for unknown ones)."""
     lines = [f"{path}: invalid {what} ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
     for e in err.errors():

@@ -66,12 +66,15 @@ QUERIES = pa.schema(
     ]
 )
 
-def removed_id(stage: str, source: str | None, location: str | None, query_id_: str | None,
-               trace_id_: str | None) -> str:
+
+def removed_id(
+    stage: str, source: str | None, location: str | None, query_id_: str | None, trace_id_: str | None
+) -> str:
     """Identity of one removed row: where it came from (source + location), or the trace it was. Not a query id:
     an exact duplicate has the same content hash as the query that was kept in its place."""
-    return _digest("removed", stage, source or "", location or "", "" if location else (query_id_ or ""),
-                   trace_id_ or "")
+    return _digest(
+        "removed", stage, source or "", location or "", "" if location else (query_id_ or ""), trace_id_ or ""
+    )
 
 
 # `removed.query_id` is the id of a query that is no longer in the run (dropped by this row's stage, or the query
@@ -208,7 +211,9 @@ def empty(schema: pa.Schema) -> pa.Table:
     return schema.empty_table()
 
 
-def replace_columns(table: pa.Table, fields: list[pa.Field], values: dict[str, pa.Array], schema: pa.Schema) -> pa.Table:
+def replace_columns(
+    table: pa.Table, fields: list[pa.Field], values: dict[str, pa.Array], schema: pa.Schema
+) -> pa.Table:
     """`table` with `fields` (re)set from `values` and conformed to `schema`: how a stage adds its columns to rows
     an earlier stage wrote (re-running a stage overwrites its own columns, never duplicates them)."""
     for f in fields:

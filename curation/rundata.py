@@ -22,8 +22,11 @@ TABLES = ("queries", "traces", "pairs", "removed")
 def _stage_order(store: RunStore) -> list[str]:
     from .stages import NAMES as STAGES
 
-    extra = sorted(p.name for p in (store.root / "stages").iterdir() if p.is_dir() and p.name not in STAGES) \
-        if (store.root / "stages").exists() else []
+    extra = (
+        sorted(p.name for p in (store.root / "stages").iterdir() if p.is_dir() and p.name not in STAGES)
+        if (store.root / "stages").exists()
+        else []
+    )
     return [s for s in STAGES if s != "export"] + extra
 
 

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-
 from . import __version__, records
 from .errors import UserError
 from .manifest import Manifest
@@ -25,8 +24,17 @@ from .stages import REGISTRY
 from .store import RunStore, file_fingerprint
 
 TRACKED_PACKAGES = [
-    "pyarrow", "polars", "duckdb", "datasets", "datasketch", "sympy", "sentence-transformers",
-    "transformers", "torch", "vllm", "trl",
+    "pyarrow",
+    "polars",
+    "duckdb",
+    "datasets",
+    "datasketch",
+    "sympy",
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "vllm",
+    "trl",
 ]
 
 
@@ -201,6 +209,11 @@ class Runner:
         return lock
 
 
-def run(manifest: Manifest, run_dir: Path | str | None = None, until: str | None = None, fresh: bool = False,
-        options: dict[str, Any] | None = None) -> dict[str, Any]:
+def run(
+    manifest: Manifest,
+    run_dir: Path | str | None = None,
+    until: str | None = None,
+    fresh: bool = False,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return Runner(manifest, run_dir, options).run(until=until, fresh=fresh)

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import records
-from .manifest import Manifest
 from .executors.batches import align
+from .manifest import Manifest
 from .store import RunStore
 
 _STDERR = Console(stderr=True)
@@ -100,9 +100,16 @@ class StageContext:
         if held:
             yield pa.concat_tables(buf)
 
-    def map_batches(self, table: str, fn: Callable[[pa.Table], pa.Table | None], batch_size: int, *,
-                    schema: pa.Schema | None = None, out: str | None = None,
-                    description: str | None = None) -> dict[str, int]:
+    def map_batches(
+        self,
+        table: str,
+        fn: Callable[[pa.Table], pa.Table | None],
+        batch_size: int,
+        *,
+        schema: pa.Schema | None = None,
+        out: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, int]:
         """Apply the per-batch `fn` (a batch function, see `curation.executors`) to upstream `table` in
         `batch_size`-row batches and write each result as keyed part `{batch:06d}` of `out` (default: the same
         table name), so a killed stage resumes at the first unwritten batch: a batch whose part exists is skipped
@@ -114,9 +121,16 @@ class StageContext:
         from .stages import Resources
 
         executor = self.executor() if self.executor is not None else LocalExecutor()
-        return executor.map_batches(self, table, fn, batch_size, schema=schema, out=out or table,
-                                    description=description or f"{table} batches",
-                                    resources=self.resources or Resources())
+        return executor.map_batches(
+            self,
+            table,
+            fn,
+            batch_size,
+            schema=schema,
+            out=out or table,
+            description=description or f"{table} batches",
+            resources=self.resources or Resources(),
+        )
 
     def iter_output(self, table: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """This stage's own output `table`, part by part (only `columns`, when given): for stats without loading
@@ -140,8 +154,10 @@ class StageContext:
             rows = rows.append_column("stage", pa.array([self.name] * rows.num_rows, pa.string()))
         rows = records.conform(rows, records.REMOVED)
         if rows.num_rows and rows.column("removed_id").null_count:
-            cols = {c: rows.column(c).to_pylist() for c in ("removed_id", "stage", "source", "location", "query_id",
-                                                            "trace_id")}
+            cols = {
+                c: rows.column(c).to_pylist()
+                for c in ("removed_id", "stage", "source", "location", "query_id", "trace_id")
+            }
             ids = [r or records.removed_id(s, src, loc, q, t) for r, s, src, loc, q, t in zip(*cols.values())]
             rows = rows.set_column(0, "removed_id", pa.array(ids, pa.string()))
         self.write("removed", rows, key=key)
@@ -176,4 +192,3 @@ class StageContext:
     def log(self, message: str) -> None:
         if not self.options.get("quiet"):
             self.console.print(f"[dim]{self.name}:[/] {message}")
-

@@ -198,4 +198,3 @@ class RunStore:
             con.close()
         os.replace(tmp, self.catalog_path)
         return sorted(views)
-

@@ -20,9 +20,34 @@ import time
 import traceback
 import types
 
-for _m in ("math", "collections", "itertools", "functools", "heapq", "bisect", "re", "string", "random", "typing",
-           "fractions", "decimal", "statistics", "copy", "operator", "array", "datetime", "dataclasses", "enum",
-           "hashlib", "textwrap", "unicodedata", "cmath", "queue", "abc", "numbers"):
+for _m in (
+    "math",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "random",
+    "typing",
+    "fractions",
+    "decimal",
+    "statistics",
+    "copy",
+    "operator",
+    "array",
+    "datetime",
+    "dataclasses",
+    "enum",
+    "hashlib",
+    "textwrap",
+    "unicodedata",
+    "cmath",
+    "queue",
+    "abc",
+    "numbers",
+):
     try:
         __import__(_m)
     except ImportError:
@@ -52,7 +77,7 @@ def send(obj):
     data = json.dumps(obj).encode()
     data = struct.pack(">I", len(data)) + data
     while data:
-        data = data[os.write(OUT, data):]
+        data = data[os.write(OUT, data) :]
 
 
 def child(req, workdir, stdin_fd, out_w, err_w):
@@ -71,10 +96,12 @@ def child(req, workdir, stdin_fd, out_w, err_w):
         for r, v in req["rlimits"]:
             resource.setrlimit(r, (v, v))
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="surrogateescape")
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8",
-                                      errors="surrogateescape")
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
-                                      errors="backslashreplace", write_through=True)
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="surrogateescape"
+        )
+        sys.stderr = io.TextIOWrapper(
+            io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
+        )
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
         main = req["main"]
         mod = types.ModuleType("__main__")
@@ -198,11 +225,17 @@ def handle(req, n):
     shutil.rmtree(workdir, ignore_errors=True)
     out = b"".join(bufs[out_r])[: caps[out_r]]
     err = b"".join(bufs[err_r])[: caps[err_r]]
-    return {"exit_code": os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None,
-            "signal": os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else None,
-            "timed_out": timed_out, "over": over, "wall_s": round(wall, 5),
-            "cpu_s": round(ru.ru_utime + ru.ru_stime, 5), "maxrss_mb": round(ru.ru_maxrss / 1024, 2),
-            "stdout": base64.b64encode(out).decode(), "stderr": base64.b64encode(err).decode()}
+    return {
+        "exit_code": os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None,
+        "signal": os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else None,
+        "timed_out": timed_out,
+        "over": over,
+        "wall_s": round(wall, 5),
+        "cpu_s": round(ru.ru_utime + ru.ru_stime, 5),
+        "maxrss_mb": round(ru.ru_maxrss / 1024, 2),
+        "stdout": base64.b64encode(out).decode(),
+        "stderr": base64.b64encode(err).decode(),
+    }
 
 
 def main():

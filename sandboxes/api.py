@@ -22,8 +22,15 @@ def _as_bytes(x: str | bytes | None) -> bytes:
     return x if isinstance(x, bytes) else x.encode("utf-8", "surrogateescape")
 
 
-def run(program: str, language: str = "python", stdin: str | bytes = "", limits: Limits | None = None,
-        expected: str | bytes | None = None, policy: str = "default", backend=None) -> Result:
+def run(
+    program: str,
+    language: str = "python",
+    stdin: str | bytes = "",
+    limits: Limits | None = None,
+    expected: str | bytes | None = None,
+    policy: str = "default",
+    backend=None,
+) -> Result:
     """Run `program` once. With `expected`, `verdict` is passed/wrong_answer (or the failure status)."""
     iso = detect()
     iso.check(policy)
@@ -46,8 +53,15 @@ def run(program: str, language: str = "python", stdin: str | bytes = "", limits:
     return res
 
 
-def run_tests(program: str, tests: Any, language: str = "python", limits: Limits | None = None,
-              early_stop: bool = False, policy: str = "default", backend=None) -> TestReport:
+def run_tests(
+    program: str,
+    tests: Any,
+    language: str = "python",
+    limits: Limits | None = None,
+    early_stop: bool = False,
+    policy: str = "default",
+    backend=None,
+) -> TestReport:
     """Run `program` against normalized tests (see `sandboxes.tests_format`).
 
     stdio: one sandboxed process per case (compiled once). assert/humaneval: one driver process for all tests,
@@ -56,8 +70,9 @@ def run_tests(program: str, tests: Any, language: str = "python", limits: Limits
     iso = detect()
     iso.check(policy)
     t = parse_tests(tests)
-    limits = (limits or Limits()).with_(time_s=t.get("time_s"), mem_mb=t.get("mem_mb"),
-                                        stack_mb=int(t["stack_mb"]) if t.get("stack_mb") else None)
+    limits = (limits or Limits()).with_(
+        time_s=t.get("time_s"), mem_mb=t.get("mem_mb"), stack_mb=int(t["stack_mb"]) if t.get("stack_mb") else None
+    )
     lang = get_language(language)
     backend = backend or _fresh
     if t["kind"] == "stdio":

@@ -49,16 +49,46 @@ def system_binds() -> list[str]:
     return args
 
 
-def build(spec: Spec, bwrap: str, file_fds: list[int], seccomp_fd: int | None, status_fd: int, uid: int,
-          tmpfs_bytes: int, disable_userns: bool) -> list[str]:
-    args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
-            "--uid", str(uid), "--gid", str(uid), "--hostname", "sandbox"]
+def build(
+    spec: Spec,
+    bwrap: str,
+    file_fds: list[int],
+    seccomp_fd: int | None,
+    status_fd: int,
+    uid: int,
+    tmpfs_bytes: int,
+    disable_userns: bool,
+) -> list[str]:
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        str(uid),
+        "--gid",
+        str(uid),
+        "--hostname",
+        "sandbox",
+    ]
     if disable_userns:
         args.append("--disable-userns")
     args += system_binds()
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmpfs_bytes), "--tmpfs", "/tmp",
-             "--size", str(tmpfs_bytes), "--tmpfs", WORKDIR]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(tmpfs_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(tmpfs_bytes),
+        "--tmpfs",
+        WORKDIR,
+    ]
     for host, dest in spec.ro_binds:
         args += ["--ro-bind", host, dest]
     for f, fd in zip(spec.files, file_fds, strict=True):

@@ -225,14 +225,23 @@ class CgroupPool:
             own = _own_cgroups()
         except OSError as e:
             return 0, {}, f"cannot read /proc/self/cgroup: {e}"
-        v1 = {c: os.path.join(V1_ROOT, c, own[c].lstrip("/")) for c in ("memory", "pids", "cpuacct")
-              if c in own and os.path.isdir(os.path.join(V1_ROOT, c))}
+        v1 = {
+            c: os.path.join(V1_ROOT, c, own[c].lstrip("/"))
+            for c in ("memory", "pids", "cpuacct")
+            if c in own and os.path.isdir(os.path.join(V1_ROOT, c))
+        }
         if "memory" in v1 and "pids" in v1:
             ok = all(os.access(p, os.W_OK) for p in v1.values())
             return (1, v1, "") if ok else (0, {}, "cgroup v1 memory/pids not writable (need root or delegation)")
         if "" in own:
-            base = next((m for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified") if os.path.exists(
-                os.path.join(m, "cgroup.controllers"))), None)
+            base = next(
+                (
+                    m
+                    for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+                    if os.path.exists(os.path.join(m, "cgroup.controllers"))
+                ),
+                None,
+            )
             if base:
                 parent = os.path.join(base, own[""].lstrip("/"))
                 try:

@@ -37,8 +37,9 @@ def tokens_equal(expected: str, got: str, rel_tol: float = REL_TOL, abs_tol: flo
     return expected == got
 
 
-def compare_output(expected: str | bytes, got: str | bytes, rel_tol: float = REL_TOL,
-                   abs_tol: float = ABS_TOL) -> tuple[bool, str]:
+def compare_output(
+    expected: str | bytes, got: str | bytes, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
+) -> tuple[bool, str]:
     """(equal, reason). The reason names the first differing line/token, for logs and test reports."""
     if isinstance(expected, bytes):
         expected = expected.decode("utf-8", "replace")

@@ -43,7 +43,7 @@ def answer_part(text: str, tags: tuple[str, str] = THINK_TAGS) -> str:
     o = text.find(open_t)
     c = text.find(close_t, o + len(open_t) if o >= 0 else 0)
     if c >= 0:
-        return text[c + len(close_t):]
+        return text[c + len(close_t) :]
     return "" if o >= 0 else text
 
 

@@ -48,13 +48,23 @@ class ForkServer:
     # -- server lifecycle ---------------------------------------------------------------------------------
     def _start(self) -> LongLived:
         rt = python_runtime()
-        spec = Spec(argv=[rt.sandbox_exe, "-I", "-B", f"{WORKDIR}/_fs.py"],
-                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-                         "LD_LIBRARY_PATH": f"{PythonRuntime.MOUNT}/lib", "PYTHONHASHSEED": "0"},
-                    files=[SandboxFile(f"{WORKDIR}/_fs.py", SERVER_SOURCE)],
-                    ro_binds=[(rt.host_dir, PythonRuntime.MOUNT)])
-        lim = self.limits.with_(mem_mb=self.limits.mem_mb + SERVER_OVERHEAD_MB, pids=self.limits.pids + 4,
-                                tmpfs_mb=max(self.limits.tmpfs_mb, 256))
+        spec = Spec(
+            argv=[rt.sandbox_exe, "-I", "-B", f"{WORKDIR}/_fs.py"],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "LC_ALL": "C.UTF-8",
+                "LD_LIBRARY_PATH": f"{PythonRuntime.MOUNT}/lib",
+                "PYTHONHASHSEED": "0",
+            },
+            files=[SandboxFile(f"{WORKDIR}/_fs.py", SERVER_SOURCE)],
+            ro_binds=[(rt.host_dir, PythonRuntime.MOUNT)],
+        )
+        lim = self.limits.with_(
+            mem_mb=self.limits.mem_mb + SERVER_OVERHEAD_MB,
+            pids=self.limits.pids + 4,
+            tmpfs_mb=max(self.limits.tmpfs_mb, 256),
+        )
         box = LongLived(spec, lim, stack_hard_mb=max(STACK_HARD_MB, self.limits.stack_mb))
         hello = self._recv(box, time.monotonic() + 30)
         if not hello or not hello.get("ready"):
@@ -112,14 +122,19 @@ class ForkServer:
 
     def _execute(self, program: Program, stdin: bytes, limits: Limits) -> Result:
         iso = detect()
-        bigger = limits.mem_mb > self.limits.mem_mb or limits.pids > self.limits.pids \
+        bigger = (
+            limits.mem_mb > self.limits.mem_mb
+            or limits.pids > self.limits.pids
             or limits.stack_mb > max(STACK_HARD_MB, self.limits.stack_mb)
+        )
         if self._box is None or not self._box.alive() or bigger:
             self.close()
             if bigger:
-                self.limits = self.limits.with_(mem_mb=max(limits.mem_mb, self.limits.mem_mb),
-                                                pids=max(limits.pids, self.limits.pids),
-                                                stack_mb=max(limits.stack_mb, self.limits.stack_mb))
+                self.limits = self.limits.with_(
+                    mem_mb=max(limits.mem_mb, self.limits.mem_mb),
+                    pids=max(limits.pids, self.limits.pids),
+                    stack_mb=max(limits.stack_mb, self.limits.stack_mb),
+                )
             try:
                 self._box = self._start()
             except (RuntimeError, OSError) as e:
@@ -127,9 +142,15 @@ class ForkServer:
         box = self._box
         files = {"prog.py": program.source.encode("utf-8", "surrogateescape"), **program.extra}
         rl = [(r, v[0]) for r, v in _rlimits(limits, box.cg is not None)]
-        req = {"files": {k: base64.b64encode(v).decode() for k, v in files.items()}, "main": "prog.py",
-               "stdin": base64.b64encode(stdin).decode(), "time_s": limits.time_s, "rlimits": rl,
-               "stdout_cap": int(limits.stdout_mb * 2**20), "stderr_cap": int(limits.stderr_mb * 2**20)}
+        req = {
+            "files": {k: base64.b64encode(v).decode() for k, v in files.items()},
+            "main": "prog.py",
+            "stdin": base64.b64encode(stdin).decode(),
+            "time_s": limits.time_s,
+            "rlimits": rl,
+            "stdout_cap": int(limits.stdout_mb * 2**20),
+            "stderr_cap": int(limits.stderr_mb * 2**20),
+        }
         data = json.dumps(req).encode()
         if self._oom_seen is None:  # else: the count read after the previous request (nothing ran since)
             self._oom_seen = box.cg.oom_kills() if box.cg else 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from .result import TestResult
 
-DRIVER = r'''
+DRIVER = r"""
 import os as _cf_os, sys as _cf_sys, json as _cf_json, time as _cf_time
 _cf_fd = _cf_os.dup(1)
 _CF_NONCE = %(nonce)r
@@ -57,7 +57,7 @@ except BaseException:
     pass
 _cf_emit({"done": True})
 _cf_os._exit(0)
-'''
+"""
 
 SOLUTION_PATH = "solution.py"  # relative: the driver runs in its work dir
 
@@ -69,13 +69,20 @@ def build_driver(tests: dict[str, Any], early_stop: bool) -> tuple[str, str, int
         srcs, entry, setup = [tests["check"]], tests["entry_point"], ""
     else:
         srcs, entry, setup = list(tests["asserts"]), "", tests.get("setup") or ""
-    src = DRIVER % {"nonce": nonce, "solution": SOLUTION_PATH, "setup": setup, "tests": json.dumps(srcs),
-                    "entry": entry, "early_stop": bool(early_stop)}
+    src = DRIVER % {
+        "nonce": nonce,
+        "solution": SOLUTION_PATH,
+        "setup": setup,
+        "tests": json.dumps(srcs),
+        "entry": entry,
+        "early_stop": bool(early_stop),
+    }
     return src, nonce, len(srcs)
 
 
-def parse_driver_output(stdout: bytes, nonce: str, n: int, process_status: str, process_detail: str,
-                        early_stop: bool) -> tuple[list[TestResult], bool]:
+def parse_driver_output(
+    stdout: bytes, nonce: str, n: int, process_status: str, process_detail: str, early_stop: bool
+) -> tuple[list[TestResult], bool]:
     """Per-test results from the tagged lines; tests without a line inherit the process outcome."""
     tag = nonce.encode() + b" "
     got: dict[int, TestResult] = {}
@@ -85,7 +92,7 @@ def parse_driver_output(stdout: bytes, nonce: str, n: int, process_status: str, 
         if not line.startswith(tag):
             continue
         try:
-            d = json.loads(line[len(tag):])
+            d = json.loads(line[len(tag) :])
         except ValueError:
             continue
         if d.get("done"):
@@ -93,16 +100,18 @@ def parse_driver_output(stdout: bytes, nonce: str, n: int, process_status: str, 
         elif "load_error" in d:
             load_error = d
         elif isinstance(d.get("i"), int) and 0 <= d["i"] < n:
-            got[d["i"]] = TestResult(d["i"], d.get("status", "runtime_error"), d.get("wall_s", 0.0),
-                                     d.get("detail", ""))
+            got[d["i"]] = TestResult(
+                d["i"], d.get("status", "runtime_error"), d.get("wall_s", 0.0), d.get("detail", "")
+            )
     results: list[TestResult] = []
     for i in range(n):
         if i in got:
             results.append(got[i])
             continue
         if load_error is not None:
-            results.append(TestResult(i, load_error["load_error"], 0.0, "program failed to load: "
-                                      + load_error.get("detail", "")))
+            results.append(
+                TestResult(i, load_error["load_error"], 0.0, "program failed to load: " + load_error.get("detail", ""))
+            )
         elif early_stop and results and results[-1].status != "passed":
             break
         else:

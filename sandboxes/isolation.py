@@ -16,9 +16,25 @@ SANDBOX_UID = int(os.environ.get("COTFORGE_SANDBOX_UID", "65534"))
 
 # Every layer we know; `strict` requires all of them.
 ALL_LAYERS = (
-    "bwrap", "ns:user", "ns:net", "ns:pid", "ns:ipc", "ns:uts", "ns:mount", "ns:cgroup", "ro_system",
-    "private_tmpfs", "no_home", "clean_env", "unprivileged_uid", "cgroup:memory", "cgroup:pids",
-    "rlimits", "seccomp", "wall_deadline", "output_caps",
+    "bwrap",
+    "ns:user",
+    "ns:net",
+    "ns:pid",
+    "ns:ipc",
+    "ns:uts",
+    "ns:mount",
+    "ns:cgroup",
+    "ro_system",
+    "private_tmpfs",
+    "no_home",
+    "clean_env",
+    "unprivileged_uid",
+    "cgroup:memory",
+    "cgroup:pids",
+    "rlimits",
+    "seccomp",
+    "wall_deadline",
+    "output_caps",
 )
 
 
@@ -46,8 +62,12 @@ class Isolation:
             raise SandboxUnavailable(f"strict sandbox policy refuses to run, missing layers: {why}")
 
     def to_dict(self) -> dict:
-        return {"layers": self.layers, "missing": self.missing, "cgroup_version": self.cgroup_version,
-                "uid": self.uid if self.uid is not None else os.geteuid()}
+        return {
+            "layers": self.layers,
+            "missing": self.missing,
+            "cgroup_version": self.cgroup_version,
+            "uid": self.uid if self.uid is not None else os.geteuid(),
+        }
 
 
 def drop_privileges_fn(uid: int | None):
@@ -56,20 +76,35 @@ def drop_privileges_fn(uid: int | None):
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+
     return _drop
 
 
 def _probe_bwrap(path: str, uid: int | None) -> tuple[bool, bool, str]:
     """(works, supports --disable-userns, error)."""
-    base = [path, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
-            "--uid", str(uid if uid is not None else os.geteuid()), "--gid",
-            str(uid if uid is not None else os.getegid())]
+    base = [
+        path,
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        str(uid if uid is not None else os.geteuid()),
+        "--gid",
+        str(uid if uid is not None else os.getegid()),
+    ]
     tail = [*bw.system_binds(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", bw.WORKDIR, "--", "/usr/bin/true"]
     err = ""
     for extra in (["--disable-userns"], []):
         try:
-            r = subprocess.run(base + extra + tail, env={"PATH": "/usr/bin:/bin"}, cwd="/", capture_output=True,
-                               timeout=20, preexec_fn=drop_privileges_fn(uid))
+            r = subprocess.run(
+                base + extra + tail,
+                env={"PATH": "/usr/bin:/bin"},
+                cwd="/",
+                capture_output=True,
+                timeout=20,
+                preexec_fn=drop_privileges_fn(uid),
+            )
         except (OSError, subprocess.TimeoutExpired) as e:
             return False, False, str(e)
         if r.returncode == 0:
@@ -108,16 +143,49 @@ def detect(refresh: bool = False) -> Isolation:
         if path:
             ok, disable_userns, err = _probe_bwrap(path, uid)
             if ok:
-                layers += ["bwrap", "ns:user", "ns:net", "ns:pid", "ns:ipc", "ns:uts", "ns:mount", "ns:cgroup",
-                           "ro_system", "private_tmpfs", "no_home"]
+                layers += [
+                    "bwrap",
+                    "ns:user",
+                    "ns:net",
+                    "ns:pid",
+                    "ns:ipc",
+                    "ns:uts",
+                    "ns:mount",
+                    "ns:cgroup",
+                    "ro_system",
+                    "private_tmpfs",
+                    "no_home",
+                ]
             else:
                 path = None
-                for k in ("bwrap", "ns:user", "ns:net", "ns:pid", "ns:ipc", "ns:uts", "ns:mount", "ns:cgroup",
-                          "ro_system", "private_tmpfs", "no_home"):
+                for k in (
+                    "bwrap",
+                    "ns:user",
+                    "ns:net",
+                    "ns:pid",
+                    "ns:ipc",
+                    "ns:uts",
+                    "ns:mount",
+                    "ns:cgroup",
+                    "ro_system",
+                    "private_tmpfs",
+                    "no_home",
+                ):
                     missing[k] = f"bwrap does not run here: {err}"
         else:
-            for k in ("bwrap", "ns:user", "ns:net", "ns:pid", "ns:ipc", "ns:uts", "ns:mount", "ns:cgroup",
-                      "ro_system", "private_tmpfs", "no_home"):
+            for k in (
+                "bwrap",
+                "ns:user",
+                "ns:net",
+                "ns:pid",
+                "ns:ipc",
+                "ns:uts",
+                "ns:mount",
+                "ns:cgroup",
+                "ro_system",
+                "private_tmpfs",
+                "no_home",
+            ):
                 missing[k] = "bubblewrap not installed (apt-get install -y bubblewrap)"
         cg = cgroup_pool()
         if cg.available:
@@ -130,6 +198,12 @@ def detect(refresh: bool = False) -> Isolation:
             missing["seccomp"] = "pyseccomp/libseccomp not available (pip install pyseccomp; apt libseccomp2)"
         order = {k: i for i, k in enumerate(ALL_LAYERS)}
         layers.sort(key=lambda k: order.get(k, 99))
-        _cached = Isolation(layers=layers, missing=missing, bwrap=path, uid=uid, cgroup_version=cg.version,
-                            disable_userns=disable_userns)
+        _cached = Isolation(
+            layers=layers,
+            missing=missing,
+            bwrap=path,
+            uid=uid,
+            cgroup_version=cg.version,
+            disable_userns=disable_userns,
+        )
         return _cached

@@ -54,8 +54,10 @@ class SandboxPool:
 
     def map(self, items: Iterable[dict[str, Any]]) -> list[TestReport]:
         """items: dicts with `program`, `tests` and optionally `language`, `limits`, `early_stop`."""
-        futures = [self.submit(it["program"], it["tests"], **{k: v for k, v in it.items()
-                                                               if k not in ("program", "tests")}) for it in items]
+        futures = [
+            self.submit(it["program"], it["tests"], **{k: v for k, v in it.items() if k not in ("program", "tests")})
+            for it in items
+        ]
         return [f.result() for f in futures]
 
     async def run_tests_async(self, program: str, tests: Any, **kw) -> TestReport:
@@ -91,8 +93,9 @@ def default_pool(workers: int | None = None) -> SandboxPool:
         return _default
 
 
-def run_tests_batch(items: Iterable[dict[str, Any]], workers: int | None = None,
-                    mode: str = "forkserver") -> list[TestReport]:
+def run_tests_batch(
+    items: Iterable[dict[str, Any]], workers: int | None = None, mode: str = "forkserver"
+) -> list[TestReport]:
     """Run many (program, tests) items in parallel; results in input order."""
     with SandboxPool(workers, mode=mode) as pool:
         return pool.map(list(items))

@@ -6,11 +6,23 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal[
-    "passed", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "compile_error",
+    "passed",
+    "wrong_answer",
+    "runtime_error",
+    "timeout",
+    "memory_limit",
+    "output_limit",
+    "compile_error",
     "sandbox_error",
 ]
 STATUSES: tuple[str, ...] = (
-    "passed", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "compile_error",
+    "passed",
+    "wrong_answer",
+    "runtime_error",
+    "timeout",
+    "memory_limit",
+    "output_limit",
+    "compile_error",
     "sandbox_error",
 )
 

@@ -29,12 +29,19 @@ def _score(rep: TestReport, partial: bool) -> float | None:
     return rep.pass_rate if partial else float(rep.passed)
 
 
-def submit(completions: list[Any], tests: list[Any], language: str | list[str] = "python", partial: bool = False,
-           workers: int | None = None) -> list[Future | float | None]:
+def submit(
+    completions: list[Any],
+    tests: list[Any],
+    language: str | list[str] = "python",
+    partial: bool = False,
+    workers: int | None = None,
+) -> list[Future | float | None]:
     """Start every run now; one entry per completion: a Future of its score, or the score (no code: 0.0)."""
     if len(tests) != len(completions):
-        raise ValueError(f"reward: {len(completions)} completions but {len(tests)} test sets; pass the dataset's "
-                         "`tests` column (TRL passes columns as keyword lists aligned with completions)")
+        raise ValueError(
+            f"reward: {len(completions)} completions but {len(tests)} test sets; pass the dataset's "
+            "`tests` column (TRL passes columns as keyword lists aligned with completions)"
+        )
     langs = language if isinstance(language, list) else [language] * len(completions)
     if len(langs) != len(completions):
         raise ValueError(f"reward: {len(completions)} completions but {len(langs)} languages")
@@ -65,8 +72,9 @@ def submit(completions: list[Any], tests: list[Any], language: str | list[str] =
         out.append(running[key])
     if bad:
         first = next(e for e in parsed.values() if isinstance(e, TestsError))
-        warnings.warn(f"code reward: {bad} completion(s) scored None because their tests are malformed ({first})",
-                      stacklevel=3)
+        warnings.warn(
+            f"code reward: {bad} completion(s) scored None because their tests are malformed ({first})", stacklevel=3
+        )
     return [_Scored(f, partial) if isinstance(f, Future) else f for f in out]
 
 
@@ -80,18 +88,29 @@ class _Scored:
         return _score(self.fut.result(), self.partial)
 
 
-def reward(completions: list[Any], tests: list[Any], language: str | list[str] = "python",
-           partial: bool = False, workers: int | None = None, **kw: Any) -> list[float | None]:
+def reward(
+    completions: list[Any],
+    tests: list[Any],
+    language: str | list[str] = "python",
+    partial: bool = False,
+    workers: int | None = None,
+    **kw: Any,
+) -> list[float | None]:
     """One score per completion: 1.0 if every test passes (the pass fraction with partial=True), 0.0 when there is
     no code block (`sandboxes.extract`) or the tests fail, None when the sandbox itself failed or the row's tests
     are malformed (TRL skips None). `tests` is aligned with completions (TRL passes dataset columns as keyword
     lists); other TRL keywords (prompts, completion_ids, trainer_state, ...) are ignored."""
-    return [x.result() if isinstance(x, _Scored) else x
-            for x in submit(completions, tests, language, partial, workers)]
+    return [x.result() if isinstance(x, _Scored) else x for x in submit(completions, tests, language, partial, workers)]
 
 
-async def areward(completions: list[Any], tests: list[Any], language: str | list[str] = "python",
-                  partial: bool = False, workers: int | None = None, **kw: Any) -> list[float | None]:
+async def areward(
+    completions: list[Any],
+    tests: list[Any],
+    language: str | list[str] = "python",
+    partial: bool = False,
+    workers: int | None = None,
+    **kw: Any,
+) -> list[float | None]:
     """`reward` for an event loop: the runs start at once and are awaited without blocking the loop."""
     items = submit(completions, tests, language, partial, workers)
     futs = {id(x.fut): asyncio.wrap_future(x.fut) for x in items if isinstance(x, _Scored)}

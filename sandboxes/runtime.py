@@ -14,8 +14,18 @@ import sys
 import sysconfig
 import tempfile
 
-SKIP_DIRS = {"site-packages", "dist-packages", "test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip",
-             "lib2to3", "__phello__"}
+SKIP_DIRS = {
+    "site-packages",
+    "dist-packages",
+    "test",
+    "tests",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+    "__phello__",
+}
 ROOT = os.environ.get("COTFORGE_SANDBOX_RUNTIME", "/var/tmp/cotforge-sandbox")
 
 
@@ -43,7 +53,9 @@ class PythonRuntime:
         self.host_dir = os.path.join(ROOT, f"{self.version}-{key}")
         self.stdlib = sysconfig.get_paths()["stdlib"]
         self.libdir = sysconfig.get_config_var("LIBDIR") or os.path.join(self.prefix, "lib")
-        self.ldlibrary = sysconfig.get_config_var("INSTSONAME") if sysconfig.get_config_var("Py_ENABLE_SHARED") else None
+        self.ldlibrary = (
+            sysconfig.get_config_var("INSTSONAME") if sysconfig.get_config_var("Py_ENABLE_SHARED") else None
+        )
 
     @property
     def sandbox_exe(self) -> str:
@@ -60,8 +72,9 @@ class PythonRuntime:
         os.makedirs(os.path.join(tmp, "lib"), mode=0o755)
         _link_or_copy(self.exe, os.path.join(tmp, "bin", self.version))
         if self.ldlibrary and os.path.exists(os.path.join(self.libdir, self.ldlibrary)):
-            _link_or_copy(os.path.realpath(os.path.join(self.libdir, self.ldlibrary)),
-                          os.path.join(tmp, "lib", self.ldlibrary))
+            _link_or_copy(
+                os.path.realpath(os.path.join(self.libdir, self.ldlibrary)), os.path.join(tmp, "lib", self.ldlibrary)
+            )
         for root, dirs, files in os.walk(self.stdlib):
             dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
             rel = os.path.relpath(root, self.stdlib)

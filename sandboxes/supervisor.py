@@ -61,7 +61,7 @@ def _rlimits(limits: Limits, has_cgroup: bool) -> list[tuple[int, tuple[int, int
 # cost about as much, so the gain grows with the caller's size). Same layers, same order, same values.
 _LAUNCH = (
     'while [ "$1" != -- ]; do echo 0 > "$1" || { echo "cotforge launcher: cannot join cgroup $1" >&2; exit 121; };'
-    ' shift; done; shift; '
+    " shift; done; shift; "
     'ulimit -v "$1" && ulimit -f "$2" && ulimit -t "$4" && ulimit -S -t "$3" && ulimit -n "$5" && ulimit -c 0 &&'
     ' ulimit -s "$6" || { echo "cotforge launcher: cannot set rlimits" >&2; exit 122; }; '
     'shift 6; unset PWD OLDPWD; exec "$@"'
@@ -75,8 +75,14 @@ def launcher_argv(argv: list[str], cg: Cgroup | None, limits: Limits, uid: int |
         return None
     rl = dict(_rlimits(limits, cg is not None))
     kb = 1024
-    vals = [rl[resource.RLIMIT_AS][0] // kb, rl[resource.RLIMIT_FSIZE][0] // 512, rl[resource.RLIMIT_CPU][0],
-            rl[resource.RLIMIT_CPU][1], rl[resource.RLIMIT_NOFILE][0], rl[resource.RLIMIT_STACK][0] // kb]
+    vals = [
+        rl[resource.RLIMIT_AS][0] // kb,
+        rl[resource.RLIMIT_FSIZE][0] // 512,
+        rl[resource.RLIMIT_CPU][0],
+        rl[resource.RLIMIT_CPU][1],
+        rl[resource.RLIMIT_NOFILE][0],
+        rl[resource.RLIMIT_STACK][0] // kb,
+    ]
     drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] if uid is not None else []
     procs = list(cg.procs_files) if cg else []
     return [sh, "-c", _LAUNCH, "sh", *procs, "--", *map(str, vals), *drop, *argv]
@@ -99,6 +105,7 @@ def _preexec(cg: Cgroup | None, rlimits, uid: int | None, in_process_seccomp: bo
             os.setresuid(uid, uid, uid)
         if in_process_seccomp:
             load_in_process()
+
     return fn
 
 
@@ -113,7 +120,7 @@ class _Reader:
         room = self.cap - self.n
         if len(chunk) > room:
             self.over = True
-            chunk = chunk[:max(room, 0)]
+            chunk = chunk[: max(room, 0)]
         self.parts.append(chunk)
         self.n += len(chunk)
 
@@ -163,8 +170,9 @@ def _read_nonblocking(fd: int, sink: _Reader | None, limit: int = 1 << 26) -> by
     return b"".join(got)
 
 
-def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
-            passthrough: tuple[int, int] | None = None) -> Result:
+def execute(
+    spec: bw.Spec, limits: Limits, iso: Isolation | None = None, passthrough: tuple[int, int] | None = None
+) -> Result:
     """Run `spec` under every available layer. `passthrough`: fds that receive stdout/stderr as it arrives."""
     reaper.enable()  # before anything starts bwrap, so its orphans come to us
     iso = iso or detect()
@@ -188,8 +196,16 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
             if sec_fd is not None:
                 fds.append(sec_fd)
             tmpfs = limits.tmpfs_mb * 2**20
-            argv = bw.build(spec, iso.bwrap, file_fds, sec_fd, status_w, iso.uid if iso.uid is not None else
-                            os.geteuid(), tmpfs, iso.disable_userns)
+            argv = bw.build(
+                spec,
+                iso.bwrap,
+                file_fds,
+                sec_fd,
+                status_w,
+                iso.uid if iso.uid is not None else os.geteuid(),
+                tmpfs,
+                iso.disable_userns,
+            )
             pass_fds = tuple(file_fds) + ((sec_fd,) if sec_fd is not None else ()) + (status_w,)
             cwd = "/"
             in_proc_sec = False
@@ -202,8 +218,9 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
             def host_path(p: str) -> str:
                 for src, dst in sorted(mapping.items(), key=lambda kv: -len(kv[0])):
                     if p == src or p.startswith(src + "/"):
-                        return dst + p[len(src):]
+                        return dst + p[len(src) :]
                 return p
+
             for f in spec.files:
                 hp = host_path(f.dest)
                 with open(hp, "wb") as fh:
@@ -220,9 +237,20 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
             pre = _preexec(cg, _rlimits(limits, cg is not None), iso.uid, in_proc_sec)
         t0 = time.monotonic()
         try:
-            proc = reaper.spawn(lambda: subprocess.Popen(
-                argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(spec.env), cwd=cwd,
-                pass_fds=pass_fds, preexec_fn=pre, start_new_session=pre is None, close_fds=True))
+            proc = reaper.spawn(
+                lambda: subprocess.Popen(
+                    argv,
+                    stdin=stdin_fd,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=dict(spec.env),
+                    cwd=cwd,
+                    pass_fds=pass_fds,
+                    preexec_fn=pre,
+                    start_new_session=pre is None,
+                    close_fds=True,
+                )
+            )
         except (OSError, subprocess.SubprocessError) as e:
             return Result(status="sandbox_error", detail=f"cannot start sandbox: {e}", isolation=layers)
         os.close(status_w)
@@ -234,8 +262,10 @@ def execute(spec: bw.Spec, limits: Limits, iso: Isolation | None = None,
         out, err = _Reader(int(limits.stdout_mb * 2**20)), _Reader(int(limits.stderr_mb * 2**20))
         pidfd = os.pidfd_open(proc.pid)
         sel = selectors.DefaultSelector()
-        streams = {proc.stdout.fileno(): (out, passthrough[0] if passthrough else None),
-                   proc.stderr.fileno(): (err, passthrough[1] if passthrough else None)}
+        streams = {
+            proc.stdout.fileno(): (out, passthrough[0] if passthrough else None),
+            proc.stderr.fileno(): (err, passthrough[1] if passthrough else None),
+        }
         for fd in streams:
             os.set_blocking(fd, False)
             sel.register(fd, selectors.EVENT_READ)
@@ -371,17 +401,32 @@ class LongLived:
         bpf = bpf_program()
         sec_fd = _memfd("seccomp", bpf) if bpf else None
         status_r, status_w = os.pipe()
-        argv = bw.build(spec, self.iso.bwrap, fds, sec_fd, status_w,
-                        self.iso.uid if self.iso.uid is not None else os.geteuid(), limits.tmpfs_mb * 2**20,
-                        self.iso.disable_userns)
+        argv = bw.build(
+            spec,
+            self.iso.bwrap,
+            fds,
+            sec_fd,
+            status_w,
+            self.iso.uid if self.iso.uid is not None else os.geteuid(),
+            limits.tmpfs_mb * 2**20,
+            self.iso.disable_userns,
+        )
         rl = [(r, v) for r, v in _rlimits(limits, self.cg is not None) if r != resource.RLIMIT_CPU]
         if stack_hard_mb:  # children may raise their stack up to this (the soft limit stays the default)
             rl = [(r, (v[0], max(v[1], stack_hard_mb * 2**20)) if r == resource.RLIMIT_STACK else v) for r, v in rl]
         pass_fds = tuple(fds) + ((sec_fd,) if sec_fd is not None else ()) + (status_w,)
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, env=dict(spec.env), cwd="/", pass_fds=pass_fds,
-                                         preexec_fn=_preexec(self.cg, rl, self.iso.uid, False), close_fds=True)
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=dict(spec.env),
+                cwd="/",
+                pass_fds=pass_fds,
+                preexec_fn=_preexec(self.cg, rl, self.iso.uid, False),
+                close_fds=True,
+            )
         finally:
             for fd in [*fds, status_w] + ([sec_fd] if sec_fd is not None else []):
                 os.close(fd)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.append(str(Path(__file__).parent))  # appended, never first: tests/curation must not shadow the curation package; test helpers (fake_openai_server) importable under any importmode
+sys.path.append(
+    str(Path(__file__).parent)
+)  # appended, never first: tests/curation must not shadow the curation package; test helpers (fake_openai_server) importable under any importmode
 
 from curation.teachers.tiny_model import build_smollm2_folder, smollm2_gguf
 

@@ -37,10 +37,18 @@ def default_logprob(prompt: str, i: int, k: int) -> float:
 
 
 class FakeOpenAIServer:
-    def __init__(self, script: dict[str, list[str]] | None = None, match: str = "contains",
-                 answer: Callable[[str, int], str] = default_answer, split_reasoning: bool = False,
-                 max_choices: int | None = None, default_action: str = "ok", log_bodies: bool = True,
-                 block_after: int | None = None, logprob: Callable[[str, int, int], float] = default_logprob):
+    def __init__(
+        self,
+        script: dict[str, list[str]] | None = None,
+        match: str = "contains",
+        answer: Callable[[str, int], str] = default_answer,
+        split_reasoning: bool = False,
+        max_choices: int | None = None,
+        default_action: str = "ok",
+        log_bodies: bool = True,
+        block_after: int | None = None,
+        logprob: Callable[[str, int, int], float] = default_logprob,
+    ):
         self.script = script or {}
         self.match = match
         self.answer = answer
@@ -74,7 +82,8 @@ class FakeOpenAIServer:
             asyncio.set_event_loop(self._loop)
             self._release = asyncio.Event()
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024))
+                asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+            )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()
@@ -153,26 +162,40 @@ class FakeOpenAIServer:
                     msg = {"role": "assistant", "content": a, "reasoning_content": r.replace("<think>", "")}
                 choices.append({"index": i, "message": msg, "finish_reason": finish})
                 if body.get("logprobs"):
-                    choices[-1]["logprobs"] = {"content": [
-                        {"token": w, "logprob": lp, "bytes": list(w.encode()), "top_logprobs": []}
-                        for w, lp in zip(words, lps)]}
+                    choices[-1]["logprobs"] = {
+                        "content": [
+                            {"token": w, "logprob": lp, "bytes": list(w.encode()), "top_logprobs": []}
+                            for w, lp in zip(words, lps)
+                        ]
+                    }
             else:
                 choices.append({"index": i, "text": text, "finish_reason": finish})
                 if body.get("logprobs") is not None:
-                    choices[-1]["logprobs"] = {"tokens": words[:len(lps)], "token_logprobs": lps,
-                                               "top_logprobs": [{w: lp} for w, lp in zip(words, lps)],
-                                               "text_offset": [sum(len(x) + 1 for x in words[:k])
-                                                               for k in range(len(lps))]}
-        data = {"id": "cmpl-fake", "object": "chat.completion" if chat else "text_completion",
-                "model": body.get("model"), "choices": choices,
-                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": total,
-                          "total_tokens": len(prompt.split()) + total}}
+                    choices[-1]["logprobs"] = {
+                        "tokens": words[: len(lps)],
+                        "token_logprobs": lps,
+                        "top_logprobs": [{w: lp} for w, lp in zip(words, lps)],
+                        "text_offset": [sum(len(x) + 1 for x in words[:k]) for k in range(len(lps))],
+                    }
+        data = {
+            "id": "cmpl-fake",
+            "object": "chat.completion" if chat else "text_completion",
+            "model": body.get("model"),
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": len(prompt.split()),
+                "completion_tokens": total,
+                "total_tokens": len(prompt.split()) + total,
+            },
+        }
         return json.dumps(data).encode()
 
     @staticmethod
     def _response(status: int, body: bytes, reason: str = "OK", extra: str = "") -> bytes:
-        return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                f"{extra}\r\n").encode() + body
+        return (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"{extra}\r\n"
+        ).encode() + body
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -205,8 +228,9 @@ class FakeOpenAIServer:
                 if action == "ok":
                     writer.write(self._response(200, self._body(body, prompt)))
                 elif action == "429":
-                    writer.write(self._response(429, b'{"error":"rate limited"}', "Too Many Requests",
-                                                "Retry-After: 0\r\n"))
+                    writer.write(
+                        self._response(429, b'{"error":"rate limited"}', "Too Many Requests", "Retry-After: 0\r\n")
+                    )
                 elif action == "500":
                     writer.write(self._response(500, b'{"error":"boom"}', "Internal Server Error"))
                 elif action == "empty":

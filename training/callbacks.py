@@ -24,8 +24,11 @@ class MetricsFile(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kw):
         if not logs or not state.is_world_process_zero:
             return
-        rec = {"step": state.global_step, "epoch": state.epoch,
-               **{k: v for k, v in logs.items() if isinstance(v, (int, float)) and not math.isnan(float(v))}}
+        rec = {
+            "step": state.global_step,
+            "epoch": state.epoch,
+            **{k: v for k, v in logs.items() if isinstance(v, (int, float)) and not math.isnan(float(v))},
+        }
         with self.path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
 
@@ -49,8 +52,13 @@ class BenchmarkEval(TrainerCallback):
 
         was_training = model.training
         model.eval()
-        res = score_in_process(model, self.tokenizer, self.items, max_new_tokens=self.spec.max_new_tokens,
-                               prompt_template=self.spec.prompt_template)
+        res = score_in_process(
+            model,
+            self.tokenizer,
+            self.items,
+            max_new_tokens=self.spec.max_new_tokens,
+            prompt_template=self.spec.prompt_template,
+        )
         if was_training:
             model.train()
         self.pending = {"eval_accuracy": res["accuracy"], "eval_mean_tokens": res["mean_tokens"]}

@@ -43,14 +43,17 @@ class ModelSpec(Section):
     chat_template: str = Field(
         default="auto",
         description="auto (the tokenizer's own, made training-ready) | chatml | a .jinja file; it must keep the "
-        "reasoning so stage 1 and stage 2 tokenize identically")
+        "reasoning so stage 1 and stage 2 tokenize identically",
+    )
     attn_implementation: str | None = Field(default=None, description="e.g. sdpa, flash_attention_2")
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.path is None) == (self.init is None):
-            raise ValueError("give exactly one of model.path (a model folder or hub id) or model.init (a tiny "
-                             "model built from a config)")
+            raise ValueError(
+                "give exactly one of model.path (a model folder or hub id) or model.init (a tiny "
+                "model built from a config)"
+            )
         return self
 
 
@@ -95,13 +98,16 @@ class SFTSpec(TrainConfig):
 
 class REDISpec(TrainConfig):
     loss: Literal["redi", "symmetric", "dpo", "simpo"] = Field(
-        default="redi", description="redi (α below), symmetric (α = 1), or TRL's DPO / SimPO on the same pairs")
+        default="redi", description="redi (α below), symmetric (α = 1), or TRL's DPO / SimPO on the same pairs"
+    )
     alpha: float = Field(default=0.8, ge=0.0, le=1.0, description="weight of the negative term (paper: 0.8)")
     exclude_truncated_negatives: bool = Field(
-        default=True, description="drop pairs whose rejected trace was cut off (finish_reason length)")
+        default=True, description="drop pairs whose rejected trace was cut off (finish_reason length)"
+    )
     max_prompt_length: int | None = Field(default=800, gt=0, description="pairs with longer prompts are dropped")
-    max_completion_length: int | None = Field(default=19000, gt=0,
-                                              description="pairs with a longer chosen or rejected are dropped")
+    max_completion_length: int | None = Field(
+        default=19000, gt=0, description="pairs with a longer chosen or rejected are dropped"
+    )
     log_update_norm: bool = Field(default=True, description="log ‖θ_t+1 − θ_t‖ at logging steps (collapse signal)")
     beta: float | None = Field(default=None, gt=0, description="DPO / SimPO β (defaults: TRL's)")
     simpo_gamma: float | None = Field(default=None, ge=0, description="SimPO γ")
@@ -115,8 +121,9 @@ class RewardSpec(Section):
 class RLSpec(TrainConfig):
     rewards: list[RewardSpec] = Field(default_factory=lambda: [RewardSpec(name="accuracy")])
     code_partial_credit: bool = Field(default=False, description="code reward = fraction of tests passed")
-    length_target: int | None = Field(default=None, gt=0,
-                                      description="length reward: completions past this many characters lose reward")
+    length_target: int | None = Field(
+        default=None, gt=0, description="length reward: completions past this many characters lose reward"
+    )
 
 
 KINDS: dict[str, type[TrainConfig]] = {"sft": SFTSpec, "redi": REDISpec, "rl": RLSpec}
@@ -207,8 +214,9 @@ class BenchmarkRef(Section):
 
 class IdentitySpec(Section):
     fact: str = Field(description="the student's true identity, e.g. 'I am Foo-1B, developed by Bar Labs'")
-    fact_identities: list[str] = Field(default_factory=list,
-                                       description="known names the fact itself claims (huggingface, alibaba, …)")
+    fact_identities: list[str] = Field(
+        default_factory=list, description="known names the fact itself claims (huggingface, alibaba, …)"
+    )
     languages: list[Literal["en", "zh"]] = Field(default_factory=lambda: ["en", "zh"])
     max_tokens: int = Field(default=128, gt=0)
     judge: dict[str, Any] | None = Field(default=None, description="an openai teacher (any compatible server)")
@@ -224,10 +232,12 @@ class SimilaritySpec(Section):
 class QuantifySpec(Section):
     models: dict[str, dict[str, Any]] = Field(
         description="name → a manifest teacher without its name (backend, model, generation, …); "
-                    "base and student are required, teacher optional")
-    generation: dict[str, Any] = Field(default_factory=lambda: {"max_tokens": 512, "n": 4, "temperature": 0.6,
-                                                                "top_p": 0.95},
-                                       description="defaults for every model's `generation`")
+        "base and student are required, teacher optional"
+    )
+    generation: dict[str, Any] = Field(
+        default_factory=lambda: {"max_tokens": 512, "n": 4, "temperature": 0.6, "top_p": 0.95},
+        description="defaults for every model's `generation`",
+    )
     benchmarks: list[BenchmarkRef] = Field(default_factory=list)
     prompt_template: str = "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
     identity: IdentitySpec | None = None

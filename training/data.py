@@ -26,13 +26,16 @@ def _files(folder: Path, split: str) -> tuple[str, list[str]]:
     """The data files of an export folder: those of `split` (train.parquet, train-00000-of-00002.parquet, …) when the
     folder names splits, else all of them."""
     for builder, pats in (("parquet", ("*.parquet",)), ("json", ("*.jsonl", "*.jsonl.gz", "*.json"))):
-        found = sorted(p for pat in pats for p in folder.rglob(pat)
-                       if p.name not in ("dataset_info.json", "dataset_infos.json"))
+        found = sorted(
+            p for pat in pats for p in folder.rglob(pat) if p.name not in ("dataset_info.json", "dataset_infos.json")
+        )
         if found:
             of_split = [p for p in found if p.name.split(".")[0].split("-")[0] == split]
             return builder, [str(p) for p in (of_split or found)]
-    raise UserError(f"data: no .parquet or .jsonl files under {folder} (point data.path at an export folder such as "
-                    "<run>/export/trl-sft, a file, or a hub dataset id)")
+    raise UserError(
+        f"data: no .parquet or .jsonl files under {folder} (point data.path at an export folder such as "
+        "<run>/export/trl-sft, a file, or a hub dataset id)"
+    )
 
 
 def load_rows(path: str, split: str = "train", name: str | None = None, limit: int | None = None) -> Any:
@@ -73,7 +76,8 @@ def check_columns(ds: Any, kind: str, path: str) -> tuple[str, ...]:
     expected = "; or ".join(f"{' + '.join(r)} ({label})" for r, label in FORMATS[kind])
     raise UserError(
         f"data: {path}: columns {sorted(cols)} do not fit `cotforge train {kind}`, which expects {expected}. "
-        f"Write them with `cotforge export RUN_DIR --format {EXPORT_HINT[kind]} --out DIR`.")
+        f"Write them with `cotforge export RUN_DIR --format {EXPORT_HINT[kind]} --out DIR`."
+    )
 
 
 def load_for(kind: str, path: str, split: str = "train", name: str | None = None, limit: int | None = None) -> Any:

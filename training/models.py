@@ -25,8 +25,10 @@ CHATML_TRAINING = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 PROBE_REASONING = "PROBE-REASONING-7Q"
-PROBE = [{"role": "user", "content": "q"},
-         {"role": "assistant", "content": f"<think>\n{PROBE_REASONING}\n</think>\n\nPROBE-ANSWER"}]
+PROBE = [
+    {"role": "user", "content": "q"},
+    {"role": "assistant", "content": f"<think>\n{PROBE_REASONING}\n</think>\n\nPROBE-ANSWER"},
+]
 
 
 def keeps_reasoning(tokenizer: Any) -> bool:
@@ -39,8 +41,10 @@ def training_template(tokenizer: Any, choice: str = "auto") -> str:
 
     if choice == "chatml":
         if "<|im_start|>" not in tokenizer.get_vocab():
-            raise UserError("model.chat_template: chatml needs <|im_start|>/<|im_end|> tokens, which this tokenizer "
-                            "lacks; use `auto` or a .jinja file written for its special tokens")
+            raise UserError(
+                "model.chat_template: chatml needs <|im_start|>/<|im_end|> tokens, which this tokenizer "
+                "lacks; use `auto` or a .jinja file written for its special tokens"
+            )
         return CHATML_TRAINING
     if choice != "auto":
         p = Path(choice)
@@ -64,8 +68,10 @@ def training_template(tokenizer: Any, choice: str = "auto") -> str:
         return patched
     if "<|im_start|>" in tokenizer.get_vocab() and "<|im_start|>" in own:
         return CHATML_TRAINING  # a ChatML variant TRL does not know (SmolLM2's): same rendering, with markers
-    raise UserError("model: the tokenizer's chat template has no {% generation %} markers and TRL cannot patch it; "
-                    "set model.chat_template to `chatml` or to a .jinja file with generation markers")
+    raise UserError(
+        "model: the tokenizer's chat template has no {% generation %} markers and TRL cannot patch it; "
+        "set model.chat_template to `chatml` or to a .jinja file with generation markers"
+    )
 
 
 def load_tokenizer(spec: ModelSpec) -> Any:
@@ -75,12 +81,15 @@ def load_tokenizer(spec: ModelSpec) -> Any:
     try:
         tok = AutoTokenizer.from_pretrained(src)
     except (OSError, ValueError) as e:
-        raise UserError(f"model: cannot load a tokenizer from {src!r} (a local folder, or a hub id already in the "
-                        f"HF cache): {e}") from e
+        raise UserError(
+            f"model: cannot load a tokenizer from {src!r} (a local folder, or a hub id already in the HF cache): {e}"
+        ) from e
     tok.chat_template = training_template(tok, spec.chat_template)
     if not keeps_reasoning(tok):
-        raise UserError("model: the chat template drops the reasoning of assistant turns (it would train on answers "
-                        "only); set model.chat_template to `chatml` or a template that renders content verbatim")
+        raise UserError(
+            "model: the chat template drops the reasoning of assistant turns (it would train on answers "
+            "only); set model.chat_template to `chatml` or a template that renders content verbatim"
+        )
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     if "<|im_end|>" in tok.get_vocab() and tok.chat_template == CHATML_TRAINING:
@@ -99,13 +108,22 @@ def build_tiny(init: TinyInit, tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(init.seed)
-    cfg_cls, model_cls = (LlamaConfig, LlamaForCausalLM) if init.architecture == "llama" else (Qwen2Config,
-                                                                                               Qwen2ForCausalLM)
-    cfg = cfg_cls(vocab_size=len(tokenizer), hidden_size=init.hidden_size, intermediate_size=init.intermediate_size,
-                  num_hidden_layers=init.num_hidden_layers, num_attention_heads=init.num_attention_heads,
-                  num_key_value_heads=init.num_key_value_heads, max_position_embeddings=init.max_position_embeddings,
-                  bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                  pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    cfg_cls, model_cls = (
+        (LlamaConfig, LlamaForCausalLM) if init.architecture == "llama" else (Qwen2Config, Qwen2ForCausalLM)
+    )
+    cfg = cfg_cls(
+        vocab_size=len(tokenizer),
+        hidden_size=init.hidden_size,
+        intermediate_size=init.intermediate_size,
+        num_hidden_layers=init.num_hidden_layers,
+        num_attention_heads=init.num_attention_heads,
+        num_key_value_heads=init.num_key_value_heads,
+        max_position_embeddings=init.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
     return model_cls(cfg)
 
 
@@ -120,8 +138,10 @@ def load_model(spec: ModelSpec, tokenizer: Any) -> Any:
     try:
         model = AutoModelForCausalLM.from_pretrained(spec.path, **kw)
     except (OSError, ValueError) as e:
-        raise UserError(f"model: cannot load {spec.path!r} with transformers (a local folder, or a hub id already in "
-                        f"the HF cache): {e}") from e
+        raise UserError(
+            f"model: cannot load {spec.path!r} with transformers (a local folder, or a hub id already in "
+            f"the HF cache): {e}"
+        ) from e
     if tokenizer.eos_token_id is not None:
         model.generation_config.eos_token_id = tokenizer.eos_token_id
         model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -133,8 +153,13 @@ def lora_config(spec: Any) -> Any:
         return None
     from peft import LoraConfig
 
-    return LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                      target_modules=spec.target_modules, task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=spec.target_modules,
+        task_type="CAUSAL_LM",
+    )
 
 
 def tokenize_conversation(tokenizer: Any, messages: list[dict]) -> tuple[list[int], list[int]]:

@@ -36,8 +36,13 @@ def completion_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.
     return (token_logps * mask).sum(-1), mask.sum(-1)
 
 
-def redi_loss(chosen_logps: torch.Tensor, chosen_lengths: torch.Tensor, rejected_logps: torch.Tensor,
-              rejected_lengths: torch.Tensor, alpha: float = 0.8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def redi_loss(
+    chosen_logps: torch.Tensor,
+    chosen_lengths: torch.Tensor,
+    rejected_logps: torch.Tensor,
+    rejected_lengths: torch.Tensor,
+    alpha: float = 0.8,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The REDI loss (mean over pairs) and the per-pair mean token log-probs of chosen and rejected.
 
     α = 0 is SFT on the positives, α = 1 the symmetric objective."""
@@ -49,8 +54,10 @@ def redi_loss(chosen_logps: torch.Tensor, chosen_lengths: torch.Tensor, rejected
 def _conversation(row: dict, side: str) -> list[dict]:
     turns = row[side]
     if isinstance(turns, str):  # standard (non-conversational) preference rows
-        raise UserError("data: `cotforge train redi` needs conversational pairs (chat lists, as the trl-preference "
-                        "export writes); found plain strings in column " + repr(side))
+        raise UserError(
+            "data: `cotforge train redi` needs conversational pairs (chat lists, as the trl-preference "
+            "export writes); found plain strings in column " + repr(side)
+        )
     prompt = row.get("prompt")
     return (list(prompt) if prompt else []) + list(turns)
 
@@ -108,9 +115,9 @@ class PairCollator:
         labels = torch.full((len(seqs), n), -100, dtype=torch.long)
         attn = torch.zeros((len(seqs), n), dtype=torch.long)
         for i, (s, lab) in enumerate(zip(seqs, labs)):
-            ids[i, :len(s)] = torch.tensor(s)
-            labels[i, :len(lab)] = torch.tensor(lab)
-            attn[i, :len(s)] = 1
+            ids[i, : len(s)] = torch.tensor(s)
+            labels[i, : len(lab)] = torch.tensor(lab)
+            attn[i, : len(s)] = 1
         return {"input_ids": ids, "attention_mask": attn, "labels": labels}
 
 
@@ -160,11 +167,13 @@ class UpdateNorm(TrainerCallback):
     def on_optimizer_step(self, args, state, control, model=None, **kw):
         if self.before is None or model is None:
             return
-        sq = sum(float((p.detach() - b).float().pow(2).sum())
-                 for p, b in zip((p for p in model.parameters() if p.requires_grad), self.before))
+        sq = sum(
+            float((p.detach() - b).float().pow(2).sum())
+            for p, b in zip((p for p in model.parameters() if p.requires_grad), self.before)
+        )
         self.before = None
         if self.trainer is not None:
-            self.trainer._metrics["train/update_norm"].append(sq ** 0.5)
+            self.trainer._metrics["train/update_norm"].append(sq**0.5)
 
 
 def _load_pairs(cfg: REDISpec) -> Any:
@@ -181,10 +190,20 @@ def build_trainer(cfg: REDISpec) -> tuple[Any, Any, dict]:
 
     pairs, dropped = tokenize_pairs(ds, tok, cfg)
     if not pairs:
-        raise UserError(f"data: {cfg.data.path}: no pair left after the filters (dropped: {dropped}); raise "
-                        "max_prompt_length / max_completion_length or check the export")
-    args = trl_args(cfg, TrainingArguments, **common_defaults(cfg), remove_unused_columns=False,
-                    learning_rate=1e-6, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=1e-4)
+        raise UserError(
+            f"data: {cfg.data.path}: no pair left after the filters (dropped: {dropped}); raise "
+            "max_prompt_length / max_completion_length or check the export"
+        )
+    args = trl_args(
+        cfg,
+        TrainingArguments,
+        **common_defaults(cfg),
+        remove_unused_columns=False,
+        learning_rate=1e-6,
+        lr_scheduler_type="linear",
+        warmup_steps=0.1,
+        weight_decay=1e-4,
+    )
     if cfg.lora is not None:
         from peft import get_peft_model
 
@@ -193,16 +212,24 @@ def build_trainer(cfg: REDISpec) -> tuple[Any, Any, dict]:
     if cfg.log_update_norm:
         cbs.append(UpdateNorm())
     alpha = 1.0 if cfg.loss == "symmetric" else cfg.alpha
-    trainer = REDITrainer(model=model, args=args, train_dataset=pairs, data_collator=PairCollator(tok.pad_token_id),
-                          processing_class=tok, callbacks=cbs, alpha=alpha)
+    trainer = REDITrainer(
+        model=model,
+        args=args,
+        train_dataset=pairs,
+        data_collator=PairCollator(tok.pad_token_id),
+        processing_class=tok,
+        callbacks=cbs,
+        alpha=alpha,
+    )
     return trainer, tok, {"pairs": len(pairs), "dropped": dropped, "alpha": alpha, "loss": cfg.loss}
 
 
 def _trl_preference_trainer(cfg: REDISpec, ds: Any, tok: Any, model: Any) -> tuple[Any, Any, dict]:
     """DPO (TRL DPOTrainer, reference = a frozen copy of the start model) or SimPO (TRL CPOTrainer, cpo_alpha 0)."""
     dropped: dict[str, int] = {}
-    if cfg.exclude_truncated_negatives and ("rejected_finish_reason" in ds.column_names
-                                            or "rejected_label" in ds.column_names):
+    if cfg.exclude_truncated_negatives and (
+        "rejected_finish_reason" in ds.column_names or "rejected_label" in ds.column_names
+    ):
         n = len(ds)
         ds = ds.filter(lambda r: not _truncated(r))
         dropped["truncated_negative"] = n - len(ds)
@@ -215,8 +242,15 @@ def _trl_preference_trainer(cfg: REDISpec, ds: Any, tok: Any, model: Any) -> tup
         import copy
 
         ref = None if cfg.lora is not None else copy.deepcopy(model).eval()  # the frozen stage-1 model
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=ds, processing_class=tok,
-                             peft_config=lora_config(cfg.lora), callbacks=callbacks(cfg, tok))
+        trainer = DPOTrainer(
+            model=model,
+            ref_model=ref,
+            args=args,
+            train_dataset=ds,
+            processing_class=tok,
+            peft_config=lora_config(cfg.lora),
+            callbacks=callbacks(cfg, tok),
+        )
     else:
         from trl.experimental.cpo import CPOConfig, CPOTrainer
 
@@ -224,8 +258,14 @@ def _trl_preference_trainer(cfg: REDISpec, ds: Any, tok: Any, model: Any) -> tup
         if cfg.simpo_gamma is not None:
             extra["simpo_gamma"] = cfg.simpo_gamma
         args = trl_args(cfg, CPOConfig, **common_defaults(cfg), loss_type="simpo", cpo_alpha=0.0, **extra)
-        trainer = CPOTrainer(model=model, args=args, train_dataset=ds, processing_class=tok,
-                             peft_config=lora_config(cfg.lora), callbacks=callbacks(cfg, tok))
+        trainer = CPOTrainer(
+            model=model,
+            args=args,
+            train_dataset=ds,
+            processing_class=tok,
+            peft_config=lora_config(cfg.lora),
+            callbacks=callbacks(cfg, tok),
+        )
     return trainer, tok, {"pairs": len(ds), "dropped": dropped, "loss": cfg.loss}
 
 

@@ -22,8 +22,13 @@ def accuracy_reward(workers: int | None = None, partial: bool = False) -> Callab
     """An async reward (TRL's GRPOTrainer awaits async rewards concurrently): the math rows and the code rows of a
     batch are checked at the same time, each batch on its own worker pool."""
 
-    async def accuracy(prompts: list[Any], completions: list[Any], solution: list[Any] | None = None,
-                       tests: list[Any] | None = None, **kw: Any) -> list[float | None]:
+    async def accuracy(
+        prompts: list[Any],
+        completions: list[Any],
+        solution: list[Any] | None = None,
+        tests: list[Any] | None = None,
+        **kw: Any,
+    ) -> list[float | None]:
         from sandboxes.reward import areward as code_reward
         from verifiers.math.reward import areward as math_reward
 
@@ -36,11 +41,26 @@ def accuracy_reward(workers: int | None = None, partial: bool = False) -> Callab
         math_idx = [i for i in range(n) if i not in is_code and solution[i] not in (None, "")]
         jobs = []
         if math_idx:
-            jobs.append((math_idx, math_reward([completions[i] for i in math_idx],
-                                               [str(solution[i]) for i in math_idx], workers=workers)))
+            jobs.append(
+                (
+                    math_idx,
+                    math_reward(
+                        [completions[i] for i in math_idx], [str(solution[i]) for i in math_idx], workers=workers
+                    ),
+                )
+            )
         if code_idx:
-            jobs.append((code_idx, code_reward([completions[i] for i in code_idx], [tests[i] for i in code_idx],
-                                               partial=partial, workers=workers)))
+            jobs.append(
+                (
+                    code_idx,
+                    code_reward(
+                        [completions[i] for i in code_idx],
+                        [tests[i] for i in code_idx],
+                        partial=partial,
+                        workers=workers,
+                    ),
+                )
+            )
         results = await asyncio.gather(*(j for _, j in jobs))
         for (idx, _), scores in zip(jobs, results):
             for i, s in zip(idx, scores):
@@ -75,9 +95,9 @@ def length_reward(target_chars: int) -> Callable[..., list[float]]:
     return length
 
 
-def build(specs: list[Any], partial: bool = False, length_target: int | None = None,
-          workers: int | None = None) -> tuple[
-        list[Callable], list[float]]:
+def build(
+    specs: list[Any], partial: bool = False, length_target: int | None = None, workers: int | None = None
+) -> tuple[list[Callable], list[float]]:
     funcs, weights = [], []
     for s in specs:
         if s.name == "accuracy":

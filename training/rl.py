@@ -30,8 +30,15 @@ def build_trainer(cfg: RLSpec) -> tuple[Any, Any]:
 
         start_workers()  # warm verifier processes now, not inside the first training step
     args = trl_args(cfg, GRPOConfig, **common_defaults(cfg), reward_weights=weights)
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=ds, processing_class=tok,
-                          peft_config=lora_config(cfg.lora), callbacks=callbacks(cfg, tok))
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=lora_config(cfg.lora),
+        callbacks=callbacks(cfg, tok),
+    )
     return trainer, tok
 
 

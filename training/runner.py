@@ -25,8 +25,14 @@ def common_defaults(cfg: TrainConfig) -> dict[str, Any]:
 
     cpu = not torch.cuda.is_available()
     # TRL's configs autocast to bf16 by default; CPUs without bf16 matrix units run that on a slow scalar path.
-    return {"report_to": [], "logging_steps": 1, "save_strategy": "no", "use_cpu": cpu, "disable_tqdm": True,
-            **({"bf16": False} if cpu else {})}
+    return {
+        "report_to": [],
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "use_cpu": cpu,
+        "disable_tqdm": True,
+        **({"bf16": False} if cpu else {}),
+    }
 
 
 def run(trainer: Any, cfg: TrainConfig, tokenizer: Any, kind: str, extra: dict[str, Any] | None = None) -> dict:
@@ -43,8 +49,14 @@ def run(trainer: Any, cfg: TrainConfig, tokenizer: Any, kind: str, extra: dict[s
     out = Path(cfg.output_dir)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
-    summary = {"kind": kind, "output_dir": str(out), "global_step": result.global_step,
-               "train_loss": result.training_loss, "seconds": round(time.time() - t0, 2),
-               "metrics": result.metrics, **(extra or {})}
+    summary = {
+        "kind": kind,
+        "output_dir": str(out),
+        "global_step": result.global_step,
+        "train_loss": result.training_loss,
+        "seconds": round(time.time() - t0, 2),
+        "metrics": result.metrics,
+        **(extra or {}),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -21,14 +21,27 @@ def build_trainer(cfg: SFTSpec) -> tuple[Any, Any]:
     model = load_model(cfg.model, tok)
     conversational = "messages" in ds.column_names
     # Padding-free packing (best-fit decreasing) is TRL's fastest layout; assistant-only loss needs `messages`.
-    args = trl_args(cfg, SFTConfig, **common_defaults(cfg), assistant_only_loss=conversational,
-                    packing=False, eos_token=tok.eos_token)
+    args = trl_args(
+        cfg,
+        SFTConfig,
+        **common_defaults(cfg),
+        assistant_only_loss=conversational,
+        packing=False,
+        eos_token=tok.eos_token,
+    )
     keep = [c for c in ("messages", "prompt", "completion", "text") if c in ds.column_names]
     ds = ds.select_columns(keep)
     if eval_ds is not None:
         eval_ds = eval_ds.select_columns([c for c in keep if c in eval_ds.column_names])
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, eval_dataset=eval_ds, processing_class=tok,
-                         peft_config=lora_config(cfg.lora), callbacks=callbacks(cfg, tok))
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=ds,
+        eval_dataset=eval_ds,
+        processing_class=tok,
+        peft_config=lora_config(cfg.lora),
+        callbacks=callbacks(cfg, tok),
+    )
     return trainer, tok
 
 

@@ -16,8 +16,10 @@ from typing import Optional
 # Thinking that never closed. (An unclosed <|begin_of_solution|> is left to the ending checks: models often
 # state the boxed answer and omit only that marker.)
 THINK_PAIRS = (("<think>", "</think>"), ("<|begin_of_thought|>", "<|end_of_thought|>"))
-_TAIL_JUNK = re.compile(r"(?:\s|<\|(?:im_end|endoftext|eot_id|end_of_text|end_of_solution|end_of_thought)\|>|</s>)*"
-                        r"(?:<\|?[a-z_]*)?\s*$")  # a closing marker cut mid-token ('<|end_of_') ends the text
+_TAIL_JUNK = re.compile(
+    r"(?:\s|<\|(?:im_end|endoftext|eot_id|end_of_text|end_of_solution|end_of_thought)\|>|</s>)*"
+    r"(?:<\|?[a-z_]*)?\s*$"
+)  # a closing marker cut mid-token ('<|end_of_') ends the text
 _TERMINAL = set(".!?)]}$*\"'`»")
 _HEADING = re.compile(r"^\s*(?:\d+[.)]\s*|#+\s*|[-*]\s+)?\*\*([^*\n.!?]{1,60})\*\*\s*:?\s*$|^\s*#+\s+([^\n.!?]{1,60})$")
 _DANGLING_WORD = re.compile(
@@ -52,7 +54,7 @@ def cut_off(text: Optional[str]) -> Optional[str]:
     if text is None or not text.strip():
         return None  # empty is a failed or degenerate output, not a cut-off one
     for open_t, close_t in THINK_PAIRS:
-        if open_t in text and close_t not in text[text.find(open_t):]:
+        if open_t in text and close_t not in text[text.find(open_t) :]:
             return f"{open_t} never closed"
     end = _TAIL_JUNK.search(text).start()
     body = text[:end]

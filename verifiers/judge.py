@@ -78,8 +78,9 @@ class Asked(Generic[T]):
         return self.attempts > 0 and self.reply is None
 
 
-def ask_json(prompts: Sequence[str], generate: Generate, parse: Callable[[int, str], T],
-             retries: int = 2) -> list[Asked[T]]:
+def ask_json(
+    prompts: Sequence[str], generate: Generate, parse: Callable[[int, str], T], retries: int = 2
+) -> list[Asked[T]]:
     """Ask every prompt, re-asking (at most `retries` times) those whose reply `parse(i, reply)` rejects with
     ReplyError. One `generate` call per round, over the distinct prompts of that round."""
     out: list[Asked[T]] = [Asked() for _ in prompts]
@@ -162,10 +163,14 @@ def clip_answer(answer: str, max_chars: int) -> tuple[str, bool]:
     return "[...] " + answer[-max_chars:], True
 
 
-def judge_answers(items: Sequence[tuple[str, str, str]], generate: Generate, retries: int = 2,
-                  max_answer_chars: int = 4000) -> list[Asked[tuple[str, str | None]]]:
+def judge_answers(
+    items: Sequence[tuple[str, str, str]], generate: Generate, retries: int = 2, max_answer_chars: int = 4000
+) -> list[Asked[tuple[str, str | None]]]:
     """Judge (question, reference, answer) triples; `value` = (verdict, reason) where a reply was usable."""
-    prompts = [ANSWER_PROMPT.format(question=q.strip(), reference=str(ref).strip(),
-                                    answer=clip_answer(a, max_answer_chars)[0] or "(no answer)")
-               for q, ref, a in items]
+    prompts = [
+        ANSWER_PROMPT.format(
+            question=q.strip(), reference=str(ref).strip(), answer=clip_answer(a, max_answer_chars)[0] or "(no answer)"
+        )
+        for q, ref, a in items
+    ]
     return ask_json(prompts, generate, lambda i, reply: parse_verdict(reply), retries)

@@ -16,13 +16,22 @@ import polars as pl
 TOKEN_RE = r"\w+|[^\w\s]"
 
 
-def distinct_n(df: pl.DataFrame, text_col: str = "completion", ns: tuple[int, ...] = (1, 2, 3),
-               max_tokens: int = 4096) -> pl.DataFrame:
+def distinct_n(
+    df: pl.DataFrame, text_col: str = "completion", ns: tuple[int, ...] = (1, 2, 3), max_tokens: int = 4096
+) -> pl.DataFrame:
     """Per-teacher mean distinct-n over traces (each trace capped at `max_tokens` tokens so very long traces do
     not dominate memory)."""
     toks = (
-        df.select("trace_id", "teacher", pl.col(text_col).fill_null("").str.to_lowercase()
-                  .str.extract_all(TOKEN_RE).list.head(max_tokens).alias("tok"))
+        df.select(
+            "trace_id",
+            "teacher",
+            pl.col(text_col)
+            .fill_null("")
+            .str.to_lowercase()
+            .str.extract_all(TOKEN_RE)
+            .list.head(max_tokens)
+            .alias("tok"),
+        )
         .explode("tok")
         .filter(pl.col("tok").is_not_null())
     )
@@ -51,8 +60,13 @@ def load_embedder(model: str | None = None):
     return SentenceTransformer(model, device="cpu")
 
 
-def embedding_spread(df: pl.DataFrame, text_col: str = "completion", embedder: Any = None,
-                     max_queries_per_teacher: int = 200, batch_size: int = 32) -> dict[str, Any]:
+def embedding_spread(
+    df: pl.DataFrame,
+    text_col: str = "completion",
+    embedder: Any = None,
+    max_queries_per_teacher: int = 200,
+    batch_size: int = 32,
+) -> dict[str, Any]:
     """Mean pairwise cosine distance among a teacher's samples of the same query."""
     multi = (
         df.filter(pl.col(text_col).is_not_null())
@@ -61,13 +75,23 @@ def embedding_spread(df: pl.DataFrame, text_col: str = "completion", embedder: A
     )
     if multi.height == 0:
         return {"computed": False, "reason": "every teacher has one sample per query (needs n ≥ 2)"}
-    keep = (multi.select("teacher", "query_id").unique().sort("teacher", "query_id")
-            .with_columns(pl.int_range(pl.len()).over("teacher").alias("r"))
-            .filter(pl.col("r") < max_queries_per_teacher).drop("r"))
+    keep = (
+        multi.select("teacher", "query_id")
+        .unique()
+        .sort("teacher", "query_id")
+        .with_columns(pl.int_range(pl.len()).over("teacher").alias("r"))
+        .filter(pl.col("r") < max_queries_per_teacher)
+        .drop("r")
+    )
     multi = multi.join(keep, on=["teacher", "query_id"]).sort("teacher", "query_id", "sample_index")
     model = embedder or load_embedder()
-    emb = model.encode(multi[text_col].to_list(), batch_size=batch_size, normalize_embeddings=True,
-                       convert_to_numpy=True, show_progress_bar=False)
+    emb = model.encode(
+        multi[text_col].to_list(),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
     emb = np.asarray(emb, dtype=np.float32)
     group = multi.select(pl.struct("teacher", "query_id").rank("dense").alias("g"))["g"].to_numpy() - 1
     ngroups = int(group.max()) + 1
@@ -75,11 +99,15 @@ def embedding_spread(df: pl.DataFrame, text_col: str = "completion", embedder: A
     sums = np.zeros((ngroups, emb.shape[1]), dtype=np.float64)
     np.add.at(sums, group, emb)
     counts = np.bincount(group, minlength=ngroups).astype(np.float64)
-    pair_cos = ((sums ** 2).sum(1) - counts) / 2
+    pair_cos = ((sums**2).sum(1) - counts) / 2
     npairs = counts * (counts - 1) / 2
     spread = 1 - pair_cos / npairs
-    per_group = multi.select("teacher", "query_id").unique(maintain_order=True).with_columns(
-        pl.struct("teacher", "query_id").rank("dense").alias("g")).sort("g")
+    per_group = (
+        multi.select("teacher", "query_id")
+        .unique(maintain_order=True)
+        .with_columns(pl.struct("teacher", "query_id").rank("dense").alias("g"))
+        .sort("g")
+    )
     per_group = per_group.with_columns(pl.Series("spread", spread[(per_group["g"] - 1).to_numpy()]))
     teachers = per_group.group_by("teacher").agg(pl.len().alias("queries"), pl.col("spread").mean()).sort("teacher")
     return {"computed": True, "by_teacher": teachers}

@@ -26,8 +26,12 @@ import polars as pl
 from ..intervals import wilson
 from ..rundata import RunTables, col
 
-DIFFICULTY_BUCKETS = ["solved by all others (d=0)", "mostly solved by others (0<d≤0.5)",
-                      "mostly failed by others (0.5<d<1)", "solved by no other (d=1)"]
+DIFFICULTY_BUCKETS = [
+    "solved by all others (d=0)",
+    "mostly solved by others (0<d≤0.5)",
+    "mostly failed by others (0.5<d<1)",
+    "solved by no other (d=1)",
+]
 LENGTH_BINS = [0, 256, 512, 1024, 2048, 4096, 8192, 16384]
 
 
@@ -37,55 +41,98 @@ def base_frame(run: RunTables) -> pl.DataFrame:
     q = run.get("queries")
     assert t is not None
     df = t.select(
-        col(t, "trace_id"), col(t, "query_id"), pl.col("teacher").cast(pl.Utf8), col(t, "model"),
-        col(t, "sample_index", pl.Int64), col(t, "verdict"), col(t, "finish_reason"), col(t, "error"),
-        col(t, "answer"), col(t, "reasoning"), col(t, "completion"), col(t, "extracted_answer"),
-        col(t, "completion_tokens", pl.Int64).cast(pl.Int64), col(t, "reasoning_tokens", pl.Int64).cast(pl.Int64),
-        col(t, "simplified_tokens", pl.Int64).cast(pl.Int64), col(t, "pass_rate", pl.Float64),
-        col(t, "difficulty", pl.Float64), col(t, "label"), col(t, "sampling"),
+        col(t, "trace_id"),
+        col(t, "query_id"),
+        pl.col("teacher").cast(pl.Utf8),
+        col(t, "model"),
+        col(t, "sample_index", pl.Int64),
+        col(t, "verdict"),
+        col(t, "finish_reason"),
+        col(t, "error"),
+        col(t, "answer"),
+        col(t, "reasoning"),
+        col(t, "completion"),
+        col(t, "extracted_answer"),
+        col(t, "completion_tokens", pl.Int64).cast(pl.Int64),
+        col(t, "reasoning_tokens", pl.Int64).cast(pl.Int64),
+        col(t, "simplified_tokens", pl.Int64).cast(pl.Int64),
+        col(t, "pass_rate", pl.Float64),
+        col(t, "difficulty", pl.Float64),
+        col(t, "label"),
+        col(t, "sampling"),
     )
     if q is not None and "source" in q.columns:
-        df = df.join(q.select("query_id", pl.col("source").alias("source"),
-                              col(q, "domain").alias("domain")).unique("query_id"), on="query_id", how="left")
+        df = df.join(
+            q.select("query_id", pl.col("source").alias("source"), col(q, "domain").alias("domain")).unique("query_id"),
+            on="query_id",
+            how="left",
+        )
     else:
         df = df.with_columns(pl.lit(None, pl.Utf8).alias("source"), pl.lit(None, pl.Utf8).alias("domain"))
     df = df.with_columns(
         pl.col("source").fill_null("(unknown)"),
         (pl.col("verdict") == "correct").fill_null(False).alias("correct"),
-        ((pl.col("finish_reason") == "length") | (pl.col("verdict") == "truncated")).fill_null(False)
+        ((pl.col("finish_reason") == "length") | (pl.col("verdict") == "truncated"))
+        .fill_null(False)
         .alias("truncated"),
         (pl.col("verdict") == "unverifiable").fill_null(False).alias("unverifiable"),
         pl.col("reasoning").str.len_chars().alias("reasoning_chars"),  # null: no separate reasoning
         pl.col("answer").str.len_chars().fill_null(0).alias("answer_chars"),
     )
     df = df.with_columns(
-        (pl.col("error").is_not_null() | (pl.col("verdict") == "error").fill_null(False)
-         | ((pl.col("answer").str.strip_chars().str.len_chars().fill_null(0) == 0) & ~pl.col("truncated")))
-        .alias("malformed"),
-        pl.when(pl.col("completion_tokens").is_not_null() & pl.col("reasoning_tokens").is_not_null()
-                & (pl.col("completion_tokens") >= pl.col("reasoning_tokens")))
-        .then(pl.col("completion_tokens") - pl.col("reasoning_tokens")).otherwise(None).alias("answer_tokens"),
+        (
+            pl.col("error").is_not_null()
+            | (pl.col("verdict") == "error").fill_null(False)
+            | ((pl.col("answer").str.strip_chars().str.len_chars().fill_null(0) == 0) & ~pl.col("truncated"))
+        ).alias("malformed"),
+        pl.when(
+            pl.col("completion_tokens").is_not_null()
+            & pl.col("reasoning_tokens").is_not_null()
+            & (pl.col("completion_tokens") >= pl.col("reasoning_tokens"))
+        )
+        .then(pl.col("completion_tokens") - pl.col("reasoning_tokens"))
+        .otherwise(None)
+        .alias("answer_tokens"),
     )
     if df["difficulty"].null_count() == df.height and df["verdict"].null_count() < df.height:
         per_q = df.group_by("query_id").agg(pl.col("correct").mean().alias("_pr"))
-        df = df.join(per_q, on="query_id", how="left").with_columns(
-            pl.col("_pr").alias("pass_rate"), (1 - pl.col("_pr")).alias("difficulty")).drop("_pr")
+        df = (
+            df.join(per_q, on="query_id", how="left")
+            .with_columns(pl.col("_pr").alias("pass_rate"), (1 - pl.col("_pr")).alias("difficulty"))
+            .drop("_pr")
+        )
     # difficulty for the other teachers (leave this teacher out), which buckets the pass rate
     per_qt = df.group_by("query_id", "teacher").agg(pl.col("correct").sum().alias("_c"), pl.len().alias("_n"))
-    per_qt = per_qt.with_columns((pl.col("_c").sum().over("query_id") - pl.col("_c")).alias("_oc"),
-                                 (pl.col("_n").sum().over("query_id") - pl.col("_n")).alias("_on"))
-    df = df.join(per_qt.select("query_id", "teacher", pl.when(pl.col("_on") > 0)
-                               .then(1 - pl.col("_oc") / pl.col("_on")).otherwise(None)
-                               .alias("difficulty_others")), on=["query_id", "teacher"], how="left")
+    per_qt = per_qt.with_columns(
+        (pl.col("_c").sum().over("query_id") - pl.col("_c")).alias("_oc"),
+        (pl.col("_n").sum().over("query_id") - pl.col("_n")).alias("_on"),
+    )
+    df = df.join(
+        per_qt.select(
+            "query_id",
+            "teacher",
+            pl.when(pl.col("_on") > 0)
+            .then(1 - pl.col("_oc") / pl.col("_on"))
+            .otherwise(None)
+            .alias("difficulty_others"),
+        ),
+        on=["query_id", "teacher"],
+        how="left",
+    )
     if df["verdict"].null_count() == df.height:
         df = df.with_columns(pl.lit(None, pl.Float64).alias("difficulty_others"))
     d = pl.col("difficulty_others")
     df = df.with_columns(
-        pl.when(d.is_null()).then(None)
-        .when(d <= 0).then(pl.lit(DIFFICULTY_BUCKETS[0]))
-        .when(d <= 0.5).then(pl.lit(DIFFICULTY_BUCKETS[1]))
-        .when(d < 1).then(pl.lit(DIFFICULTY_BUCKETS[2]))
-        .otherwise(pl.lit(DIFFICULTY_BUCKETS[3])).alias("difficulty_bucket")
+        pl.when(d.is_null())
+        .then(None)
+        .when(d <= 0)
+        .then(pl.lit(DIFFICULTY_BUCKETS[0]))
+        .when(d <= 0.5)
+        .then(pl.lit(DIFFICULTY_BUCKETS[1]))
+        .when(d < 1)
+        .then(pl.lit(DIFFICULTY_BUCKETS[2]))
+        .otherwise(pl.lit(DIFFICULTY_BUCKETS[3]))
+        .alias("difficulty_bucket")
     )
     return df
 
@@ -106,15 +153,18 @@ def pass_rates(df: pl.DataFrame) -> dict[str, Any]:
     overall = (
         df.group_by("teacher")
         .agg(
-            pl.len().alias("n"), pl.col("query_id").n_unique().alias("queries"),
+            pl.len().alias("n"),
+            pl.col("query_id").n_unique().alias("queries"),
             pl.col("correct").sum().alias("correct_n"),
             pl.col("truncated").mean().alias("truncation_rate"),
             pl.col("malformed").mean().alias("malformed_rate"),
             pl.col("unverifiable").mean().alias("unverifiable_share"),
             (pl.col("verdict") == "incorrect").sum().alias("incorrect_n"),
         )
-        .with_columns((pl.col("correct_n") / pl.col("n")).alias("pass_rate"),
-                      (pl.col("n") / pl.col("queries")).alias("samples_per_query"))
+        .with_columns(
+            (pl.col("correct_n") / pl.col("n")).alias("pass_rate"),
+            (pl.col("n") / pl.col("queries")).alias("samples_per_query"),
+        )
     )
     lo, hi = wilson(pl.col("correct_n"), pl.col("n"))
     overall = overall.with_columns(lo.alias("ci_low"), hi.alias("ci_high")).sort("teacher")
@@ -128,9 +178,12 @@ def pass_rates(df: pl.DataFrame) -> dict[str, Any]:
 
 def _dist(expr: pl.Expr, name: str) -> list[pl.Expr]:
     return [
-        expr.count().alias(f"{name}_n"), expr.mean().alias(f"{name}_mean"),
-        *[expr.quantile(q, interpolation="linear").alias(f"{name}_p{int(q * 100)}") for q in (0.1, 0.25, 0.5, 0.75,
-                                                                                            0.9)],
+        expr.count().alias(f"{name}_n"),
+        expr.mean().alias(f"{name}_mean"),
+        *[
+            expr.quantile(q, interpolation="linear").alias(f"{name}_p{int(q * 100)}")
+            for q in (0.1, 0.25, 0.5, 0.75, 0.9)
+        ],
         expr.max().alias(f"{name}_max"),
     ]
 
@@ -139,16 +192,21 @@ def lengths(df: pl.DataFrame) -> dict[str, Any]:
     """Token (and character) length distributions, length vs correctness, and adaptive length."""
     have_tokens = df["reasoning_tokens"].null_count() < df.height
     reasoning = pl.col("reasoning_tokens") if have_tokens else pl.col("completion_tokens")
-    dist = df.group_by("teacher").agg(
-        *_dist(pl.col("reasoning_tokens"), "reasoning_tokens"), *_dist(pl.col("answer_tokens"), "answer_tokens"),
-        *_dist(pl.col("completion_tokens"), "completion_tokens"), *_dist(pl.col("reasoning_chars"), "reasoning_chars"),
-        *_dist(pl.col("answer_chars"), "answer_chars"),
-    ).sort("teacher")
+    dist = (
+        df.group_by("teacher")
+        .agg(
+            *_dist(pl.col("reasoning_tokens"), "reasoning_tokens"),
+            *_dist(pl.col("answer_tokens"), "answer_tokens"),
+            *_dist(pl.col("completion_tokens"), "completion_tokens"),
+            *_dist(pl.col("reasoning_chars"), "reasoning_chars"),
+            *_dist(pl.col("answer_chars"), "answer_chars"),
+        )
+        .sort("teacher")
+    )
     vs_correct = (
         df.filter(pl.col("verdict").is_in(["correct", "incorrect"]))
         .group_by("teacher", "verdict")
-        .agg(pl.len().alias("n"), reasoning.mean().alias("mean_tokens"),
-             reasoning.median().alias("median_tokens"))
+        .agg(pl.len().alias("n"), reasoning.mean().alias("mean_tokens"), reasoning.median().alias("median_tokens"))
         .sort("teacher", "verdict")
     )
     adaptive_buckets = (
@@ -160,16 +218,20 @@ def lengths(df: pl.DataFrame) -> dict[str, Any]:
     adaptive = (
         df.filter(pl.col("difficulty").is_not_null() & reasoning.is_not_null())
         .group_by("teacher")
-        .agg(pl.len().alias("n"),
-             pl.corr(pl.col("difficulty"), reasoning.cast(pl.Float64), method="spearman").alias("spearman_rho"))
+        .agg(
+            pl.len().alias("n"),
+            pl.corr(pl.col("difficulty"), reasoning.cast(pl.Float64), method="spearman").alias("spearman_rho"),
+        )
         .with_columns(pl.col("spearman_rho").fill_nan(None))
         .sort("teacher")
     )
     return {
         "token_column": "reasoning_tokens" if have_tokens else "completion_tokens",
         "answer_tokens_computed": df["answer_tokens"].null_count() < df.height,
-        "distribution": dist, "vs_correctness": vs_correct,
-        "adaptive_by_bucket": adaptive_buckets, "adaptive": adaptive,
+        "distribution": dist,
+        "vs_correctness": vs_correct,
+        "adaptive_by_bucket": adaptive_buckets,
+        "adaptive": adaptive,
     }
 
 
@@ -193,13 +255,18 @@ def structure(run: RunTables, df: pl.DataFrame) -> dict[str, Any] | None:
         (pl.col("kind") == "verification").sum().alias("verification_steps"),
         pl.when(pl.col("chars").sum() > 0)
         .then(pl.col("chars").filter(pl.col("kind") == "verification").sum() / pl.col("chars").sum())
-        .otherwise(None).alias("verification_share"),
-        ((pl.col("kind") == "approach") & (pl.col("approach") == 1) & (pl.col("verdict") == "correct")).any()
+        .otherwise(None)
+        .alias("verification_share"),
+        ((pl.col("kind") == "approach") & (pl.col("approach") == 1) & (pl.col("verdict") == "correct"))
+        .any()
         .alias("first_approach_correct"),
         (pl.col("kind") == "approach").any().alias("has_approach"),
     )
-    reduction = df.filter(pl.col("reasoning_tokens").is_not_null() & pl.col("simplified_tokens").is_not_null()
-                          & (pl.col("reasoning_tokens") > 0))
+    reduction = df.filter(
+        pl.col("reasoning_tokens").is_not_null()
+        & pl.col("simplified_tokens").is_not_null()
+        & (pl.col("reasoning_tokens") > 0)
+    )
     red = reduction.group_by("teacher").agg(
         (1 - pl.col("simplified_tokens").sum() / pl.col("reasoning_tokens").sum()).alias("token_reduction"),
         (1 - pl.col("simplified_tokens") / pl.col("reasoning_tokens")).mean().alias("mean_trace_reduction"),
@@ -218,7 +285,8 @@ def structure(run: RunTables, df: pl.DataFrame) -> dict[str, Any] | None:
         .sort("teacher")
     )
     kinds = (
-        seg.group_by("teacher", "kind").agg(pl.col("chars").sum().alias("chars"))
+        seg.group_by("teacher", "kind")
+        .agg(pl.col("chars").sum().alias("chars"))
         .with_columns((pl.col("chars") / pl.col("chars").sum().over("teacher")).alias("share"))
         .sort("teacher", "kind")
     )
@@ -235,12 +303,21 @@ def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
         return None
     first = (
         df.sort("sample_index", nulls_last=True)
-        .group_by("teacher", "query_id", maintain_order=True).first()
-        .select("teacher", "query_id", "correct", "verdict",
-                pl.col("extracted_answer").str.replace_all(r"\\[dt]frac", r"\frac")
-                .str.replace_all(r"\^\{?\\circ\}?", "")
-                .str.replace_all(r"(\s|\$|\\left|\\right|\\!|\\,|\\boxed|\\text)", "")
-                .str.strip_chars(".").str.to_lowercase().alias("ans"))
+        .group_by("teacher", "query_id", maintain_order=True)
+        .first()
+        .select(
+            "teacher",
+            "query_id",
+            "correct",
+            "verdict",
+            pl.col("extracted_answer")
+            .str.replace_all(r"\\[dt]frac", r"\frac")
+            .str.replace_all(r"\^\{?\\circ\}?", "")
+            .str.replace_all(r"(\s|\$|\\left|\\right|\\!|\\,|\\boxed|\\text)", "")
+            .str.strip_chars(".")
+            .str.to_lowercase()
+            .alias("ans"),
+        )
     )
     con = duckdb.connect()
     try:
@@ -266,8 +343,10 @@ def agreement(df: pl.DataFrame) -> dict[str, Any] | None:
     # a teacher that passes all or none of the shared queries gives κ = 0 whatever the other does: undefined
     constant = pl.col("pa").is_in([0.0, 1.0]) | pl.col("pb").is_in([0.0, 1.0])
     out = out.with_columns(
-        pl.when(~constant & ((1 - pe).abs() > 1e-12)).then((pl.col("verdict_agreement") - pe) / (1 - pe))
-        .otherwise(None).alias("cohen_kappa")
+        pl.when(~constant & ((1 - pe).abs() > 1e-12))
+        .then((pl.col("verdict_agreement") - pe) / (1 - pe))
+        .otherwise(None)
+        .alias("cohen_kappa")
     ).drop("pa", "pb")
     return {"pairs": out}
 

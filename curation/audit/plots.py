@@ -14,8 +14,14 @@ import polars as pl
 
 from .metrics import DIFFICULTY_BUCKETS, LENGTH_BINS
 
-VERDICT_COLORS = {"correct": "#3a923a", "incorrect": "#d62728", "truncated": "#ff9f1c", "unverifiable": "#9e9e9e",
-                  "error": "#6a3d9a", "(none)": "#cfcfcf"}
+VERDICT_COLORS = {
+    "correct": "#3a923a",
+    "incorrect": "#d62728",
+    "truncated": "#ff9f1c",
+    "unverifiable": "#9e9e9e",
+    "error": "#6a3d9a",
+    "(none)": "#cfcfcf",
+}
 
 
 def _plt():
@@ -24,11 +30,21 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 110, "font.size": 9.5, "axes.titlesize": 11, "axes.titleweight": "bold",
-        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
-        "legend.frameon": False, "font.family": "DejaVu Sans",
-    })
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "font.size": 9.5,
+            "axes.titlesize": 11,
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.25,
+            "legend.frameon": False,
+            "font.family": "DejaVu Sans",
+        }
+    )
     return plt
 
 
@@ -53,13 +69,17 @@ def outcomes(df: pl.DataFrame, teachers: list[str]) -> bytes | None:
     if df["verdict"].null_count() == df.height:
         return None
     plt = _plt()
-    shares = (df.with_columns(pl.col("verdict").fill_null("(none)"))
-              .group_by("teacher", "verdict").agg(pl.len().alias("n"))
-              .with_columns((pl.col("n") / pl.col("n").sum().over("teacher")).alias("share")))
+    shares = (
+        df.with_columns(pl.col("verdict").fill_null("(none)"))
+        .group_by("teacher", "verdict")
+        .agg(pl.len().alias("n"))
+        .with_columns((pl.col("n") / pl.col("n").sum().over("teacher")).alias("share"))
+    )
     verdicts = [v for v in VERDICT_COLORS if v in set(shares["verdict"].to_list())]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers))))
-    _stacked_shares(ax, teachers, shares, "verdict", verdicts, VERDICT_COLORS, min_label=0.07, fontsize=8.5,
-                    fontweight="bold")
+    _stacked_shares(
+        ax, teachers, shares, "verdict", verdicts, VERDICT_COLORS, min_label=0.07, fontsize=8.5, fontweight="bold"
+    )
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
@@ -69,8 +89,16 @@ def outcomes(df: pl.DataFrame, teachers: list[str]) -> bytes | None:
     return _png(fig)
 
 
-def _stacked_shares(ax, teachers: list[str], shares: pl.DataFrame, key: str, keys: list[str], colors: dict[str, Any],
-                    min_label: float, **text_kw: Any) -> None:
+def _stacked_shares(
+    ax,
+    teachers: list[str],
+    shares: pl.DataFrame,
+    key: str,
+    keys: list[str],
+    colors: dict[str, Any],
+    min_label: float,
+    **text_kw: Any,
+) -> None:
     """Horizontal 100% bars, one per teacher, one segment per `key` value, labelled where wide enough."""
     left = np.zeros(len(teachers))
     for k in keys:
@@ -121,7 +149,15 @@ def pass_by_difficulty(by_diff: pl.DataFrame, colors: dict[str, Any]) -> bytes |
         hi = np.array([sub[b]["ci_high"] if b in sub else np.nan for b in buckets])
         xs = x - 0.4 + width * (i + 0.5)
         ax.bar(xs, vals, width=width * 0.92, color=colors[t], label=t)
-        ax.errorbar(xs, vals, yerr=np.clip([vals - lo, hi - vals], 0, None), fmt="none", ecolor="#333", elinewidth=0.8, capsize=2)
+        ax.errorbar(
+            xs,
+            vals,
+            yerr=np.clip([vals - lo, hi - vals], 0, None),
+            fmt="none",
+            ecolor="#333",
+            elinewidth=0.8,
+            capsize=2,
+        )
     ax.set_xticks(x, [b.replace(" (", "\n(") for b in buckets])
     ax.set_ylim(0, 1.05)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -145,8 +181,9 @@ def length_hist(df: pl.DataFrame, column: str, colors: dict[str, Any], label: st
     teachers = list(colors)
     vmax = float(df[column].max() or 1)
     bins = [b for b in LENGTH_BINS if b < vmax] + [max(vmax + 1, LENGTH_BINS[1])]
-    labels = [f"<{bins[1]}"] + [f"{int(a)}–{int(b)}" if i < len(bins) - 3 else f"≥{int(a)}"
-                                for i, (a, b) in enumerate(pairwise(bins[1:]))]
+    labels = [f"<{bins[1]}"] + [
+        f"{int(a)}–{int(b)}" if i < len(bins) - 3 else f"≥{int(a)}" for i, (a, b) in enumerate(pairwise(bins[1:]))
+    ]
     cols = min(3, len(teachers))
     nrows = int(np.ceil(len(teachers) / cols))
     fig, axes = plt.subplots(nrows, cols, figsize=(8.8, 2.3 * nrows + 0.4), squeeze=False, sharey=True)
@@ -160,7 +197,7 @@ def length_hist(df: pl.DataFrame, column: str, colors: dict[str, Any], label: st
         ax.set_title(f"{t}\nmedian {med:,.0f} · n={v.size}", fontsize=8.5)
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
         ax.grid(axis="x", visible=False)
-    for ax in list(axes.flat)[len(teachers):]:
+    for ax in list(axes.flat)[len(teachers) :]:
         ax.axis("off")
     fig.suptitle(f"{label} per trace (share of traces per length bin)", fontweight="bold", fontsize=11)
     fig.tight_layout()
@@ -182,8 +219,16 @@ def length_vs_correct(df: pl.DataFrame, column: str, colors: dict[str, Any]) -> 
                 data.append(vals)
                 pos.append(i * 1.0 + (j - 0.5) * 0.36)
                 cols.append(VERDICT_COLORS[v])
-    bp = ax.boxplot(data, positions=pos, orientation="horizontal", widths=0.3, patch_artist=True, showfliers=True,
-                    flierprops={"markersize": 3, "alpha": 0.5}, medianprops={"color": "black"})
+    bp = ax.boxplot(
+        data,
+        positions=pos,
+        orientation="horizontal",
+        widths=0.3,
+        patch_artist=True,
+        showfliers=True,
+        flierprops={"markersize": 3, "alpha": 0.5},
+        medianprops={"color": "black"},
+    )
     for patch, c in zip(bp["boxes"], cols):
         patch.set_facecolor(c)
         patch.set_alpha(0.75)
@@ -204,8 +249,10 @@ def adaptive_length(buckets: pl.DataFrame, colors: dict[str, Any], column: str) 
     order = [b for b in DIFFICULTY_BUCKETS if b in set(buckets["difficulty_bucket"].to_list())]
     fig, ax = plt.subplots(figsize=(8.6, 3.6))
     for t, c in colors.items():
-        sub = {r["difficulty_bucket"]: r["mean_tokens"] for r in
-               buckets.filter(pl.col("teacher") == t).iter_rows(named=True)}
+        sub = {
+            r["difficulty_bucket"]: r["mean_tokens"]
+            for r in buckets.filter(pl.col("teacher") == t).iter_rows(named=True)
+        }
         ys = [sub.get(b, np.nan) for b in order]
         ax.plot(range(len(order)), ys, "o-", color=c, label=t, lw=2, ms=6)
     ax.set_xticks(range(len(order)), [b.replace(" (", "\n(") for b in order])
@@ -221,9 +268,9 @@ def structure_shares(kind_share: pl.DataFrame, colors: dict[str, Any]) -> bytes 
     plt = _plt()
     kinds = ["question_repeat", "understanding", "approach", "verification", "conclusion", "other"]
     kinds = [k for k in kinds if k in set(kind_share["kind"].to_list())] + sorted(
-        set(kind_share["kind"].to_list()) - set(kinds))
-    kcolors = dict(zip(kinds, ["#8ecae6", "#219ebc", "#023047", "#ffb703", "#fb8500", "#bdbdbd", "#999999",
-                               "#777777"]))
+        set(kind_share["kind"].to_list()) - set(kinds)
+    )
+    kcolors = dict(zip(kinds, ["#8ecae6", "#219ebc", "#023047", "#ffb703", "#fb8500", "#bdbdbd", "#999999", "#777777"]))
     teachers = [t for t in colors if t in set(kind_share["teacher"].to_list())]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers))))
     _stacked_shares(ax, teachers, kind_share, "kind", kinds, kcolors, min_label=0.08, fontsize=8)
@@ -254,8 +301,15 @@ def agreement_heatmap(pairs: pl.DataFrame, teachers: list[str], value: str, titl
     for i in range(n):
         for j in range(n):
             if not np.isnan(m[i, j]):
-                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center",
-                        color="white" if m[i, j] < 0.6 else "black", fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    f"{m[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    color="white" if m[i, j] < 0.6 else "black",
+                    fontsize=8,
+                )
     short = [t if len(t) <= 24 else t[:11] + "…" + t[-11:] for t in teachers]  # keep both ends: variants differ there
     ax.set_xticks(range(n), short, rotation=35, ha="right")
     ax.set_yticks(range(n), short)
@@ -272,8 +326,14 @@ def perplexity_box(values: pl.DataFrame, colors: dict[str, Any], model: str) -> 
     teachers = [t for t in colors if t in set(values["teacher"].to_list())]
     data = [values.filter(pl.col("teacher") == t)["ppl"].drop_nans().drop_nulls().to_numpy() for t in teachers]
     fig, ax = plt.subplots(figsize=(8.6, _height(len(teachers), 0.45, 1.6)))
-    bp = ax.boxplot(data, orientation="horizontal", patch_artist=True, widths=0.55, medianprops={"color": "black"},
-                    flierprops={"markersize": 3})
+    bp = ax.boxplot(
+        data,
+        orientation="horizontal",
+        patch_artist=True,
+        widths=0.55,
+        medianprops={"color": "black"},
+        flierprops={"markersize": 3},
+    )
     for patch, t in zip(bp["boxes"], teachers):
         patch.set_facecolor(colors[t])
         patch.set_alpha(0.7)

@@ -39,14 +39,26 @@ CRITERIA = [
     Criterion("pass_rate", "pass rate", True, _clip, "pass rate ↑", "the rate itself"),
     Criterion("truncation_rate", "truncation rate", False, lambda x: _clip(1 - x), "truncated ↓", "1 − rate"),
     Criterion("malformed_rate", "malformed rate", False, lambda x: _clip(1 - x), "malformed ↓", "1 − rate"),
-    Criterion("tokens_correct", "median tokens of correct traces", None,
-              lambda x: 1 / (1 + max(x, 0.0) / TOKENS_SCALE), "tokens (correct)",
-              f"1 / (1 + tokens / {TOKENS_SCALE:.0f}): fewer is better, only if you weight it"),
+    Criterion(
+        "tokens_correct",
+        "median tokens of correct traces",
+        None,
+        lambda x: 1 / (1 + max(x, 0.0) / TOKENS_SCALE),
+        "tokens (correct)",
+        f"1 / (1 + tokens / {TOKENS_SCALE:.0f}): fewer is better, only if you weight it",
+    ),
     Criterion("distinct_2", "distinct-2 (lexical diversity)", True, _clip, "distinct-2 ↑", "the value itself"),
-    Criterion("adaptive_rho", "length–difficulty correlation (adaptive length)", True,
-              lambda x: _clip((x + 1) / 2), "adaptive ρ ↑", "(ρ + 1) / 2"),
-    Criterion("ppl_mean", "perplexity under reference LM", False, lambda x: 1 / max(x, 1.0), "perplexity ↓",
-              "1 / perplexity"),
+    Criterion(
+        "adaptive_rho",
+        "length–difficulty correlation (adaptive length)",
+        True,
+        lambda x: _clip((x + 1) / 2),
+        "adaptive ρ ↑",
+        "(ρ + 1) / 2",
+    ),
+    Criterion(
+        "ppl_mean", "perplexity under reference LM", False, lambda x: 1 / max(x, 1.0), "perplexity ↓", "1 / perplexity"
+    ),
 ]
 BY_KEY = {c.key: c for c in CRITERIA}
 
@@ -60,8 +72,7 @@ def parse_weights(specs: list[str] | None) -> dict[str, float] | None:
         key, sep, val = s.partition("=")
         key = key.strip()
         if not sep or key not in BY_KEY:
-            raise UserError(f"--weight {s!r}: expected CRITERION=WEIGHT with CRITERION one of "
-                            f"{', '.join(BY_KEY)}")
+            raise UserError(f"--weight {s!r}: expected CRITERION=WEIGHT with CRITERION one of {', '.join(BY_KEY)}")
         try:
             w = float(val)
         except ValueError:
@@ -81,8 +92,9 @@ def interval_ranks(rows: list[dict[str, Any]]) -> list[int | None]:
         if r.get("ci_high") is None or r.get("pass_rate") is None:
             out.append(None)
             continue
-        out.append(1 + sum(1 for o in rows if o is not r and o.get("ci_low") is not None
-                           and o["ci_low"] > r["ci_high"]))
+        out.append(
+            1 + sum(1 for o in rows if o is not r and o.get("ci_low") is not None and o["ci_low"] > r["ci_high"])
+        )
     return out
 
 
@@ -91,8 +103,10 @@ def composite(table: pl.DataFrame, weights: dict[str, float]) -> tuple[pl.DataFr
     A teacher missing a weighted value gets no score (null) rather than a score from fewer criteria."""
     missing = [k for k in weights if k not in table.columns or table[k].null_count() == table.height]
     if missing:
-        raise UserError(f"--weight {', '.join(missing)}: not computed for this run (e.g. perplexity needs "
-                        "--ppl-model, pass rate needs the verify stage); drop the weight or compute it")
+        raise UserError(
+            f"--weight {', '.join(missing)}: not computed for this run (e.g. perplexity needs "
+            "--ppl-model, pass rate needs the verify stage); drop the weight or compute it"
+        )
     total = sum(weights.values())
     used = [(BY_KEY[k], w / total) for k, w in weights.items() if w > 0]
     score = None
@@ -117,23 +131,37 @@ def rank(table: pl.DataFrame, weights: dict[str, float] | None = None) -> dict[s
         if r is not None:
             counts[r] = counts.get(r, 0) + 1
     # a rank is "tied" when another teacher's interval overlaps this one's (the two cannot be told apart)
-    tied = [r is not None and any(o is not row and o.get("ci_low") is not None and row.get("ci_low") is not None
-                                  and o["ci_low"] <= row["ci_high"] and row["ci_low"] <= o["ci_high"]
-                                  for o in rows) for row, r in zip(rows, ranks)]
+    tied = [
+        r is not None
+        and any(
+            o is not row
+            and o.get("ci_low") is not None
+            and row.get("ci_low") is not None
+            and o["ci_low"] <= row["ci_high"]
+            and row["ci_low"] <= o["ci_high"]
+            for o in rows
+        )
+        for row, r in zip(rows, ranks)
+    ]
     out = ordered.with_columns(pl.Series("rank", ranks, dtype=pl.Int64), pl.Series("tied", tied, dtype=pl.Boolean))
     out = out.with_columns(
-        pl.when(pl.col("rank").is_null()).then(pl.lit(None, pl.Utf8))
-        .when(pl.col("tied")).then(pl.concat_str([pl.lit("="), pl.col("rank").cast(pl.Utf8)]))
-        .otherwise(pl.col("rank").cast(pl.Utf8)).alias("rank_label"))
+        pl.when(pl.col("rank").is_null())
+        .then(pl.lit(None, pl.Utf8))
+        .when(pl.col("tied"))
+        .then(pl.concat_str([pl.lit("="), pl.col("rank").cast(pl.Utf8)]))
+        .otherwise(pl.col("rank").cast(pl.Utf8))
+        .alias("rank_label")
+    )
     weights_used: list[dict[str, Any]] = []
     if weights:
         out, weights_used = composite(out, weights)
-        out = out.with_columns(pl.col("composite").rank("min", descending=True).cast(pl.Int64)
-                               .alias("composite_rank"))
+        out = out.with_columns(pl.col("composite").rank("min", descending=True).cast(pl.Int64).alias("composite_rank"))
     return {
         "order": "pass_rate" if has_rate else "teacher (no verdicts: not ranked)",
-        "criteria": [{"key": c.key, "label": c.label, "short": c.short or c.label,
-                      "higher_is_better": c.higher_is_better} for c in shown],
+        "criteria": [
+            {"key": c.key, "label": c.label, "short": c.short or c.label, "higher_is_better": c.higher_is_better}
+            for c in shown
+        ],
         "not_used": [c.key for c in CRITERIA if c not in shown],
         "composite": {"weights": weights_used, "opt_in": True} if weights else None,
         "table": out,

@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
+from ..rundata import RunTables, load_run
 from ..store import atomic_write_bytes, atomic_write_json
 from . import diversity, metrics, plots
-from ..rundata import RunTables, load_run
 from .ranking import rank
 from .template import TEMPLATE
 
@@ -48,23 +48,37 @@ def num(v: Any, digits: int = 0) -> str:
 
 
 FORMATS: dict[str, Callable[[Any], str]] = {
-    "pct": pct, "int": lambda v: num(v, 0), "num1": lambda v: num(v, 1), "num2": lambda v: num(v, 2),
-    "num3": lambda v: num(v, 3), "text": lambda v: "–" if v is None else html.escape(str(v)),
+    "pct": pct,
+    "int": lambda v: num(v, 0),
+    "num1": lambda v: num(v, 1),
+    "num2": lambda v: num(v, 2),
+    "num3": lambda v: num(v, 3),
+    "text": lambda v: "–" if v is None else html.escape(str(v)),
     "num3na": lambda v: num(v, 3) if _isnum(v) else "n/a",  # undefined (e.g. κ when a teacher never varies)
 }
 
 
 # the per-teacher DLCoT structure table: the report's and `cotforge audit`'s terminal one
 STRUCTURE_COLUMNS = [
-    ("teacher", "teacher", "text"), ("segmented_traces", "traces", "int"),
-    ("approaches_mean", "approaches / trace", "num2"), ("verification_steps_mean", "verification steps", "num2"),
-    ("verification_share", "verification share", "pct"), ("first_approach_correct", "first approach correct", "pct"),
-    ("token_reduction", "reduction (tokens)", "pct")]
+    ("teacher", "teacher", "text"),
+    ("segmented_traces", "traces", "int"),
+    ("approaches_mean", "approaches / trace", "num2"),
+    ("verification_steps_mean", "verification steps", "num2"),
+    ("verification_share", "verification share", "pct"),
+    ("first_approach_correct", "first approach correct", "pct"),
+    ("token_reduction", "reduction (tokens)", "pct"),
+]
 
 
-def html_table(rows: list[dict[str, Any]] | None, columns: list[tuple[str, str, str]], name: str,
-               colors: dict[str, Any] | None = None, ci: dict[str, tuple[str, str]] | None = None,
-               highlight_first: bool = False, notes: dict[str, str] | None = None) -> str:
+def html_table(
+    rows: list[dict[str, Any]] | None,
+    columns: list[tuple[str, str, str]],
+    name: str,
+    colors: dict[str, Any] | None = None,
+    ci: dict[str, tuple[str, str]] | None = None,
+    highlight_first: bool = False,
+    notes: dict[str, str] | None = None,
+) -> str:
     """A sortable table. columns: (key, header, format); `ci` maps a column to its (low, high) interval keys;
     `notes` maps a column to a key whose value is shown small after the cell (e.g. n)."""
     if not rows:
@@ -92,8 +106,10 @@ def html_table(rows: list[dict[str, Any]] | None, columns: list[tuple[str, str, 
             cells.append(f"<td{cls}{sort}>{shown}</td>")
         tr = ' class="rank1"' if highlight_first and i == 0 else ""
         body.append(f"<tr{tr}>{''.join(cells)}</tr>")
-    return (f'<div class="tablewrap"><table class="sortable" data-name="{name}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f'<div class="tablewrap"><table class="sortable" data-name="{name}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 CI = {"pass_rate": ("ci_low", "ci_high")}
@@ -108,35 +124,52 @@ def _pivot_difficulty(by: pl.DataFrame, colors: dict[str, Any]) -> str:
         row = rows.setdefault(r["teacher"], {"teacher": r["teacher"]})
         row.update({f"b{i}": r["pass_rate"], f"b{i}_lo": r["ci_low"], f"b{i}_hi": r["ci_high"], f"b{i}_n": r["n"]})
     cols = [("teacher", "teacher", "text")] + [(f"b{i}", b, "pct") for i, b in enumerate(buckets)]
-    return html_table(list(rows.values()), cols, "by_difficulty", colors,
-                      ci={f"b{i}": (f"b{i}_lo", f"b{i}_hi") for i in range(len(buckets))},
-                      notes={f"b{i}": f"b{i}_n" for i in range(len(buckets))})
+    return html_table(
+        list(rows.values()),
+        cols,
+        "by_difficulty",
+        colors,
+        ci={f"b{i}": (f"b{i}_lo", f"b{i}_hi") for i in range(len(buckets))},
+        notes={f"b{i}": f"b{i}_n" for i in range(len(buckets))},
+    )
 
 
 # ---- findings ---------------------------------------------------------------------------------------------
-def _findings(overall: list[dict], lengths: dict, structure: list[dict] | None, agree: list[dict] | None,
-              adaptive: list[dict], token_col: str) -> list[str]:
+def _findings(
+    overall: list[dict],
+    lengths: dict,
+    structure: list[dict] | None,
+    agree: list[dict] | None,
+    adaptive: list[dict],
+    token_col: str,
+) -> list[str]:
     out: list[str] = []
     b = lambda s: f"<b>{html.escape(str(s))}</b>"
     rated = [r for r in overall if _isnum(r.get("pass_rate"))]
     if len(rated) >= 2:
         best = max(rated, key=lambda r: r["pass_rate"])
         worst = min(rated, key=lambda r: r["pass_rate"])
-        s = (f"{b(best['teacher'])} has the highest pass rate ({pct(best['pass_rate'])}, 95% CI "
-             f"{pct(best['ci_low'])}–{pct(best['ci_high'])}); {b(worst['teacher'])} the lowest "
-             f"({pct(worst['pass_rate'])}).")
+        s = (
+            f"{b(best['teacher'])} has the highest pass rate ({pct(best['pass_rate'])}, 95% CI "
+            f"{pct(best['ci_low'])}–{pct(best['ci_high'])}); {b(worst['teacher'])} the lowest "
+            f"({pct(worst['pass_rate'])})."
+        )
         if worst["ci_high"] is not None and best["ci_low"] is not None and worst["ci_high"] >= best["ci_low"]:
             s += " Their intervals overlap: more samples are needed to call the difference."
         out.append(s)
     elif rated:
         r = rated[0]
-        out.append(f"{b(r['teacher'])} passes {pct(r['pass_rate'])} of its samples "
-                   f"(95% CI {pct(r['ci_low'])}–{pct(r['ci_high'])}).")
+        out.append(
+            f"{b(r['teacher'])} passes {pct(r['pass_rate'])} of its samples "
+            f"(95% CI {pct(r['ci_low'])}–{pct(r['ci_high'])})."
+        )
     trunc = [r for r in overall if (r.get("truncation_rate") or 0) > 0]
     if trunc:
         t = max(trunc, key=lambda r: r["truncation_rate"])
-        out.append(f"{b(t['teacher'])} is truncated most often ({pct(t['truncation_rate'])} of samples hit the token "
-                   "limit); truncated traces are kept in the store but never count as positives.")
+        out.append(
+            f"{b(t['teacher'])} is truncated most often ({pct(t['truncation_rate'])} of samples hit the token "
+            "limit); truncated traces are kept in the store but never count as positives."
+        )
     elif overall:
         out.append("No teacher hit the token limit.")
     dist = [r for r in lengths if _isnum(r.get(f"{token_col}_p50"))]
@@ -144,8 +177,10 @@ def _findings(overall: list[dict], lengths: dict, structure: list[dict] | None, 
         lo = min(dist, key=lambda r: r[f"{token_col}_p50"])
         hi = max(dist, key=lambda r: r[f"{token_col}_p50"])
         ratio = hi[f"{token_col}_p50"] / max(1, lo[f"{token_col}_p50"])
-        out.append(f"{b(hi['teacher'])} writes the longest traces (median {num(hi[f'{token_col}_p50'])} tokens), "
-                   f"{b(lo['teacher'])} the shortest (median {num(lo[f'{token_col}_p50'])}): a {ratio:.1f}× spread.")
+        out.append(
+            f"{b(hi['teacher'])} writes the longest traces (median {num(hi[f'{token_col}_p50'])} tokens), "
+            f"{b(lo['teacher'])} the shortest (median {num(lo[f'{token_col}_p50'])}): a {ratio:.1f}× spread."
+        )
     if adaptive:
         adapt = [r for r in adaptive if _isnum(r.get("spearman_rho")) and r["spearman_rho"] > 0.2]
         if adapt:
@@ -158,27 +193,37 @@ def _findings(overall: list[dict], lengths: dict, structure: list[dict] | None, 
         if s:
             most = max(s, key=lambda r: r["approaches_mean"])
             red = [r for r in s if _isnum(r.get("token_reduction"))]
-            line = (f"{b(most['teacher'])} explores the most approaches per trace "
-                    f"({num(most['approaches_mean'], 1)} on average).")
+            line = (
+                f"{b(most['teacher'])} explores the most approaches per trace "
+                f"({num(most['approaches_mean'], 1)} on average)."
+            )
             if red:
                 top = max(red, key=lambda r: r["token_reduction"])
-                line += (f" Simplification removes the most from {b(top['teacher'])} "
-                         f"({pct(top['token_reduction'])} of reasoning tokens).")
+                line += (
+                    f" Simplification removes the most from {b(top['teacher'])} "
+                    f"({pct(top['token_reduction'])} of reasoning tokens)."
+                )
             out.append(line)
     if agree:
         a = [r for r in agree if _isnum(r.get("answer_agreement"))]
         if a:
             hi = max(a, key=lambda r: r["answer_agreement"])
             lo = min(a, key=lambda r: r["answer_agreement"])
-            out.append(f"Answers agree most between {b(hi['teacher_a'])} and {b(hi['teacher_b'])} "
-                       f"({pct(hi['answer_agreement'])} of compared answers) and least between "
-                       f"{b(lo['teacher_a'])} and {b(lo['teacher_b'])} ({pct(lo['answer_agreement'])}).")
+            out.append(
+                f"Answers agree most between {b(hi['teacher_a'])} and {b(hi['teacher_b'])} "
+                f"({pct(hi['answer_agreement'])} of compared answers) and least between "
+                f"{b(lo['teacher_a'])} and {b(lo['teacher_b'])} ({pct(lo['answer_agreement'])})."
+            )
     return out
 
 
 # ---- main -------------------------------------------------------------------------------------------------
-def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: AuditOptions | None = None,
-              run: RunTables | None = None) -> dict[str, Any]:
+def run_audit(
+    run_dir: Path | str,
+    out_dir: Path | str | None = None,
+    options: AuditOptions | None = None,
+    run: RunTables | None = None,
+) -> dict[str, Any]:
     """Audit a run directory. Writes `out_dir` (default `<run>/report/audit`): report.html, audit.json,
     figures/*.png. Returns the audit.json content."""
     opts = options or AuditOptions()
@@ -194,8 +239,9 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
     rates = metrics.pass_rates(df)
     if not has_verdict:
         for k in rates:
-            rates[k] = rates[k].with_columns(pl.lit(None, pl.Float64).alias(c) for c in
-                                             ("pass_rate", "ci_low", "ci_high"))
+            rates[k] = rates[k].with_columns(
+                pl.lit(None, pl.Float64).alias(c) for c in ("pass_rate", "ci_low", "ci_high")
+            )
     lens = metrics.lengths(df)
     token_col = lens["token_column"]
     struct = metrics.structure(run, df)
@@ -204,32 +250,48 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
     spread: dict[str, Any] = {"computed": False, "reason": "disabled (--no-embeddings)"}
     if opts.embeddings:
         try:
-            spread = diversity.embedding_spread(df, embedder=None if opts.embed_model is None else
-                                                diversity.load_embedder(opts.embed_model))
+            spread = diversity.embedding_spread(
+                df, embedder=None if opts.embed_model is None else diversity.load_embedder(opts.embed_model)
+            )
         except (OSError, ImportError) as e:  # model not installed: report, don't fail the audit
             spread = {"computed": False, "reason": f"embedding model unavailable ({type(e).__name__}: {e})"}
     ppl: dict[str, Any] = {"computed": False, "reason": "no reference model given (use --ppl-model PATH)"}
     if opts.ppl_model:
         from .perplexity import teacher_perplexity
 
-        ppl = teacher_perplexity(df, opts.ppl_model, max_per_teacher=opts.ppl_max_per_teacher,
-                                 batch_size=opts.ppl_batch_size, max_tokens=opts.ppl_max_tokens)
+        ppl = teacher_perplexity(
+            df,
+            opts.ppl_model,
+            max_per_teacher=opts.ppl_max_per_teacher,
+            batch_size=opts.ppl_batch_size,
+            max_tokens=opts.ppl_max_tokens,
+        )
 
     # ranking table: one row per teacher with every criterion
     crit = rates["overall"].select("teacher", "pass_rate", "truncation_rate", "malformed_rate", "n")
-    correct_len = (df.filter(pl.col("correct")).group_by("teacher")
-                   .agg(pl.col(token_col).median().cast(pl.Float64).alias("tokens_correct")))
+    correct_len = (
+        df.filter(pl.col("correct"))
+        .group_by("teacher")
+        .agg(pl.col(token_col).median().cast(pl.Float64).alias("tokens_correct"))
+    )
     crit = crit.join(correct_len, on="teacher", how="left")
-    crit = crit.join(distinct.select("teacher", "distinct_2"), on="teacher", how="left") \
-        if "distinct_2" in distinct.columns else crit
-    crit = crit.join(lens["adaptive"].select("teacher", pl.col("spearman_rho").alias("adaptive_rho")),
-                     on="teacher", how="left")
+    crit = (
+        crit.join(distinct.select("teacher", "distinct_2"), on="teacher", how="left")
+        if "distinct_2" in distinct.columns
+        else crit
+    )
+    crit = crit.join(
+        lens["adaptive"].select("teacher", pl.col("spearman_rho").alias("adaptive_rho")), on="teacher", how="left"
+    )
     if ppl.get("computed"):
         crit = crit.join(ppl["by_teacher"].select("teacher", "ppl_mean"), on="teacher", how="left")
     if not has_verdict:
         crit = crit.drop("pass_rate", "truncation_rate", "malformed_rate")
-    crit = crit.join(rates["overall"].select("teacher", "ci_low", "ci_high", "correct_n"), on="teacher", how="left") \
-        if has_verdict else crit
+    crit = (
+        crit.join(rates["overall"].select("teacher", "ci_low", "ci_high", "correct_n"), on="teacher", how="left")
+        if has_verdict
+        else crit
+    )
     ranking = rank(crit, opts.weights)
 
     # figures
@@ -241,9 +303,13 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         "length_vs_correct": plots.length_vs_correct(df, token_col, colors),
         "adaptive_length": plots.adaptive_length(lens["adaptive_by_bucket"], colors, token_col),
         "structure": plots.structure_shares(struct["kind_share"], colors) if struct else None,
-        "agreement": plots.agreement_heatmap(agree["pairs"], teachers, "answer_agreement",
-                                             "Answer agreement between teachers") if agree else None,
-        "perplexity": plots.perplexity_box(ppl.get("values"), colors, ppl.get("model", "")) if ppl.get("computed")
+        "agreement": plots.agreement_heatmap(
+            agree["pairs"], teachers, "answer_agreement", "Answer agreement between teachers"
+        )
+        if agree
+        else None,
+        "perplexity": plots.perplexity_box(ppl.get("values"), colors, ppl.get("model", ""))
+        if ppl.get("computed")
         else None,
     }
     for name, png in figures.items():
@@ -255,8 +321,10 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         if png is None:
             return '<p class="na">Not computed for this run.</p>'
         data = base64.b64encode(png).decode()
-        return (f'<figure data-figure="{name}"><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        return (
+            f'<figure data-figure="{name}"><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
 
     R = metrics.to_records
     overall_rows = R(rates["overall"]) or []
@@ -264,70 +332,167 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
     struct_rows = R(struct["summary"]) if struct else None
     agree_rows = R(agree["pairs"]) if agree else None
     adaptive_rows = R(lens["adaptive"]) or []
-    crit_cols = [(c["key"], c["short"] if c["key"] != "pass_rate" else "pass rate [95% CI]",
-                  "pct" if c["key"].endswith("rate") else ("int" if c["key"] in ("tokens_correct",) else "num3"))
-                 for c in ranking["criteria"]]
+    crit_cols = [
+        (
+            c["key"],
+            c["short"] if c["key"] != "pass_rate" else "pass rate [95% CI]",
+            "pct" if c["key"].endswith("rate") else ("int" if c["key"] in ("tokens_correct",) else "num3"),
+        )
+        for c in ranking["criteria"]
+    ]
     if ranking["composite"]:
         crit_cols += [("composite", "composite (your weights)", "num3"), ("composite_rank", "composite #", "int")]
     tok = token_col
     tables = {
-        "ranking": html_table(R(ranking["table"]), [("rank_label", "#", "text"), ("teacher", "teacher", "text")]
-                              + crit_cols, "ranking", colors, ci=CI, notes={"pass_rate": "n"},
-                              highlight_first=True),
-        "overall": html_table(overall_rows, [
-            ("teacher", "teacher", "text"), ("n", "samples", "int"), ("queries", "queries", "int"),
-            ("samples_per_query", "samples/query", "num1"), ("pass_rate", "pass rate [95% CI]", "pct"),
-            ("truncation_rate", "truncated", "pct"), ("malformed_rate", "malformed", "pct"),
-            ("unverifiable_share", "unverifiable", "pct")], "overall", colors, ci=CI),
+        "ranking": html_table(
+            R(ranking["table"]),
+            [("rank_label", "#", "text"), ("teacher", "teacher", "text")] + crit_cols,
+            "ranking",
+            colors,
+            ci=CI,
+            notes={"pass_rate": "n"},
+            highlight_first=True,
+        ),
+        "overall": html_table(
+            overall_rows,
+            [
+                ("teacher", "teacher", "text"),
+                ("n", "samples", "int"),
+                ("queries", "queries", "int"),
+                ("samples_per_query", "samples/query", "num1"),
+                ("pass_rate", "pass rate [95% CI]", "pct"),
+                ("truncation_rate", "truncated", "pct"),
+                ("malformed_rate", "malformed", "pct"),
+                ("unverifiable_share", "unverifiable", "pct"),
+            ],
+            "overall",
+            colors,
+            ci=CI,
+        ),
         "by_difficulty": _pivot_difficulty(rates["by_difficulty"], colors),
-        "by_source": html_table(R(rates["by_source"]), [
-            ("teacher", "teacher", "text"), ("source", "source", "text"), ("n", "samples", "int"),
-            ("pass_rate", "pass rate [95% CI]", "pct")], "by_source", colors, ci=CI),
-        "lengths": html_table(dist_rows, [
-            ("teacher", "teacher", "text"), (f"{tok}_mean", "mean", "int"), (f"{tok}_p10", "p10", "int"),
-            (f"{tok}_p50", "median", "int"), (f"{tok}_p90", "p90", "int"), (f"{tok}_max", "max", "int"),
-            ("answer_tokens_p50" if lens["answer_tokens_computed"] else "answer_chars_p50",
-             "answer median" + ("" if lens["answer_tokens_computed"] else " (chars)"), "int"),
-            ("reasoning_chars_p50", "reasoning median (chars)", "int")], "lengths", colors),
-        "vs_correct": html_table(R(lens["vs_correctness"]), [
-            ("teacher", "teacher", "text"), ("verdict", "verdict", "text"), ("n", "samples", "int"),
-            ("mean_tokens", "mean tokens", "int"), ("median_tokens", "median tokens", "int")], "vs_correct", colors),
-        "adaptive": html_table(adaptive_rows, [
-            ("teacher", "teacher", "text"), ("n", "samples", "int"),
-            ("spearman_rho", "Spearman ρ (difficulty, length)", "num3")], "adaptive", colors),
+        "by_source": html_table(
+            R(rates["by_source"]),
+            [
+                ("teacher", "teacher", "text"),
+                ("source", "source", "text"),
+                ("n", "samples", "int"),
+                ("pass_rate", "pass rate [95% CI]", "pct"),
+            ],
+            "by_source",
+            colors,
+            ci=CI,
+        ),
+        "lengths": html_table(
+            dist_rows,
+            [
+                ("teacher", "teacher", "text"),
+                (f"{tok}_mean", "mean", "int"),
+                (f"{tok}_p10", "p10", "int"),
+                (f"{tok}_p50", "median", "int"),
+                (f"{tok}_p90", "p90", "int"),
+                (f"{tok}_max", "max", "int"),
+                (
+                    "answer_tokens_p50" if lens["answer_tokens_computed"] else "answer_chars_p50",
+                    "answer median" + ("" if lens["answer_tokens_computed"] else " (chars)"),
+                    "int",
+                ),
+                ("reasoning_chars_p50", "reasoning median (chars)", "int"),
+            ],
+            "lengths",
+            colors,
+        ),
+        "vs_correct": html_table(
+            R(lens["vs_correctness"]),
+            [
+                ("teacher", "teacher", "text"),
+                ("verdict", "verdict", "text"),
+                ("n", "samples", "int"),
+                ("mean_tokens", "mean tokens", "int"),
+                ("median_tokens", "median tokens", "int"),
+            ],
+            "vs_correct",
+            colors,
+        ),
+        "adaptive": html_table(
+            adaptive_rows,
+            [
+                ("teacher", "teacher", "text"),
+                ("n", "samples", "int"),
+                ("spearman_rho", "Spearman ρ (difficulty, length)", "num3"),
+            ],
+            "adaptive",
+            colors,
+        ),
         "structure": html_table(struct_rows, STRUCTURE_COLUMNS, "structure", colors) if struct_rows else "",
-        "distinct": html_table(R(distinct), [("teacher", "teacher", "text"), ("distinct_1", "distinct-1", "num3"),
-                                             ("distinct_2", "distinct-2", "num3"),
-                                             ("distinct_3", "distinct-3", "num3")], "distinct", colors),
-        "spread": html_table(R(spread["by_teacher"]), [("teacher", "teacher", "text"), ("queries", "queries", "int"),
-                                                      ("spread", "mean cosine distance", "num3")], "spread", colors)
-        if spread.get("computed") else "",
-        "agreement": html_table(agree_rows, [
-            ("teacher_a", "teacher A", "text"), ("teacher_b", "teacher B", "text"),
-            ("shared_queries", "shared queries", "int"), ("answers_compared", "answers compared", "int"),
-            ("answer_agreement", "same answer", "pct"),
-            ("verdict_agreement", "same verdict", "pct"), ("cohen_kappa", "Cohen's κ", "num3na")], "agreement")
-        if agree_rows else "",
-        "perplexity": html_table(R(ppl["by_teacher"]), [
-            ("teacher", "teacher", "text"), ("n", "traces", "int"), ("ppl_mean", "mean", "num2"),
-            ("ppl_median", "median", "num2"), ("ppl_p90", "p90", "num2")], "perplexity", colors)
-        if ppl.get("computed") else "",
+        "distinct": html_table(
+            R(distinct),
+            [
+                ("teacher", "teacher", "text"),
+                ("distinct_1", "distinct-1", "num3"),
+                ("distinct_2", "distinct-2", "num3"),
+                ("distinct_3", "distinct-3", "num3"),
+            ],
+            "distinct",
+            colors,
+        ),
+        "spread": html_table(
+            R(spread["by_teacher"]),
+            [("teacher", "teacher", "text"), ("queries", "queries", "int"), ("spread", "mean cosine distance", "num3")],
+            "spread",
+            colors,
+        )
+        if spread.get("computed")
+        else "",
+        "agreement": html_table(
+            agree_rows,
+            [
+                ("teacher_a", "teacher A", "text"),
+                ("teacher_b", "teacher B", "text"),
+                ("shared_queries", "shared queries", "int"),
+                ("answers_compared", "answers compared", "int"),
+                ("answer_agreement", "same answer", "pct"),
+                ("verdict_agreement", "same verdict", "pct"),
+                ("cohen_kappa", "Cohen's κ", "num3na"),
+            ],
+            "agreement",
+        )
+        if agree_rows
+        else "",
+        "perplexity": html_table(
+            R(ppl["by_teacher"]),
+            [
+                ("teacher", "teacher", "text"),
+                ("n", "traces", "int"),
+                ("ppl_mean", "mean", "num2"),
+                ("ppl_median", "median", "num2"),
+                ("ppl_p90", "p90", "num2"),
+            ],
+            "perplexity",
+            colors,
+        )
+        if ppl.get("computed")
+        else "",
     }
 
     pairs = run.get("pairs")
     queries = run.get("queries")
     summary = {
-        "teachers": len(teachers), "traces": df.height,
+        "teachers": len(teachers),
+        "traces": df.height,
         "queries": queries.height if queries is not None else df["query_id"].n_unique(),
         "queries_with_traces": df["query_id"].n_unique(),
         "pass_rate": float(df["correct"].mean()) if has_verdict else None,
         "pairs": pairs.height if pairs is not None else None,
     }
     manifest = run.manifest
-    findings = _findings(overall_rows if has_verdict else [], dist_rows, struct_rows, agree_rows, adaptive_rows,
-                         token_col)
-    token_note = ("tokens (reasoning_tokens from the segment stage)" if token_col == "reasoning_tokens"
-                  else "completion tokens (the segment stage did not run, so reasoning is not counted separately)")
+    findings = _findings(
+        overall_rows if has_verdict else [], dist_rows, struct_rows, agree_rows, adaptive_rows, token_col
+    )
+    token_note = (
+        "tokens (reasoning_tokens from the segment stage)"
+        if token_col == "reasoning_tokens"
+        else "completion tokens (the segment stage did not run, so reasoning is not counted separately)"
+    )
 
     result = {
         "cotforge_version": __version__,
@@ -337,21 +502,42 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
         "tables_from": run.producers,
         "summary": summary,
         "definitions": metrics.__doc__,
-        "pass_rate": {"overall": overall_rows, "by_source": R(rates["by_source"]),
-                      "by_difficulty": R(rates["by_difficulty"]), "computed": has_verdict},
-        "length": {"token_column": token_col, "answer_tokens_computed": lens["answer_tokens_computed"],
-                   "distribution": dist_rows, "vs_correctness": R(lens["vs_correctness"]),
-                   "adaptive_by_bucket": R(lens["adaptive_by_bucket"]), "adaptive": adaptive_rows},
-        "structure": {"computed": True, "summary": struct_rows, "kind_share": R(struct["kind_share"])} if struct
+        "pass_rate": {
+            "overall": overall_rows,
+            "by_source": R(rates["by_source"]),
+            "by_difficulty": R(rates["by_difficulty"]),
+            "computed": has_verdict,
+        },
+        "length": {
+            "token_column": token_col,
+            "answer_tokens_computed": lens["answer_tokens_computed"],
+            "distribution": dist_rows,
+            "vs_correctness": R(lens["vs_correctness"]),
+            "adaptive_by_bucket": R(lens["adaptive_by_bucket"]),
+            "adaptive": adaptive_rows,
+        },
+        "structure": {"computed": True, "summary": struct_rows, "kind_share": R(struct["kind_share"])}
+        if struct
         else {"computed": False, "reason": "no segments column (segment stage did not run)"},
-        "diversity": {"distinct_n": R(distinct),
-                      "embedding_spread": {**{k: v for k, v in spread.items() if k != "by_teacher"},
-                                           "by_teacher": R(spread.get("by_teacher"))}},
+        "diversity": {
+            "distinct_n": R(distinct),
+            "embedding_spread": {
+                **{k: v for k, v in spread.items() if k != "by_teacher"},
+                "by_teacher": R(spread.get("by_teacher")),
+            },
+        },
         "agreement": {"computed": agree is not None, "pairs": agree_rows},
-        "perplexity": {**{k: v for k, v in ppl.items() if k not in ("by_teacher", "values")},
-                       "by_teacher": R(ppl.get("by_teacher"))},
-        "ranking": {"order": ranking["order"], "criteria": ranking["criteria"], "not_used": ranking["not_used"],
-                    "composite": ranking["composite"], "table": R(ranking["table"])},
+        "perplexity": {
+            **{k: v for k, v in ppl.items() if k not in ("by_teacher", "values")},
+            "by_teacher": R(ppl.get("by_teacher")),
+        },
+        "ranking": {
+            "order": ranking["order"],
+            "criteria": ranking["criteria"],
+            "not_used": ranking["not_used"],
+            "composite": ranking["composite"],
+            "table": R(ranking["table"]),
+        },
         "findings_html": findings,
         "figures": sorted(f"figures/{k}.png" for k, v in figures.items() if v is not None),
     }
@@ -360,13 +546,26 @@ def run_audit(run_dir: Path | str, out_dir: Path | str | None = None, options: A
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(TEMPLATE).render(
-        version=__version__, run_name=result["run_name"], description=manifest.get("description"),
-        run_dir=str(run.root), generated=result["generated"], summary=summary, findings=findings,
-        ranking=ranking, tables=tables, fig=lambda n, c: jinja2.utils.markupsafe.Markup(fig(n, c)), pct=pct,
-        token_note=token_note, structure_computed=struct is not None, spread_computed=spread.get("computed", False),
-        spread_reason=spread.get("reason", ""), agreement_computed=agree is not None,
-        ppl_computed=ppl.get("computed", False), ppl_model=ppl.get("model", ""),
-        ppl_max_tokens=ppl.get("max_tokens", opts.ppl_max_tokens), ppl_reason=ppl.get("reason", ""),
+        version=__version__,
+        run_name=result["run_name"],
+        description=manifest.get("description"),
+        run_dir=str(run.root),
+        generated=result["generated"],
+        summary=summary,
+        findings=findings,
+        ranking=ranking,
+        tables=tables,
+        fig=lambda n, c: jinja2.utils.markupsafe.Markup(fig(n, c)),
+        pct=pct,
+        token_note=token_note,
+        structure_computed=struct is not None,
+        spread_computed=spread.get("computed", False),
+        spread_reason=spread.get("reason", ""),
+        agreement_computed=agree is not None,
+        ppl_computed=ppl.get("computed", False),
+        ppl_model=ppl.get("model", ""),
+        ppl_max_tokens=ppl.get("max_tokens", opts.ppl_max_tokens),
+        ppl_reason=ppl.get("reason", ""),
     )
     atomic_write_bytes(out / "report.html", page.encode("utf-8"))
     atomic_write_json(out / "audit.json", result)

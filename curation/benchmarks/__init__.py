@@ -36,14 +36,28 @@ REGISTRY: dict[str, Bundled] = {
     "minerva_math": Bundled("minerva_math.jsonl", description="Minerva math (OCW)"),
     "olympiadbench": Bundled("olympiadbench.jsonl", description="OlympiadBench OE_TO_maths_en_COMP"),
     "hmmt_feb_2025": Bundled("hmmt_feb_2025.jsonl", description="HMMT February 2025"),
-    "gpqa_diamond": Bundled("gpqa_diamond.jsonl.gz", field="question_only", domain="science",
-                            description="GPQA-Diamond (kept gzipped, as its authors ask)"),
+    "gpqa_diamond": Bundled(
+        "gpqa_diamond.jsonl.gz",
+        field="question_only",
+        domain="science",
+        description="GPQA-Diamond (kept gzipped, as its authors ask)",
+    ),
     "humaneval": Bundled("humaneval.jsonl", field="prompt", domain="code", description="HumanEval"),
-    "mbpp_test": Bundled("mbpp_test.jsonl", field="prompt", domain="code", description="MBPP test (11-510)",
-                         tests="tests"),
+    "mbpp_test": Bundled(
+        "mbpp_test.jsonl", field="prompt", domain="code", description="MBPP test (11-510)", tests="tests"
+    ),
 }
-ALIASES = {"math-500": "math500", "aime2024": "aime24", "aime2025": "aime25", "amc2023": "amc23", "gsm8k": "gsm8k_test",
-           "minerva": "minerva_math", "hmmt": "hmmt_feb_2025", "gpqa": "gpqa_diamond", "mbpp": "mbpp_test"}
+ALIASES = {
+    "math-500": "math500",
+    "aime2024": "aime24",
+    "aime2025": "aime25",
+    "amc2023": "amc23",
+    "gsm8k": "gsm8k_test",
+    "minerva": "minerva_math",
+    "hmmt": "hmmt_feb_2025",
+    "gpqa": "gpqa_diamond",
+    "mbpp": "mbpp_test",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,8 @@ def _read_rows(path: Path, hf: str | None = None, hf_config: str | None = None, 
         else:
             suffixes = [s for s in path.suffixes if s != ".gz"]
             kind = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(
-                suffixes[-1] if suffixes else "", None)
+                suffixes[-1] if suffixes else "", None
+            )
             if kind is None:
                 raise UserError(f"benchmark file {path}: unknown format (use .jsonl, .json, .parquet or .csv)")
             ds = datasets.load_dataset(kind, data_files=str(path), split="train")
@@ -77,19 +92,23 @@ def _read_rows(path: Path, hf: str | None = None, hf_config: str | None = None, 
     return ds.to_list()
 
 
-def _items(name: str, rows: list[dict], field: str, id_field: str | None, domain: str, where: str,
-           tests: str | None = None) -> list[BenchItem]:
+def _items(
+    name: str, rows: list[dict], field: str, id_field: str | None, domain: str, where: str, tests: str | None = None
+) -> list[BenchItem]:
     if rows and field not in rows[0]:
-        raise UserError(f"benchmark {name!r} ({where}): no field {field!r}; fields are: {', '.join(rows[0])}. "
-                        "Set `field:` to the column holding the problem text")
+        raise UserError(
+            f"benchmark {name!r} ({where}): no field {field!r}; fields are: {', '.join(rows[0])}. "
+            "Set `field:` to the column holding the problem text"
+        )
     out = []
     for i, r in enumerate(rows):
         text = r.get(field)
         if not isinstance(text, str) or not text.strip():
             continue
         item_id = r.get(id_field) if id_field else None
-        out.append(BenchItem(name, str(item_id if item_id is not None else i), text, domain,
-                             r.get(tests) if tests else None))
+        out.append(
+            BenchItem(name, str(item_id if item_id is not None else i), text, domain, r.get(tests) if tests else None)
+        )
     return out
 
 
@@ -115,8 +134,10 @@ def load(spec: str | BenchmarkSpec, base_dir: Path | None = None) -> list[BenchI
         p = base_dir / p
     if p.exists():
         return _items(p.name.split(".")[0], _read_rows(p), "problem", "id", "math", str(p))
-    raise UserError(f"unknown benchmark {spec!r}: not a bundled name ({', '.join(REGISTRY)}) and no such file. "
-                    "For your own file use {name: ..., path: ..., field: ...}")
+    raise UserError(
+        f"unknown benchmark {spec!r}: not a bundled name ({', '.join(REGISTRY)}) and no such file. "
+        "For your own file use {name: ..., path: ..., field: ...}"
+    )
 
 
 def load_all(specs: list[str | BenchmarkSpec], base_dir: Path | None = None) -> list[BenchItem]:

@@ -46,15 +46,24 @@ def register(app: typer.Typer) -> None:
         semantic: bool = typer.Option(False, "--semantic", help="embedding dedup, number-guarded (slow on CPU)"),
         near_threshold: float = typer.Option(0.6, "--near-threshold", help="estimated Jaccard"),
         no_number_guard: bool = typer.Option(False, "--no-number-guard", help="let near dedup merge different numbers"),
-        number_order: str = typer.Option("sentence", "--number-order",
-                                         help="sentence: numbers must also keep their order within each sentence "
-                                         "('x-y=6, x+y=12' ≠ 'x-y=12, x+y=6'); off: multiset only"),
-        semantic_threshold: float = typer.Option(0.95, "--semantic-threshold", help="cosine (--semantic-method cosine)"),
-        semantic_method: str = typer.Option("detector", "--semantic-method",
-                                            help="detector: the decontamination detectors, pool against itself; "
-                                            "cosine: number-blocked cosine ≥ --semantic-threshold"),
-        domain_field: str | None = typer.Option(None, "--domain-field", help="math|code column (semantic: code "
-                                                "tasks are compared by their examples)"),
+        number_order: str = typer.Option(
+            "sentence",
+            "--number-order",
+            help="sentence: numbers must also keep their order within each sentence "
+            "('x-y=6, x+y=12' ≠ 'x-y=12, x+y=6'); off: multiset only",
+        ),
+        semantic_threshold: float = typer.Option(
+            0.95, "--semantic-threshold", help="cosine (--semantic-method cosine)"
+        ),
+        semantic_method: str = typer.Option(
+            "detector",
+            "--semantic-method",
+            help="detector: the decontamination detectors, pool against itself; "
+            "cosine: number-blocked cosine ≥ --semantic-threshold",
+        ),
+        domain_field: str | None = typer.Option(
+            None, "--domain-field", help="math|code column (semantic: code tasks are compared by their examples)"
+        ),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model", help="sentence-transformers model (semantic)"),
         device: str = typer.Option("auto", "--device"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
@@ -73,8 +82,12 @@ def register(app: typer.Typer) -> None:
         ids = _ids(df, id_field, input)
         if number_order not in ("sentence", "off"):
             raise UserError(f"--number-order must be 'sentence' or 'off', got {number_order!r}")
-        near_cfg = NearConfig(enabled=near, threshold=near_threshold,
-                              number_guard="off" if no_number_guard else "exact", number_order=number_order)
+        near_cfg = NearConfig(
+            enabled=near,
+            threshold=near_threshold,
+            number_guard="off" if no_number_guard else "exact",
+            number_order=number_order,
+        )
         if semantic_method not in ("detector", "cosine"):
             raise UserError(f"--semantic-method must be 'detector' or 'cosine', got {semantic_method!r}")
         domains = None
@@ -82,10 +95,13 @@ def register(app: typer.Typer) -> None:
             if domain_field not in df.columns:
                 raise UserError(f"{input}: no column {domain_field!r} for --domain-field")
             domains = df[domain_field].cast(pl.String).to_list()
-        sem_cfg = SemanticConfig(enabled=semantic, threshold=semantic_threshold, method=semantic_method,
-                                 embedding=EmbeddingConfig(model=model, device=device))
-        res = find_duplicates(texts, exact=exact, near=near_cfg, semantic=sem_cfg, cache_dir=cache_dir,
-                              domains=domains)
+        sem_cfg = SemanticConfig(
+            enabled=semantic,
+            threshold=semantic_threshold,
+            method=semantic_method,
+            embedding=EmbeddingConfig(model=model, device=device),
+        )
+        res = find_duplicates(texts, exact=exact, near=near_cfg, semantic=sem_cfg, cache_dir=cache_dir, domains=domains)
         kept = res.kept
         id_dtype = df.schema[id_field or "id"] if (id_field or "id") in df.columns else pl.Int64
         df = df.with_columns(
@@ -93,13 +109,18 @@ def register(app: typer.Typer) -> None:
             pl.Series("kept", kept, dtype=pl.Boolean),
             pl.Series("dup_of", [None if k else ids[r] for k, r in zip(kept, res.root)], dtype=id_dtype),
             pl.Series("dup_reason", res.reason, dtype=pl.String),
-            pl.Series("dup_similarity", [None if k else round(float(s), 4) for k, s in zip(kept, res.similarity)],
-                      dtype=pl.Float64),
+            pl.Series(
+                "dup_similarity",
+                [None if k else round(float(s), 4) for k, s in zip(kept, res.similarity)],
+                dtype=pl.Float64,
+            ),
         )
         write_table(df, out)
         s = res.stats
-        typer.echo(f"{input}: {s['input']} rows → {s['kept']} kept; exact {s.get('exact_duplicate', 0)}, "
-                   f"near {s.get('near_duplicate', 0)}, semantic {s.get('semantic_duplicate', 0)} → {out}")
+        typer.echo(
+            f"{input}: {s['input']} rows → {s['kept']} kept; exact {s.get('exact_duplicate', 0)}, "
+            f"near {s.get('near_duplicate', 0)}, semantic {s.get('semantic_duplicate', 0)} → {out}"
+        )
 
     @app.command()
     def decontaminate(
@@ -107,16 +128,19 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="output .jsonl or .parquet (every input row)"),
         text_field: str = typer.Option("problem", "--text-field"),
         benchmark: list[str] | None = typer.Option(
-            None, "--benchmark", "-b", help="bundled name or file (repeat); default: every bundled benchmark"),
+            None, "--benchmark", "-b", help="bundled name or file (repeat); default: every bundled benchmark"
+        ),
         benchmark_field: str = typer.Option("problem", "--benchmark-field", help="text column of benchmark files"),
         domain_field: str | None = typer.Option(None, "--domain-field", help="math|code column (code detectors)"),
-        tests_field: str | None = typer.Option(None, "--tests-field", help="column with each query's tests (code: "
-                                               "compared with the items' examples)"),
+        tests_field: str | None = typer.Option(
+            None, "--tests-field", help="column with each query's tests (code: compared with the items' examples)"
+        ),
         embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="embedding detector (rephrasings)"),
         embedding_threshold: float = typer.Option(0.8, "--embedding-threshold"),
         ngram: int = typer.Option(13, "--ngram", help="word n-gram size (8 for short items)"),
-        changed_numbers: str = typer.Option("clean", "--changed-numbers",
-                                            help="clean|contaminated: is a number-changed variant contaminated?"),
+        changed_numbers: str = typer.Option(
+            "clean", "--changed-numbers", help="clean|contaminated: is a number-changed variant contaminated?"
+        ),
         model: str = typer.Option("all-MiniLM-L6-v2", "--model"),
         device: str = typer.Option("auto", "--device"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache folder"),
@@ -143,8 +167,14 @@ def register(app: typer.Typer) -> None:
         for b in benchmark or list(REGISTRY):
             p = Path(b)
             if b.lower() not in REGISTRY and p.exists():
-                specs.append(BenchmarkSpec(name=p.name.split(".")[0], path=p.resolve(), field=benchmark_field,
-                                           domain="code" if benchmark_field == "prompt" else "math"))
+                specs.append(
+                    BenchmarkSpec(
+                        name=p.name.split(".")[0],
+                        path=p.resolve(),
+                        field=benchmark_field,
+                        domain="code" if benchmark_field == "prompt" else "math",
+                    )
+                )
             else:
                 specs.append(b)
         df = read_table(input)
@@ -166,8 +196,9 @@ def register(app: typer.Typer) -> None:
                 raise UserError(f"{input}: no column {tests_field!r} for --tests-field")
             tests = [t if isinstance(t, str) or t is None else json.dumps(t) for t in df[tests_field].to_list()]
         hits = index.detect(texts.to_list(), domains, cache_dir, tests=tests)
-        hit_type = pl.List(pl.Struct({"benchmark": pl.String, "item_id": pl.String, "detector": pl.String,
-                                      "score": pl.Float64}))
+        hit_type = pl.List(
+            pl.Struct({"benchmark": pl.String, "item_id": pl.String, "detector": pl.String, "score": pl.Float64})
+        )
         df = df.with_columns(
             pl.Series("contaminated", [bool(h) for h in hits], dtype=pl.Boolean),
             pl.Series("contamination_hits", [[x.to_dict() for x in h] for h in hits], dtype=hit_type),

@@ -37,10 +37,14 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, "--until", help="stop after this stage"),
         fresh: bool = typer.Option(False, "--fresh", help="ignore previous results and caches"),
         fail_fast: bool = typer.Option(False, "--fail-fast", help="stop at the first hard teacher error"),
-        executor: Optional[str] = typer.Option(None, "--executor", help="local or ray (default: the manifest's "
-                                               "executor section, else local)"),
-        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="with --executor ray: the cluster "
-                                                  "to join ('auto', 'ray://head:10001'); default: a local instance"),
+        executor: Optional[str] = typer.Option(
+            None, "--executor", help="local or ray (default: the manifest's executor section, else local)"
+        ),
+        ray_address: Optional[str] = typer.Option(
+            None,
+            "--ray-address",
+            help="with --executor ray: the cluster to join ('auto', 'ray://head:10001'); default: a local instance",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:
         """Run (or resume) the pipeline a manifest describes; finished stages are skipped."""
@@ -52,8 +56,11 @@ def register(app: typer.Typer) -> None:
         if executor is not None or ray_address is not None:
             if ray_address is not None and (executor or pipeline.manifest.executor.kind) != "ray":
                 raise UserError("--ray-address is for the ray executor: add --executor ray")
-            spec = {**pipeline.manifest.executor.model_dump(), **({"kind": executor} if executor else {}),
-                    **({"address": ray_address} if ray_address else {})}
+            spec = {
+                **pipeline.manifest.executor.model_dump(),
+                **({"kind": executor} if executor else {}),
+                **({"address": ray_address} if ray_address else {}),
+            }
         result = pipeline.run(run_dir, until=until, fresh=fresh, fail_fast=fail_fast, executor=spec, quiet=quiet)
         if not quiet:
             print_summary(result.lock, result.run_dir)

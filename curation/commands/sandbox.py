@@ -34,8 +34,9 @@ def _language(file: Path, language: str | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Run untrusted programs in the sandbox (namespaces, cgroups, seccomp, rlimits).",
-                      no_args_is_help=True)
+    sub = typer.Typer(
+        help="Run untrusted programs in the sandbox (namespaces, cgroups, seccomp, rlimits).", no_args_is_help=True
+    )
 
     @sub.command("run")
     def run_cmd(
@@ -68,8 +69,7 @@ def register(app: typer.Typer) -> None:
             raise _user_error(f"--language: {e}") from e
         limits = sandboxes.Limits(time_s=time, mem_mb=mem)
         try:
-            res = sandboxes.run(source, language=lang.name, stdin=stdin, limits=limits, expected=exp,
-                                policy=policy)
+            res = sandboxes.run(source, language=lang.name, stdin=stdin, limits=limits, expected=exp, policy=policy)
         except sandboxes.SandboxUnavailable as e:
             typer.echo(f"sandbox unavailable: {e}", err=True)
             raise typer.Exit(1) from e
@@ -111,9 +111,14 @@ def register(app: typer.Typer) -> None:
         except sandboxes.TestsError as e:
             raise _user_error(f"--tests {tests}: {e}") from e
         try:
-            rep = sandboxes.run_tests(source, spec, language=_language(file, language),
-                                      limits=sandboxes.Limits(time_s=time, mem_mb=mem), early_stop=early_stop,
-                                      policy=policy)
+            rep = sandboxes.run_tests(
+                source,
+                spec,
+                language=_language(file, language),
+                limits=sandboxes.Limits(time_s=time, mem_mb=mem),
+                early_stop=early_stop,
+                policy=policy,
+            )
         except sandboxes.SandboxUnavailable as e:
             typer.echo(f"sandbox unavailable: {e}", err=True)
             raise typer.Exit(1) from e
@@ -127,8 +132,10 @@ def register(app: typer.Typer) -> None:
         else:
             for t in rep.tests:
                 typer.echo(f"test {t.index}: {t.status} ({t.wall_s:.3f}s){'  ' + t.detail if t.detail else ''}")
-            typer.echo(f"{rep.status}: {sum(t.status == 'passed' for t in rep.tests)}/{len(rep.tests)} passed; "
-                       f"isolation: {','.join(rep.isolation)}")
+            typer.echo(
+                f"{rep.status}: {sum(t.status == 'passed' for t in rep.tests)}/{len(rep.tests)} passed; "
+                f"isolation: {','.join(rep.isolation)}"
+            )
         raise typer.Exit(1 if rep.status == "sandbox_error" else 0)
 
     app.add_typer(sub, name="sandbox")

@@ -44,8 +44,9 @@ def register(app: typer.Typer) -> None:
         _train("sft", config, output_dir)
 
     @train_app.command("redi")
-    def redi(config: Path = typer.Argument(..., help="REDI recipe (YAML)"),
-             output_dir: Optional[Path] = out_opt) -> None:
+    def redi(
+        config: Path = typer.Argument(..., help="REDI recipe (YAML)"), output_dir: Optional[Path] = out_opt
+    ) -> None:
         """REDI on (prompt, chosen, rejected) pairs (trl-preference export); or DPO / SimPO via `loss:`."""
         _train("redi", config, output_dir)
 
@@ -57,9 +58,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
 
     @app.command()
-    def quantify(config: Path = typer.Argument(..., help="quantify recipe (YAML)"),
-                 output_dir: Optional[Path] = typer.Option(None, "--output-dir",
-                                                           help="overrides the config's output_dir")) -> None:
+    def quantify(
+        config: Path = typer.Argument(..., help="quantify recipe (YAML)"),
+        output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="overrides the config's output_dir"),
+    ) -> None:
         """Gain (pass@1 ± SEM, pass@k, tokens, gap recovered), identity consistency and response similarity."""
         from rich.console import Console
 

@@ -1,8 +1,9 @@
 """`cotforge verify math`: check model answers against gold answers (a stable contract used by the pipeline).
 
-  cotforge verify math --input CASES.jsonl --output OUT.jsonl [--workers N] [--timeout-ms MS]
-  cotforge verify math --gold G --prediction P
+cotforge verify math --input CASES.jsonl --output OUT.jsonl [--workers N] [--timeout-ms MS]
+cotforge verify math --gold G --prediction P
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ def _annotate(row: dict, v) -> dict:
     out = dict(row)
     out["equivalent"] = v.equivalent
     out["status"] = v.status
-    out["extracted"] = {"gold": v.extracted_gold, "prediction": v.extracted_pred, "source": v.pred_source,
-                        "span": list(v.pred_span) if v.pred_span else None}
+    out["extracted"] = {
+        "gold": v.extracted_gold,
+        "prediction": v.extracted_pred,
+        "source": v.pred_source,
+        "span": list(v.pred_span) if v.pred_span else None,
+    }
     out["method"] = v.method
     if v.detail:
         out["detail"] = v.detail

@@ -47,12 +47,15 @@ class MemorySpec(Section):
 class SourceConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="unique; becomes the `source` column")
     kind: Literal["jsonl", "parquet", "csv", "hf", "memory"] = Field(
-        description="jsonl also reads .jsonl.gz; memory: rows passed in Python (`curation.Pipeline`)")
+        description="jsonl also reads .jsonl.gz; memory: rows passed in Python (`curation.Pipeline`)"
+    )
     path: Path | None = Field(default=None, description="file for jsonl/parquet/csv")
     hf: HFSpec | None = Field(default=None, description="datasets.load_dataset arguments (kind: hf)")
     memory: MemorySpec | None = Field(default=None, description="kind memory: fingerprint of the rows (set by the API)")
     fields: FieldMap = Field(default_factory=FieldMap, description="source column per queries column")
-    domain: Literal["math", "code", "science", "general"] = Field(default="math", description="for rows without a domain field")
+    domain: Literal["math", "code", "science", "general"] = Field(
+        default="math", description="for rows without a domain field"
+    )
     tests_format: Literal["auto", "json", "assert_list", "humaneval", "stdio"] = "auto"
     test_setup_field: str | None = Field(default=None, description="e.g. MBPP test_setup_code")
     entry_point_field: str | None = Field(default=None, description="e.g. HumanEval entry_point")
@@ -66,8 +69,10 @@ class SourceConfig(Section):
     def _where(self):
         if self.kind == "memory":
             if self.path is not None or self.hf is not None:
-                raise ValueError("kind 'memory' takes its rows from Python (Pipeline.from_dict/from_yaml(..., "
-                                 "sources={name: data})); drop `path:`/`hf:`")
+                raise ValueError(
+                    "kind 'memory' takes its rows from Python (Pipeline.from_dict/from_yaml(..., "
+                    "sources={name: data})); drop `path:`/`hf:`"
+                )
         elif self.kind == "hf":
             if self.hf is None:
                 raise ValueError("kind 'hf' needs an `hf:` block (path, name, split, data_files)")

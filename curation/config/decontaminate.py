@@ -31,8 +31,10 @@ class BenchmarkSpec(Section):
     field: str = Field(default="problem", description="text column compared against queries")
     id_field: str | None = Field(default="id", description="item id column (row number when absent)")
     domain: Literal["math", "code", "science", "general"] = "math"
-    tests_field: str | None = Field(default=None, description="code benchmarks: column with the item's tests "
-                                    "(asserts/doctests; compared by the tests detector)")
+    tests_field: str | None = Field(
+        default=None,
+        description="code benchmarks: column with the item's tests (asserts/doctests; compared by the tests detector)",
+    )
 
     @model_validator(mode="after")
     def _where(self):
@@ -45,15 +47,15 @@ class NgramDetector(Section):
     enabled: bool = True
     n: int = Field(default=13, ge=3, description="word n-gram size (GPT-3 style)")
     short_n: int = Field(default=8, ge=3, description="n for benchmark items with fewer than 2n words")
-    min_overlap: float = Field(
-        default=0.5, gt=0, le=1, description="fraction of the item's n-grams found in the query"
-    )
+    min_overlap: float = Field(default=0.5, gt=0, le=1, description="fraction of the item's n-grams found in the query")
     require_question: bool = Field(
         default=True, description="the item's last (non-instruction) sentence must occur in the query"
     )
     max_inserted: int = Field(
-        default=6, ge=0, description="reject a copy into which the query inserts this many tokens that no item "
-        "n-gram covers (a new sentence: superset task); 0 = off"
+        default=6,
+        ge=0,
+        description="reject a copy into which the query inserts this many tokens that no item "
+        "n-gram covers (a new sentence: superset task); 0 = off",
     )
 
 
@@ -66,20 +68,31 @@ class EmbeddingDetector(Section):
     enabled: bool = True
     threshold: float = Field(default=0.8, gt=0, le=1, description="cosine to the nearest same-numbers item")
     numberless_threshold: float = Field(
-        default=0.97, gt=0, le=1,
+        default=0.97,
+        gt=0,
+        le=1,
         description="cosine for items without numbers (no guard; MBPP-style specs sit at 0.8-0.9); 1 = skip them",
     )
     top_k: int = Field(default=5, ge=1)
     question_check: bool = Field(
-        default=True, description="a hit also needs the query to ask the item's question (same setup with another "
+        default=True,
+        description="a hit also needs the query to ask the item's question (same setup with another "
         "question is clean; see contamination._same_question)",
     )
     question_margin: float = Field(
-        default=-0.06, ge=-1, le=1, description="minimum question gain for texts with reworded setups (chosen on "
-        "synthetic seeds 1-3: recall 0.93-0.96, 21-23% of reworded other-question negatives flagged)"
+        default=-0.06,
+        ge=-1,
+        le=1,
+        description="minimum question gain for texts with reworded setups (chosen on "
+        "synthetic seeds 1-3: recall 0.93-0.96, 21-23% of reworded other-question negatives flagged)",
     )
-    same_setup: float = Field(default=0.99, gt=0, le=1, description="setup cosine above which two texts share "
-                              "one setup; then their question clauses must match (same_setup_question)")
+    same_setup: float = Field(
+        default=0.99,
+        gt=0,
+        le=1,
+        description="setup cosine above which two texts share "
+        "one setup; then their question clauses must match (same_setup_question)",
+    )
     same_setup_question: float = Field(default=0.8, gt=0, le=1)
     formula_share: float = Field(
         default=0.7, ge=0, le=1, description="share of the item's formula tokens ($…$) the query must keep; 0 = off"
@@ -107,18 +120,36 @@ class JudgeDetector(Section):
 
 class TestsDetector(Section):
     enabled: bool = True
-    min_specific: int = Field(default=2, ge=1, description="shared examples with specific arguments that make a "
-                              "hit when they are 3/4 of the item's examples (see text/testcases.py)")
-    min_prose: float = Field(default=0.4, ge=0, le=1, description="with one shared specific example: content-word "
-                             "Jaccard of the two specs that makes a hit")
-    sibling_prose: float = Field(default=0.5, ge=0, le=1, description="specs at least this close (content-word "
-                                 "Jaccard) that differ in a KEEP_WORDS word or a number are sibling tasks, not copies")
+    min_specific: int = Field(
+        default=2,
+        ge=1,
+        description="shared examples with specific arguments that make a "
+        "hit when they are 3/4 of the item's examples (see text/testcases.py)",
+    )
+    min_prose: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        description="with one shared specific example: content-word Jaccard of the two specs that makes a hit",
+    )
+    sibling_prose: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="specs at least this close (content-word "
+        "Jaccard) that differ in a KEEP_WORDS word or a number are sibling tasks, not copies",
+    )
 
 
 class TranslationDetector(Section):
     enabled: bool = True
-    min_share: float = Field(default=0.5, gt=0, le=1, description="share of the item's anchors (significant "
-                             "numbers, capitalized names) a query in another language must keep")
+    min_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="share of the item's anchors (significant "
+        "numbers, capitalized names) a query in another language must keep",
+    )
 
 
 class Detectors(Section):
@@ -143,8 +174,19 @@ class Policy(Section):
 class DecontaminateConfig(Section):
     enabled: bool = True
     benchmarks: list[str | BenchmarkSpec] = Field(
-        default_factory=lambda: ["math500", "aime24", "aime25", "amc23", "gsm8k_test", "minerva_math",
-                                 "olympiadbench", "hmmt_feb_2025", "gpqa_diamond", "humaneval", "mbpp_test"],
+        default_factory=lambda: [
+            "math500",
+            "aime24",
+            "aime25",
+            "amc23",
+            "gsm8k_test",
+            "minerva_math",
+            "olympiadbench",
+            "hmmt_feb_2025",
+            "gpqa_diamond",
+            "humaneval",
+            "mbpp_test",
+        ],
         description="bundled names (see `cotforge decontaminate --list`) or {name, path|hf, field, …}",
     )
     detectors: Detectors = Field(default_factory=Detectors)

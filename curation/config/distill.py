@@ -109,9 +109,10 @@ class ReplayOptions(Section):
     completion_tokens: str | None = None
     sampling: str | None = Field(default=None, description="field describing the decoding, stored in `sampling`")
     mean_logprob: str | None = Field(
-        default=None, description="field with the trace's mean per-token log-probability (teacher confidence, "
+        default=None,
+        description="field with the trace's mean per-token log-probability (teacher confidence, "
         "≤ 0), stored in `mean_logprob`; openr1: a list parallel to the generations; am: read from the assistant "
-        "turn's `info`, then the row"
+        "turn's `info`, then the row",
     )
     models: list[str] | None = Field(default=None, description="keep only these model names")
     limit: int | None = Field(default=None, gt=0)
@@ -147,8 +148,10 @@ class TeacherConfig(Section):
     sources: list[str] | None = Field(default=None, description="ask only queries from these sources")
     prices: Prices | None = Field(default=None, description="$ per million tokens, for the cost report")
     license: str | None = Field(
-        default=None, description="licence or terms of the teacher's outputs (e.g. Apache-2.0 for published "
-        "SkyThought outputs); listed on the dataset card next to the sources' licences")
+        default=None,
+        description="licence or terms of the teacher's outputs (e.g. Apache-2.0 for published "
+        "SkyThought outputs); listed on the dataset card next to the sources' licences",
+    )
     logprobs: bool = Field(
         default=False,
         description="ask the teacher for the log-probability of every generated token and store their mean in "
@@ -162,8 +165,10 @@ class TeacherConfig(Section):
             if self.replay is None:
                 raise ValueError(f"teacher {self.name!r}: backend 'replay' needs a `replay:` block (path, format, …)")
             if self.logprobs:
-                raise ValueError(f"teacher {self.name!r}: a replayed teacher generates nothing, so `logprobs: true` "
-                                 "cannot apply; point `replay.mean_logprob` at the dataset field that holds it")
+                raise ValueError(
+                    f"teacher {self.name!r}: a replayed teacher generates nothing, so `logprobs: true` "
+                    "cannot apply; point `replay.mean_logprob` at the dataset field that holds it"
+                )
             return self
         if not self.model:
             raise ValueError(f"teacher {self.name!r}: backend {self.backend!r} needs `model:`")
@@ -177,9 +182,12 @@ class TeacherConfig(Section):
 class DistillConfig(Section):
     enabled: bool = True
     teachers: list[str] | None = Field(default=None, description="names of `teachers:` to run (default: all)")
-    batch_size: int = Field(default=256, ge=1, validation_alias=AliasChoices("batch_size", "part_size"),
-                            description="requests per keyed output part (the unit of resume; `part_size` is the "
-                            "old name, still read)")
+    batch_size: int = Field(
+        default=256,
+        ge=1,
+        validation_alias=AliasChoices("batch_size", "part_size"),
+        description="requests per keyed output part (the unit of resume; `part_size` is the old name, still read)",
+    )
     allow_failures: bool = Field(
         default=False,
         description="false: finish everything, then fail the stage if any request failed (re-run retries only "

@@ -31,16 +31,21 @@ class ExportFilters(Section):
     min_difficulty: float | None = Field(default=None, ge=0, le=1)
     max_difficulty: float | None = Field(default=None, ge=0, le=1)
     reasoning: Literal["raw", "simplified"] = Field(
-        default="raw", description="raw reasoning, or the segment stage's simplified_reasoning")
+        default="raw", description="raw reasoning, or the segment stage's simplified_reasoning"
+    )
     prompt: Literal["problem", "teacher"] = Field(
-        default="problem", description="user turn = the problem, or the exact chat prompt sent to the teacher")
+        default="problem", description="user turn = the problem, or the exact chat prompt sent to the teacher"
+    )
 
     @model_validator(mode="after")
     def _ranges(self):
         if self.min_tokens is not None and self.max_tokens is not None and self.min_tokens > self.max_tokens:
             raise ValueError(f"min_tokens ({self.min_tokens}) > max_tokens ({self.max_tokens})")
-        if (self.min_difficulty is not None and self.max_difficulty is not None
-                and self.min_difficulty > self.max_difficulty):
+        if (
+            self.min_difficulty is not None
+            and self.max_difficulty is not None
+            and self.min_difficulty > self.max_difficulty
+        ):
             raise ValueError(f"min_difficulty ({self.min_difficulty}) > max_difficulty ({self.max_difficulty})")
         return self
 

@@ -16,7 +16,9 @@ class SimplifyConfig(Section):
         "error states; keep_last_k = full, but of the items after the trunk keep only the last k",
     )
     strength: float = Field(
-        default=1.0, gt=0, le=1,
+        default=1.0,
+        gt=0,
+        le=1,
         description="share of each cluster's redundant members removed, latest first (1.0 = all, as DLCoT "
         "delete_multi_all; lower keeps the earliest duplicates, like delete_multi_1/2)",
     )
@@ -67,8 +69,11 @@ class SegmentConfig(Section):
         "tokenizer folder",
     )
     batch_size: int = Field(default=256, gt=0, description="traces per keyed output part (the unit of resume)")
-    workers: int = Field(default=2, ge=1, description="processes for segmentation (batches of 200+ traces) and "
-                         "verifier workers for approach verdicts")
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="processes for segmentation (batches of 200+ traces) and verifier workers for approach verdicts",
+    )
     timeout_ms: int = Field(default=3000, gt=0)
 
     @model_validator(mode="after")

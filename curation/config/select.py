@@ -16,12 +16,13 @@ from .base import Section
 class PairsConfig(Section):
     enabled: bool = True
     chosen: Literal["first", "shortest", "random"] = Field(default="first", description="REDI: first/first")
-    rejected: Literal["first", "longest", "most_confident", "fewest_reconsiderations", "highest_score",
-                      "random"] = Field(
-        default="first",
-        description="first: generation order (REDI); longest: most completion tokens; most_confident: highest "
-        "mean token logprob of the teacher (`traces.mean_logprob`: set `teachers[].logprobs: true`, or "
-        "`confidence_model`); fewest_reconsiderations: fewest approach + verification segments (needs `segment:`)",
+    rejected: Literal["first", "longest", "most_confident", "fewest_reconsiderations", "highest_score", "random"] = (
+        Field(
+            default="first",
+            description="first: generation order (REDI); longest: most completion tokens; most_confident: highest "
+            "mean token logprob of the teacher (`traces.mean_logprob`: set `teachers[].logprobs: true`, or "
+            "`confidence_model`); fewest_reconsiderations: fewest approach + verification segments (needs `segment:`)",
+        )
     )
     confidence_model: str | None = Field(
         default=None,
@@ -48,8 +49,10 @@ class PairsConfig(Section):
     @model_validator(mode="after")
     def _confidence(self):
         if self.confidence_model and self.rejected != "most_confident":
-            raise ValueError(f"confidence_model is only used by `rejected: most_confident` (rejected is "
-                             f"{self.rejected!r}); remove it or set rejected: most_confident")
+            raise ValueError(
+                f"confidence_model is only used by `rejected: most_confident` (rejected is "
+                f"{self.rejected!r}); remove it or set rejected: most_confident"
+            )
         return self
 
 

@@ -29,7 +29,8 @@ _CONCLUDE = re.compile(
 )
 _COPULA = re.compile(r"\s(?:is|are|equals|would be|should be|must be|comes out to|turns out to be)\s+|\s*=\s*")
 _STOP_AT = re.compile(
-    r"(?<!\\)(?:\.\s|\.$|,\s+[A-Za-z]{2,}|;|\n| because | since | but | which | when | if | for all | where )")
+    r"(?<!\\)(?:\.\s|\.$|,\s+[A-Za-z]{2,}|;|\n| because | since | but | which | when | if | for all | where )"
+)
 _NUMERIC = re.compile(r"[\d\\$]|\b(?:sqrt|pi|infinity|frac)\b", re.I)
 _TRAIL = re.compile(r"\s*(?:units?|square units|degrees|cm|meters?|dollars)?\s*[.,;:!]*\s*$", re.I)
 _BAD_TAIL = re.compile(r"\b(?:correct|right|wrong|positive|negative|possible|true|false|valid|the same)\b", re.I)
@@ -50,7 +51,9 @@ _CONGRUENCE = re.compile(r".*(?:\\equiv|≡)\s*", re.S)
 _MOD_TAIL = re.compile(r"\s*\(?\s*\\?(?:pmod|bmod|mod)\s*\{?\s*\d+\s*\}?\s*\)?\s*$")
 _MATH_WORDS = re.compile(
     r"^(?:sqrt|pi|frac|dfrac|cdot|times|text|mathrm|left|right|infty|infinity|and|or|sin|cos|tan|log|ln|cup|cap|"
-    r"le|ge|leq|geq|pm|circ|mod|pmod|boxed|begin|end|pmatrix|bmatrix|vmatrix|matrix|array|cases|binom)$", re.I)
+    r"le|ge|leq|geq|pm|circ|mod|pmod|boxed|begin|end|pmatrix|bmatrix|vmatrix|matrix|array|cases|binom)$",
+    re.I,
+)
 _OPEN_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox)\s*\{\s*$")
 
 
@@ -62,9 +65,13 @@ def _math_prefix(ans: str) -> str:
     return ans
 
 
-_NUM_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+_NUM_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
 _SYMBOLIC = re.compile(r"[A-Za-z0-9\s+\-*/^().,]{1,20}")
 
 
@@ -99,10 +106,10 @@ _CONCLUDE_ANY = re.compile(
     r"consequently|finally|then|which gives|giving|we get|i get)\b,?\s*(?P<body>[^\n]{0,240})",
     re.I,
 )
-_INLINE_AFTER_COPULA = re.compile(
-    r"(?:\bis|\bare|\bbe|=|:)\s*(?:\\\((?P<a>.+?)\\\)|\$(?P<b>[^$\n]+)\$)")
-_DISPLAY_LINE = re.compile(r"^\s*(?:\\\[(?P<a>.+?)\\\]|\\\((?P<b>.+?)\\\)|\$\$(?P<c>.+?)\$\$|\$(?P<d>[^$]+)\$)\s*[.,]?\s*$",
-                           re.S | re.M)
+_INLINE_AFTER_COPULA = re.compile(r"(?:\bis|\bare|\bbe|=|:)\s*(?:\\\((?P<a>.+?)\\\)|\$(?P<b>[^$\n]+)\$)")
+_DISPLAY_LINE = re.compile(
+    r"^\s*(?:\\\[(?P<a>.+?)\\\]|\\\((?P<b>.+?)\\\)|\$\$(?P<c>.+?)\$\$|\$(?P<d>[^$]+)\$)\s*[.,]?\s*$", re.S | re.M
+)
 _EQ_LINE = re.compile(r"^(?P<line>[^\n]{1,200}=[^\n]{1,200})$", re.M)
 _ABANDON = re.compile(
     r"not sure (?:if|that|how)|doesn'?t (?:seem to )?help|not (?:immediately )?helpful|more complicated|overkill|"
@@ -127,7 +134,9 @@ def _rhs(expr: str) -> str:
 # "9 (x-values) times 7 (y-values), which is 63.": the value the sentence ends on
 _WHICH_IS = re.compile(
     r",?\s+(?:which|that|this) (?:is|equals|gives(?: us| me)?|makes|comes (?:out )?to|would be)\s+"
-    r"(?P<a>[^\n,;]{1,60}?)\s*(?:[,;]|\.(?:\s|$)|$)", re.I | re.M)
+    r"(?P<a>[^\n,;]{1,60}?)\s*(?:[,;]|\.(?:\s|$)|$)",
+    re.I | re.M,
+)
 
 
 _CASED = {}  # IGNORECASE pattern -> the same pattern compiled case-sensitively, for lower-cased ASCII text
@@ -150,7 +159,7 @@ def _candidates(text: str) -> list[tuple[int, str]]:
     low = text.lower() if text.isascii() else None
     which = low is None or "which" in low or "that" in low or "this" in low
     for m in _scan(_WHICH_IS, text, low) if which else ():
-        raw = _LEADING.sub("", text[m.start("a"):m.end("a")].strip())
+        raw = _LEADING.sub("", text[m.start("a") : m.end("a")].strip())
         if raw.count("(") > raw.count(")") or raw.count("[") > raw.count("]"):
             continue  # cut at a comma inside a pair or an interval: "which is (0.5, 1)"
         a = _clean(raw) if _math_prefix(raw) == raw else None  # "which is 63", not "which is 3 more than 9"
@@ -159,19 +168,21 @@ def _candidates(text: str) -> list[tuple[int, str]]:
         if a:
             out.append((m.start("a"), a))
     for m in _scan(_ANSWER_IS, text, low) if low is None or "answer" in low else ():
-        a = _clean(text[m.start("a"):m.end("a")])
+        a = _clean(text[m.start("a") : m.end("a")])
         if a:
             out.append((m.end(), a))
     for m in _scan(_CONCLUDE_ANY, text, low):
-        body = text[m.start("body"):m.end("body")]
-        cut = re.search(r" because | since | so that | which | when | if |,? (?:achieved|attained|reached) (?:at|when)", body)
+        body = text[m.start("body") : m.end("body")]
+        cut = re.search(
+            r" because | since | so that | which | when | if |,? (?:achieved|attained|reached) (?:at|when)", body
+        )
         body = body[: cut.start()] if cut else body
         cop = None
         for c in _COPULA.finditer(body):
             cop = c
         if cop is None:
             continue
-        tail = body[cop.end():]
+        tail = body[cop.end() :]
         if _BAD_TAIL.match(tail.strip()):
             continue
         a = _clean(tail)
@@ -199,7 +210,8 @@ def _candidates(text: str) -> list[tuple[int, str]]:
 # "Therefore, in the worst case, it takes five guesses ...": a count stated in prose, with no "is" or "=" to
 # anchor it; only read when the approach states no answer any other way
 _PROSE_CONCLUSION = re.compile(
-    r"(?:^|(?<=[.!?])\s+|\n)\s*(?:therefore|thus|hence|so|in conclusion)\b,?(?P<s>[^.\n]{1,200})", re.I)
+    r"(?:^|(?<=[.!?])\s+|\n)\s*(?:therefore|thus|hence|so|in conclusion)\b,?(?P<s>[^.\n]{1,200})", re.I
+)
 _PROSE_NUMBER = re.compile(r"(?<![\w.\\^_])(?:\d+(?:\.\d+)?|" + "|".join(_NUM_WORDS) + r")(?![\w]|\.\d)", re.I)
 
 
@@ -248,12 +260,19 @@ class Ask:
     nouns: tuple[str, ...] = ()  # count: the words after "how many" ("real", "values")
 
 
-_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z-]+\s+){0,6}?)(?=of\b|are\b|is\b|can\b|do\b|does\b|will\b|would\b|"
-                       r"must\b|satisf|in\b|have\b|has\b|did\b|were\b|was\b|could\b|should\b|there\b|[?,.$])", re.I)
-_NUMBER_OF = re.compile(r"\b(?:find|compute|determine|what is|how many)\s+(?:the\s+)?(?:total\s+)?number\s+of\s+"
-                        r"((?:[A-Za-z-]+\s+){0,3})", re.I)
-_EXTREMUM_ASK = re.compile(r"\b(?:maximum|minimum|largest|smallest|greatest|least|max|min)\s+(?:possible\s+)?value\b",
-                           re.I)
+_HOW_MANY = re.compile(
+    r"\bhow\s+many\s+((?:[A-Za-z-]+\s+){0,6}?)(?=of\b|are\b|is\b|can\b|do\b|does\b|will\b|would\b|"
+    r"must\b|satisf|in\b|have\b|has\b|did\b|were\b|was\b|could\b|should\b|there\b|[?,.$])",
+    re.I,
+)
+_NUMBER_OF = re.compile(
+    r"\b(?:find|compute|determine|what is|how many)\s+(?:the\s+)?(?:total\s+)?number\s+of\s+"
+    r"((?:[A-Za-z-]+\s+){0,3})",
+    re.I,
+)
+_EXTREMUM_ASK = re.compile(
+    r"\b(?:maximum|minimum|largest|smallest|greatest|least|max|min)\s+(?:possible\s+)?value\b", re.I
+)
 _EXTREMUM_WORD = re.compile(r"\b(?:maxim|minim|largest|smallest|greatest|least|max\b|min\b|highest|lowest)", re.I)
 _INTERVAL_ASK = re.compile(r"interval\s+notation", re.I)
 _INTERVAL = re.compile(r"[(\[].*,.*[)\]]|\\emptyset|\\varnothing|\\mathbb\s*\{?R|\\infty|\\cup")
@@ -304,8 +323,11 @@ def prefer_ask(cands: list[tuple[int, str]], ask: Ask, text: str) -> list[tuple[
     return fit if fit or ask.kind == "extremum" else cands  # where the extremum is reached answers nothing
 
 
-_STATES = re.compile(r"(?:\bis|\bare|\bbe|\bgives?|\bget|\bhave|\bhas|\btotal(?:\s+of)?|\bexactly|\bonly|\bmakes?|=|:)"
-                     r"\s*(?:\\\(|\$)?\s*$", re.I)
+_STATES = re.compile(
+    r"(?:\bis|\bare|\bbe|\bgives?|\bget|\bhave|\bhas|\btotal(?:\s+of)?|\bexactly|\bonly|\bmakes?|=|:)"
+    r"\s*(?:\\\(|\$)?\s*$",
+    re.I,
+)
 
 
 def answer_fits(text: str, ans: str, ask: Ask) -> bool:
@@ -330,8 +352,20 @@ def concluded_answer(rest: str, ask: Ask) -> str | None:
     return a if a and answer_fits(rest, a, ask) else None
 
 
-_ADJECTIVES = {"real", "different", "distinct", "possible", "positive", "negative", "integer", "ordered", "perfect",
-               "nonnegative", "complex", "such"}
+_ADJECTIVES = {
+    "real",
+    "different",
+    "distinct",
+    "possible",
+    "positive",
+    "negative",
+    "integer",
+    "ordered",
+    "perfect",
+    "nonnegative",
+    "complex",
+    "such",
+}
 _NOT_NOUNS = {"less", "more", "than", "that", "the", "with", "from", "and", "for", "greater", "smaller", "between"}
 
 
@@ -343,8 +377,14 @@ def _count_statements(text: str, ask: Ask) -> list[tuple[int, str]]:
     if not stems:
         return []
     noun = "|".join(re.escape(w) for w in sorted(stems))
-    rx = re.compile(r"(?<![\w.\\^_,-])(\d{1,3}(?:,\d{3})+|\d+|" + "|".join(_NUM_WORDS)
-                    + r")\s*(?:\\\)|\$)?\s+(?:[A-Za-z-]+\s+){0,3}?(?:" + noun + r")(?:e?s)?\b", re.I)
+    rx = re.compile(
+        r"(?<![\w.\\^_,-])(\d{1,3}(?:,\d{3})+|\d+|"
+        + "|".join(_NUM_WORDS)
+        + r")\s*(?:\\\)|\$)?\s+(?:[A-Za-z-]+\s+){0,3}?(?:"
+        + noun
+        + r")(?:e?s)?\b",
+        re.I,
+    )
     out = []
     for m in rx.finditer(text):
         if not _STATES.search(text, max(0, m.start(1) - 30), m.start(1)):

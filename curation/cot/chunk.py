@@ -59,6 +59,14 @@ def importance(
     for i, (a, b) in enumerate(spans):
         e = acc[i + 1] - acc[i]
         c = sizes[i] / total
-        chunks.append({"start": a, "end": b, "acc": acc[i + 1], "e": e, "c": round(c, 4),
-                       "s": round(e / (abs(e) + c), 4) if (abs(e) + c) > 0 else 0.0})
+        chunks.append(
+            {
+                "start": a,
+                "end": b,
+                "acc": acc[i + 1],
+                "e": e,
+                "c": round(c, 4),
+                "s": round(e / (abs(e) + c), 4) if (abs(e) + c) > 0 else 0.0,
+            }
+        )
     return {"formula": FORMULA, "k": k, "acc_prefix0": acc[0], "chunks": chunks}

@@ -40,8 +40,14 @@ HELDOUT_SPLITS = ("heldout6",)
 # Strong L2: cross-validated F1 0.732 (c2 0.05) -> 0.747 (0.8) on 215 traces; plateau from 0.8 to 1.6.
 PARAMS = {"c1": 0.1, "c2": 0.8, "max_iterations": 200, "feature.possible_transitions": True}
 
-_SHORT = {"question_repeat": "Q", "understanding": "U", "approach": "A", "verification": "V", "conclusion": "C",
-          "other": "O"}
+_SHORT = {
+    "question_repeat": "Q",
+    "understanding": "U",
+    "approach": "A",
+    "verification": "V",
+    "conclusion": "C",
+    "other": "O",
+}
 _LONG = {"Q": "question_repeat", "U": "understanding", "C": "conclusion", "O": "other"}
 _WORDS = re.compile(r"[a-z']+|\?")
 # Giving up on the current method ("This is getting messy.", "Let me think differently.") and naming another one
@@ -50,15 +56,30 @@ ABANDON = S.Cue(
     r"\b(?:messy|complicated|complex|confusing|tedious|time-consuming|a pain|overcomplicat\w*|cumbersome|"
     r"stuck|dead end|not (?:helpful|working|getting anywhere|leading anywhere|sure (?:if|that|this|how))|"
     r"(?:does|did)n'?t (?:help|work|seem to (?:help|work|lead))|going in circles|not the right way)\b",
-    ("messy", "compl", "confusing", "tedious", "time-consuming", "a pain", "cumbersome", "stuck", "dead end", "not ",
-     "t help", "t work", "t seem", "circles"))
+    (
+        "messy",
+        "compl",
+        "confusing",
+        "tedious",
+        "time-consuming",
+        "a pain",
+        "cumbersome",
+        "stuck",
+        "dead end",
+        "not ",
+        "t help",
+        "t work",
+        "t seem",
+        "circles",
+    ),
+)
 OTHER_METHOD = S.Cue(
     r"\b(?:another|different|better|simpler|smarter|new|alternative|more direct|easier|cleverer|other)\s+"
     r"(?:approach|way|method|strategy|substitution|idea|tactic|angle)\b|\bthink (?:about (?:it|this) )?differently\b|"
     r"\b(?:approach|tackle|look at) (?:this|it|the problem) differently\b",
-    ("approach", "way", "method", "strategy", "substitution", "idea", "tactic", "angle", "differently"))
-_NEIGHBOUR = ("oa", "oc", "aff", "hit", "hit2", "colon", "conc", "work", "isq", "und", "ast", "abandon",
-              "othermethod")
+    ("approach", "way", "method", "strategy", "substitution", "idea", "tactic", "angle", "differently"),
+)
+_NEIGHBOUR = ("oa", "oc", "aff", "hit", "hit2", "colon", "conc", "work", "isq", "und", "ast", "abandon", "othermethod")
 SPAN_CAP = 2000
 OPENING = 12  # restatement features only where the opening can be (no label has one past paragraph 8)
 
@@ -73,7 +94,7 @@ def closing_values(text: str, ptext: list[str], final: str | None) -> set[str]:
     vals = [approach_answer(p) for p in ptext[-3:]]
     m = S.END_OF_THOUGHT.search(text)
     if m is not None:
-        vals += [a for _, a in sorted(_candidates(text[m.end():m.end() + 4000]))[-6:]]
+        vals += [a for _, a in sorted(_candidates(text[m.end() : m.end() + 4000]))[-6:]]
     keep = {S._norm_math(final)} if final else set()
     for v in vals:
         if v and not not_final(v, "0") and (len(re.findall(r"\d", v)) >= 2 or v == final):
@@ -142,15 +163,34 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     cont = [j > 0 and S._continues_previous(ptext[j - 1], ptext[j]) for j in range(n)]
     opening = range(min(n, OPENING))  # restatement features only where the opening can be
     flags = {  # cue features that do not depend on the trace state, one list per feature
-        "tag": [bool(S._TAG.match(ptext[j])) for j in opening], "oa": oa, "oc": oc, "newap": cue["newap"],
-        "ver": cue["ver"], "weak": cue["weak"], "chk": cue["chk"], "aff": cue["aff"], "qc": S.QUESTION_CUE.each(firsts),
-        "isq": [S.is_question_repeat(ptext[j], problem) for j in opening], "und": S.UNDERSTAND.each(heads),
-        "ast": S.APPROACH_START.each(heads), "asked": S.ASKED.each(heads), "another": S.ANOTHER_WAY.each(heads, ways),
-        "asksother": cue["asksother"], "plan": S.PLAN.each([h[:80] for h in heads]), "conc": S.CONCLUSION_CUE.each(heads),
-        "hit": hit, "hit2": hit2, "work": [S.is_work(p) for p in ptext],
-        "restates": [S.restates(ptext[j], problem) for j in opening], "formula": formula, "cont": cont,
-        "colon": colon, "qmark": ["?" in f[:200] for f in firsts], "boxed": ["\\boxed" in p for p in ptext],
-        "abandon": ABANDON.each([p[:200] for p in ptext]), "othermethod": OTHER_METHOD.each([p[:250] for p in ptext]),
+        "tag": [bool(S._TAG.match(ptext[j])) for j in opening],
+        "oa": oa,
+        "oc": oc,
+        "newap": cue["newap"],
+        "ver": cue["ver"],
+        "weak": cue["weak"],
+        "chk": cue["chk"],
+        "aff": cue["aff"],
+        "qc": S.QUESTION_CUE.each(firsts),
+        "isq": [S.is_question_repeat(ptext[j], problem) for j in opening],
+        "und": S.UNDERSTAND.each(heads),
+        "ast": S.APPROACH_START.each(heads),
+        "asked": S.ASKED.each(heads),
+        "another": S.ANOTHER_WAY.each(heads, ways),
+        "asksother": cue["asksother"],
+        "plan": S.PLAN.each([h[:80] for h in heads]),
+        "conc": S.CONCLUSION_CUE.each(heads),
+        "hit": hit,
+        "hit2": hit2,
+        "work": [S.is_work(p) for p in ptext],
+        "restates": [S.restates(ptext[j], problem) for j in opening],
+        "formula": formula,
+        "cont": cont,
+        "colon": colon,
+        "qmark": ["?" in f[:200] for f in firsts],
+        "boxed": ["\\boxed" in p for p in ptext],
+        "abandon": ABANDON.each([p[:200] for p in ptext]),
+        "othermethod": OTHER_METHOD.each([p[:250] for p in ptext]),
     }
     cues: list[list[str]] = [[] for _ in range(n)]
     for name, on in flags.items():
@@ -162,8 +202,7 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     keys = []  # binary features of paragraph j that do not depend on the trace state
     for j in range(n):
         words = lead_words[j]
-        k = cues[j] + ["bias", _IDX[min(j, 6)], "w1=" + w1[j], "w2=" + "_".join(words[:2]),
-                       "w3=" + "_".join(words[:3])]
+        k = cues[j] + ["bias", _IDX[min(j, 6)], "w1=" + w1[j], "w2=" + "_".join(words[:2]), "w3=" + "_".join(words[:3])]
         if j + 1 < n:  # a cue often spans two paragraphs ("Wait." / "Let me try another way.")
             k += ["nw1=" + w1[j + 1], "nw2=" + "_".join(lead_words[j + 1][:2])]
             k += ["n:" + x for x in near[j + 1]]
@@ -184,11 +223,19 @@ def paragraph_features(ptext: list[str], problem: str | None, text: str) -> list
     last_j = max(1, n - 1)
     for j in range(n):
         f = dict.fromkeys(keys[j], 1.0)
-        for name, on in (("answered", answered), ("after_first_hit", j > first_hit), ("short", sizes[j] < 80),
-                         ("last", j == n - 1), ("last2", j >= n - 2), ("hit_since_cue", hit_since_cue),
-                         ("span_short", to_cue[j] < 250), ("hit_later", later[j]),
-                         ("answered2", answered2), ("after_first_hit2", j > first_hit2),
-                         ("hit2_since_cue", hit2_since_cue)):
+        for name, on in (
+            ("answered", answered),
+            ("after_first_hit", j > first_hit),
+            ("short", sizes[j] < 80),
+            ("last", j == n - 1),
+            ("last2", j >= n - 2),
+            ("hit_since_cue", hit_since_cue),
+            ("span_short", to_cue[j] < 250),
+            ("hit_later", later[j]),
+            ("answered2", answered2),
+            ("after_first_hit2", j > first_hit2),
+            ("hit2_since_cue", hit2_since_cue),
+        ):
             if on:
                 f[name] = 1.0
         f["len"] = min(sizes[j], 1000) / 1000.0
@@ -280,8 +327,10 @@ class CRFSegmenter:
 
         path = Path(model_path) if model_path else MODEL_PATH
         if not path.is_file():
-            raise FileNotFoundError(f"CRF segmenter model not found at {path}; train one with "
-                                    f"`python -m curation.cot.crf_segment train --labels FILE --out {path}`")
+            raise FileNotFoundError(
+                f"CRF segmenter model not found at {path}; train one with "
+                f"`python -m curation.cot.crf_segment train --labels FILE --out {path}`"
+            )
         self.model_path = path
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open(str(path))
@@ -356,8 +405,13 @@ def cross_validate(rows: list[dict], folds: int = 8, seed: int = 0, params: dict
             for i in sorted(test):
                 pred = [s.to_dict() for s in seg.segment(rows[i]["reasoning"], rows[i].get("problem"))]
                 total.add(boundary_sets(pred), boundary_sets(rows[i]["segments"]))
-    return {"folds": folds, "traces": len(rows), "boundary_f1": round(total.f1, 4),
-            "precision": round(total.precision, 4), "recall": round(total.recall, 4)}
+    return {
+        "folds": folds,
+        "traces": len(rows),
+        "boundary_f1": round(total.f1, 4),
+        "precision": round(total.precision, 4),
+        "recall": round(total.recall, 4),
+    }
 
 
 def _read(path: Path) -> list[dict]:
@@ -387,8 +441,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"trained on {len(rows)} traces → {args.out}")
 
 
-
-
 # --- many traces -------------------------------------------------------------------------------------------
 class _WorkerProcess:
     """`python -m curation.cot.crf_segment worker`: a subprocess, not multiprocessing, so callers need no
@@ -401,8 +453,9 @@ class _WorkerProcess:
         cmd = [sys.executable, "-m", "curation.cot.crf_segment", "worker", "--kind", kind]
         if model_path:
             cmd += ["--model", model_path]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     encoding="utf-8", bufsize=1 << 20)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1 << 20
+        )
         self.lock = threading.Lock()
 
     def run(self, items: list[tuple[str, str | None]]) -> list[list[Segment]]:
@@ -451,7 +504,7 @@ class ParallelSegmenter:
             self._procs = [_WorkerProcess(kind, path) for _ in range(self.workers)]
         from concurrent.futures import ThreadPoolExecutor
 
-        chunks = [items[i:i + self.chunk] for i in range(0, len(items), self.chunk)]
+        chunks = [items[i : i + self.chunk] for i in range(0, len(items), self.chunk)]
         with ThreadPoolExecutor(len(self._procs)) as pool:
             parts = pool.map(lambda ic: self._procs[ic[0] % len(self._procs)].run(ic[1]), enumerate(chunks))
             return [s for part in parts for s in part]

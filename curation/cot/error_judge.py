@@ -61,10 +61,12 @@ def find_quote(text: str, spans: list[tuple[int, int]], quote: str) -> tuple[int
     pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
     hits = [(a + m.start(), a + m.end()) for a, b in _ranges(spans) for m in pattern.finditer(text[a:b])]
     if not hits:
-        raise ReplyError(f'the quote {quote[:80]!r} does not occur in the attempt; copy it exactly')
+        raise ReplyError(f"the quote {quote[:80]!r} does not occur in the attempt; copy it exactly")
     if len(hits) > 1:
-        raise ReplyError(f"the quote {quote[:80]!r} occurs {len(hits)} times in the attempt; quote a longer passage "
-                         "that occurs only once")
+        raise ReplyError(
+            f"the quote {quote[:80]!r} occurs {len(hits)} times in the attempt; quote a longer passage "
+            "that occurs only once"
+        )
     return hits[0]
 
 
@@ -96,6 +98,10 @@ class Job:
 
 def judge_errors(jobs: list[Job], generate: Generate, retries: int = 2) -> list[Asked[ErrorLabel]]:
     """One `generate` call per round for every approach still unresolved."""
-    prompts = [PROMPT.format(problem=j.problem.strip() or "(not given)",
-                             attempt="".join(j.text[a:b] for a, b in j.spans).strip()) for j in jobs]
+    prompts = [
+        PROMPT.format(
+            problem=j.problem.strip() or "(not given)", attempt="".join(j.text[a:b] for a, b in j.spans).strip()
+        )
+        for j in jobs
+    ]
     return ask_json(prompts, generate, lambda i, reply: parse_reply(reply, jobs[i].text, jobs[i].spans), retries)

@@ -11,11 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config.segment import SegmentConfig
-from .answers import (ApproachVerdict, answer_fits, approach_answer, checked_answer, concluded_answer, not_final,
-                      question_ask, screen, settle)
+from .answers import (
+    ApproachVerdict,
+    answer_fits,
+    approach_answer,
+    checked_answer,
+    concluded_answer,
+    not_final,
+    question_ask,
+    screen,
+    settle,
+)
 from .cluster import embed, leader_clusters, llm_clusters
-from .llm_segment import LLMSegmenter
 from .crf_segment import CRFSegmenter, ParallelSegmenter
+from .llm_segment import LLMSegmenter
 from .segment import HeuristicSegmenter, abandoned_approaches, approach_spans
 from .simplify import apply_deletions, item_text, items_from_segments, plan
 from .tokens import TokenCounter, get_counter
@@ -51,8 +60,13 @@ class Generators:
 
 
 class DLCoT:
-    def __init__(self, cfg: SegmentConfig | None = None, generators: Generators | None = None,
-                 counter: TokenCounter | None = None, checker=None):
+    def __init__(
+        self,
+        cfg: SegmentConfig | None = None,
+        generators: Generators | None = None,
+        counter: TokenCounter | None = None,
+        checker=None,
+    ):
         self.cfg = cfg or SegmentConfig()
         self.gen = generators or Generators()
         self.counter = counter or get_counter(self.cfg.tokenizer)
@@ -81,8 +95,16 @@ class DLCoT:
         owners: list[tuple[int, int]] = []  # (trace, approach idx) or (trace, -1) for trace-level
         for i, (t, s) in enumerate(zip(traces, segs)):
             aps = approach_spans(s)
-            vs = [ApproachVerdict(k, approach_answer("".join(texts[i][x.start:x.end] for x in v), t.problem),
-                                  "incomplete") for k, v in sorted(aps.items())] if cfg.approach_verdicts else []
+            vs = (
+                [
+                    ApproachVerdict(
+                        k, approach_answer("".join(texts[i][x.start : x.end] for x in v), t.problem), "incomplete"
+                    )
+                    for k, v in sorted(aps.items())
+                ]
+                if cfg.approach_verdicts
+                else []
+            )
             if vs and t.problem is not None:
                 _conclude_last(vs[-1], aps[vs[-1].approach], s, texts[i], t)
             verdicts.append(vs)
@@ -134,14 +156,28 @@ class DLCoT:
             labels = judged[i].get("labels", {})
             d: dict[str, Any] = {
                 **seg_infos[i],
-                "approaches": [{"approach": v.approach, "answer": v.answer, "verdict": v.verdict,
-                                **({"note": v.note} if v.note else {}),
-                                **({"stated_in": v.stated_in, "own_answer": v.own_answer}
-                                   if v.stated_in != "approach" else {}),
-                                **labels.get(v.approach, {})}
-                               for v in verdicts[i]],
-                "items": [{"item": it.index, "kind": it.kind, "approach": it.approach, "start": it.start,
-                           "end": it.end, "cluster": it.cluster} for it in items],
+                "approaches": [
+                    {
+                        "approach": v.approach,
+                        "answer": v.answer,
+                        "verdict": v.verdict,
+                        **({"note": v.note} if v.note else {}),
+                        **({"stated_in": v.stated_in, "own_answer": v.own_answer} if v.stated_in != "approach" else {}),
+                        **labels.get(v.approach, {}),
+                    }
+                    for v in verdicts[i]
+                ],
+                "items": [
+                    {
+                        "item": it.index,
+                        "kind": it.kind,
+                        "approach": it.approach,
+                        "start": it.start,
+                        "end": it.end,
+                        "cluster": it.cluster,
+                    }
+                    for it in items
+                ],
                 "trace_correct": trace_ok[i],
                 "strategy": cfg.simplify.strategy,
             }
@@ -185,8 +221,15 @@ class DLCoT:
         after = self.counter.count(simplified)
         for i, t in enumerate(traces):
             details_all[i]["tokenizer"] = self.counter.name
-            outs.append(TraceOut([x.to_dict() for x in segs[i]], simplified[i] if t.text is not None else None,
-                                 before[i], after[i], details_all[i]))
+            outs.append(
+                TraceOut(
+                    [x.to_dict() for x in segs[i]],
+                    simplified[i] if t.text is not None else None,
+                    before[i],
+                    after[i],
+                    details_all[i],
+                )
+            )
         return outs
 
     # -------------------------------------------------------------------------------------------------------
@@ -198,8 +241,9 @@ class DLCoT:
             for i, items in enumerate(all_items):
                 got = None
                 if len(items) >= 2:
-                    got = llm_clusters(traces[i].problem or "", [item_text(texts[i], it) for it in items],
-                                       self.gen.cluster)
+                    got = llm_clusters(
+                        traces[i].problem or "", [item_text(texts[i], it) for it in items], self.gen.cluster
+                    )
                 if got is None and len(items) >= 2:
                     need.append(i)  # invalid LLM partition: embeddings decide
                 for it, c in zip(items, got or [it.index for it in items]):
@@ -224,9 +268,15 @@ class DLCoT:
         jobs, owners = [], []
         for i, items in enumerate(all_items):
             approaches = [it for it in items if it.kind == "approach"]
-            why = ("strategy_without_error_spans" if self.cfg.simplify.strategy not in ("full", "keep_last_k")
-                   else "trace_not_eligible" if not eligible[i]
-                   else "no_correct_approach" if not any(it.verdict == "correct" for it in approaches) else None)
+            why = (
+                "strategy_without_error_spans"
+                if self.cfg.simplify.strategy not in ("full", "keep_last_k")
+                else "trace_not_eligible"
+                if not eligible[i]
+                else "no_correct_approach"
+                if not any(it.verdict == "correct" for it in approaches)
+                else None
+            )
             if why:
                 out[i] = {"summary": {"skipped": why}}
                 continue
@@ -242,9 +292,12 @@ class DLCoT:
                 summary["dropped"].append({"approach": it.approach, "attempts": res.attempts, "reasons": res.errors})
                 continue
             lab = res.value
-            out[i]["labels"][it.approach] = {"calc_error": lab.error, "error_quote": lab.quote,
-                                             "error_span": list(lab.span) if lab.span else None,
-                                             "error_reason": lab.reason}
+            out[i]["labels"][it.approach] = {
+                "calc_error": lab.error,
+                "error_quote": lab.quote,
+                "error_span": list(lab.span) if lab.span else None,
+                "error_reason": lab.reason,
+            }
             if lab.span:
                 it.error_spans = [lab.span]
                 summary["erroneous"] += 1
@@ -252,9 +305,12 @@ class DLCoT:
 
     def _rewrite(self, texts, traces, simplified, details_all) -> None:
         idx = [i for i, d in enumerate(details_all) if d.get("removed")]
-        prompts = [REWRITE_PROMPT.format(
-            text=texts[i], parts="\n---\n".join(texts[i][r["start"]:r["end"]] for r in details_all[i]["removed"]))
-            for i in idx]
+        prompts = [
+            REWRITE_PROMPT.format(
+                text=texts[i], parts="\n---\n".join(texts[i][r["start"] : r["end"]] for r in details_all[i]["removed"])
+            )
+            for i in idx
+        ]
         replies = self.gen.rewrite(prompts) if prompts else []
         for i, reply in zip(idx, replies):
             why = rewrite_problem(texts[i], reply or "")
@@ -310,10 +366,9 @@ def _conclude_last(v: ApproachVerdict, spans: list, segs: list, text: str, t: Tr
     if any(x.kind == "approach" and x.start >= end for x in segs):
         return
     ask = question_ask(t.problem)
-    body = "".join(text[x.start:x.end] for x in spans)
+    body = "".join(text[x.start : x.end] for x in spans)
     only = v.approach == 1 and not any(x.kind == "approach" and x.approach != 1 for x in segs)
-    if not only and v.answer is not None and not not_final(v.answer, t.reference) \
-            and answer_fits(body, v.answer, ask):
+    if not only and v.answer is not None and not not_final(v.answer, t.reference) and answer_fits(body, v.answer, ask):
         return
     got = concluded_answer(_final_text(text[end:], t.answer), ask)
     if got is not None and got != v.answer:

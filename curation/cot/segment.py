@@ -140,8 +140,7 @@ class Cue:
 
 _LEAD = r"^\W{0,4}(?:\*\*)?"
 NEW_APPROACH = Cue(
-    _LEAD
-    + r"(?:(?:hmm|wait|ok(?:ay)?|so|but|now|well|or|actually|a minute)\W+){0,3}(?:"
+    _LEAD + r"(?:(?:hmm|wait|ok(?:ay)?|so|but|now|well|or|actually|a minute)\W+){0,3}(?:"
     r"alternatively|"
     r"another (?:way|approach|method|idea|thought|strategy|option)|"
     r"(?:let me|let's|let us|i(?:'ll| will| could| can| should)|maybe i (?:can|could|should)|we can|i can)"
@@ -154,10 +153,10 @@ NEW_APPROACH = Cue(
     r"|(?:a |an )?(?:different|alternative|second|better|simpler|easier) (?:approach|way|method)"
     r"|instead,"
     r"|on second thought"
-    r")")
+    r")"
+)
 VERIFY = Cue(
-    _LEAD
-    + r"(?:(?:hmm|ok(?:ay)?|so|but|now|well|also|actually|first|wait|a minute|hold on|however)\W+){0,3}(?:"
+    _LEAD + r"(?:(?:hmm|ok(?:ay)?|so|but|now|well|also|actually|first|wait|a minute|hold on|however)\W+){0,3}(?:"
     r"(?:let me|let's|let us|i (?:should|will|can|need to|want to|'ll|could)|we (?:should|can))"
     r" (?:just |quickly |also |now |first )?(?:double[- ]check|verify|check|confirm|make sure|ensure|test|"
     r"recheck|re-check|re-?examine|re-?verify|see if|see whether|plug|substitute|cross[- ]check|sanity|go back|"
@@ -169,21 +168,22 @@ VERIFY = Cue(
     r"check out|consistent|way to check|mistake|error)|"
     r"(?:plugging|substituting) (?:it |them |these |this |the values? )?back|"
     r"i (?:think|believe) (?:that's|that is|this is|it's) (?:the answer|correct|right)[^.?!]{0,20}[,;] but"
-    r")")
+    r")"
+)
 # "Wait", "Hmm", "But ..." open a check only when the first sentence is about checking or asks a question.
-WEAK_VERIFY = Cue(
-    _LEAD + r"(?:(?:ok(?:ay)?|so|now|well|also|actually)\W+)?(?:wait|hmm|hold on|but|however)\b")
+WEAK_VERIFY = Cue(_LEAD + r"(?:(?:ok(?:ay)?|so|now|well|also|actually)\W+)?(?:wait|hmm|hold on|but|however)\b")
 CHECK_WORDS = Cue(
     r"\b(?:check|verify|verif|confirm|make sure|be sure|thorough|mistake|error|wrong|another way|"
-    r"other way|double|reconsider|interpret|missed|overlook)|\?")
+    r"other way|double|reconsider|interpret|missed|overlook)|\?"
+)
 # Short self-affirmations ("Yes, that checks out.") continue the current part; they never open one.
 AFFIRM = Cue(
     _LEAD + r"(?:(?:yes|yep|yeah|right|correct|good|great|ok(?:ay)?|so|perfect|alright)\W+)*(?:"
     r"(?:that|this|it|everything|both) (?:checks out|seems|looks|makes sense|matches|is (?:correct|right|consistent)|"
-    r"all checks)|(?:yes|yep|perfect|great|good)\b)")
+    r"all checks)|(?:yes|yep|perfect|great|good)\b)"
+)
 QUESTION_CUE = Cue(
-    _LEAD
-    + r"(?:(?:alright|all right|okay|ok|so|hmm|well|now)\W+)*(?:"
+    _LEAD + r"(?:(?:alright|all right|okay|ok|so|hmm|well|now)\W+)*(?:"
     r"(?:so )?(?:i|we)(?: (?:need|have|want|am asked|are asked|got|am given|are given)|'ve got|'m given|'ve been given) "
     r"(?:to|a|an|this|the|these|that|here)|"
     r"let(?:'s| me| us) (?:tackle|break (?:this|it) down|work through|try to solve) (?:this|it|down)|"
@@ -193,25 +193,26 @@ QUESTION_CUE = Cue(
     r"i'?m (?:trying|supposed|asked|given) to|"
     r"[a-z]+ (?:has|had|got) (?:this|a|the) (?:problem|question)\b|"
     r"given (?:that|a|an|the)"
-    r")")
+    r")"
+)
 ANSWER_STATEMENT = Cue(
     r"\\boxed\s*\{|"
     r"\b(?:final answer|the answer|my answer|the result|the solution)\b[^.\n]{0,40}\b(?:is|should be|would be|=|:)|"
     r"(?:^|[.!]\s+|\n)\s*(?:\*\*)?(?:therefore|thus|hence|so|consequently|in conclusion|in summary|finally)\b[,:]?"
-    r"[^\n]{0,200}?(?:\bis\b|\bare\b|\bequals?\b|=|\bwould be\b|\bshould be\b)")
+    r"[^\n]{0,200}?(?:\bis\b|\bare\b|\bequals?\b|=|\bwould be\b|\bshould be\b)"
+)
 CONCLUSION_CUE = Cue(
-    _LEAD
-    + r"(?:(?:so|therefore|thus|hence|yes|ok(?:ay)?|alright|all right|overall)\W+)*(?:"
+    _LEAD + r"(?:(?:so|therefore|thus|hence|yes|ok(?:ay)?|alright|all right|overall)\W+)*(?:"
     r"(?:the |my )?final answer|(?:the )?answer is|in conclusion|to (?:summarize|conclude|sum up)|in summary|"
     r"i(?:'m| am) (?:confident|sure|fairly|pretty)|i think (?:that's|that is|this is) (?:it|correct|the answer|right)|"
     r"i don't (?:think|see) (?:there's|there is|i've|i have|any)|"
     r"i can(?:'t| not| now) (?:see|think|be (?:confident|sure))|"
     r"(?:so|therefore|thus|hence),? the (?:answer|final|value|number|result)|"
     r"i think (?:i've|i have) (?:covered|confirmed|verified|checked|considered)"
-    r")")
+    r")"
+)
 APPROACH_START = Cue(
-    _LEAD
-    + r"(?:(?:alright|all right|okay|ok|so|now|well)\W+)*(?:"
+    _LEAD + r"(?:(?:alright|all right|okay|ok|so|now|well)\W+)*(?:"
     r"first(?:ly)?,? (?:let(?:'s| me| us)|i(?:'ll| will| need to| should| can)? (?:find|calculate|compute|solve|"
     r"substitute|plug|look|consider|factor|expand|simplify|convert|isolate|set))|"
     r"let(?:'s| me| us) (?:start|begin|solve|tackle|try|find|calculate|compute|look at|consider|use|denote|"
@@ -220,16 +221,17 @@ APPROACH_START = Cue(
     r"i(?:'ll| will) (?:start|begin|use|try|solve)|"
     r"let(?:'s| me| us) see if (?:i|we) can|"
     r"let(?:'s| me| us) (?:convert|rewrite|define|denote|assign|call|apply|draw|list|set up|compute|evaluate)"
-    r")")
+    r")"
+)
 UNDERSTAND = Cue(
-    _LEAD
-    + r"(?:(?:alright|all right|okay|ok|so|now|well|hmm|first(?:ly)?|first things first)\W+)*(?:"
+    _LEAD + r"(?:(?:alright|all right|okay|ok|so|now|well|hmm|first(?:ly)?|first things first)\W+)*(?:"
     r"(?:i need to |let me |let's |we need to |i should |i have to )?(?:first )?(?:understand|recall|remember|"
     r"notice|think about what|figure out what|understand what)|"
     r"i (?:know|recall|remember|notice|think) (?:that|there)|(?:the|our|my) (?:goal|task|key|plan|strategy)|"
     r"first things first|i need to (?:find a way|figure out (?:how|what)|find out what|think about)|"
     r"(?:this|these|it) (?:looks|seems|is a)|looking at (?:this|the)"
-    r")")
+    r")"
+)
 # A paragraph that only says what is asked or given, right after the problem statement.
 ASKED = Cue(
     _LEAD + r"(?:(?:and|so|alright|all right|okay|ok|now)\W+)*(?:"
@@ -237,13 +239,14 @@ ASKED = Cue(
     r"evaluate|show|prove)\b|"
     r"we (?:have|are given)\b|"
     r"let(?:'s| me| us) (?:write down|restate|rewrite|list) (?:the|this|these|what)"
-    r")")
-ANOTHER_WAY = Cue(
-    r"\b(?:another|different|other|alternative|better|faster|simpler|easier) (?:way|approach|method)")
+    r")"
+)
+ANOTHER_WAY = Cue(r"\b(?:another|different|other|alternative|better|faster|simpler|easier) (?:way|approach|method)")
 # "Let me see if there's a different approach" / "Is there a faster way ...?" near the start of a paragraph
 ASKS_OTHER_WAY = Cue(
     r"\b(?:maybe|perhaps|if|whether|is|might be) there(?:'s| is| are)?\s*(?:a |an |any )?(?:different|another|better|"
-    r"other|faster|quicker|simpler|easier|smarter|more (?:efficient|direct|elegant)) (?:way|approach|method)")
+    r"other|faster|quicker|simpler|easier|smarter|more (?:efficient|direct|elegant)) (?:way|approach|method)"
+)
 
 
 BRIEF_ASIDE_CHARS = 250
@@ -252,8 +255,10 @@ LAST_REMARK_CHARS = 200
 
 # "Alternatively, I could graph the line ..." announces a check of its own; "Alternatively, 550 / 4 = 137.5"
 # only re-states a result inside the check under way.
-PLAN = Cue(r"\b(?:i|we) (?:could|can|might|may|will|'ll|should|consider)\b|\blet(?:'s| me| us)\b",
-                      (" could", " can", " might", " may", " will", " 'll", " should", " consider", "let"))
+PLAN = Cue(
+    r"\b(?:i|we) (?:could|can|might|may|will|'ll|should|consider)\b|\blet(?:'s| me| us)\b",
+    (" could", " can", " might", " may", " will", " 'll", " should", " consider", "let"),
+)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|\([a-z0-9]\))\s")
 
 
@@ -365,16 +370,27 @@ def opener_cues(ptext: list[str]) -> dict[str, list]:
     aff = [bool(AFFIRM.match(h)) for h in heads]
     weak = WEAK_VERIFY.each(heads)
     chk = CHECK_WORDS.each(heads120, weak)
-    return {"heads": heads, "ways": ways, "newap": newap, "asksother": asksother, "ver": ver, "aff": aff,
-            "weak": weak, "chk": chk, "oa": [x or y for x, y in zip(newap, asksother)],
-            "oc": [v or (not af and c) for v, af, c in zip(ver, aff, chk)]}
+    return {
+        "heads": heads,
+        "ways": ways,
+        "newap": newap,
+        "asksother": asksother,
+        "ver": ver,
+        "aff": aff,
+        "weak": weak,
+        "chk": chk,
+        "oa": [x or y for x, y in zip(newap, asksother)],
+        "oc": [v or (not af and c) for v, af, c in zip(ver, aff, chk)],
+    }
 
 
 _DIGITS = re.compile(r"\D+")
 # Characters that normalisation turns into digits (superscripts, vulgar fractions, circled / full-width / math
 # digits, roots). Without them, normalising a paragraph keeps its digits, in order.
-_DIGIT_MAKERS = re.compile(r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f"
-                           r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b\U0001d7ce-\U0001d7ff])")
+_DIGIT_MAKERS = re.compile(
+    r"[^\x00-\x7f](?<=[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f"
+    r"\u2460-\u24ff\u2776-\u2793\uff10-\uff19\u221a\u221b\U0001d7ce-\U0001d7ff])"
+)
 
 
 def lacks_digits(p: str, *digits: str) -> bool:
@@ -515,8 +531,11 @@ class HeuristicSegmenter:
                 continue
             approach_cue = oa[j]
             aside = answered and approach_cue and self._brief_aside(ptext, cue, j)
-            if approach_cue and (seg_has_work or kinds[j - 1][0] != "approach") and not (
-                    answered and (aside or self._continues_alternative(ptext, j, opened))):
+            if (
+                approach_cue
+                and (seg_has_work or kinds[j - 1][0] != "approach")
+                and not (answered and (aside or self._continues_alternative(ptext, j, opened)))
+            ):
                 k += 1
                 kinds[j] = ("approach", k)
                 seg_has_work = is_work(p)
@@ -547,8 +566,12 @@ class HeuristicSegmenter:
         head = p.lstrip()[:200]
         if APPROACH_START.search(head):
             return False
-        return (restates(p, problem) or bool(ASKED.search(head)) or _continues_previous(prev, p)
-                or (len(p.strip()) <= 4 and p.strip().isalpha()))
+        return (
+            restates(p, problem)
+            or bool(ASKED.search(head))
+            or _continues_previous(prev, p)
+            or (len(p.strip()) <= 4 and p.strip().isalpha())
+        )
 
     @staticmethod
     def _start_ahead(ptext: list[str], hit: list[bool], j: int, stop: int, window: int = 4) -> bool:
@@ -636,6 +659,7 @@ def approach_spans(segments: list[Segment]) -> dict[int, list[Segment]]:
 def abandoned_approaches(segments: list) -> set[int]:
     """Approaches followed directly by another approach: the trace changed method without checking them.
     Takes `Segment`s or their dicts."""
+
     def get(s, key):
         return s[key] if isinstance(s, dict) else getattr(s, key)
 

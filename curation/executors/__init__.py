@@ -38,9 +38,18 @@ BatchFn = Callable[[pa.Table], "pa.Table | None"]
 class Executor(Protocol):
     name: str
 
-    def map_batches(self, ctx: StageContext, table: str, fn: BatchFn, batch_size: int, *,
-                    schema: pa.Schema | None, out: str, description: str,
-                    resources: Resources) -> dict[str, int]: ...
+    def map_batches(
+        self,
+        ctx: StageContext,
+        table: str,
+        fn: BatchFn,
+        batch_size: int,
+        *,
+        schema: pa.Schema | None,
+        out: str,
+        description: str,
+        resources: Resources,
+    ) -> dict[str, int]: ...
 
     def close(self) -> None: ...
 

@@ -55,6 +55,8 @@ def key(batch: int) -> str:
 def align(part: pa.Table, schema: pa.Schema) -> pa.Table:
     """`part` with exactly `schema`'s columns, in its order: cast where the part's type is narrower (a column of
     nulls), null-filled where the part lacks the column."""
-    cols = [part.column(f.name).cast(f.type) if f.name in part.column_names else pa.nulls(part.num_rows, f.type)
-            for f in schema]
+    cols = [
+        part.column(f.name).cast(f.type) if f.name in part.column_names else pa.nulls(part.num_rows, f.type)
+        for f in schema
+    ]
     return pa.Table.from_arrays(cols, schema=schema)

@@ -17,9 +17,18 @@ if TYPE_CHECKING:
 class LocalExecutor:
     name = "local"
 
-    def map_batches(self, ctx: StageContext, table: str, fn: BatchFn, batch_size: int, *,
-                    schema: pa.Schema | None, out: str, description: str,
-                    resources: Resources | None = None) -> dict[str, int]:
+    def map_batches(
+        self,
+        ctx: StageContext,
+        table: str,
+        fn: BatchFn,
+        batch_size: int,
+        *,
+        schema: pa.Schema | None,
+        out: str,
+        description: str,
+        resources: Resources | None = None,
+    ) -> dict[str, int]:
         producer = ctx.producer(table)
         total = ctx.store.count(producer, table) if producer is not None else 0
         counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0, "not_written_rows": 0}

@@ -34,8 +34,9 @@ def _ray() -> Any:
         import ray
         import ray.data  # noqa: F401
     except ImportError as e:
-        raise UserError("executor 'ray' needs Ray Data: pip install 'cotforge[ray]' (or 'ray[data]>=2.9'); "
-                        f"import failed: {e}") from None
+        raise UserError(
+            f"executor 'ray' needs Ray Data: pip install 'cotforge[ray]' (or 'ray[data]>=2.9'); import failed: {e}"
+        ) from None
     return ray
 
 
@@ -47,8 +48,11 @@ class RayExecutor:
         self.cfg = cfg
         self.started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": cfg.log_to_driver,
-                                      "configure_logging": False}
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": cfg.log_to_driver,
+                "configure_logging": False,
+            }
             if cfg.address is None:  # start a local instance sized here; joining a cluster takes its size
                 kwargs.update(num_cpus=cfg.num_cpus, num_gpus=cfg.num_gpus)
                 if cfg.object_store_mb is not None:
@@ -68,18 +72,30 @@ class RayExecutor:
         if resources.gpus:
             n = min(n, int(total.get("GPU", 0) // resources.gpus))
             if n == 0:
-                raise UserError(f"the stage asks for {resources.gpus} GPU(s) per worker but the Ray cluster has "
-                                f"{total.get('GPU', 0)}; add GPU nodes or lower the stage's resources")
+                raise UserError(
+                    f"the stage asks for {resources.gpus} GPU(s) per worker but the Ray cluster has "
+                    f"{total.get('GPU', 0)}; add GPU nodes or lower the stage's resources"
+                )
         cap = getattr(fn, "max_workers", None) or math.inf
         return int(max(1, min(n, pending, cap)))
 
-    def map_batches(self, ctx: StageContext, table: str, fn: BatchFn, batch_size: int, *,
-                    schema: pa.Schema | None, out: str, description: str,
-                    resources: Resources) -> dict[str, int]:
+    def map_batches(
+        self,
+        ctx: StageContext,
+        table: str,
+        fn: BatchFn,
+        batch_size: int,
+        *,
+        schema: pa.Schema | None,
+        out: str,
+        description: str,
+        resources: Resources,
+    ) -> dict[str, int]:
         if getattr(fn, "ordered", False):
             ctx.log(f"{description}: batches depend on earlier ones; running them in order in the driver")
-            return LocalExecutor().map_batches(ctx, table, fn, batch_size, schema=schema, out=out,
-                                               description=description, resources=resources)
+            return LocalExecutor().map_batches(
+                ctx, table, fn, batch_size, schema=schema, out=out, description=description, resources=resources
+            )
         ray = _ray()
         counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0, "not_written_rows": 0}
         producer = ctx.producer(table)
@@ -95,16 +111,27 @@ class RayExecutor:
             advance(parts.total - sum(stop - start for _, start, stop in pending))
             if not pending:
                 return counts
-            ds = ray.data.from_items([{"key": k, "start": s, "stop": e} for k, s, e in pending],
-                                     override_num_blocks=len(pending))
+            ds = ray.data.from_items(
+                [{"key": k, "start": s, "stop": e} for k, s, e in pending], override_num_blocks=len(pending)
+            )
             options: dict[str, Any] = {"num_cpus": resources.cpus, "num_gpus": resources.gpus or None}
             if resources.memory_gib:
                 options["memory"] = int(resources.memory_gib * 2**30)
             pool = ray.data.ActorPoolStrategy(size=self.workers(resources, fn, len(pending)))
-            ds = ds.map_batches(BatchWorker, batch_size=1, batch_format="pyarrow", compute=pool,
-                                fn_constructor_kwargs={"fn": fn, "root": str(ctx.store.root), "stage": ctx.name,
-                                                       "out": out, "parts": parts},
-                                **{k: v for k, v in options.items() if v is not None})
+            ds = ds.map_batches(
+                BatchWorker,
+                batch_size=1,
+                batch_format="pyarrow",
+                compute=pool,
+                fn_constructor_kwargs={
+                    "fn": fn,
+                    "root": str(ctx.store.root),
+                    "stage": ctx.name,
+                    "out": out,
+                    "parts": parts,
+                },
+                **{k: v for k, v in options.items() if v is not None},
+            )
             for row in ds.iter_rows():
                 if row["error"] is not None:
                     raise pickle.loads(row["error"])
@@ -147,13 +174,27 @@ class BatchWorker:
                     self.store.write_part(self.stage, self.out, result, key=item["key"])
             except Exception as e:  # sent back whole: Ray would keep only its text and retry the batch
                 result, error = None, _pickled(e, item["key"])
-            rows.append({"key": item["key"], "rows": chunk.num_rows, "written": result is not None,
-                         "stats": json.dumps(take_stats(self.fn)), "error": error})
+            rows.append(
+                {
+                    "key": item["key"],
+                    "rows": chunk.num_rows,
+                    "written": result is not None,
+                    "stats": json.dumps(take_stats(self.fn)),
+                    "error": error,
+                }
+            )
         return pa.Table.from_pylist(rows, schema=ROW)
 
 
-ROW = pa.schema([("key", pa.string()), ("rows", pa.int64()), ("written", pa.bool_()), ("stats", pa.string()),
-                 ("error", pa.binary())])
+ROW = pa.schema(
+    [
+        ("key", pa.string()),
+        ("rows", pa.int64()),
+        ("written", pa.bool_()),
+        ("stats", pa.string()),
+        ("error", pa.binary()),
+    ]
+)
 
 
 def _pickled(e: Exception, key: str) -> bytes:

@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..rundata import RunTables, load_run
 from ..config.export import FORMATS, CardConfig, ExportFilters
 from ..errors import UserError
+from ..rundata import RunTables, load_run
 from ..store import atomic_write_bytes, atomic_write_json
 from . import formats as F
 from .frame import load_frames
@@ -23,15 +23,24 @@ from .frame import load_frames
 __all__ = ["FORMATS", "export_format", "export_run"]
 
 
-def export_format(run: RunTables, fmt: str, dest: Path, filters: ExportFilters, card: CardConfig | None = None,
-                  max_shard_mb: int = 300, repo_id: str | None = None) -> dict[str, Any]:
+def export_format(
+    run: RunTables,
+    fmt: str,
+    dest: Path,
+    filters: ExportFilters,
+    card: CardConfig | None = None,
+    max_shard_mb: int = 300,
+    repo_id: str | None = None,
+) -> dict[str, Any]:
     """Write one format into `dest`; returns what was written (files, row counts, filter stats)."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: unknown export format; formats are: {', '.join(FORMATS)}")
     frames = load_frames(run, filters)
     if fmt in ("trl-preference",) and frames.pairs is None:
-        raise UserError(f"{run.root}: format {fmt!r} needs the `pairs` table, which the select stage writes; "
-                        "enable `select:` in the manifest and re-run")
+        raise UserError(
+            f"{run.root}: format {fmt!r} needs the `pairs` table, which the select stage writes; "
+            "enable `select:` in the manifest and re-run"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     pos = filters.positives_only
     if fmt == "hf":
@@ -41,13 +50,23 @@ def export_format(run: RunTables, fmt: str, dest: Path, filters: ExportFilters, 
             shutil.rmtree(dest / "data" / sub, ignore_errors=True)
         written = F.write_hf(frames, dest, pos, max_shard_mb)
         card = card or CardConfig()
-        text = build_card(run, written, frames.stats, pretty_name=card.pretty_name, license_override=card.license,
-                          language=card.language, tags=card.tags, filters=filters.model_dump(exclude_defaults=True),
-                          repo_id=repo_id)
+        text = build_card(
+            run,
+            written,
+            frames.stats,
+            pretty_name=card.pretty_name,
+            license_override=card.license,
+            language=card.language,
+            tags=card.tags,
+            filters=filters.model_dump(exclude_defaults=True),
+            repo_id=repo_id,
+        )
         atomic_write_bytes(dest / "README.md", text.encode("utf-8"))
         atomic_write_json(dest / "cotforge_lock.json", sanitize(run.lock))
-        result: dict[str, Any] = {"configs": written, "files": ["README.md", "cotforge_lock.json"] + [
-            f for c in written.values() for f in c.get("files", [])]}
+        result: dict[str, Any] = {
+            "configs": written,
+            "files": ["README.md", "cotforge_lock.json"] + [f for c in written.values() for f in c.get("files", [])],
+        }
     elif fmt == "trl-sft":
         result = F.write_trl_sft(frames, dest, pos)
     elif fmt == "trl-preference":
@@ -65,9 +84,16 @@ def export_format(run: RunTables, fmt: str, dest: Path, filters: ExportFilters, 
     return result
 
 
-def export_run(run_dir: Path | str | RunTables, formats: list[str], out: Path | str,
-               filters: ExportFilters | None = None, card: CardConfig | None = None, max_shard_mb: int = 300,
-               subdirs: bool | None = None, repo_id: str | None = None) -> dict[str, Any]:
+def export_run(
+    run_dir: Path | str | RunTables,
+    formats: list[str],
+    out: Path | str,
+    filters: ExportFilters | None = None,
+    card: CardConfig | None = None,
+    max_shard_mb: int = 300,
+    subdirs: bool | None = None,
+    repo_id: str | None = None,
+) -> dict[str, Any]:
     """Export several formats. With one format and `subdirs` unset, files go straight into `out`; otherwise into
     `out/<format>/`."""
     run = run_dir if isinstance(run_dir, RunTables) else load_run(run_dir)

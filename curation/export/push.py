@@ -55,8 +55,15 @@ def _transient(e: BaseException) -> bool:
     return isinstance(e, (httpx.TransportError, ConnectionError, TimeoutError))
 
 
-def with_retries(fn: Callable[[], T], what: str, *, max_retries: int, base_wait: float, max_wait: float = 60.0,
-                 on_retry: Callable[[str, BaseException, float], None] | None = None) -> T:
+def with_retries(
+    fn: Callable[[], T],
+    what: str,
+    *,
+    max_retries: int,
+    base_wait: float,
+    max_wait: float = 60.0,
+    on_retry: Callable[[str, BaseException, float], None] | None = None,
+) -> T:
     attempt = 0
     while True:
         try:
@@ -71,7 +78,7 @@ def with_retries(fn: Callable[[], T], what: str, *, max_retries: int, base_wait:
                     retry_after = float(resp.headers.get("Retry-After"))
                 except (TypeError, ValueError):
                     retry_after = None
-            wait = retry_after if retry_after is not None else min(max_wait, base_wait * 2 ** attempt)
+            wait = retry_after if retry_after is not None else min(max_wait, base_wait * 2**attempt)
             wait = min(max_wait, wait) * (1 + 0.25 * random.random())
             if on_retry:
                 on_retry(what, e, wait)
@@ -82,8 +89,9 @@ def with_retries(fn: Callable[[], T], what: str, *, max_retries: int, base_wait:
 def plan_files(folder: Path, configs: list[str] | None = None) -> list[Path]:
     """Files of the export to upload (README.md excluded: it is merged and sent last)."""
     if not (folder / "data").is_dir():
-        raise UserError(f"{folder}: no data/ folder; push expects an `hf` export "
-                        "(`cotforge export RUN_DIR --format hf --out DIR`)")
+        raise UserError(
+            f"{folder}: no data/ folder; push expects an `hf` export (`cotforge export RUN_DIR --format hf --out DIR`)"
+        )
     files = []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder)
@@ -118,10 +126,21 @@ def batches(files: list[Path], max_files: int, max_bytes: int) -> list[list[Path
     return out
 
 
-def push_folder(folder: Path | str, repo_id: str, *, private: bool = False, token: str | None = None,
-                endpoint: str | None = None, revision: str | None = None, configs: list[str] | None = None,
-                commit_max_files: int = 100, commit_max_mb: int = 2048, max_retries: int = 6,
-                base_wait: float = 2.0, log: Callable[[str], None] | None = None) -> PushResult:
+def push_folder(
+    folder: Path | str,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+    revision: str | None = None,
+    configs: list[str] | None = None,
+    commit_max_files: int = 100,
+    commit_max_mb: int = 2048,
+    max_retries: int = 6,
+    base_wait: float = 2.0,
+    log: Callable[[str], None] | None = None,
+) -> PushResult:
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -143,16 +162,19 @@ def push_folder(folder: Path | str, repo_id: str, *, private: bool = False, toke
         return with_retries(fn, what, max_retries=max_retries, base_wait=base_wait, on_retry=note)
 
     api = HfApi(endpoint=endpoint, token=token)
-    url = retry("create repo", lambda: api.create_repo(repo_id, repo_type="dataset", private=private,
-                                                       exist_ok=True))
+    url = retry("create repo", lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True))
     result.url = str(url)
 
     # existing card → merge (never overwrite metadata blindly)
     existing = None
     with tempfile.TemporaryDirectory(prefix="cotforge-card-") as tmp:
         try:
-            path = retry("read card", lambda: api.hf_hub_download(repo_id, "README.md", repo_type="dataset",
-                                                                  revision=revision, cache_dir=tmp))
+            path = retry(
+                "read card",
+                lambda: api.hf_hub_download(
+                    repo_id, "README.md", repo_type="dataset", revision=revision, cache_dir=tmp
+                ),
+            )
             existing = Path(path).read_text(encoding="utf-8")
         except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
             existing = None
@@ -176,8 +198,9 @@ def push_folder(folder: Path | str, repo_id: str, *, private: bool = False, toke
 
     def commit_card():
         op = CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=merged.encode("utf-8"))
-        return api.create_commit(repo_id, [op], commit_message="cotforge push: dataset card", repo_type="dataset",
-                                 revision=revision)
+        return api.create_commit(
+            repo_id, [op], commit_message="cotforge push: dataset card", repo_type="dataset", revision=revision
+        )
 
     info = retry("commit card", commit_card)
     result.commits.append(getattr(info, "oid", None) or "")

@@ -29,8 +29,9 @@ def _domain(ground_truth: Any, extra_info: dict | None) -> str:
     return "math"
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
-                  **kwargs: Any) -> float:
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None, **kwargs: Any
+) -> float:
     """1.0 when the response is right (math: its final answer is equivalent to the reference; code: its last fenced
     code block passes every test), else 0.0. A reference the verifier cannot read scores 0.0 (verl needs a
     number); `data_source` is not needed (the domain says which verifier)."""

@@ -42,11 +42,15 @@ def to_arrow(data: Any, what: str) -> pa.Table:
         import datasets
 
         if isinstance(data, datasets.DatasetDict):
-            raise UserError(f"{what}: got a DatasetDict with splits {list(data)}; pass one split, "
-                            f"e.g. ds[{next(iter(data), 'train')!r}]")
+            raise UserError(
+                f"{what}: got a DatasetDict with splits {list(data)}; pass one split, "
+                f"e.g. ds[{next(iter(data), 'train')!r}]"
+            )
         if isinstance(data, datasets.IterableDataset):
-            raise UserError(f"{what}: an IterableDataset (streaming) has no fixed content to fingerprint; "
-                            "write it to parquet/jsonl and use a file source, or pass a materialized Dataset")
+            raise UserError(
+                f"{what}: an IterableDataset (streaming) has no fixed content to fingerprint; "
+                "write it to parquet/jsonl and use a file source, or pass a materialized Dataset"
+            )
         if isinstance(data, datasets.Dataset):
             # honours select/filter/shuffle (indices mapping); memory-mapped data is not copied
             return data.with_format("arrow")[:]
@@ -57,8 +61,10 @@ def to_arrow(data: Any, what: str) -> pa.Table:
             return pa.Table.from_pylist(data)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
             raise UserError(f"{what}: the list of dicts does not form one table: {e}") from None
-    raise UserError(f"{what}: cannot read rows from a {type_name(data)}; pass a polars or pandas DataFrame, "
-                    "a datasets.Dataset, a pyarrow.Table or a list of dicts")
+    raise UserError(
+        f"{what}: cannot read rows from a {type_name(data)}; pass a polars or pandas DataFrame, "
+        "a datasets.Dataset, a pyarrow.Table or a list of dicts"
+    )
 
 
 def fingerprint(table: pa.Table) -> str:
@@ -80,17 +86,20 @@ def fingerprint(table: pa.Table) -> str:
 def attach(source: SourceConfig, data: Any) -> None:
     """Give a `kind: memory` source its rows: sets `source.memory` (what lock.json records) and the table."""
     table = to_arrow(data, f"source {source.name!r}")
-    source.memory = MemorySpec(fingerprint=fingerprint(table), rows=table.num_rows,
-                               columns=list(table.column_names), type=type_name(data))
+    source.memory = MemorySpec(
+        fingerprint=fingerprint(table), rows=table.num_rows, columns=list(table.column_names), type=type_name(data)
+    )
     source._data = table
 
 
 def read_memory(source: SourceConfig, batch_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
     table = source._data
     if not isinstance(table, pa.Table):
-        raise UserError(f"source {source.name!r}: kind 'memory' has no rows attached; its rows come from Python: "
-                        f"Pipeline.from_dict(..., sources={{{source.name!r}: data}}) or "
-                        f"Pipeline.from_yaml(path, sources={{{source.name!r}: data}})")
+        raise UserError(
+            f"source {source.name!r}: kind 'memory' has no rows attached; its rows come from Python: "
+            f"Pipeline.from_dict(..., sources={{{source.name!r}: data}}) or "
+            f"Pipeline.from_yaml(path, sources={{{source.name!r}: data}})"
+        )
     n = 0
     for batch in table.to_batches(max_chunksize=batch_size):
         for row in batch.to_pylist():

@@ -89,7 +89,9 @@ def read_hf(source: SourceConfig, base_dir: Path) -> Iterator[tuple[str, dict[st
         data_files = spec.data_files
         if data_files is not None:
             files = [data_files] if isinstance(data_files, str) else list(data_files)
-            data_files = [str(base_dir / f) if not Path(f).is_absolute() and (base_dir / f).exists() else f for f in files]
+            data_files = [
+                str(base_dir / f) if not Path(f).is_absolute() and (base_dir / f).exists() else f for f in files
+            ]
         try:
             rows = datasets.load_dataset(
                 path,
@@ -101,13 +103,17 @@ def read_hf(source: SourceConfig, base_dir: Path) -> Iterator[tuple[str, dict[st
                 streaming=True,
             )
         except Exception as e:  # datasets raises many types; the user needs the source name and the cause
-            raise UserError(f"source {source.name!r}: datasets.load_dataset({path!r}, {spec.name!r}, "
-                            f"split={spec.split!r}) failed: {type(e).__name__}: {e}") from e
+            raise UserError(
+                f"source {source.name!r}: datasets.load_dataset({path!r}, {spec.name!r}, "
+                f"split={spec.split!r}) failed: {type(e).__name__}: {e}"
+            ) from e
     for n, row in enumerate(rows):
         yield f"{spec.path}[{spec.split}]#row={n}", row
 
 
-def iter_source(source: SourceConfig, base_dir: Path, batch_size: int) -> Iterator[tuple[str, dict[str, Any] | RawError]]:
+def iter_source(
+    source: SourceConfig, base_dir: Path, batch_size: int
+) -> Iterator[tuple[str, dict[str, Any] | RawError]]:
     path = (base_dir / source.path) if source.path is not None and not source.path.is_absolute() else source.path
     if source.kind == "jsonl":
         yield from read_jsonl(path)

@@ -93,16 +93,19 @@ class ModuleStage:
         self.module.run(ctx)
 
 
-REGISTRY: dict[str, Stage] = {s.name: s for s in (
-    ModuleStage("collect"),
-    ModuleStage("dedup"),
-    ModuleStage("decontaminate"),
-    ModuleStage("distill"),
-    ModuleStage("verify"),
-    ModuleStage("segment"),
-    ModuleStage("select"),
-    ModuleStage("export"),
-)}
+REGISTRY: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        ModuleStage("collect"),
+        ModuleStage("dedup"),
+        ModuleStage("decontaminate"),
+        ModuleStage("distill"),
+        ModuleStage("verify"),
+        ModuleStage("segment"),
+        ModuleStage("select"),
+        ModuleStage("export"),
+    )
+}
 NAMES: list[str] = list(REGISTRY)
 
 

@@ -22,7 +22,6 @@ from ..stage import StageContext
 from ..text.basic import normalize_text
 
 
-
 def enabled(manifest: Manifest) -> bool:
     return True
 
@@ -126,17 +125,30 @@ def run(ctx: StageContext) -> None:
                 kept, removed = [], []
                 for loc, row in batch:
                     if isinstance(row, RawError):
-                        removed.append({"reason": row.reason, "source": source.name, "location": loc,
-                                        "evidence": records.canonical_json({"detail": row.detail}), "problem": row.raw})
+                        removed.append(
+                            {
+                                "reason": row.reason,
+                                "source": source.name,
+                                "location": loc,
+                                "evidence": records.canonical_json({"detail": row.detail}),
+                                "problem": row.raw,
+                            }
+                        )
                         continue
                     try:
                         kept.append(to_query(row, source, cfg.nfkc, require))
                     except ValueError as e:
                         reason, detail = e.args if len(e.args) == 2 else ("invalid", str(e))
                         problem = get_field(row, source.fields.problem)
-                        removed.append({"reason": reason, "source": source.name, "location": loc,
-                                        "evidence": records.canonical_json({"detail": detail}),
-                                        "problem": problem if isinstance(problem, str) else None})
+                        removed.append(
+                            {
+                                "reason": reason,
+                                "source": source.name,
+                                "location": loc,
+                                "evidence": records.canonical_json({"detail": detail}),
+                                "problem": problem if isinstance(problem, str) else None,
+                            }
+                        )
                 counts["kept"] += len(kept)
                 counts["removed"] += len(removed)
                 # queries first, removed last: the pair of keyed parts marks the batch done.

@@ -17,7 +17,6 @@ from ..llm import TeacherPool
 from ..stage import StageContext
 from ..text.contamination import BenchmarkIndex
 
-
 JUDGE_PROMPT = (
     "Are these two problems the same problem (same question and same given values, possibly reworded)? "
     "Answer only YES or NO.\n\nProblem A:\n{a}\n\nProblem B:\n{b}"
@@ -87,9 +86,14 @@ def run(ctx: StageContext) -> None:
                 skipped += 1
                 continue
             part_stats: dict = {}
-            hits = index.detect(q.column("problem").to_pylist(), q.column("domain").to_pylist(), ctx.cache_dir,
-                                judge, part_stats,
-                                tests=q.column("tests").to_pylist() if "tests" in q.column_names else None)
+            hits = index.detect(
+                q.column("problem").to_pylist(),
+                q.column("domain").to_pylist(),
+                ctx.cache_dir,
+                judge,
+                part_stats,
+                tests=q.column("tests").to_pylist() if "tests" in q.column_names else None,
+            )
             _add_stats(detect_stats, part_stats)
             for hs in hits:
                 for bench in {h.benchmark for h in hs}:
@@ -121,13 +125,21 @@ def _apply(q: pa.Table, hits: list, action: str) -> tuple[pa.Table, list[dict]]:
             meta[i] = records.merge_metadata(meta[i], {"contamination": [h.to_dict() for h in hits[i]]})
         return q.set_column(q.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string())), []
     sel = pa.array(np.flatnonzero(dirty))
-    ids, sources, source_ids, problems = (q.column(c).take(sel).to_pylist()
-                                          for c in ("query_id", "source", "source_id", "problem"))
+    ids, sources, source_ids, problems = (
+        q.column(c).take(sel).to_pylist() for c in ("query_id", "source", "source_id", "problem")
+    )
     removed = []
     for k, i in enumerate(np.flatnonzero(dirty)):
         hs = [h.to_dict() for h in hits[i]]
         ev = {**hs[0], "hits": hs}
-        removed.append({"query_id": ids[k], "reason": "contaminated", "source": sources[k],
-                        "location": f"{sources[k]}:{source_ids[k]}" if source_ids[k] else sources[k],
-                        "evidence": records.canonical_json(ev), "problem": problems[k]})
+        removed.append(
+            {
+                "query_id": ids[k],
+                "reason": "contaminated",
+                "source": sources[k],
+                "location": f"{sources[k]}:{source_ids[k]}" if source_ids[k] else sources[k],
+                "evidence": records.canonical_json(ev),
+                "problem": problems[k],
+            }
+        )
     return q.filter(pa.array(~dirty)), removed

@@ -10,7 +10,6 @@ Representative rule (`keep`): rows with a reference answer (math) or tests (code
 
 from __future__ import annotations
 
-
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -19,7 +18,6 @@ from .. import records
 from ..config.dedup import DedupConfig
 from ..stage import StageContext
 from ..text.dedup import find_duplicates
-
 
 
 def fingerprint_config(manifest):
@@ -54,8 +52,16 @@ def run(ctx: StageContext) -> None:
     else:
         has = (q["reference_answer"].is_not_null() | q["tests"].is_not_null()).to_numpy()
         rank = np.where(has, 0, n) + order
-    res = find_duplicates(q["problem"], rank, exact=cfg.exact, near=cfg.near, semantic=cfg.semantic,
-                          cache_dir=ctx.cache_dir, log=ctx.log, domains=q["domain"].to_list())
+    res = find_duplicates(
+        q["problem"],
+        rank,
+        exact=cfg.exact,
+        near=cfg.near,
+        semantic=cfg.semantic,
+        cache_dir=ctx.cache_dir,
+        log=ctx.log,
+        domains=q["domain"].to_list(),
+    )
     ids, sources, source_ids = q["query_id"], q["source"], q["source_id"]
     del q
     kept = res.kept
@@ -83,8 +89,10 @@ def run(ctx: StageContext) -> None:
             member_ids = iter(ids.gather(np.concatenate(shown)).to_list() if shown else [])  # one lookup
             for k, ms in zip(ks, shown):
                 r = int(rep_of[k])
-                meta[r - lo] = records.merge_metadata(meta[r - lo], {"dedup": {
-                    "cluster_size": int(sizes[k]) + 1, "members": [next(member_ids) for _ in ms]}})
+                meta[r - lo] = records.merge_metadata(
+                    meta[r - lo],
+                    {"dedup": {"cluster_size": int(sizes[k]) + 1, "members": [next(member_ids) for _ in ms]}},
+                )
             out = chunk.set_column(chunk.schema.get_field_index("metadata"), "metadata", pa.array(meta, pa.string()))
             out = out.filter(pa.array(kept[lo:hi]))
             # queries first, removed last: the pair of keyed parts marks the slice done.
@@ -99,8 +107,16 @@ def run(ctx: StageContext) -> None:
     ctx.stats.update(res.stats)
 
 
-def _removed_rows(res, chunk: pa.Table, lo: int, removed_idx: np.ndarray, ids: pl.Series, sources: pl.Series,
-                  source_ids: pl.Series, kept_ids: set) -> list[dict]:
+def _removed_rows(
+    res,
+    chunk: pa.Table,
+    lo: int,
+    removed_idx: np.ndarray,
+    ids: pl.Series,
+    sources: pl.Series,
+    source_ids: pl.Series,
+    kept_ids: set,
+) -> list[dict]:
     """`removed` rows for the removed rows of the input slice starting at `lo` (evidence: the kept row)."""
     sel = removed_idx[np.searchsorted(removed_idx, lo) : np.searchsorted(removed_idx, lo + chunk.num_rows)]
     if not len(sel):
@@ -108,8 +124,9 @@ def _removed_rows(res, chunk: pa.Table, lo: int, removed_idx: np.ndarray, ids: p
     roots = res.root[sel]
     root_ids, root_src, root_sid = (c.gather(roots).to_list() for c in (ids, sources, source_ids))
     local = pa.array(sel - lo)
-    my_ids, my_src, my_sid, my_problem = (chunk.column(c).take(local).to_pylist()
-                                          for c in ("query_id", "source", "source_id", "problem"))
+    my_ids, my_src, my_sid, my_problem = (
+        chunk.column(c).take(local).to_pylist() for c in ("query_id", "source", "source_id", "problem")
+    )
     numbers = res.numbers.gather(sel).to_list()
     via = res.parent[sel]
     via_ids = dict(zip(via.tolist(), ids.gather(via).to_list()))  # fetched once, not one Series lookup a row
@@ -118,10 +135,24 @@ def _removed_rows(res, chunk: pa.Table, lo: int, removed_idx: np.ndarray, ids: p
         ev = res.evidence(i)
         if "via" in ev:
             ev["via"] = via_ids[ev["via"]]
-        ev.update({"kept": root_ids[k], "kept_source": root_src[k], "kept_source_id": root_sid[k],
-                   "kept_location": _location(root_src[k], root_sid[k]), "numbers": numbers[k]})
+        ev.update(
+            {
+                "kept": root_ids[k],
+                "kept_source": root_src[k],
+                "kept_source_id": root_sid[k],
+                "kept_location": _location(root_src[k], root_sid[k]),
+                "numbers": numbers[k],
+            }
+        )
         # an exact copy has the kept row's content hash: that id is still in the run, so it is not this row's
-        out.append({"query_id": None if my_ids[k] in kept_ids else my_ids[k], "reason": res.reason[i],
-                    "source": my_src[k], "location": _location(my_src[k], my_sid[k]),
-                    "evidence": records.canonical_json(ev), "problem": my_problem[k]})
+        out.append(
+            {
+                "query_id": None if my_ids[k] in kept_ids else my_ids[k],
+                "reason": res.reason[i],
+                "source": my_src[k],
+                "location": _location(my_src[k], my_sid[k]),
+                "evidence": records.canonical_json(ev),
+                "problem": my_problem[k],
+            }
+        )
     return out

@@ -42,8 +42,10 @@ def enabled(manifest: Manifest) -> bool:
 def selected_teachers(manifest: Manifest) -> list[TeacherConfig]:
     cfg = manifest.distill
     if not manifest.teachers:
-        raise UserError("distill: the manifest has a `distill:` section but no `teachers:`; add at least one teacher "
-                        "(backend: vllm | openai | transformers | replay)")
+        raise UserError(
+            "distill: the manifest has a `distill:` section but no `teachers:`; add at least one teacher "
+            "(backend: vllm | openai | transformers | replay)"
+        )
     if cfg is None or cfg.teachers is None:
         return list(manifest.teachers)
     by_name = {t.name: t for t in manifest.teachers}
@@ -83,24 +85,49 @@ class Failures:
         self.by_kind[kind] += 1
         self.by_teacher[teacher][kind] += 1
         if len(self.examples) < EXAMPLES:
-            self.examples.append({"teacher": teacher, "query_id": query_id, "kind": kind,
-                                  "error": (res.error or "")[:500], "attempts": res.attempts})
+            self.examples.append(
+                {
+                    "teacher": teacher,
+                    "query_id": query_id,
+                    "kind": kind,
+                    "error": (res.error or "")[:500],
+                    "attempts": res.attempts,
+                }
+            )
 
     @property
     def total(self) -> int:
         return sum(self.by_kind.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "by_kind": dict(self.by_kind),
-                "by_teacher": {t: dict(c) for t, c in self.by_teacher.items()}, "examples": self.examples}
+        return {
+            "total": self.total,
+            "by_kind": dict(self.by_kind),
+            "by_teacher": {t: dict(c) for t, c in self.by_teacher.items()},
+            "examples": self.examples,
+        }
 
 
-def _trace(teacher: str, model: str | None, backend: str, query_id: str, sample_index: int, sampling: Any,
-           messages: list[dict[str, str]], completion: str | None, server_reasoning: str | None,
-           finish_reason: str | None, tags: tuple[str, str] | None, prompt_tokens: int | None,
-           completion_tokens: int | None, latency_s: float | None, error: str | None = None,
-           reasoning: str | None = None, answer: str | None = None,
-           mean_logprob: float | None = None) -> dict[str, Any]:
+def _trace(
+    teacher: str,
+    model: str | None,
+    backend: str,
+    query_id: str,
+    sample_index: int,
+    sampling: Any,
+    messages: list[dict[str, str]],
+    completion: str | None,
+    server_reasoning: str | None,
+    finish_reason: str | None,
+    tags: tuple[str, str] | None,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    latency_s: float | None,
+    error: str | None = None,
+    reasoning: str | None = None,
+    answer: str | None = None,
+    mean_logprob: float | None = None,
+) -> dict[str, Any]:
     if error is not None:
         r, a, status = None, None, "failed"
     elif reasoning is not None or answer is not None:  # the data already split it (AM think/answer_content)
@@ -114,11 +141,23 @@ def _trace(teacher: str, model: str | None, backend: str, query_id: str, sample_
     sampling_s = records.canonical_json(sampling if sampling is not None else {})
     return {
         "trace_id": records.trace_id(query_id, teacher, sample_index, sampling_s),
-        "query_id": query_id, "teacher": teacher, "model": model, "backend": backend,
-        "sample_index": sample_index, "sampling": sampling_s, "messages": records.canonical_json(messages),
-        "completion": completion, "reasoning": r, "answer": a, "finish_reason": finish_reason,
-        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "latency_s": latency_s,
-        "mean_logprob": mean_logprob, "error": error, "status": status,
+        "query_id": query_id,
+        "teacher": teacher,
+        "model": model,
+        "backend": backend,
+        "sample_index": sample_index,
+        "sampling": sampling_s,
+        "messages": records.canonical_json(messages),
+        "completion": completion,
+        "reasoning": r,
+        "answer": a,
+        "finish_reason": finish_reason,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "latency_s": latency_s,
+        "mean_logprob": mean_logprob,
+        "error": error,
+        "status": status,
     }
 
 
@@ -137,25 +176,49 @@ def _account(acc: dict[str, Any], row: dict[str, Any]) -> None:
 
 
 def _new_acc(t: TeacherConfig, model: str | None) -> dict[str, Any]:
-    return {"backend": t.backend, "model": model, "traces": 0, "prompt_tokens": 0, "completion_tokens": 0,
-            "truncated": 0, "malformed": 0, "failed": 0, "with_mean_logprob": 0}
+    return {
+        "backend": t.backend,
+        "model": model,
+        "traces": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "truncated": 0,
+        "malformed": 0,
+        "failed": 0,
+        "with_mean_logprob": 0,
+    }
 
 
 def _cost(acc: dict[str, Any], t: TeacherConfig) -> None:
     if t.prices is not None:
-        acc["cost_usd"] = round(acc["prompt_tokens"] / 1e6 * t.prices.input_per_mtok
-                                + acc["completion_tokens"] / 1e6 * t.prices.output_per_mtok, 6)
+        acc["cost_usd"] = round(
+            acc["prompt_tokens"] / 1e6 * t.prices.input_per_mtok
+            + acc["completion_tokens"] / 1e6 * t.prices.output_per_mtok,
+            6,
+        )
 
 
 # --- replay ----------------------------------------------------------------------------------------------------
-def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[str, str],
-               by_source_id: dict[str, str], stats: dict[str, Any]) -> None:
+def run_replay(
+    ctx: StageContext,
+    ti: int,
+    t: TeacherConfig,
+    by_problem: dict[str, str],
+    by_source_id: dict[str, str],
+    stats: dict[str, Any],
+) -> None:
     r = t.replay
     assert r is not None
     counter = token_counter(t.tokenizer, t.revision) if t.tokenizer else None
     tags = ("<think>", "</think>")
-    summary = {"rows": 0, "matched": 0, "unmatched": 0, "unreadable": 0, "unmatched_examples": [],
-               "unreadable_examples": []}
+    summary = {
+        "rows": 0,
+        "matched": 0,
+        "unmatched": 0,
+        "unreadable": 0,
+        "unmatched_examples": [],
+        "unreadable_examples": [],
+    }
     accs: dict[str, dict[str, Any]] = {}
     seen: Counter[tuple[str, str]] = Counter()
     buf: list[dict[str, Any]] = []
@@ -187,8 +250,13 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
                 summary["unmatched"] += 1
                 if len(summary["unmatched_examples"]) < EXAMPLES:
                     summary["unmatched_examples"].append(
-                        {"location": row.location, "teacher": row.teacher, "source_id": row.source_id,
-                         "problem": (row.problem or "")[:200]})
+                        {
+                            "location": row.location,
+                            "teacher": row.teacher,
+                            "source_id": row.source_id,
+                            "problem": (row.problem or "")[:200],
+                        }
+                    )
                 continue
             summary["matched"] += 1
             sample_index = seen[(row.teacher, qid)]
@@ -197,10 +265,25 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
             if ctok is None and counter is not None:
                 ctok = counter(row.completion)
             sampling = {"replay": t.name, "source": row.sampling} if row.sampling is not None else {"replay": t.name}
-            tr = _trace(row.teacher, row.teacher, "replay", qid, sample_index, sampling,
-                        [{"role": "user", "content": row.problem or ""}], row.completion, None, row.finish_reason,
-                        tags, None, ctok, None, reasoning=row.reasoning, answer=row.answer,
-                        mean_logprob=row.mean_logprob)
+            tr = _trace(
+                row.teacher,
+                row.teacher,
+                "replay",
+                qid,
+                sample_index,
+                sampling,
+                [{"role": "user", "content": row.problem or ""}],
+                row.completion,
+                None,
+                row.finish_reason,
+                tags,
+                None,
+                ctok,
+                None,
+                reasoning=row.reasoning,
+                answer=row.answer,
+                mean_logprob=row.mean_logprob,
+            )
             acc = accs.setdefault(row.teacher, _new_acc(t, row.teacher))
             _account(acc, tr)
             buf.append(tr)
@@ -208,8 +291,10 @@ def run_replay(ctx: StageContext, ti: int, t: TeacherConfig, by_problem: dict[st
                 flush()
         flush()
     if summary["unmatched"]:
-        ctx.log(f"[yellow]replay {t.name!r}: {summary['unmatched']} of {summary['rows']} rows have no matching "
-                f"query (join by {r.join}); see lock.json stages.distill.stats.replay[{t.name!r}][/]")
+        ctx.log(
+            f"[yellow]replay {t.name!r}: {summary['unmatched']} of {summary['rows']} rows have no matching "
+            f"query (join by {r.join}); see lock.json stages.distill.stats.replay[{t.name!r}][/]"
+        )
     for name, acc in accs.items():
         _cost(acc, t)
         stats["teachers"][name] = acc
@@ -221,9 +306,26 @@ def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list
     gen = t.generation
     assert gen is not None
     if not res.ok:
-        return [_trace(t.name, t.model, t.backend, req.query_id, i, req.sampling, req.messages, None, None, None,
-                       gen.think_tags, None, None, res.latency_s, error=f"{res.error_kind}: {res.error}")
-                for i in req.sample_indices]
+        return [
+            _trace(
+                t.name,
+                t.model,
+                t.backend,
+                req.query_id,
+                i,
+                req.sampling,
+                req.messages,
+                None,
+                None,
+                None,
+                gen.think_tags,
+                None,
+                None,
+                res.latency_s,
+                error=f"{res.error_kind}: {res.error}",
+            )
+            for i in req.sample_indices
+        ]
     prompt_tokens = res.prompt_tokens
     if prompt_tokens is None and counter is not None:
         prompt_tokens = counter(req.prompt or "\n".join(m["content"] for m in req.messages))
@@ -232,22 +334,61 @@ def _rows_for(t: TeacherConfig, req: Request, res: Result, counter: Any) -> list
     for i in req.sample_indices:
         c = by_index.get(i)
         if c is None:
-            rows.append(_trace(t.name, t.model, t.backend, req.query_id, i, req.sampling, req.messages, None, None,
-                               None, gen.think_tags, prompt_tokens, None, res.latency_s,
-                               error="missing_choice: the server returned fewer choices than asked"))
+            rows.append(
+                _trace(
+                    t.name,
+                    t.model,
+                    t.backend,
+                    req.query_id,
+                    i,
+                    req.sampling,
+                    req.messages,
+                    None,
+                    None,
+                    None,
+                    gen.think_tags,
+                    prompt_tokens,
+                    None,
+                    res.latency_s,
+                    error="missing_choice: the server returned fewer choices than asked",
+                )
+            )
             continue
         sampling = req.sampling if c.seed is None else dict(req.sampling, n=1, seed=c.seed)
         ctok = c.completion_tokens
         if ctok is None and counter is not None:
             ctok = counter((c.reasoning or "") + c.completion)
-        rows.append(_trace(t.name, t.model, t.backend, req.query_id, i, sampling, req.messages, c.completion,
-                           c.reasoning, c.finish_reason, gen.think_tags, prompt_tokens, ctok, res.latency_s,
-                           mean_logprob=c.mean_logprob))
+        rows.append(
+            _trace(
+                t.name,
+                t.model,
+                t.backend,
+                req.query_id,
+                i,
+                sampling,
+                req.messages,
+                c.completion,
+                c.reasoning,
+                c.finish_reason,
+                gen.think_tags,
+                prompt_tokens,
+                ctok,
+                res.latency_s,
+                mean_logprob=c.mean_logprob,
+            )
+        )
     return rows
 
 
-def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[str, Any]], cache: RequestCache,
-             failures: Failures, stats: dict[str, Any]) -> None:
+def run_live(
+    ctx: StageContext,
+    ti: int,
+    t: TeacherConfig,
+    queries: list[dict[str, Any]],
+    cache: RequestCache,
+    failures: Failures,
+    stats: dict[str, Any],
+) -> None:
     cfg = ctx.config
     t = resolve_local_paths(t, ctx.manifest.base_dir)
     fail_fast = bool(ctx.options.get("fail_fast"))
@@ -255,13 +396,19 @@ def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[st
     if t.max_queries is not None:
         qs = qs[: t.max_queries]
     requests = build_requests(t, qs)
-    chunks = [requests[i:i + cfg.batch_size] for i in range(0, len(requests), cfg.batch_size)]
+    chunks = [requests[i : i + cfg.batch_size] for i in range(0, len(requests), cfg.batch_size)]
     keys = [f"{ti:02d}-live-{c:06d}" for c in range(len(chunks))]
     todo_chunks = [c for c in range(len(chunks)) if not ctx.has_part("traces", keys[c])]
     pending = [r for c in todo_chunks for r in chunks[c]]
     to_send = [r for r in pending if r.key not in cache]
-    run = {"queries": len(qs), "requests": len(requests), "parts_done_before": len(chunks) - len(todo_chunks),
-           "cache_hits": len(pending) - len(to_send), "sent": len(to_send), "failed": 0}
+    run = {
+        "queries": len(qs),
+        "requests": len(requests),
+        "parts_done_before": len(chunks) - len(todo_chunks),
+        "cache_hits": len(pending) - len(to_send),
+        "sent": len(to_send),
+        "failed": 0,
+    }
     counter = token_counter(t.tokenizer or t.model, t.revision) if t.backend != "openai" or t.tokenizer else None
 
     answers: dict[str, Result] = {}
@@ -301,8 +448,10 @@ def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[st
                         run["failed"] += 1
                         failures.add(t.name, req.query_id, res)
                         if fail_fast:
-                            raise UserError(f"--fail-fast: teacher {t.name!r} request for query {req.query_id} "
-                                            f"failed ({res.error_kind}): {res.error}")
+                            raise UserError(
+                                f"--fail-fast: teacher {t.name!r} request for query {req.query_id} "
+                                f"failed ({res.error_kind}): {res.error}"
+                            )
                     c = chunk_of[res.key]
                     remaining[c] -= 1
                     if remaining[c] == 0:
@@ -323,13 +472,16 @@ def run_live(ctx: StageContext, ti: int, t: TeacherConfig, queries: list[dict[st
                 # usage as the server/engine reported it (per request: prompt once, all choices)
                 acc["prompt_tokens"] += res.prompt_tokens or 0
                 acc["completion_tokens"] += res.completion_tokens or sum(
-                    ch.completion_tokens or 0 for ch in res.choices)
+                    ch.completion_tokens or 0 for ch in res.choices
+                )
     _cost(acc, t)
     acc["run"] = run
     stats["teachers"][t.name] = acc
     if t.logprobs and acc["traces"] - acc["failed"] > 0 and acc["with_mean_logprob"] == 0:
-        ctx.log(f"[yellow]teacher {t.name!r}: `logprobs: true`, but no answer carried token logprobs (does the "
-                "server support them?); traces.mean_logprob stays null[/]")
+        ctx.log(
+            f"[yellow]teacher {t.name!r}: `logprobs: true`, but no answer carried token logprobs (does the "
+            "server support them?); traces.mean_logprob stays null[/]"
+        )
 
 
 # --- the stage -------------------------------------------------------------------------------------------------
@@ -352,8 +504,7 @@ def run(ctx: StageContext) -> None:
     manifest = ctx.manifest
     teachers = selected_teachers(manifest)
     qt = ctx.read("queries")
-    queries = sorted(qt.select(["query_id", "problem", "source", "source_id"]).to_pylist(),
-                     key=lambda q: q["query_id"])
+    queries = sorted(qt.select(["query_id", "problem", "source", "source_id"]).to_pylist(), key=lambda q: q["query_id"])
     by_problem = {normalize_text(q["problem"]): q["query_id"] for q in queries}
     by_source_id = {q["source_id"]: q["query_id"] for q in queries if q["source_id"]}
     stats: dict[str, Any] = {"teachers": {}, "replay": {}}
@@ -377,6 +528,8 @@ def run(ctx: StageContext) -> None:
             if failures.total:
                 _show_failures(ctx, failures)
     if failures.total and not ctx.config.allow_failures:
-        raise UserError(f"distill: {failures.total} requests failed ({dict(failures.by_kind)}); report: "
-                        f"{report_path}. Answers so far are cached: re-run to retry only the failed ones, or set "
-                        "distill.allow_failures: true to keep them as traces with `error` set")
+        raise UserError(
+            f"distill: {failures.total} requests failed ({dict(failures.by_kind)}); report: "
+            f"{report_path}. Answers so far are cached: re-run to retry only the failed ones, or set "
+            "distill.allow_failures: true to keep them as traces with `error` set"
+        )

@@ -14,7 +14,6 @@ from ..manifest import Manifest
 from ..stage import StageContext
 
 
-
 def enabled(manifest: Manifest) -> bool:
     return manifest.export is not None and manifest.export.enabled
 
@@ -25,17 +24,21 @@ def output_dir(ctx: StageContext) -> Path:
 
 
 def run(ctx: StageContext) -> None:
-    from ..rundata import load_run
     from ..export import export_run
+    from ..rundata import load_run
 
     cfg = ctx.config
     out = output_dir(ctx)
-    results = export_run(load_run(ctx.run_dir), list(cfg.formats), out, cfg.filters, cfg.card, cfg.max_shard_mb,
-                         subdirs=True)
+    results = export_run(
+        load_run(ctx.run_dir), list(cfg.formats), out, cfg.filters, cfg.card, cfg.max_shard_mb, subdirs=True
+    )
     stats: dict[str, Any] = {}
     for fmt, r in results.items():
-        rows = {c: v.get("rows", 0) for c, v in r["configs"].items()} if fmt == "hf" else {
-            k: v for k, v in r.items() if k.endswith("rows")}
+        rows = (
+            {c: v.get("rows", 0) for c, v in r["configs"].items()}
+            if fmt == "hf"
+            else {k: v for k, v in r.items() if k.endswith("rows")}
+        )
         stats[fmt] = {"dir": r["dir"], "rows": rows}
         ctx.log(f"{fmt}: {rows} → {r['dir']}")
     ctx.stats["formats"] = stats

@@ -28,12 +28,13 @@ SAMPLING = {"temperature": 0.1, "max_tokens": 2048}
 
 def _teacher_keys(cfg: SegmentConfig) -> dict[str, str]:
     """Manifest key → teacher name, for every LLM step that is on."""
-    keys = {"segment.segmenter_teacher": cfg.segmenter_teacher if cfg.segmenter == "llm" else None,
-            "segment.cluster_teacher": cfg.cluster_teacher if cfg.cluster == "llm" else None,
-            "segment.simplify.rewrite_teacher": cfg.simplify.rewrite_teacher if cfg.simplify.rewrite == "llm"
-            else None,
-            "segment.error_judge_teacher": cfg.error_judge_teacher,
-            "segment.chunking.teacher": cfg.chunking.teacher if cfg.chunking.enabled else None}
+    keys = {
+        "segment.segmenter_teacher": cfg.segmenter_teacher if cfg.segmenter == "llm" else None,
+        "segment.cluster_teacher": cfg.cluster_teacher if cfg.cluster == "llm" else None,
+        "segment.simplify.rewrite_teacher": cfg.simplify.rewrite_teacher if cfg.simplify.rewrite == "llm" else None,
+        "segment.error_judge_teacher": cfg.error_judge_teacher,
+        "segment.chunking.teacher": cfg.chunking.teacher if cfg.chunking.enabled else None,
+    }
     return {k: v for k, v in keys.items() if v is not None}
 
 
@@ -49,9 +50,12 @@ def fingerprint_config(manifest) -> Any:
 
 def _generators(llms: dict) -> Generators:
     judge = llms.get("segment.error_judge_teacher")
-    return Generators(segment=llms.get("segment.segmenter_teacher"), cluster=llms.get("segment.cluster_teacher"),
-                      rewrite=llms.get("segment.simplify.rewrite_teacher"),
-                      error_judge=None if judge is None else judge.replies)
+    return Generators(
+        segment=llms.get("segment.segmenter_teacher"),
+        cluster=llms.get("segment.cluster_teacher"),
+        rewrite=llms.get("segment.simplify.rewrite_teacher"),
+        error_judge=None if judge is None else judge.replies,
+    )
 
 
 def to_inputs(rows: list[dict], qinfo: dict[str, dict]) -> list[TraceIn]:
@@ -107,8 +111,15 @@ class SegmentBatches:
 
     def __call__(self, chunk: pa.Table) -> pa.Table:
         limit = self.cfg.chunking.max_traces
-        out, n = segment_chunk(chunk, self.qinfo, self.cfg, self.proc, self.counter, self.rollouts,
-                               budget=None if limit is None else limit - self.chunked)
+        out, n = segment_chunk(
+            chunk,
+            self.qinfo,
+            self.cfg,
+            self.proc,
+            self.counter,
+            self.rollouts,
+            budget=None if limit is None else limit - self.chunked,
+        )
         self.chunked += n
         return out
 
@@ -132,7 +143,9 @@ class SegmentBatches:
 def run(ctx: StageContext) -> None:
     cfg: SegmentConfig = ctx.config
     queries = ctx.read("queries", records.QUERIES)
-    qinfo = {q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()}
+    qinfo = {
+        q["query_id"]: q for q in queries.select(["query_id", "domain", "reference_answer", "problem"]).to_pylist()
+    }
     fn = SegmentBatches(cfg, qinfo, ctx.manifest, ctx.cache_dir)
     fn.setup()  # bad teacher names and tokenizers fail here, before any batch
     try:
@@ -146,8 +159,9 @@ def run(ctx: StageContext) -> None:
     ctx.stats["tokenizer"] = fn.counter.name
 
 
-def segment_chunk(chunk: pa.Table, qinfo: dict[str, dict], cfg: SegmentConfig, proc: DLCoT, counter, rollouts,
-                  budget: int | None) -> tuple[pa.Table, int]:
+def segment_chunk(
+    chunk: pa.Table, qinfo: dict[str, dict], cfg: SegmentConfig, proc: DLCoT, counter, rollouts, budget: int | None
+) -> tuple[pa.Table, int]:
     """One batch of traces with records.SEGMENT_COLUMNS set, and how many traces got Long⊗Short chunks (at most
     `budget`, when given)."""
     inputs = to_inputs(chunk.to_pylist(), qinfo)
@@ -179,9 +193,14 @@ def _chunk(cfg: SegmentConfig, gen, inputs: list[TraceIn], outs, counter, budget
         sizes = counter.count([t.text[a:b] for a, b in spans])
         ref = t.reference
         o.details["chunks"] = importance(
-            t.problem or "", t.text, spans, gen,
+            t.problem or "",
+            t.text,
+            spans,
+            gen,
             lambda texts: check_pairs([(ref, x) for x in texts], cfg.workers, cfg.timeout_ms),
-            k=cfg.chunking.rollouts, token_counts=sizes)
+            k=cfg.chunking.rollouts,
+            token_counts=sizes,
+        )
         done += 1
     return done
 

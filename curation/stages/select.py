@@ -30,8 +30,13 @@ from ..cot import filters as F
 from ..errors import UserError
 from ..stage import StageContext
 
-LABEL = {"correct": "positive", "incorrect": "negative", "truncated": "truncated", "unverifiable": "unverifiable",
-         "error": "unverifiable"}
+LABEL = {
+    "correct": "positive",
+    "incorrect": "negative",
+    "truncated": "truncated",
+    "unverifiable": "unverifiable",
+    "error": "unverifiable",
+}
 DECIDED = ("correct", "incorrect", "truncated")
 
 
@@ -55,8 +60,9 @@ def filter_reasons(row: dict, cfg: SelectConfig) -> list[tuple[str, dict]]:
         out.append(("repetition_loop", ev))
     if f.language_mixing.enabled and (ev := F.language_mixing(text, f.language_mixing.max_ratio)):
         out.append(("language_mixing", ev))
-    if f.think_tags.enabled and (ev := F.missing_think_tags(row.get("completion"), f.think_tags.open_tags,
-                                                            f.think_tags.close_tags)):
+    if f.think_tags.enabled and (
+        ev := F.missing_think_tags(row.get("completion"), f.think_tags.open_tags, f.think_tags.close_tags)
+    ):
         out.append(("missing_think_tags", ev))
     if f.length.enabled:
         tokens = row.get("completion_tokens") or row.get("reasoning_tokens")
@@ -88,9 +94,11 @@ def _order(rows: list[dict], how: str, rng: random.Random, confidence: dict[str,
         return sorted(rows, key=lambda r: (r["trace_id"] not in confidence, -confidence.get(r["trace_id"], 0.0)))
     if how == "fewest_reconsiderations":
         if not any(r.get("segments") for r in rows):
-            raise UserError("select.pairs.rejected 'fewest_reconsiderations' ranks negatives by their approach + "
-                            "verification segments, which the segment stage writes; enable `segment:` or pick "
-                            "another rule")
+            raise UserError(
+                "select.pairs.rejected 'fewest_reconsiderations' ranks negatives by their approach + "
+                "verification segments, which the segment stage writes; enable `segment:` or pick "
+                "another rule"
+            )
         return sorted(rows, key=_n_reconsiderations)
     rows = list(rows)
     rng.shuffle(rows)
@@ -108,8 +116,11 @@ def confident_negative(row: dict, two_checks: bool = False) -> bool:
     if isinstance(details, str):
         details = json.loads(details) if details else {}
     if verifier.startswith("verifiers.math"):
-        if details.get("status") != "ok" or details.get("equivalent") is not False \
-                or not (details.get("extracted_pred") or "").strip():
+        if (
+            details.get("status") != "ok"
+            or details.get("equivalent") is not False
+            or not (details.get("extracted_pred") or "").strip()
+        ):
             return False
     elif verifier == "sandboxes:no_code":
         return False
@@ -174,7 +185,8 @@ def confidences(rows: list[dict], cfg: PairsConfig, model: Path | None = None) -
             f"of the {stats['candidates']} candidate negatives has one (traces.mean_logprob is null). Set "
             "`logprobs: true` on the teachers (`teachers[].logprobs`; a replayed dataset: `replay.mean_logprob`) "
             "and re-run distill, or set `select.pairs.confidence_model` to a local transformers causal-LM folder "
-            "that scores them, or pick another rule (first, longest, fewest_reconsiderations, …)")
+            "that scores them, or pick another rule (first, longest, fewest_reconsiderations, …)"
+        )
     if to_score:
         scores = _model_scores(to_score, cfg, model)
         conf.update({r["trace_id"]: float(v) for r, v in zip(to_score, scores) if math.isfinite(v)})
@@ -189,13 +201,20 @@ def _model_scores(rows: list[dict], cfg: PairsConfig, model: Path | None) -> Any
 
     assert model is not None
     if not model.exists():
-        raise UserError(f"select.pairs.confidence_model: folder {model} does not exist (relative paths resolve "
-                        "from the manifest's folder)")
+        raise UserError(
+            f"select.pairs.confidence_model: folder {model} does not exist (relative paths resolve "
+            "from the manifest's folder)"
+        )
     prompts = [json.loads(r.get("messages") or "[]") for r in rows]
     try:
-        return completion_logprobs(prompts, [_scored_text(r) for r in rows], str(model),
-                                   batch_size=cfg.confidence_batch_size, max_tokens=cfg.confidence_max_tokens,
-                                   device="cuda" if torch.cuda.is_available() else "cpu")
+        return completion_logprobs(
+            prompts,
+            [_scored_text(r) for r in rows],
+            str(model),
+            batch_size=cfg.confidence_batch_size,
+            max_tokens=cfg.confidence_max_tokens,
+            device="cuda" if torch.cuda.is_available() else "cpu",
+        )
     except OSError as e:
         raise UserError(f"select.pairs.confidence_model: cannot load {model} with transformers: {e}") from e
 
@@ -229,9 +248,16 @@ def make_pairs(rows: list[dict], cfg: PairsConfig, confidence: dict[str, float] 
                     continue
                 if cfg.teachers == "cross" and c["teacher"] == r["teacher"]:
                     continue
-                out.append({"query_id": qid, "chosen_trace_id": c["trace_id"], "rejected_trace_id": r["trace_id"],
-                            "strategy": f"{cfg.chosen}/{cfg.rejected}/{cfg.teachers}",
-                            "chosen_teacher": c["teacher"], "rejected_teacher": r["teacher"]})
+                out.append(
+                    {
+                        "query_id": qid,
+                        "chosen_trace_id": c["trace_id"],
+                        "rejected_trace_id": r["trace_id"],
+                        "strategy": f"{cfg.chosen}/{cfg.rejected}/{cfg.teachers}",
+                        "chosen_teacher": c["teacher"],
+                        "rejected_teacher": r["teacher"],
+                    }
+                )
                 used_c.add(c["trace_id"])
                 used_r.add(r["trace_id"])
                 n += 1
@@ -268,8 +294,9 @@ def label_rows(rows: list[dict], cfg: SelectConfig) -> None:
             for r in rs:
                 passing = r.get("score") is not None and float(r["score"]) > am.pass_threshold
                 # stage I: hopeless queries go; unstable ones (CV > threshold) keep their passing responses
-                r["am_selected"] = bool(best > am.pass_threshold and acv is not None and acv > am.cv_threshold
-                                        and passing)
+                r["am_selected"] = bool(
+                    best > am.pass_threshold and acv is not None and acv > am.cv_threshold and passing
+                )
 
 
 def run(ctx: StageContext) -> None:
@@ -281,17 +308,25 @@ def run(ctx: StageContext) -> None:
     for r in rows:
         reasons = filter_reasons(r, cfg)
         if reasons:
-            removed.append({"query_id": r["query_id"], "trace_id": r["trace_id"], "reason": reasons[0][0],
-                            "source": r["teacher"],
-                            "evidence": records.canonical_json({"filters": {k: v for k, v in reasons},
-                                                                "label": r["label"]}),
-                            "problem": r.get("completion")})
+            removed.append(
+                {
+                    "query_id": r["query_id"],
+                    "trace_id": r["trace_id"],
+                    "reason": reasons[0][0],
+                    "source": r["teacher"],
+                    "evidence": records.canonical_json({"filters": {k: v for k, v in reasons}, "label": r["label"]}),
+                    "problem": r.get("completion"),
+                }
+            )
         else:
             kept.append(r)
     if removed:
         ctx.remove(removed)
-    out = pa.Table.from_pylist(kept, schema=records.extend(table.schema, records.SELECT_COLUMNS)) if kept else \
-        records.extend(table.schema, records.SELECT_COLUMNS).empty_table()
+    out = (
+        pa.Table.from_pylist(kept, schema=records.extend(table.schema, records.SELECT_COLUMNS))
+        if kept
+        else records.extend(table.schema, records.SELECT_COLUMNS).empty_table()
+    )
     ctx.write("traces", records.conform(out, records.SELECTED_TRACES))
     pairs = _pairs(ctx, kept, cfg.pairs) if cfg.pairs.enabled else []
     ctx.write("pairs", pa.Table.from_pylist(pairs, schema=records.PAIRS) if pairs else records.PAIRS.empty_table())
@@ -305,8 +340,10 @@ def _pairs(ctx: StageContext, kept: list[dict], cfg: PairsConfig) -> list[dict]:
         confidence, stats = confidences(kept, cfg, model)
         ctx.stats["confidence"] = stats
         if stats["partial_queries"]:
-            ctx.log(f"[yellow]select.pairs most_confident: in {stats['partial_queries']} queries some negatives "
-                    "have no mean_logprob and are ranked last (set select.pairs.confidence_model to score them)[/]")
+            ctx.log(
+                f"[yellow]select.pairs most_confident: in {stats['partial_queries']} queries some negatives "
+                "have no mean_logprob and are ranked last (set select.pairs.confidence_model to score them)[/]"
+            )
     return make_pairs(kept, cfg, confidence)
 
 

@@ -99,8 +99,10 @@ def _math_verify(reference: str, text: str) -> dict:
     except ImportError as e:
         from ..errors import UserError
 
-        raise UserError("verify.second_check 'math_verify' needs the math-verify package: pip install math-verify "
-                        "(or set verify.second_check: none)") from e
+        raise UserError(
+            "verify.second_check 'math_verify' needs the math-verify package: pip install math-verify "
+            "(or set verify.second_check: none)"
+        ) from e
     try:
         gold = parse("\\boxed{" + reference + "}")
         pred = parse(text[-3000:])
@@ -121,8 +123,13 @@ def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     for i in idx:
         code = _code_of(rows[i], cfg.code_language)
         if code is None:
-            out[i] = {"verdict": "incorrect", "extracted_answer": None, "verifier": "sandboxes:no_code", "score": 0.0,
-                      "verify_details": {"status": "no_code", "detail": "no fenced code block in the answer"}}
+            out[i] = {
+                "verdict": "incorrect",
+                "extracted_answer": None,
+                "verifier": "sandboxes:no_code",
+                "score": 0.0,
+                "verify_details": {"status": "no_code", "detail": "no fenced code block in the answer"},
+            }
             continue
         tests = json.loads(rows[i]["_tests"])
         if cfg.max_tests is not None:
@@ -139,8 +146,13 @@ def _code_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig) -> dict[int,
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for i, code, rep, err in pool.map(one, jobs):
             if rep is None:
-                out[i] = {"verdict": "error", "extracted_answer": code, "verifier": "sandboxes", "score": None,
-                          "verify_details": {"status": "sandbox_error", "detail": err}}
+                out[i] = {
+                    "verdict": "error",
+                    "extracted_answer": code,
+                    "verifier": "sandboxes",
+                    "score": None,
+                    "verify_details": {"status": "sandbox_error", "detail": err},
+                }
                 continue
             d = rep.to_dict()
             sandbox_broken = rep.status == "sandbox_error"
@@ -171,11 +183,20 @@ def _judge_rows(rows: list[dict], idx: list[int], cfg: VerifyConfig, judge) -> d
         else:
             verdict = "error"  # undecided, never a guessed label
             status = "judge_request_failed" if a.request_failed else "judge_unparseable"
-            details = {"status": status, "detail": f"no usable judge reply in {a.attempts} attempts: {a.errors[-1]}",
-                       "raw_reply": None if a.reply is None else a.reply[:RAW_REPLY_CHARS], **details}
-        out[i] = {"verdict": verdict, "extracted_answer": seen, "verifier": f"llm_judge:{cfg.judge_teacher}",
-                  "score": {"correct": 1.0, "incorrect": 0.0}.get(verdict), "verify_details": details,
-                  "request_failed": a.request_failed}
+            details = {
+                "status": status,
+                "detail": f"no usable judge reply in {a.attempts} attempts: {a.errors[-1]}",
+                "raw_reply": None if a.reply is None else a.reply[:RAW_REPLY_CHARS],
+                **details,
+            }
+        out[i] = {
+            "verdict": verdict,
+            "extracted_answer": seen,
+            "verifier": f"llm_judge:{cfg.judge_teacher}",
+            "score": {"correct": 1.0, "incorrect": 0.0}.get(verdict),
+            "verify_details": details,
+            "request_failed": a.request_failed,
+        }
     return out
 
 
@@ -194,8 +215,13 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
     math_idx, code_idx, judge_idx = [], [], []
     for i, r in enumerate(rows):
         if r.get("error") or r.get("completion") is None:
-            results[i] = {"verdict": "error", "extracted_answer": None, "verifier": None, "score": None,
-                          "verify_details": {"status": "generation_error", "detail": r.get("error")}}
+            results[i] = {
+                "verdict": "error",
+                "extracted_answer": None,
+                "verifier": None,
+                "score": None,
+                "verify_details": {"status": "generation_error", "detail": r.get("error")},
+            }
         elif r["_domain"] == "math" and r.get("_reference"):
             math_idx.append(i)
         elif r["_domain"] == "code" and r.get("_tests"):
@@ -203,14 +229,29 @@ def verify_rows(rows: list[dict], cfg: VerifyConfig, judge=None) -> list[dict]:
         elif judge is not None and r.get("_reference"):
             judge_idx.append(i)
         elif judge is not None:
-            results[i] = {"verdict": "unverifiable", "extracted_answer": None, "verifier": None, "score": None,
-                          "verify_details": {"status": "unverifiable",
-                                             "detail": "no reference answer for the LLM judge to compare with"}}
+            results[i] = {
+                "verdict": "unverifiable",
+                "extracted_answer": None,
+                "verifier": None,
+                "score": None,
+                "verify_details": {
+                    "status": "unverifiable",
+                    "detail": "no reference answer for the LLM judge to compare with",
+                },
+            }
         else:
-            why = "no reference answer" if r["_domain"] == "math" else (
-                "no tests" if r["_domain"] == "code" else f"no verifier for domain {r['_domain']!r}")
-            results[i] = {"verdict": "unverifiable", "extracted_answer": None, "verifier": None, "score": None,
-                          "verify_details": {"status": "unverifiable", "detail": why}}
+            why = (
+                "no reference answer"
+                if r["_domain"] == "math"
+                else ("no tests" if r["_domain"] == "code" else f"no verifier for domain {r['_domain']!r}")
+            )
+            results[i] = {
+                "verdict": "unverifiable",
+                "extracted_answer": None,
+                "verifier": None,
+                "score": None,
+                "verify_details": {"status": "unverifiable", "detail": why},
+            }
     results.update(_math_rows(rows, math_idx, cfg))
     results.update(_code_rows(rows, code_idx, cfg))
     results.update(_judge_rows(rows, judge_idx, cfg, judge))
@@ -232,8 +273,12 @@ def _cut_off(row: dict, cfg: VerifyConfig, verdict: str) -> str | None:
     is read only for traces a verifier decided (an unverifiable poem may well end without a full stop)."""
     if row.get("finish_reason") == "length":
         return "finish_reason length"
-    if row.get("finish_reason") is None and cfg.detect_cutoff and row.get("completion") \
-            and verdict in ("correct", "incorrect"):
+    if (
+        row.get("finish_reason") is None
+        and cfg.detect_cutoff
+        and row.get("completion")
+        and verdict in ("correct", "incorrect")
+    ):
         from verifiers.cutoff import cut_off
 
         return cut_off(row["completion"])
@@ -296,8 +341,11 @@ class VerifyBatches:
 
         if self.cfg.judge_teacher is not None and self.pool is None:
             self.pool = TeacherPool(self.manifest, self.cache_dir)
-            self.judge = self.pool.llm(self.cfg.judge_teacher, "verify.judge_teacher",
-                                       {"temperature": 0.0, "max_tokens": self.cfg.judge_max_tokens}).replies
+            self.judge = self.pool.llm(
+                self.cfg.judge_teacher,
+                "verify.judge_teacher",
+                {"temperature": 0.0, "max_tokens": self.cfg.judge_max_tokens},
+            ).replies
 
     def __call__(self, chunk: pa.Table) -> pa.Table | None:
         out, failed = verify_chunk(chunk, self.qinfo, self.cfg, self.judge)
@@ -338,9 +386,11 @@ def run(ctx: StageContext) -> None:
         ctx.stats["judge_requests"] = judge_stats
     if counts["unanswered"]:
         kinds = "; ".join(judge_stats.get(cfg.judge_teacher, {}).get("failures", []))
-        raise UserError(f"verify: {counts['unanswered']} traces got no reply from the judge {cfg.judge_teacher!r}"
-                        f"{f' ({kinds})' if kinds else ''}; their batches were not written. Replies so far are "
-                        "cached: re-run to ask only the rest")
+        raise UserError(
+            f"verify: {counts['unanswered']} traces got no reply from the judge {cfg.judge_teacher!r}"
+            f"{f' ({kinds})' if kinds else ''}; their batches were not written. Replies so far are "
+            "cached: re-run to ask only the rest"
+        )
     verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for part in ctx.iter_output("traces", ["teacher", "verdict"]):
         for t, v in zip(part.column("teacher").to_pylist(), part.column("verdict").to_pylist()):
@@ -357,5 +407,8 @@ def verify_stats(counts: dict[str, dict[str, int]]) -> dict[str, Any]:
     for c in counts.values():
         for k, v in c.items():
             total[k] += v
-    return {"verdicts": dict(total), "per_teacher": per,
-            "note": "pass_rate = correct / (correct + incorrect + truncated); unverifiable and error excluded"}
+    return {
+        "verdicts": dict(total),
+        "per_teacher": per,
+        "note": "pass_rate = correct / (correct + incorrect + truncated); unverifiable and error excluded",
+    }

@@ -20,8 +20,10 @@ def make_backend(teacher: TeacherConfig) -> Backend:
         from .vllm import VLLMBackend
 
         return VLLMBackend(teacher)
-    raise ValueError(f"teacher {teacher.name!r}: backend {teacher.backend!r} has no live generation (replay is "
-                     "read by the distill stage directly)")
+    raise ValueError(
+        f"teacher {teacher.name!r}: backend {teacher.backend!r} has no live generation (replay is "
+        "read by the distill stage directly)"
+    )
 
 
 __all__ = ["Backend", "Choice", "Request", "Result", "make_backend"]

@@ -83,13 +83,23 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def request_key(identity: dict[str, Any], messages: list[dict[str, str]], prompt: str | None,
-                sampling: dict[str, Any], sample_indices: Iterable[int]) -> str:
+def request_key(
+    identity: dict[str, Any],
+    messages: list[dict[str, str]],
+    prompt: str | None,
+    sampling: dict[str, Any],
+    sample_indices: Iterable[int],
+) -> str:
     """Content hash of everything that determines an answer: same key, same question."""
     import hashlib
 
     payload = records.canonical_json(
-        {"model": identity, "messages": messages, "prompt": prompt, "sampling": sampling,
-         "samples": list(sample_indices)}
+        {
+            "model": identity,
+            "messages": messages,
+            "prompt": prompt,
+            "sampling": sampling,
+            "samples": list(sample_indices),
+        }
     )
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()

@@ -41,7 +41,9 @@ class RequestCache:
         return int(key[:8], 16) % self.shards
 
     def _path(self, shard: int) -> Path:
-        return self.root / (f"requests-{shard:02d}.jsonl" if _WRITER is None else f"requests-{shard:02d}-{_WRITER}.jsonl")
+        return self.root / (
+            f"requests-{shard:02d}.jsonl" if _WRITER is None else f"requests-{shard:02d}-{_WRITER}.jsonl"
+        )
 
     def _load(self) -> None:
         for p in sorted(self.root.glob("requests-*.jsonl")):

@@ -111,14 +111,24 @@ def parse_response(data: Any, req: Request, endpoint: str) -> Result | str:
             content, reasoning = ch.get("text"), None
         if content is None and not reasoning:
             return f"choice {i} has no content"
-        choices.append(Choice(sample_index=req.sample_indices[i], completion=content or "",
-                              finish_reason=ch.get("finish_reason"), reasoning=reasoning,
-                              mean_logprob=_choice_logprob(ch, endpoint) if req.sampling.get("logprobs") else None))
+        choices.append(
+            Choice(
+                sample_index=req.sample_indices[i],
+                completion=content or "",
+                finish_reason=ch.get("finish_reason"),
+                reasoning=reasoning,
+                mean_logprob=_choice_logprob(ch, endpoint) if req.sampling.get("logprobs") else None,
+            )
+        )
     usage = data.get("usage") or {}
     if len(choices) == 1 and usage.get("completion_tokens") is not None:
         choices[0].completion_tokens = usage["completion_tokens"]
-    return Result(key=req.key, choices=choices, prompt_tokens=usage.get("prompt_tokens"),
-                  completion_tokens=usage.get("completion_tokens"))
+    return Result(
+        key=req.key,
+        choices=choices,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+    )
 
 
 class OpenAIBackend:
@@ -131,18 +141,25 @@ class OpenAIBackend:
         self.model = teacher.model
         self.api_key = resolve_env_ref(self.opts.api_key) if self.opts.api_key else None
         if self.opts.api_key and not self.api_key:
-            raise UserError(f"teacher {teacher.name!r}: openai.api_key refers to {self.opts.api_key} but that "
-                            "environment variable is not set")
+            raise UserError(
+                f"teacher {teacher.name!r}: openai.api_key refers to {self.opts.api_key} but that "
+                "environment variable is not set"
+            )
         path = "/chat/completions" if self.opts.endpoint == "chat" else "/completions"
         self.url = self.opts.base_url.rstrip("/") + path
         self.stats = {"http_requests": 0, "retries": 0}
         self._stop = threading.Event()
 
     # --- one request, with retries ---------------------------------------------------------------------------
-    async def _ask(self, client: aiohttp.ClientSession, req: Request, rpm: TokenBucket | None,
-                   tpm: TokenBucket | None) -> Result:
-        body = openai_body(self.model, req.sampling, req.messages if self.opts.endpoint == "chat" else None,
-                           req.prompt if self.opts.endpoint == "completions" else None)
+    async def _ask(
+        self, client: aiohttp.ClientSession, req: Request, rpm: TokenBucket | None, tpm: TokenBucket | None
+    ) -> Result:
+        body = openai_body(
+            self.model,
+            req.sampling,
+            req.messages if self.opts.endpoint == "chat" else None,
+            req.prompt if self.opts.endpoint == "completions" else None,
+        )
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         est_tokens = len(payload) / 4 + req.sampling.get("max_tokens", 0) * req.sampling.get("n", 1)
         attempt = 0
@@ -159,7 +176,10 @@ class OpenAIBackend:
                 async with client.post(self.url, data=payload) as resp:
                     raw = await resp.read()
                 if resp.status != 200:
-                    kind, msg = _classify_status(resp.status), f"HTTP {resp.status}: {raw[:300].decode('utf-8', 'replace')}"
+                    kind, msg = (
+                        _classify_status(resp.status),
+                        f"HTTP {resp.status}: {raw[:300].decode('utf-8', 'replace')}",
+                    )
                 else:
                     try:
                         parsed = parse_response(json.loads(raw), req, self.opts.endpoint)
@@ -182,8 +202,9 @@ class OpenAIBackend:
             if kind not in RETRIABLE or attempt > self.opts.max_retries or self._stop.is_set():
                 if kind in RETRIABLE:
                     msg = f"{msg} (gave up after {attempt} attempts)"
-                return Result(key=req.key, error_kind=kind, error=msg, attempts=attempt,
-                              latency_s=time.perf_counter() - t0)
+                return Result(
+                    key=req.key, error_kind=kind, error=msg, attempts=attempt, latency_s=time.perf_counter() - t0
+                )
             self.stats["retries"] += 1
             delay = min(self.opts.backoff_max_s, self.opts.backoff_initial_s * 2 ** (attempt - 1))
             delay = random.uniform(0, delay)  # full jitter: retries of a burst spread out instead of re-colliding
@@ -192,20 +213,23 @@ class OpenAIBackend:
                 delay = max(delay, min(ra, self.opts.backoff_max_s))
             await asyncio.sleep(delay)
 
-    async def _fill_missing(self, client: aiohttp.ClientSession, req: Request, got: Result, rpm: TokenBucket | None,
-                            tpm: TokenBucket | None) -> Result | str:
+    async def _fill_missing(
+        self, client: aiohttp.ClientSession, req: Request, got: Result, rpm: TokenBucket | None, tpm: TokenBucket | None
+    ) -> Result | str:
         """Servers that ignore `n` (llama.cpp) return one choice: ask the rest one by one, each with its own seed."""
         import dataclasses
 
-        for idx in req.sample_indices[len(got.choices):]:
+        for idx in req.sample_indices[len(got.choices) :]:
             sampling = dict(req.sampling, n=1)
             if "seed" in sampling:
                 sampling["seed"] = req.sampling["seed"] + idx
             sub = dataclasses.replace(req, key=f"{req.key}/{idx}", sample_indices=[idx], sampling=sampling)
             res = await self._ask(client, sub, rpm, tpm)
             if not res.ok:
-                return f"server returned {len(got.choices)} of {req.sampling.get('n')} choices and a follow-up " \
-                       f"request failed: {res.error}"
+                return (
+                    f"server returned {len(got.choices)} of {req.sampling.get('n')} choices and a follow-up "
+                    f"request failed: {res.error}"
+                )
             ch = res.choices[0]
             ch.seed = sampling.get("seed")
             got.choices.append(ch)
@@ -229,6 +253,7 @@ class OpenAIBackend:
             todo.put_nowait(r)
 
         async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as client:
+
             async def worker() -> None:
                 while not self._stop.is_set():
                     try:

@@ -23,12 +23,14 @@ class MarkerFamily:
 
 MARKER_FAMILIES = (
     MarkerFamily("think", "<think>", "</think>"),
-    MarkerFamily("skythought", "<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>",
-                 "<|end_of_solution|>"),
+    MarkerFamily(
+        "skythought", "<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>", "<|end_of_solution|>"
+    ),
 )
 # every marker token of every family: none of them may reach an exported assistant turn as text
-MARKER_TOKENS = tuple(dict.fromkeys(t for f in MARKER_FAMILIES for t in (f.open, f.close, f.answer_open,
-                                                                          f.answer_close) if t))
+MARKER_TOKENS = tuple(
+    dict.fromkeys(t for f in MARKER_FAMILIES for t in (f.open, f.close, f.answer_open, f.answer_close) if t)
+)
 _MARKER_RX = re.compile("|".join(re.escape(t) for t in MARKER_TOKENS))
 
 
@@ -50,8 +52,12 @@ class Parsed:
     status: str  # ok | malformed (think opened, never closed) | truncated (finish_reason=length)
 
 
-def split_reasoning(completion: str, tags: tuple[str, str] | None = ("<think>", "</think>"),
-                    finish_reason: str | None = None, server_reasoning: str | None = None) -> Parsed:
+def split_reasoning(
+    completion: str,
+    tags: tuple[str, str] | None = ("<think>", "</think>"),
+    finish_reason: str | None = None,
+    server_reasoning: str | None = None,
+) -> Parsed:
     """Rules, in order:
     - the server already split thinking out (`reasoning_content`): reasoning = that, answer = content;
     - `<think>…</think>`: inside → reasoning, after → answer (text before the open tag is kept in the answer's
@@ -75,11 +81,12 @@ def split_reasoning(completion: str, tags: tuple[str, str] | None = ("<think>", 
         c = completion.find(fam.close, o + len(fam.open) if o >= 0 else 0)
         if c >= 0:
             start = o + len(fam.open) if o >= 0 else 0
-            after = completion[c + len(fam.close):]
+            after = completion[c + len(fam.close) :]
             # an answer opened by its family's marker and never closed was cut off (SkyThought's solution part)
             cut = fam.answer_open is not None and fam.answer_open in after and fam.answer_close not in after
-            return Parsed(completion[start:c].strip(), _strip_answer(after, fam),
-                          status if not cut or truncated else "malformed")
+            return Parsed(
+                completion[start:c].strip(), _strip_answer(after, fam), status if not cut or truncated else "malformed"
+            )
         if o >= 0:
-            return Parsed(completion[o + len(fam.open):].strip(), "", status if truncated else "malformed")
+            return Parsed(completion[o + len(fam.open) :].strip(), "", status if truncated else "malformed")
     return Parsed(None, completion.strip(), status)

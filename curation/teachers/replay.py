@@ -17,8 +17,8 @@ from typing import Any
 
 from ..config.collect import FieldMap, SourceConfig
 from ..config.distill import ReplayOptions, TeacherConfig
-from ..sources.readers import RawError, iter_source
 from ..sources.fields import get_field
+from ..sources.readers import RawError, iter_source
 
 
 @dataclass
@@ -63,8 +63,10 @@ def _logprob(v: Any, field: str) -> float | None:
     except (TypeError, ValueError):
         raise ValueError(f"replay.mean_logprob field {field!r} holds {v!r}, not a number") from None
     if not x <= 0:  # also catches NaN
-        raise ValueError(f"replay.mean_logprob field {field!r} holds {x}: a mean log-probability is ≤ 0 (is the "
-                         "field a perplexity or a probability?)")
+        raise ValueError(
+            f"replay.mean_logprob field {field!r} holds {x}: a mean log-probability is ≤ 0 (is the "
+            "field a perplexity or a probability?)"
+        )
     return x
 
 
@@ -83,13 +85,20 @@ def _rows_am(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: s
     info = asst.get("info") or {}
     name = _text(info.get("model_name")) or (_text(get_field(row, r.teacher)) if r.teacher else None)
     yield ReplayRow(
-        teacher=name or default_teacher, problem=_text(user.get("content")),
+        teacher=name or default_teacher,
+        problem=_text(user.get("content")),
         source_id=_text(get_field(row, r.source_id)) if r.source_id else None,
-        completion=_text(asst.get("content")) or "", reasoning=_text(info.get("think_content")),
-        answer=_text(info.get("answer_content")), finish_reason=None, completion_tokens=None,
-        sampling={k: info[k] for k in ("source", "verify_score") if k in info} or None, location=loc,
-        mean_logprob=_logprob(_first(get_field(info, r.mean_logprob), get_field(row, r.mean_logprob)),
-                              r.mean_logprob) if r.mean_logprob else None)
+        completion=_text(asst.get("content")) or "",
+        reasoning=_text(info.get("think_content")),
+        answer=_text(info.get("answer_content")),
+        finish_reason=None,
+        completion_tokens=None,
+        sampling={k: info[k] for k in ("source", "verify_score") if k in info} or None,
+        location=loc,
+        mean_logprob=_logprob(_first(get_field(info, r.mean_logprob), get_field(row, r.mean_logprob)), r.mean_logprob)
+        if r.mean_logprob
+        else None,
+    )
 
 
 def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: str) -> Iterator[ReplayRow]:
@@ -101,19 +110,27 @@ def _rows_openr1(row: dict[str, Any], r: ReplayOptions, default_teacher: str, lo
     name = (_text(get_field(row, r.teacher)) if r.teacher else None) or default_teacher
     lps = get_field(row, r.mean_logprob) if r.mean_logprob else None
     if lps is not None and not isinstance(lps, list):
-        raise ValueError(f"OpenR1 row needs a list parallel to the generations in {r.mean_logprob!r} "  # noqa: TRY004 — caught as a bad row
-                         "(replay.mean_logprob)")
+        raise ValueError(
+            f"OpenR1 row needs a list parallel to the generations in {r.mean_logprob!r} "  # noqa: TRY004 — caught as a bad row
+            "(replay.mean_logprob)"
+        )
     for i, g in enumerate(gens):
         if g is None:
             continue
         yield ReplayRow(
-            teacher=name, problem=_text(get_field(row, r.problem)),
-            source_id=_text(get_field(row, r.source_id)) if r.source_id else None, completion=_text(g) or "",
-            reasoning=None, answer=None,
+            teacher=name,
+            problem=_text(get_field(row, r.problem)),
+            source_id=_text(get_field(row, r.source_id)) if r.source_id else None,
+            completion=_text(g) or "",
+            reasoning=None,
+            answer=None,
             finish_reason=_text(finish[i]) if isinstance(finish, list) and i < len(finish) else None,
-            completion_tokens=None, sampling=get_field(row, r.sampling) if r.sampling else None,
-            location=f"{loc}#generation={i}", generation_index=i,
-            mean_logprob=_logprob(lps[i], r.mean_logprob) if lps is not None and i < len(lps) else None)
+            completion_tokens=None,
+            sampling=get_field(row, r.sampling) if r.sampling else None,
+            location=f"{loc}#generation={i}",
+            generation_index=i,
+            mean_logprob=_logprob(lps[i], r.mean_logprob) if lps is not None and i < len(lps) else None,
+        )
 
 
 def _rows_flat(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc: str) -> Iterator[ReplayRow]:
@@ -129,8 +146,10 @@ def _rows_flat(row: dict[str, Any], r: ReplayOptions, default_teacher: str, loc:
         answer=_text(get_field(row, r.answer)) if r.answer else None,
         finish_reason=_text(get_field(row, r.finish_reason)) if r.finish_reason else None,
         completion_tokens=_int(get_field(row, r.completion_tokens)) if r.completion_tokens else None,
-        sampling=get_field(row, r.sampling) if r.sampling else None, location=loc,
-        mean_logprob=_logprob(get_field(row, r.mean_logprob), r.mean_logprob) if r.mean_logprob else None)
+        sampling=get_field(row, r.sampling) if r.sampling else None,
+        location=loc,
+        mean_logprob=_logprob(get_field(row, r.mean_logprob), r.mean_logprob) if r.mean_logprob else None,
+    )
 
 
 _FORMATS = {"flat": _rows_flat, "am": _rows_am, "openr1": _rows_openr1}

@@ -26,8 +26,10 @@ def _render_prompts(t: TeacherConfig) -> Any:
     try:
         tok = AutoTokenizer.from_pretrained(name, revision=t.revision)
     except Exception as e:
-        raise UserError(f"teacher {t.name!r}: endpoint 'completions' needs the model's chat template; cannot load "
-                        f"tokenizer {name!r} ({e}); set `tokenizer:` to a local folder or use endpoint 'chat'") from e
+        raise UserError(
+            f"teacher {t.name!r}: endpoint 'completions' needs the model's chat template; cannot load "
+            f"tokenizer {name!r} ({e}); set `tokenizer:` to a local folder or use endpoint 'chat'"
+        ) from e
     kwargs = (t.generation.chat_template_kwargs if t.generation else None) or {}
     return lambda msgs: tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False, **kwargs)
 
@@ -47,8 +49,16 @@ def build_requests(t: TeacherConfig, queries: list[dict[str, Any]]) -> list[Requ
         prompt = render(messages) if render else None
         for g in groups:
             sampling = sampling_params(gen, len(g), sample_seed(gen, g[0]), logprobs=t.logprobs)
-            out.append(Request(key=request_key(ident, messages, prompt, sampling, g), query_id=q["query_id"],
-                               messages=messages, sample_indices=g, sampling=sampling, prompt=prompt))
+            out.append(
+                Request(
+                    key=request_key(ident, messages, prompt, sampling, g),
+                    query_id=q["query_id"],
+                    messages=messages,
+                    sample_indices=g,
+                    sampling=sampling,
+                    prompt=prompt,
+                )
+            )
     return out
 
 

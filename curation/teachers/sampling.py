@@ -55,8 +55,9 @@ def build_messages(gen: GenerationConfig, problem: str) -> list[dict[str, str]]:
     return msgs
 
 
-def openai_body(model: str, sampling: dict[str, Any], messages: list[dict[str, str]] | None = None,
-                prompt: str | None = None) -> dict[str, Any]:
+def openai_body(
+    model: str, sampling: dict[str, Any], messages: list[dict[str, str]] | None = None, prompt: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model}
     if messages is not None:
         body["messages"] = messages

@@ -34,8 +34,10 @@ class TransformersBackend:
         gen = teacher.generation
         for k in _UNSUPPORTED:
             if getattr(gen, k) is not None:
-                raise UserError(f"teacher {teacher.name!r}: the transformers backend has no {k}; remove it or use "
-                                "the vllm/openai backend")
+                raise UserError(
+                    f"teacher {teacher.name!r}: the transformers backend has no {k}; remove it or use "
+                    "the vllm/openai backend"
+                )
         self.teacher = teacher
         self.opts: TransformersOptions = teacher.transformers or TransformersOptions()
         device = self.opts.device
@@ -44,27 +46,35 @@ class TransformersBackend:
         self.device = device
         dtype: Any = "auto" if self.opts.dtype == "auto" else getattr(torch, self.opts.dtype)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(teacher.tokenizer or teacher.model,
-                                                           revision=teacher.revision)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                teacher.tokenizer or teacher.model, revision=teacher.revision
+            )
             self.model = AutoModelForCausalLM.from_pretrained(teacher.model, revision=teacher.revision, dtype=dtype)
         except OSError as e:
-            raise UserError(f"teacher {teacher.name!r}: cannot load model {teacher.model!r} with transformers "
-                            f"(a local folder, or a hub id already in the HF cache): {e}") from e
+            raise UserError(
+                f"teacher {teacher.name!r}: cannot load model {teacher.model!r} with transformers "
+                f"(a local folder, or a hub id already in the HF cache): {e}"
+            ) from e
         self.model.to(device).eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
     def render(self, messages: list[dict[str, str]], chat_template_kwargs: dict[str, Any] | None) -> str:
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False,
-                                                  **(chat_template_kwargs or {}))
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False, **(chat_template_kwargs or {})
+        )
 
     def _gen_kwargs(self, s: dict[str, Any]) -> dict[str, Any]:
-        kw: dict[str, Any] = {"max_new_tokens": s["max_tokens"], "num_return_sequences": s.get("n", 1),
-                              "pad_token_id": self.tokenizer.pad_token_id}
+        kw: dict[str, Any] = {
+            "max_new_tokens": s["max_tokens"],
+            "num_return_sequences": s.get("n", 1),
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
         if s.get("temperature", 1.0) > 0:
-            kw.update(do_sample=True, temperature=s["temperature"], top_p=s.get("top_p", 1.0),
-                      top_k=s.get("top_k") or 0)
+            kw.update(
+                do_sample=True, temperature=s["temperature"], top_p=s.get("top_p", 1.0), top_k=s.get("top_k") or 0
+            )
             if s.get("min_p") is not None:
                 kw["min_p"] = s["min_p"]
         else:
@@ -103,8 +113,11 @@ class TransformersBackend:
                 out = out.sequences
         latency = time.perf_counter() - t0
         width = enc["input_ids"].shape[1]
-        eos = set(self.model.generation_config.eos_token_id if isinstance(
-            self.model.generation_config.eos_token_id, list) else [self.model.generation_config.eos_token_id])
+        eos = set(
+            self.model.generation_config.eos_token_id
+            if isinstance(self.model.generation_config.eos_token_id, list)
+            else [self.model.generation_config.eos_token_id]
+        )
         eos.discard(None)
         results = []
         for i, req in enumerate(batch):
@@ -116,15 +129,26 @@ class TransformersBackend:
                 text = self.tokenizer.decode(gen_ids, skip_special_tokens=True)
                 stopped = cut is not None or any(x in text for x in (s.get("stop") or []))
                 n_tok = len(gen_ids) + (1 if cut is not None else 0)  # the end-of-sequence token was generated too
-                choices.append(Choice(sample_index=sample_index, completion=text,
-                                      finish_reason="stop" if stopped or len(gen_ids) < s["max_tokens"] else "length",
-                                      completion_tokens=n_tok,
-                                      mean_logprob=float(token_lp[i * n + j, :n_tok].mean())
-                                      if token_lp is not None and n_tok else None))
-            results.append(Result(key=req.key, choices=choices,
-                                  prompt_tokens=int(enc["attention_mask"][i].sum()),
-                                  completion_tokens=sum(c.completion_tokens or 0 for c in choices),
-                                  latency_s=latency))
+                choices.append(
+                    Choice(
+                        sample_index=sample_index,
+                        completion=text,
+                        finish_reason="stop" if stopped or len(gen_ids) < s["max_tokens"] else "length",
+                        completion_tokens=n_tok,
+                        mean_logprob=float(token_lp[i * n + j, :n_tok].mean())
+                        if token_lp is not None and n_tok
+                        else None,
+                    )
+                )
+            results.append(
+                Result(
+                    key=req.key,
+                    choices=choices,
+                    prompt_tokens=int(enc["attention_mask"][i].sum()),
+                    completion_tokens=sum(c.completion_tokens or 0 for c in choices),
+                    latency_s=latency,
+                )
+            )
         return results
 
     def generate(self, requests: list[Request]) -> Iterator[Result]:
@@ -136,7 +160,7 @@ class TransformersBackend:
         bs = self.opts.batch_size
         for reqs in groups.values():
             for i in range(0, len(reqs), bs):
-                batch = reqs[i:i + bs]
+                batch = reqs[i : i + bs]
                 try:
                     yield from self._batch(batch)
                 except (RuntimeError, ValueError) as e:  # OOM, bad params: every request of the batch failed

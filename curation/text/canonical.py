@@ -24,10 +24,31 @@ _WRAPPERS = [
     r"(?:output|give|write)\s+(?:only\s+)?(?:the\s+)?final\s+answer\s+(?:with)?in\s+\\boxed\{\s*\}\.?",
     r"solve\s+(?:the\s+)?following\s+(?:math\s+|coding\s+)?problem[^:\n]*:",
 ]
-_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_LEADING_LABEL = (r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+|" + "|".join(_UNITS[1:])
-                  + r")?\s*(?:[:.)]|\n)\s*")
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_LEADING_LABEL = (
+    r"^\s*(?:problem|question|q|task|exercise)\s*(?:#?\d+|" + "|".join(_UNITS[1:]) + r")?\s*(?:[:.)]|\n)\s*"
+)
 _TRAILING_LABEL = r"(?:\s*(?:answer|solution|a)\s*:|\n\s*(?:answer|solution|python solution|response)\s*:?)\s*$"
 # Markdown and chat-template markup: emphasis, headers, bullets, quotes, rules; role names of chat transcripts.
 _MARKUP = [
@@ -41,13 +62,31 @@ _MARKUP = [
     (r"\n\s*assistant\s*:[^\n]*$", ""),
 ]
 
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 
 
-_FRACTION_WORDS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "fourth": 4, "fourths": 4, "quarter": 4,
-                   "quarters": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
-                   "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10}
+_FRACTION_WORDS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "thirds": 3,
+    "fourth": 4,
+    "fourths": 4,
+    "quarter": 4,
+    "quarters": 4,
+    "fifth": 5,
+    "fifths": 5,
+    "sixth": 6,
+    "sixths": 6,
+    "seventh": 7,
+    "sevenths": 7,
+    "eighth": 8,
+    "eighths": 8,
+    "ninth": 9,
+    "ninths": 9,
+    "tenth": 10,
+    "tenths": 10,
+}
 
 
 def _number_words() -> dict[str, str]:
@@ -57,8 +96,9 @@ def _number_words() -> dict[str, str]:
     for i, unit in enumerate(_UNITS[1:10], start=1):
         m[f" {unit}  hundred "] = f" {i * 100} "
         for den, dv in _FRACTION_WORDS.items():
-            if (i == 1) == den.endswith(("half", "third", "fourth", "quarter", "fifth", "sixth", "seventh", "eighth",
-                                         "ninth", "tenth")):
+            if (i == 1) == den.endswith(
+                ("half", "third", "fourth", "quarter", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+            ):
                 for sep in ("  -  ", "  "):
                     m[f" {unit}{sep}{den} "] = f" {i}  /  {dv} "
     for tens, tv in _TENS.items():
@@ -188,9 +228,11 @@ def canonical_frame(texts: pl.Series | list[str], chunk: int = 1 << 17, order: b
         df = pl.DataFrame({"text": fold(s.slice(lo, chunk))})
         df = df.select(_with_breaks("text").alias("b"))
         seq = number_sequence_expr("b") if order else pl.lit(None, dtype=pl.String)
-        parts.append(df.select(
-            _drop_breaks(pl.col("b")).alias("canonical"), seq.alias("number_seq")
-        ).with_columns(numbers_expr("canonical").alias("numbers")).select("canonical", "numbers", "number_seq"))
+        parts.append(
+            df.select(_drop_breaks(pl.col("b")).alias("canonical"), seq.alias("number_seq"))
+            .with_columns(numbers_expr("canonical").alias("numbers"))
+            .select("canonical", "numbers", "number_seq")
+        )
     return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
 
 

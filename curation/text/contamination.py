@@ -42,8 +42,10 @@ from .minhash import shingles
 
 _BUILTINS = set(dir(builtins))
 # words every code spec shares ("Write a python function to …"), not evidence of the same task
-_CODE_WORDS = frozenset("write python function program returns return given check whether using implement "
-                        "code method create takes input output list string number numbers".split())
+_CODE_WORDS = frozenset(
+    "write python function program returns return given check whether using implement "
+    "code method create takes input output list string number numbers".split()
+)
 
 
 def canonical_code(text: str) -> str:
@@ -57,11 +59,19 @@ def canonical_code(text: str) -> str:
     try:
         toks = [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)]
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        toks = [(tokenize.NAME if re.match(r"[A-Za-z_]", m) else tokenize.OP, m)
-                for m in re.findall(r"[A-Za-z_]\w*|\d+(?:\.\d+)?|\S", text)]
+        toks = [
+            (tokenize.NAME if re.match(r"[A-Za-z_]", m) else tokenize.OP, m)
+            for m in re.findall(r"[A-Za-z_]\w*|\d+(?:\.\d+)?|\S", text)
+        ]
     for typ, s in toks:
-        if typ in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                   tokenize.ENDMARKER):
+        if typ in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         if typ == tokenize.STRING:  # docstrings: their words, so one renamed word costs n n-grams, not all
             out.extend(names.get(w, w.lower()) for w in re.findall(r"\w+|[^\w\s]", s))
@@ -180,11 +190,15 @@ def same_numbers(item_nums: str, query_nums: str, incidental: set[str]) -> bool:
     return missing <= incidental and extra <= incidental and not (missing and extra)
 
 
-_ENGLISH = frozenset("the of and to a in is that for it as with be by on are if what how many find this from at an "
-                     "which has have each there its can does will number his her their they he she you your all "
-                     "when more than then".split())
-_CAP_STOP = frozenset("find let determine compute what how if suppose given write express each every two three one "
-                      "there when consider the in a an for two".split())
+_ENGLISH = frozenset(
+    "the of and to a in is that for it as with be by on are if what how many find this from at an "
+    "which has have each there its can does will number his her their they he she you your all "
+    "when more than then".split()
+)
+_CAP_STOP = frozenset(
+    "find let determine compute what how if suppose given write express each every two three one "
+    "there when consider the in a an for two".split()
+)
 _MATH = re.compile(r"\$[^$]*\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL)
 
 
@@ -256,12 +270,13 @@ def _ends_sentence(item_wb: str, query_wb: str) -> bool:
     at = query_wb.find(core)
     if at < 0:  # sentence marks differ between the two: no evidence either way
         return True
-    rest = query_wb[at + len(core):].lstrip()
+    rest = query_wb[at + len(core) :].lstrip()
     return not rest or rest.startswith(BREAK)
 
 
-def number_candidates(query_nums: list[str], item_nums: list[str], incidental: set[str],
-                      with_numbers_only: bool = False) -> pl.DataFrame:
+def number_candidates(
+    query_nums: list[str], item_nums: list[str], incidental: set[str], with_numbers_only: bool = False
+) -> pl.DataFrame:
     """(q, item) pairs, sorted, that pass `same_numbers`. That guard needs equal sets of significant numbers, so
     this is a hash join on that set (not a block on one shared number, which on a templated pool of a million
     queries pairs each item with thousands of queries that share one small number), then the incidental-number
@@ -272,8 +287,10 @@ def number_candidates(query_nums: list[str], item_nums: list[str], incidental: s
     if with_numbers_only:
         items = items.filter(pl.Series([bool(x) for x in item_nums], dtype=pl.Boolean))
     cand = q.join(items, on="k").select("q", "item").sort("q", "item")
-    keep = [same_numbers(item_nums[i], query_nums[j], incidental)
-            for j, i in zip(cand["q"].to_list(), cand["item"].to_list())]
+    keep = [
+        same_numbers(item_nums[i], query_nums[j], incidental)
+        for j, i in zip(cand["q"].to_list(), cand["item"].to_list())
+    ]
     return cand.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
@@ -285,8 +302,12 @@ class Hit:
     score: float
 
     def to_dict(self) -> dict:
-        return {"benchmark": self.benchmark, "item_id": self.item_id, "detector": self.detector,
-                "score": round(float(self.score), 4)}
+        return {
+            "benchmark": self.benchmark,
+            "item_id": self.item_id,
+            "detector": self.detector,
+            "score": round(float(self.score), 4),
+        }
 
 
 def _contains(item_nums: str, query_nums: str) -> bool:
@@ -320,8 +341,9 @@ class BenchmarkIndex:
         self.skip_settled = True  # see _settled; False embeds every candidate (tests compare the two)
         self._item_index = {(it.benchmark, it.item_id): i for i, it in enumerate(items)}
         inc = set(detectors.embedding.incidental_numbers)
-        self.anchors = [anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set()
-                        for i, it in enumerate(items)]
+        self.anchors = [
+            anchors(it.text, self.numbers[i], inc) if not self.is_code[i] else set() for i, it in enumerate(items)
+        ]
         self._by_anchor: dict[str, list[int]] = {}
         for i, a in enumerate(self.anchors):
             for w in a:
@@ -346,14 +368,17 @@ class BenchmarkIndex:
         self.text_table = self._ngram_table(self.plain, n_of)
         code_idx = np.flatnonzero(self.is_code)
         code = {int(i): code_part(self.items[i].text) for i in code_idx}
-        code_texts = pl.Series([canonical_code(code[i]) if code.get(i) else "" for i in range(len(self.items))],
-                               dtype=pl.String)
+        code_texts = pl.Series(
+            [canonical_code(code[i]) if code.get(i) else "" for i in range(len(self.items))], dtype=pl.String
+        )
         has_code = code_texts.str.len_chars().to_numpy() > 0
         cwords = code_texts.str.count_matches(" ").to_numpy() + 1
-        cn = np.where(has_code & (cwords >= 2 * cfg.n), cfg.n,
-                      np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0))
-        self.questions = plain_text(canonical_frame([question_of(it.text) for it in self.items],
-                                                    order=False)["canonical"]).to_list()
+        cn = np.where(
+            has_code & (cwords >= 2 * cfg.n), cfg.n, np.where(has_code & (cwords >= cfg.short_n), cfg.short_n, 0)
+        )
+        self.questions = plain_text(
+            canonical_frame([question_of(it.text) for it in self.items], order=False)["canonical"]
+        ).to_list()
         self.question_parts = question_split([it.text for it in self.items])
         self.question_wb = with_breaks([question_of(it.text) for it in self.items])
         self.code_table = self._ngram_table(code_texts, cn)
@@ -369,7 +394,8 @@ class BenchmarkIndex:
             by_text.setdefault(c, []).append(i)
         # exact equality at any length
         eq = pl.DataFrame({"c": canonical, "q": np.arange(len(canonical))}).join(
-            pl.DataFrame({"c": list(by_text)}), on="c")
+            pl.DataFrame({"c": list(by_text)}), on="c"
+        )
         exact_q = set()
         for c, q in eq.iter_rows():
             exact_q.add(q)
@@ -392,8 +418,16 @@ class BenchmarkIndex:
                     if self._guard(i, q_nums[q]):  # contained text keeps the numbers; kept for symmetry
                         hits[q].append(Hit(self.items[i].benchmark, self.items[i].item_id, "substring", 1.0))
 
-    def _ngram(self, texts: pl.Series, table: pl.DataFrame, q_nums: list[str], hits: list[list[Hit]],
-               name: str, mask: np.ndarray | None = None, raw: list[str] | None = None) -> None:
+    def _ngram(
+        self,
+        texts: pl.Series,
+        table: pl.DataFrame,
+        q_nums: list[str],
+        hits: list[list[Hit]],
+        name: str,
+        mask: np.ndarray | None = None,
+        raw: list[str] | None = None,
+    ) -> None:
         if table.height == 0:
             return
         sel = np.arange(len(texts)) if mask is None else np.flatnonzero(mask)
@@ -422,8 +456,9 @@ class BenchmarkIndex:
                 it = self.items[item]
                 hits[qi].append(Hit(it.benchmark, it.item_id, name, score))
 
-    def _translation(self, texts: list[str], q_nums: list[str], canonical: pl.Series, hits: list[list[Hit]],
-                     stats: dict) -> None:
+    def _translation(
+        self, texts: list[str], q_nums: list[str], canonical: pl.Series, hits: list[list[Hit]], stats: dict
+    ) -> None:
         """Queries in another language: the item's anchors (numbers, names) kept — at least half of them, two or
         more unless the item has one — no number the item lacks, and the item's formulas kept."""
         cfg = self.det.translation
@@ -445,8 +480,9 @@ class BenchmarkIndex:
                     continue
                 if q_sig - set(self.numbers[i].split()):
                     continue
-                if not formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]),
-                                    self.det.embedding.formula_share):
+                if not formula_kept(
+                    math_tokens(self.canonical[i]), all_tokens(canonical[q]), self.det.embedding.formula_share
+                ):
                     continue
                 it = self.items[i]
                 hits[q].append(Hit(it.benchmark, it.item_id, "translation", shared / len(ia)))
@@ -456,11 +492,18 @@ class BenchmarkIndex:
         """(content words, numbers) of a code task's spec, example and code lines dropped (tests detector)."""
         from .dedup import FILLER
 
-        spec = ["\n".join(ln for ln in t.splitlines() if not re.search(r"assert |>>>|^\s*(def|from|import) ", ln))
-                for t in texts]
+        spec = [
+            "\n".join(ln for ln in t.splitlines() if not re.search(r"assert |>>>|^\s*(def|from|import) ", ln))
+            for t in texts
+        ]
         cf = canonical_frame(spec, order=False)
-        return [({w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS},
-                 set(nums.split())) for c, nums in zip(cf["canonical"].to_list(), cf["numbers"].to_list())]
+        return [
+            (
+                {w for w in c.split() if w.isalpha() and len(w) > 2 and w not in FILLER and w not in _CODE_WORDS},
+                set(nums.split()),
+            )
+            for c, nums in zip(cf["canonical"].to_list(), cf["numbers"].to_list())
+        ]
 
     def _tests(self, texts: list[str], tests: list | None, hits: list[list[Hit]]) -> list[dict[str, str]]:
         """Shared input/output examples (see testcases.py) and no example that disagrees. Strong evidence: three
@@ -489,8 +532,9 @@ class BenchmarkIndex:
             (a, an), (b, bn) = qw[q], self._prose[i]
             jac = len(a & b) / len(a | b) if a and b else 0.0
             total = max(len(self.examples[i]), 1)
-            strong = shared >= 3 or (spec >= cfg.min_specific and 3 * shared >= 2 * total
-                                     and (shared == total or jac >= 0.1))
+            strong = shared >= 3 or (
+                spec >= cfg.min_specific and 3 * shared >= 2 * total and (shared == total or jac >= 0.1)
+            )
             if not strong and not (spec >= 1 and jac >= cfg.min_prose):
                 continue
             if ((a ^ b) & KEEP_WORDS or (an and bn and an != bn)) and (not strong or jac >= cfg.sibling_prose):
@@ -499,18 +543,28 @@ class BenchmarkIndex:
             hits[q].append(Hit(it.benchmark, it.item_id, "tests", shared / total))
         return q_ex
 
-    def _embedding(self, canonical: pl.Series, q_nums: list[str], hits: list[list[Hit]], cache_dir: Path | None,
-                   judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None, texts: list[str], stats: dict) -> None:
+    def _embedding(
+        self,
+        canonical: pl.Series,
+        q_nums: list[str],
+        hits: list[list[Hit]],
+        cache_dir: Path | None,
+        judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None,
+        texts: list[str],
+        stats: dict,
+    ) -> None:
         from .embeddings import Embedder
 
         cfg = self.det.embedding
         n = len(canonical)
         if self.policy.changed_numbers == "contaminated":
             cand = pl.DataFrame({"q": np.arange(n)}).join(
-                pl.DataFrame({"item": np.arange(len(self.items))}), how="cross")
+                pl.DataFrame({"item": np.arange(len(self.items))}), how="cross"
+            )
         else:  # the query keeps the item's numbers (see `same_numbers`): rephrasings that keep the numbers
-            cand = number_candidates(q_nums, self.numbers, set(cfg.incidental_numbers),
-                                     with_numbers_only=cfg.numberless_threshold >= 1)
+            cand = number_candidates(
+                q_nums, self.numbers, set(cfg.incidental_numbers), with_numbers_only=cfg.numberless_threshold >= 1
+            )
         allowed = np.array([it.domain in cfg.domains for it in self.items], dtype=bool)
         cand = cand.filter(pl.Series(allowed[cand["item"].to_numpy()], dtype=pl.Boolean))
         stats["embedding_candidate_pairs"] = cand.height
@@ -539,9 +593,11 @@ class BenchmarkIndex:
         df = df.group_by("q", maintain_order=True).head(cfg.top_k)
         jcfg = self.det.judge
         ask: list[tuple[int, int, float]] = []
-        above = [(q, item, score) for q, item, score in df.iter_rows()
-                 if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)
-                 and (q, item) not in settled]
+        above = [
+            (q, item, score)
+            for q, item, score in df.iter_rows()
+            if score >= (cfg.threshold if self.numbers[item] else cfg.numberless_threshold) and (q, item) not in settled
+        ]
         same_question = self._same_question(canonical, texts, [(q, i) for q, i, _ in above], emb, stats)
         for (q, item, score), ok in zip(above, same_question):
             it = self.items[item]
@@ -550,8 +606,11 @@ class BenchmarkIndex:
             elif judge is not None and jcfg.enabled and score >= jcfg.threshold:
                 ask.append((q, item, score))
         for q, item, score in df.iter_rows():
-            if judge is not None and jcfg.enabled and jcfg.threshold <= score < (
-                    cfg.threshold if self.numbers[item] else cfg.numberless_threshold):
+            if (
+                judge is not None
+                and jcfg.enabled
+                and jcfg.threshold <= score < (cfg.threshold if self.numbers[item] else cfg.numberless_threshold)
+            ):
                 ask.append((q, item, score))
         ask = sorted(ask, key=lambda x: -x[2])[: jcfg.max_candidates]  # only the top candidates
         if ask and judge is not None:
@@ -582,8 +641,9 @@ class BenchmarkIndex:
             out = {(q, j) for q, i in out for j in by_key[(self.items[i].benchmark, self.items[i].item_id)]}
         return out
 
-    def _same_question(self, canonical: pl.Series, texts: list[str], pairs: list[tuple[int, int]], emb,
-                       stats: dict) -> list[bool]:
+    def _same_question(
+        self, canonical: pl.Series, texts: list[str], pairs: list[tuple[int, int]], emb, stats: dict
+    ) -> list[bool]:
         """Does the query ask the item's question? MATH and templated pools hold "same setup, different question"
         siblings whose whole-text cosine is as high as a true rephrasing's (median 0.92 vs 0.92 on the synthetic
         set), and question clauses alone are not separable either (paraphrased questions sit at 0.5-0.9, other
@@ -598,8 +658,10 @@ class BenchmarkIndex:
         if not pairs:
             return []
         if not cfg.question_check:
-            return [formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]), cfg.formula_share)
-                    for q, i in pairs]
+            return [
+                formula_kept(math_tokens(self.canonical[i]), all_tokens(canonical[q]), cfg.formula_share)
+                for q, i in pairs
+            ]
         qs = sorted({q for q, _ in pairs})
         its = sorted({i for _, i in pairs})
         qtext = {q: canonical[q] for q in qs}
@@ -625,14 +687,22 @@ class BenchmarkIndex:
             gain = cos(qq, i_text[i]) - cos(qq, is_) + cos(iq, qtext[q]) - cos(iq, qs_)
             out.append(gain >= cfg.question_margin)
         if cfg.formula_share > 0:  # and the formulas must be kept (prose may be reworded, formulas are not)
-            out = [ok and formula_kept(math_tokens(i_text[i]), all_tokens(qtext[q]), cfg.formula_share)
-                   for ok, (q, i) in zip(out, pairs)]
+            out = [
+                ok and formula_kept(math_tokens(i_text[i]), all_tokens(qtext[q]), cfg.formula_share)
+                for ok, (q, i) in zip(out, pairs)
+            ]
         stats["embedding_question_rejected"] = out.count(False)
         return out
 
-    def detect(self, texts: list[str], domains: list[str] | None = None, cache_dir: Path | None = None,
-               judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None, stats: dict | None = None,
-               tests: list | None = None) -> list[list[Hit]]:
+    def detect(
+        self,
+        texts: list[str],
+        domains: list[str] | None = None,
+        cache_dir: Path | None = None,
+        judge: Callable[[list[tuple[str, str]]], list[bool | None]] | None = None,
+        stats: dict | None = None,
+        tests: list | None = None,
+    ) -> list[list[Hit]]:
         """Hits per query (best per benchmark item, strongest detector first). `tests`: each query's tests
         column (code), compared with the items' examples."""
         stats = {} if stats is None else stats
@@ -646,8 +716,9 @@ class BenchmarkIndex:
             self._ngram(plain, self.text_table, q_nums, hits, "ngram", raw=texts)
             if self.code_table.height:
                 is_code = np.array([d == "code" for d in domains]) if domains else np.ones(len(texts), bool)
-                code_texts = pl.Series([canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)],
-                                       dtype=pl.String)
+                code_texts = pl.Series(
+                    [canonical_code(code_part(t)) if c else "" for t, c in zip(texts, is_code)], dtype=pl.String
+                )
                 is_code &= code_texts.str.len_chars().to_numpy() > 0
                 self._ngram(code_texts, self.code_table, q_nums, hits, "code_ngram", mask=is_code)
         if self.det.translation.enabled:
@@ -678,15 +749,26 @@ class BenchmarkIndex:
                 keep = []
                 for h in hs:
                     i = self._item_index[(h.benchmark, h.item_id)]
-                    if h.detector in ("ngram", "embedding") and not self.is_code[i] and inserted_run(
-                            plain[q], self.plain[i]) >= gap:
+                    if (
+                        h.detector in ("ngram", "embedding")
+                        and not self.is_code[i]
+                        and inserted_run(plain[q], self.plain[i]) >= gap
+                    ):
                         rejected += 1
                         continue
                     keep.append(h)
                 hits[q] = keep
             stats["inserted_rejected"] = rejected
-        order = {"exact": 0, "substring": 1, "tests": 2, "code_ngram": 3, "ngram": 4, "embedding": 5,
-                 "translation": 6, "llm_judge": 7}
+        order = {
+            "exact": 0,
+            "substring": 1,
+            "tests": 2,
+            "code_ngram": 3,
+            "ngram": 4,
+            "embedding": 5,
+            "translation": 6,
+            "llm_judge": 7,
+        }
         out = []
         for hs in hits:
             best: dict[tuple[str, str], Hit] = {}

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +28,16 @@ from ..config.dedup import NearConfig, SemanticConfig
 from . import wrappers
 from .canonical import canonical_frame
 from .cluster import star_clusters
-from .minhash import (MinHasher, _mix64, candidate_pairs, estimated_jaccard, lsh_params, shingle_hashes, tokens,
-                      unique_pairs)
+from .minhash import (
+    MinHasher,
+    _mix64,
+    candidate_pairs,
+    estimated_jaccard,
+    lsh_params,
+    shingle_hashes,
+    tokens,
+    unique_pairs,
+)
 
 EXACT, NEAR, SEMANTIC = "exact_duplicate", "near_duplicate", "semantic_duplicate"
 
@@ -65,13 +73,88 @@ def _block_keys(numbers: pl.Series) -> np.ndarray:
 
 
 FILLER = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "is", "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "then", "so", "such", "please", "kindly", "find", "compute", "determine", "calculate", "evaluate", "what", "which", "how", "given", "let", "value", "answer", "us", "you", "your", "we", "our", "$", "{", "}", "following", "now", "also"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "as",
+        "then",
+        "so",
+        "such",
+        "please",
+        "kindly",
+        "find",
+        "compute",
+        "determine",
+        "calculate",
+        "evaluate",
+        "what",
+        "which",
+        "how",
+        "given",
+        "let",
+        "value",
+        "answer",
+        "us",
+        "you",
+        "your",
+        "we",
+        "our",
+        "$",
+        "{",
+        "}",
+        "following",
+        "now",
+        "also",
+    ]
 )
 # Not filler: "and"/"or" ("divisible by m and n" vs "… m or n", MBPP), single letters other than the article "a".
 # "a" is an article only before a word; before these (or a symbol, a number, a one-letter token, the end) it is
 # the variable a: "the sum of a and c" is not "the sum of c".
-_NOT_AFTER_ARTICLE = FILLER | {"and", "or", "equals", "plus", "minus", "times", "divided", "over", "satisfies", "divides",
-                               "has", "have", "must", "can", "cannot", "will", "not", "does", "do", "if", "when"}
+_NOT_AFTER_ARTICLE = FILLER | {
+    "and",
+    "or",
+    "equals",
+    "plus",
+    "minus",
+    "times",
+    "divided",
+    "over",
+    "satisfies",
+    "divides",
+    "has",
+    "have",
+    "must",
+    "can",
+    "cannot",
+    "will",
+    "not",
+    "does",
+    "do",
+    "if",
+    "when",
+}
 
 
 def filler_mask(doc: np.ndarray, flat: pl.Series) -> np.ndarray:
@@ -119,11 +202,13 @@ KEEP_WORDS = frozenset(
     "difference quotient division remainder area perimeter volume plus minus times divided square cube root average mean "
     "median mode per half twice double triple percent probability expected inclusive exclusive before after "
     "above below left right up down increasing decreasing ascending descending reverse sorted unique "
-    "digit digits factor factors multiple multiples divisor divisors".split())
+    "digit digits factor factors multiple multiples divisor divisors".split()
+)
 
 
-def content_keys_and_drops(canonical: pl.Series, chunk: int = 1 << 18, drops: bool = True
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def content_keys_and_drops(
+    canonical: pl.Series, chunk: int = 1 << 18, drops: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(content key per text, and for `drops`: (doc, key without that word) for every droppable content word,
     see KEEP_WORDS). A text whose content equals another's plus one droppable word has a drop key equal to the
     other's content key: that is how one dropped word is found without comparing all pairs."""
@@ -201,8 +286,12 @@ def _content_words(canonical: str) -> Counter:
 def typo_close(a: str, b: str) -> bool:
     """One edit apart (see `_deletes`), words of 3+ and 4+ letters, not both KEEP_WORDS words:
     "bakery"/"bkery", "sale"/"sae"; not three-letter words ("cos"/"cot") or "increasing"/"decreasing"."""
-    if max(len(a), len(b)) < 4 or min(len(a), len(b)) < 3 or not (a.isalpha() and b.isalpha()) or (
-            a in KEEP_WORDS and b in KEEP_WORDS):
+    if (
+        max(len(a), len(b)) < 4
+        or min(len(a), len(b)) < 3
+        or not (a.isalpha() and b.isalpha())
+        or (a in KEEP_WORDS and b in KEEP_WORDS)
+    ):
         return False
     if abs(len(a) - len(b)) > 1:
         return False
@@ -218,8 +307,10 @@ def _deletes(w: str) -> frozenset:
 
 # Words a rewording swaps or drops around the same problem ("how many" / "what is the number of", "in total" /
 # "altogether", "express" / "give", "if" / "given that"): tolerated in the pair check (same numbers already).
-SOFT_WORDS = frozenset("give express state provide report enter write altogether overall total number many if "
-                       "calculate compute obtain result form".split())
+SOFT_WORDS = frozenset(
+    "give express state provide report enter write altogether overall total number many if "
+    "calculate compute obtain result form".split()
+)
 _FILLER_NEAR = frozenset(d for w in FILLER if len(w) >= 4 for d in _deletes(w))
 
 
@@ -264,8 +355,14 @@ def exact_groups(canonical: pl.Series, rank: np.ndarray) -> np.ndarray:
     return rep
 
 
-def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: NearConfig,
-                stats: dict, number_seq: pl.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
+def near_groups(
+    canonical: pl.Series,
+    numbers: pl.Series,
+    rank: np.ndarray,
+    cfg: NearConfig,
+    stats: dict,
+    number_seq: pl.Series | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Block by (content multiset, numbers) keys — every guard is an equality, so a block holds only texts the
     guards allow to merge, and texts alone in their block need no signature at all — then MinHash/LSH within
     blocks, verified by estimated Jaccard over content-word n-grams (word order)."""
@@ -327,8 +424,11 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
         fb, fr = lsh_params(cfg.fuzzy_threshold, cfg.num_perm)
         fp = candidate_pairs(sig, fb, fr, numkey[sel], cfg.max_bucket)
         nk = numkey[sel]
-        small = _small_block_pairs(nk, cfg.small_block, exclude=_block_keys(pl.Series([""], dtype=pl.String))[0]
-                                   if cfg.number_guard == "exact" else None)
+        small = _small_block_pairs(
+            nk,
+            cfg.small_block,
+            exclude=_block_keys(pl.Series([""], dtype=pl.String))[0] if cfg.number_guard == "exact" else None,
+        )
         fp = unique_pairs(np.concatenate([fp, small])) if len(small) else fp
         bs = block[sel]
         fp = fp[bs[fp[:, 0]] != bs[fp[:, 1]]]
@@ -339,8 +439,10 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
             est = estimated_jaccard(sig, fp)
             fp = fp[est >= cfg.fuzzy_floor]
             texts = canonical.gather(sel)
-            ok = np.array([content_compatible(texts[int(a)], texts[int(b)], cfg.dropped_words)
-                           for a, b in fp.tolist()], dtype=bool)
+            ok = np.array(
+                [content_compatible(texts[int(a)], texts[int(b)], cfg.dropped_words) for a, b in fp.tolist()],
+                dtype=bool,
+            )
             stats["near_fuzzy_candidates"], stats["near_fuzzy_verified"] = len(fp), int(ok.sum())
             fp = fp[ok]
         pairs = np.concatenate([pairs, fp])
@@ -364,8 +466,14 @@ def near_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg:
     return parent, sim
 
 
-def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarray, cfg: SemanticConfig,
-                    cache_dir: Path | None, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+def detector_groups(
+    texts: list[str],
+    domains: list[str] | None,
+    rank: np.ndarray,
+    cfg: SemanticConfig,
+    cache_dir: Path | None,
+    stats: dict,
+) -> tuple[np.ndarray, np.ndarray]:
     """Semantic dedup with the decontamination detectors, the pool against itself: a row is a duplicate of another
     exactly when decontaminating it against that row would flag it (one "same problem?" decision, measured once).
     Edges are the hits between different rows; star clusters keep the best-ranked row of each."""
@@ -381,8 +489,9 @@ def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarra
     det = cfg.detectors.model_copy(deep=True)
     det.embedding.embedding = cfg.embedding
     det.judge.enabled = False
-    index = BenchmarkIndex([BenchItem("pool", str(i), t, d) for i, (t, d) in enumerate(zip(texts, doms))], det,
-                           Policy())
+    index = BenchmarkIndex(
+        [BenchItem("pool", str(i), t, d) for i, (t, d) in enumerate(zip(texts, doms))], det, Policy()
+    )
     dstats: dict = {}
     hits = index.detect(texts, doms, cache_dir, None, dstats)
     edges: dict[tuple[int, int], float] = {}
@@ -395,8 +504,13 @@ def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarra
     gap = det.ngram.max_inserted
     if gap:  # a pool has no direction: a sentence inserted into either text makes another problem
         plain = index.plain.to_list()
-        edges = {k: v for k, v in edges.items() if index.is_code[k[0]] or index.is_code[k[1]]
-                 or max(inserted_run(plain[k[0]], plain[k[1]]), inserted_run(plain[k[1]], plain[k[0]])) < gap}
+        edges = {
+            k: v
+            for k, v in edges.items()
+            if index.is_code[k[0]]
+            or index.is_code[k[1]]
+            or max(inserted_run(plain[k[0]], plain[k[1]]), inserted_run(plain[k[1]], plain[k[0]])) < gap
+        }
     stats["semantic_edges"] = len(edges)
     stats["semantic_detector"] = {k: v for k, v in dstats.items() if k != "embedding_cache"}
     if "embedding_cache" in dstats:
@@ -409,8 +523,9 @@ def detector_groups(texts: list[str], domains: list[str] | None, rank: np.ndarra
     return star_clusters(n, pairs, rank, sim_to, 0.5)
 
 
-def semantic_groups(canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: SemanticConfig,
-                    cache_dir: Path | None, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+def semantic_groups(
+    canonical: pl.Series, numbers: pl.Series, rank: np.ndarray, cfg: SemanticConfig, cache_dir: Path | None, stats: dict
+) -> tuple[np.ndarray, np.ndarray]:
     from .embeddings import Embedder
 
     n = len(canonical)
@@ -463,20 +578,29 @@ def _kmeans_split(x: np.ndarray, idx: np.ndarray, max_block: int) -> list[np.nda
     return [idx[labels == c] for c in range(k) if (labels == c).sum() > 1]
 
 
-def _strip_wrappers(texts: pl.Series, canonical: pl.Series, numbers: pl.Series, number_seq: pl.Series,
-                    cfg: NearConfig, order: bool, stats: dict):
+def _strip_wrappers(
+    texts: pl.Series,
+    canonical: pl.Series,
+    numbers: pl.Series,
+    number_seq: pl.Series,
+    cfg: NearConfig,
+    order: bool,
+    stats: dict,
+):
     """Canonical columns with the pool's learned wrappers cut (see `wrappers.py`) and the mask of cut rows."""
     keys = content_keys(canonical)
     w = wrappers.learn(texts, keys, content_keys, min_count=cfg.wrapper_min_count)
     if w:  # a second round on the cut texts finds wrappers that only ever come with another one
         cut_texts, cut = wrappers.strip(texts, w)
         idx = np.flatnonzero(cut)
-        w2 = wrappers.learn(cut_texts.gather(idx), keys[idx], content_keys, min_count=cfg.wrapper_min_count,
-                            known=keys)
+        w2 = wrappers.learn(cut_texts.gather(idx), keys[idx], content_keys, min_count=cfg.wrapper_min_count, known=keys)
         w.prefixes |= w2.prefixes
         w.suffixes |= w2.suffixes
-    stats["near_wrappers"] = {"prefixes": len(w.prefixes), "suffixes": len(w.suffixes),
-                              "examples": sorted(w.prefixes)[:5] + sorted(w.suffixes)[:5]}
+    stats["near_wrappers"] = {
+        "prefixes": len(w.prefixes),
+        "suffixes": len(w.suffixes),
+        "examples": sorted(w.prefixes)[:5] + sorted(w.suffixes)[:5],
+    }
     cut = np.zeros(len(texts), dtype=bool)
     if not w:
         return canonical, numbers, number_seq, cut
@@ -503,8 +627,7 @@ def find_duplicates(
     domains: list[str] | None = None,
 ) -> DedupResult:
     """Duplicate structure of `texts`. `rank`: representative preference, lower is better (default: input order)."""
-    need_order = (near is not None and near.enabled and near.number_guard == "exact"
-                  and near.number_order == "sentence")
+    need_order = near is not None and near.enabled and near.number_guard == "exact" and near.number_order == "sentence"
     src = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
     cf = canonical_frame(src, order=need_order)
     canonical, numbers, number_seq = cf["canonical"], cf["numbers"], cf["number_seq"]
@@ -541,12 +664,18 @@ def find_duplicates(
         apply(p, s, NEAR)
     if semantic is not None and semantic.enabled and len(active) > 1:
         if semantic.method == "detector":
-            p, s = detector_groups(src.gather(active).cast(pl.String).fill_null("").to_list(),
-                                   [domains[i] for i in active] if domains else None, rank[active], semantic,
-                                   cache_dir, stats)
+            p, s = detector_groups(
+                src.gather(active).cast(pl.String).fill_null("").to_list(),
+                [domains[i] for i in active] if domains else None,
+                rank[active],
+                semantic,
+                cache_dir,
+                stats,
+            )
         else:
-            p, s = semantic_groups(canonical.gather(active), numbers.gather(active), rank[active], semantic,
-                                   cache_dir, stats)
+            p, s = semantic_groups(
+                canonical.gather(active), numbers.gather(active), rank[active], semantic, cache_dir, stats
+            )
         apply(p, s, SEMANTIC)
     root = parent.copy()
     for _ in range(4):  # at most three stages of indirection

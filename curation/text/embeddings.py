@@ -50,8 +50,15 @@ def text_key(text: str) -> bytes:
 
 
 class Embedder:
-    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto", batch_size: int = 256,
-                 backend: str = "torch", max_seq_length: int | None = 256, cache_dir: Path | None = None):
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        device: str = "auto",
+        batch_size: int = 256,
+        backend: str = "torch",
+        max_seq_length: int | None = 256,
+        cache_dir: Path | None = None,
+    ):
         self.model_name = model
         self.device = resolve_device(device)
         self.batch_size = batch_size
@@ -122,8 +129,9 @@ class Embedder:
         model = self.model()
         if self.backend == "torch" and self.device.startswith("cuda") and supports_fast_path(model):
             return encode_fast(model, texts, batch_size=self.batch_size)
-        return model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                            show_progress_bar=False).astype(np.float32)
+        return model.encode(
+            texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        ).astype(np.float32)
 
     def encode(self, texts: list[str], chunk: int = 8192) -> np.ndarray:
         """(len(texts), dim) float32, L2-normalized; cached texts are not re-encoded."""

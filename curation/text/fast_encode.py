@@ -25,8 +25,14 @@ def supports_fast_path(model: Any) -> bool:
     return cfg.get("pooling_mode", "mean") == "mean" and hasattr(model[0], "auto_model")
 
 
-def encode_fast(model: Any, texts: list[str], batch_size: int = 512, fp16: bool | None = None,
-                tokenize_threads: int = 4, lookahead: int = 8) -> np.ndarray:
+def encode_fast(
+    model: Any,
+    texts: list[str],
+    batch_size: int = 512,
+    fp16: bool | None = None,
+    tokenize_threads: int = 4,
+    lookahead: int = 8,
+) -> np.ndarray:
     """(len(texts), dim) float32 L2-normalized embeddings, in input order."""
     import torch
 
@@ -41,8 +47,7 @@ def encode_fast(model: Any, texts: list[str], batch_size: int = 512, fp16: bool 
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
     def tokenize(idx: np.ndarray) -> dict[str, Any]:
-        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_len,
-                        return_tensors="pt")
+        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_len, return_tensors="pt")
         return {k: v.pin_memory() if device.type == "cuda" else v for k, v in enc.items()}
 
     out: np.ndarray | None = None

@@ -25,8 +25,9 @@ def load_lm(model_path: str, device: str = "cpu") -> tuple[Any, Any]:
     return tok, model
 
 
-def mean_logprobs(model: Any, pad_id: int, seqs: list[list[int]], starts: list[int], *, batch_size: int = 8,
-                  device: str = "cpu") -> np.ndarray:
+def mean_logprobs(
+    model: Any, pad_id: int, seqs: list[list[int]], starts: list[int], *, batch_size: int = 8, device: str = "cpu"
+) -> np.ndarray:
     """Mean log-probability of tokens `starts[i]:` of each id sequence given the tokens before them (NaN when no
     token is scored; position 0 never is: nothing predicts it)."""
     import torch
@@ -56,17 +57,24 @@ def mean_logprobs(model: Any, pad_id: int, seqs: list[list[int]], starts: list[i
     return out
 
 
-def text_perplexities(texts: list[str], model_path: str, *, batch_size: int = 8, max_tokens: int = 1024,
-                      device: str = "cpu") -> np.ndarray:
+def text_perplexities(
+    texts: list[str], model_path: str, *, batch_size: int = 8, max_tokens: int = 1024, device: str = "cpu"
+) -> np.ndarray:
     """exp(mean token NLL) of each text (cut to `max_tokens`) over its own tokens."""
     tok, model = load_lm(model_path, device)
     seqs = [tok(t or "", truncation=True, max_length=max_tokens)["input_ids"] for t in texts]
-    return np.exp(-mean_logprobs(model, tok.pad_token_id, seqs, [1] * len(seqs), batch_size=batch_size,
-                                 device=device))
+    return np.exp(-mean_logprobs(model, tok.pad_token_id, seqs, [1] * len(seqs), batch_size=batch_size, device=device))
 
 
-def completion_logprobs(prompts: list[list[dict[str, str]]], completions: list[str], model_path: str, *,
-                        batch_size: int = 4, max_tokens: int = 2048, device: str = "cpu") -> np.ndarray:
+def completion_logprobs(
+    prompts: list[list[dict[str, str]]],
+    completions: list[str],
+    model_path: str,
+    *,
+    batch_size: int = 4,
+    max_tokens: int = 2048,
+    device: str = "cpu",
+) -> np.ndarray:
     """Mean token log-probability of each completion given its chat prompt (rendered with the model's chat
     template, or the turns joined by blank lines when it has none). When prompt + completion exceed `max_tokens`,
     the prompt keeps its last `max_tokens // 2` tokens and the completion is cut at the end."""
@@ -81,7 +89,7 @@ def completion_logprobs(prompts: list[list[dict[str, str]]], completions: list[s
         p = tok(text, add_special_tokens=not templated)["input_ids"]
         c = tok(completion or "", add_special_tokens=False)["input_ids"]
         if len(p) + len(c) > max_tokens:
-            p = p[-(max_tokens // 2):] if len(p) > max_tokens // 2 else p
+            p = p[-(max_tokens // 2) :] if len(p) > max_tokens // 2 else p
             c = c[: max_tokens - len(p)]
         seqs.append(p + c)
         starts.append(len(p))

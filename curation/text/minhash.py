@@ -123,8 +123,9 @@ def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.2, fn_weigh
     return _optimal_param(threshold, num_perm, fp_weight, fn_weight)
 
 
-def candidate_pairs(sig: np.ndarray, bands: int, rows: int, block: np.ndarray | None = None,
-                    max_bucket: int = 64) -> np.ndarray:
+def candidate_pairs(
+    sig: np.ndarray, bands: int, rows: int, block: np.ndarray | None = None, max_bucket: int = 64
+) -> np.ndarray:
     """Unique (i, j), i < j, sharing an LSH bucket (and the same `block` key, e.g. the number signature).
 
     One band at a time (peak memory: one key column, not bands × n). Buckets larger than `max_bucket` (one

@@ -14,8 +14,10 @@ import re
 
 _ASSERT = re.compile(r"assert\s+(?:\w+\s*\(\s*)?([A-Za-z_]\w*)\s*\((.*)\)\s*\)?\s*==\s*(.+?)\s*(?:,\s*['\"].*)?$")
 _DOCTEST = re.compile(r">>>\s*([A-Za-z_]\w*)\s*\((.*)\)\s*\n\s*([^\n>][^\n]*)")
-_PROSE = re.compile(r"\b([A-Za-z_]\w*)\s*\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)\s*(?:==|returns|should return|->|→|gives)"
-                    r"\s*(\[[^\]\n]*\]|\([^)\n]*\)|'[^'\n]*'|\"[^\"\n]*\"|[^\s,;]+)")
+_PROSE = re.compile(
+    r"\b([A-Za-z_]\w*)\s*\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)\s*(?:==|returns|should return|->|→|gives)"
+    r"\s*(\[[^\]\n]*\]|\([^)\n]*\)|'[^'\n]*'|\"[^\"\n]*\"|[^\s,;]+)"
+)
 
 
 def _norm(s: str) -> str:

@@ -55,13 +55,26 @@ def _ends(segs: pl.Series, k: int, side: str) -> pl.DataFrame:
     else:
         head, rest = pl.col("s").list.tail(k), pl.col("s").list.head(pl.col("n") - k)
         inner = pl.col("s").list.slice(1, pl.col("n") - k - 1)
-    return df.select("i", _norm(head.list.join(" ")).alias("key"), rest.list.join(" ").alias("rest"),
-                     pl.when(pl.col("n") > k + 1).then(inner.list.join(" ")).otherwise(pl.lit("")).alias("inner"))
+    return df.select(
+        "i",
+        _norm(head.list.join(" ")).alias("key"),
+        rest.list.join(" ").alias("rest"),
+        pl.when(pl.col("n") > k + 1).then(inner.list.join(" ")).otherwise(pl.lit("")).alias("inner"),
+    )
 
 
-def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, known: np.ndarray | None = None, min_count: int = 3, min_support: int = 2,
-          min_share: float = 0.05, max_depth: int = 3, sample: int = 50,
-          max_keys: int = 300) -> Wrappers:
+def learn(
+    texts: pl.Series,
+    full_keys: np.ndarray,
+    content_keys,
+    known: np.ndarray | None = None,
+    min_count: int = 3,
+    min_support: int = 2,
+    min_share: float = 0.05,
+    max_depth: int = 3,
+    sample: int = 50,
+    max_keys: int = 300,
+) -> Wrappers:
     """Wrappers of this pool (see module doc). `full_keys`: content key of every whole text (`content_keys`
     applied to its canonical form); `known`: the content keys a remainder is looked up in (default `full_keys`;
     a second round learns on the cut texts only but looks up the whole pool); `content_keys`: that function (passed in to avoid an import cycle). Support is
@@ -85,12 +98,19 @@ def learn(texts: pl.Series, full_keys: np.ndarray, content_keys, known: np.ndarr
             keys2 = content_keys(c2)
             rk, ik = keys2[: e.height], keys2[e.height :]
             own = full_keys[e["i"].to_numpy()]
-            e = e.with_columns(pl.Series("rk", rk), pl.Series("ik", ik), pl.Series("own", own),
-                               (pl.col("inner") != "").alias("has_inner"))
+            e = e.with_columns(
+                pl.Series("rk", rk),
+                pl.Series("ik", ik),
+                pl.Series("own", own),
+                (pl.col("inner") != "").alias("has_inner"),
+            )
             kk = known["k"].implode()
-            e = e.with_columns(((pl.col("rk").is_in(kk) & (pl.col("rk") != pl.col("own")))
-                                | (pl.col("has_inner") & pl.col("ik").is_in(kk) & (pl.col("ik") != pl.col("own"))))
-                               .alias("sup"))
+            e = e.with_columns(
+                (
+                    (pl.col("rk").is_in(kk) & (pl.col("rk") != pl.col("own")))
+                    | (pl.col("has_inner") & pl.col("ik").is_in(kk) & (pl.col("ik") != pl.col("own")))
+                ).alias("sup")
+            )
             agg = e.group_by("key").agg(pl.col("sup").sum().alias("sup"), pl.len().alias("cnt"))
             ok = agg.filter((pl.col("sup") >= min_support) & (pl.col("sup") >= min_share * pl.col("cnt")))
             found.update(ok["key"].to_list())
@@ -125,7 +145,8 @@ def strip(texts: pl.Series, wrappers: Wrappers, max_depth: int = 3, rounds: int 
             break
         changed[rows[hit]] = True
         new = pl.DataFrame({"s": cur.gather(hit), "h": cut_head[hit], "t": (n - cut_head - cut_tail)[hit]}).select(
-            pl.col("s").list.slice(pl.col("h"), pl.col("t")))["s"]
+            pl.col("s").list.slice(pl.col("h"), pl.col("t"))
+        )["s"]
         done = done.scatter(rows[hit], new.list.join(" "))
         cur, rows = new, rows[hit]
     return done.alias(texts.name), changed

@@ -26,8 +26,13 @@ class Prepared:
         return self.compile_result is not None and self.compile_result.status != "passed"
 
     def spec(self, stdin: bytes = b"", extra_files: list[SandboxFile] | None = None) -> Spec:
-        return Spec(argv=list(self.argv), env=dict(self.env), files=list(self.files) + list(extra_files or []),
-                    ro_binds=list(self.ro_binds), stdin=stdin)
+        return Spec(
+            argv=list(self.argv),
+            env=dict(self.env),
+            files=list(self.files) + list(extra_files or []),
+            ro_binds=list(self.ro_binds),
+            stdin=stdin,
+        )
 
 
 class Language(ABC):

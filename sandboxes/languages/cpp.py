@@ -35,9 +35,12 @@ class Cpp(Language):
                 return binary, res
         cxx = shutil.which(self.compiler) or self.compiler
         # The binary comes back on stdout so that nothing is written to the host disk.
-        script = f'{cxx} {" ".join(self.flags)} -o /tmp/a.out {WORKDIR}/prog.cpp 1>&2 && cat /tmp/a.out'
-        spec = Spec(argv=["/bin/sh", "-c", script], env=dict(BASE_ENV, TMPDIR="/tmp"),
-                    files=[SandboxFile(f"{WORKDIR}/prog.cpp", source.encode("utf-8", "surrogateescape"))])
+        script = f"{cxx} {' '.join(self.flags)} -o /tmp/a.out {WORKDIR}/prog.cpp 1>&2 && cat /tmp/a.out"
+        spec = Spec(
+            argv=["/bin/sh", "-c", script],
+            env=dict(BASE_ENV, TMPDIR="/tmp"),
+            files=[SandboxFile(f"{WORKDIR}/prog.cpp", source.encode("utf-8", "surrogateescape"))],
+        )
         res = execute(spec, self.limits)
         binary = None
         if res.status == "passed" and res.stdout:
@@ -62,5 +65,9 @@ class Cpp(Language):
         binary, res = self.compile(source)
         if binary is None:
             return Prepared(compile_result=res)
-        return Prepared(argv=[f"{WORKDIR}/prog"], files=[SandboxFile(f"{WORKDIR}/prog", binary, 0o555)],
-                        env=dict(BASE_ENV), compile_result=res)
+        return Prepared(
+            argv=[f"{WORKDIR}/prog"],
+            files=[SandboxFile(f"{WORKDIR}/prog", binary, 0o555)],
+            env=dict(BASE_ENV),
+            compile_result=res,
+        )

@@ -41,14 +41,25 @@ def make_ctx(tmp: Path, name: str, upstream: list[str], extra_yaml: str = "", **
     """`sections` replace whole top-level manifest sections (e.g. verify={...}, teachers=[...])."""
     data = {**yaml.safe_load(MANIFEST + extra_yaml), **sections}
     m = manifest_mod.loads(yaml.safe_dump(data), check_files=False)
-    return StageContext(name=name, manifest=m, config=getattr(m, name, None), store=RunStore(tmp), upstream=upstream,
-                        options={"quiet": True})
+    return StageContext(
+        name=name,
+        manifest=m,
+        config=getattr(m, name, None),
+        store=RunStore(tmp),
+        upstream=upstream,
+        options={"quiet": True},
+    )
 
 
 def openai_teacher(base_url: str, name: str = "judge") -> dict:
     """A `teachers:` entry for a fake OpenAI server: no client-side retries, so scripted faults show at once."""
-    return {"name": name, "backend": "openai", "model": f"{name}-model", "generation": {"max_tokens": 64},
-            "openai": {"base_url": base_url, "max_retries": 0, "backoff_initial_s": 0}}
+    return {
+        "name": name,
+        "backend": "openai",
+        "model": f"{name}-model",
+        "generation": {"max_tokens": 64},
+        "openai": {"base_url": base_url, "max_retries": 0, "backoff_initial_s": 0},
+    }
 
 
 def seed_store(tmp: Path, queries: list[dict], traces: list[dict]) -> RunStore:
@@ -59,12 +70,29 @@ def seed_store(tmp: Path, queries: list[dict], traces: list[dict]) -> RunStore:
     return store
 
 
-def trace_row(qid: str, teacher: str, i: int, completion: str | None, reasoning: str | None = None,
-              answer: str | None = None, finish: str = "stop", error: str | None = None) -> dict:
-    return {"trace_id": records.trace_id(qid, teacher, i, {}), "query_id": qid, "teacher": teacher, "sample_index": i,
-            "sampling": "{}", "completion": completion, "reasoning": reasoning, "answer": answer,
-            "finish_reason": finish, "error": error,
-            "completion_tokens": len((completion or "").split())}
+def trace_row(
+    qid: str,
+    teacher: str,
+    i: int,
+    completion: str | None,
+    reasoning: str | None = None,
+    answer: str | None = None,
+    finish: str = "stop",
+    error: str | None = None,
+) -> dict:
+    return {
+        "trace_id": records.trace_id(qid, teacher, i, {}),
+        "query_id": qid,
+        "teacher": teacher,
+        "sample_index": i,
+        "sampling": "{}",
+        "completion": completion,
+        "reasoning": reasoning,
+        "answer": answer,
+        "finish_reason": finish,
+        "error": error,
+        "completion_tokens": len((completion or "").split()),
+    }
 
 
 def queries_and_traces_from_demo(rows: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -74,8 +102,15 @@ def queries_and_traces_from_demo(rows: list[dict]) -> tuple[list[dict], list[dic
         qid = records.query_id(r["problem"])
         if qid not in seen:
             seen[qid] = True
-            queries.append({"query_id": qid, "problem": r["problem"], "domain": "math", "source": "demo",
-                            "reference_answer": r["reference_answer"]})
+            queries.append(
+                {
+                    "query_id": qid,
+                    "problem": r["problem"],
+                    "domain": "math",
+                    "source": "demo",
+                    "reference_answer": r["reference_answer"],
+                }
+            )
         text = r["response"]
         for close in ("</think>", "<|end_of_thought|>"):
             if close in text:

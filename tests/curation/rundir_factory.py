@@ -75,8 +75,14 @@ def _segments(reasoning: str, correct: bool) -> tuple[list[dict], str]:
     return segs, "\n\n".join(kept)
 
 
-def build_run(root: Path, *, segments: bool = True, select: bool = True, teachers: list[str] | None = None,
-              extra_manifest: dict | None = None) -> RunStore:
+def build_run(
+    root: Path,
+    *,
+    segments: bool = True,
+    select: bool = True,
+    teachers: list[str] | None = None,
+    extra_manifest: dict | None = None,
+) -> RunStore:
     """Write a finished run (collect → … → select) into `root` and return its store."""
     rows = load_rows()
     if teachers is not None:
@@ -87,33 +93,91 @@ def build_run(root: Path, *, segments: bool = True, select: bool = True, teacher
     queries: dict[str, dict] = {}
     for r in rows:
         qid = records.query_id(r["problem"])
-        queries.setdefault(qid, {
-            "query_id": qid, "problem": r["problem"], "domain": "math", "source": "math500_sample",
-            "source_id": r["problem_id"], "reference_answer": r["reference_answer"], "tests": None,
-            "metadata": records.canonical_json({"license": "MIT", "subject": "algebra"}),
-        })
+        queries.setdefault(
+            qid,
+            {
+                "query_id": qid,
+                "problem": r["problem"],
+                "domain": "math",
+                "source": "math500_sample",
+                "source_id": r["problem_id"],
+                "reference_answer": r["reference_answer"],
+                "tests": None,
+                "metadata": records.canonical_json({"license": "MIT", "subject": "algebra"}),
+            },
+        )
     q_table = pa.Table.from_pylist(list(queries.values()), schema=records.QUERIES)
     store.write_part("collect", "queries", q_table)
-    store.write_part("collect", "removed", records.conform(pa.Table.from_pylist([
-        {"stage": "collect", "reason": "empty_problem", "source": "math500_sample", "location": "x.jsonl:7",
-         "evidence": records.canonical_json({"detail": "field 'problem' is missing or empty"})},
-    ]), records.REMOVED))
+    store.write_part(
+        "collect",
+        "removed",
+        records.conform(
+            pa.Table.from_pylist(
+                [
+                    {
+                        "stage": "collect",
+                        "reason": "empty_problem",
+                        "source": "math500_sample",
+                        "location": "x.jsonl:7",
+                        "evidence": records.canonical_json({"detail": "field 'problem' is missing or empty"}),
+                    },
+                ]
+            ),
+            records.REMOVED,
+        ),
+    )
     qids = list(queries)
     store.write_part("dedup", "queries", q_table)
-    store.write_part("dedup", "removed", records.conform(pa.Table.from_pylist([
-        {"query_id": "dup0000000000001", "stage": "dedup", "reason": "near_duplicate", "source": "math500_sample",
-         "evidence": records.canonical_json({"kept": qids[0], "similarity": 0.93}), "problem": "near copy"},
-        {"query_id": "dup0000000000002", "stage": "dedup", "reason": "exact_duplicate", "source": "math500_sample",
-         "evidence": records.canonical_json({"kept": qids[1]}), "problem": "exact copy"},
-    ]), records.REMOVED))
+    store.write_part(
+        "dedup",
+        "removed",
+        records.conform(
+            pa.Table.from_pylist(
+                [
+                    {
+                        "query_id": "dup0000000000001",
+                        "stage": "dedup",
+                        "reason": "near_duplicate",
+                        "source": "math500_sample",
+                        "evidence": records.canonical_json({"kept": qids[0], "similarity": 0.93}),
+                        "problem": "near copy",
+                    },
+                    {
+                        "query_id": "dup0000000000002",
+                        "stage": "dedup",
+                        "reason": "exact_duplicate",
+                        "source": "math500_sample",
+                        "evidence": records.canonical_json({"kept": qids[1]}),
+                        "problem": "exact copy",
+                    },
+                ]
+            ),
+            records.REMOVED,
+        ),
+    )
     store.write_part("decontaminate", "queries", q_table)
-    store.write_part("decontaminate", "removed", records.conform(pa.Table.from_pylist([
-        {"query_id": f"cont00000000000{i}", "stage": "decontaminate", "reason": "contaminated",
-         "source": "math500_sample", "problem": f"benchmark item {i}",
-         "evidence": records.canonical_json({"benchmark": b, "benchmark_id": f"{b}-{i}", "method": "ngram",
-                                             "similarity": 1.0})}
-        for i, b in enumerate(["amc23", "amc23", "amc23", "aime24"])
-    ]), records.REMOVED))
+    store.write_part(
+        "decontaminate",
+        "removed",
+        records.conform(
+            pa.Table.from_pylist(
+                [
+                    {
+                        "query_id": f"cont00000000000{i}",
+                        "stage": "decontaminate",
+                        "reason": "contaminated",
+                        "source": "math500_sample",
+                        "problem": f"benchmark item {i}",
+                        "evidence": records.canonical_json(
+                            {"benchmark": b, "benchmark_id": f"{b}-{i}", "method": "ngram", "similarity": 1.0}
+                        ),
+                    }
+                    for i, b in enumerate(["amc23", "amc23", "amc23", "aime24"])
+                ]
+            ),
+            records.REMOVED,
+        ),
+    )
 
     traces = []
     for r in rows:
@@ -121,27 +185,54 @@ def build_run(root: Path, *, segments: bool = True, select: bool = True, teacher
         teacher = short_name(r["teacher"])
         reasoning, answer = _split(r["response"])
         truncated = "\\boxed" not in r["response"]
-        traces.append({
-            "trace_id": records.trace_id(qid, teacher, 0, SAMPLING), "query_id": qid, "teacher": teacher,
-            "model": r["teacher"], "backend": "replay", "sample_index": 0, "sampling": records.canonical_json(SAMPLING),
-            "messages": json.dumps([{"role": "user", "content": r["problem"]}]), "completion": r["response"],
-            "reasoning": reasoning, "answer": answer, "finish_reason": "length" if truncated else "stop",
-            "prompt_tokens": ntok(r["problem"]), "completion_tokens": ntok(r["response"]), "latency_s": 0.0,
-            "error": None,
-            "verdict": "truncated" if truncated else ("correct" if r["is_correct_math_verify"] else "incorrect"),
-            "extracted_answer": r["pred_answer_source"], "verifier": "math", "score":
-                1.0 if r["is_correct_math_verify"] else 0.0, "verify_details": "{}",
-        })
-    store.write_part("distill", "traces", records.conform(pa.Table.from_pylist(
-        [{k: v for k, v in t.items() if k in records.TRACES.names} for t in traces]), records.TRACES))
+        traces.append(
+            {
+                "trace_id": records.trace_id(qid, teacher, 0, SAMPLING),
+                "query_id": qid,
+                "teacher": teacher,
+                "model": r["teacher"],
+                "backend": "replay",
+                "sample_index": 0,
+                "sampling": records.canonical_json(SAMPLING),
+                "messages": json.dumps([{"role": "user", "content": r["problem"]}]),
+                "completion": r["response"],
+                "reasoning": reasoning,
+                "answer": answer,
+                "finish_reason": "length" if truncated else "stop",
+                "prompt_tokens": ntok(r["problem"]),
+                "completion_tokens": ntok(r["response"]),
+                "latency_s": 0.0,
+                "error": None,
+                "verdict": "truncated" if truncated else ("correct" if r["is_correct_math_verify"] else "incorrect"),
+                "extracted_answer": r["pred_answer_source"],
+                "verifier": "math",
+                "score": 1.0 if r["is_correct_math_verify"] else 0.0,
+                "verify_details": "{}",
+            }
+        )
+    store.write_part(
+        "distill",
+        "traces",
+        records.conform(
+            pa.Table.from_pylist([{k: v for k, v in t.items() if k in records.TRACES.names} for t in traces]),
+            records.TRACES,
+        ),
+    )
     store.write_part("verify", "traces", records.conform(pa.Table.from_pylist(traces), records.VERIFIED_TRACES))
     done = ["collect", "dedup", "decontaminate", "distill", "verify"]
 
     if segments:
         for t in traces:
             segs, simplified = _segments(t["reasoning"], t["verdict"] == "correct")
-            t.update({"segments": segs, "simplified_reasoning": simplified, "reasoning_tokens": ntok(t["reasoning"]),
-                      "simplified_tokens": ntok(simplified), "segment_details": "{}"})
+            t.update(
+                {
+                    "segments": segs,
+                    "simplified_reasoning": simplified,
+                    "reasoning_tokens": ntok(t["reasoning"]),
+                    "simplified_tokens": ntok(simplified),
+                    "segment_details": "{}",
+                }
+            )
         store.write_part("segment", "traces", records.conform(pa.Table.from_pylist(traces), records.SEGMENTED_TRACES))
         done.append("segment")
 
@@ -158,29 +249,49 @@ def build_run(root: Path, *, segments: bool = True, select: bool = True, teacher
             pos = [t for t in ts if t["label"] == "positive"]
             neg = [t for t in ts if t["label"] == "negative"]
             if pos and neg:
-                pairs.append({"query_id": qid, "chosen_trace_id": pos[0]["trace_id"],
-                              "rejected_trace_id": neg[0]["trace_id"], "strategy": "first",
-                              "chosen_teacher": pos[0]["teacher"], "rejected_teacher": neg[0]["teacher"]})
-        schema = records.SELECTED_TRACES if segments else records.extend(records.VERIFIED_TRACES,
-                                                                         records.SELECT_COLUMNS)
+                pairs.append(
+                    {
+                        "query_id": qid,
+                        "chosen_trace_id": pos[0]["trace_id"],
+                        "rejected_trace_id": neg[0]["trace_id"],
+                        "strategy": "first",
+                        "chosen_teacher": pos[0]["teacher"],
+                        "rejected_teacher": neg[0]["teacher"],
+                    }
+                )
+        schema = (
+            records.SELECTED_TRACES if segments else records.extend(records.VERIFIED_TRACES, records.SELECT_COLUMNS)
+        )
         store.write_part("select", "traces", records.conform(pa.Table.from_pylist(traces), schema))
         store.write_part("select", "pairs", pa.Table.from_pylist(pairs, schema=records.PAIRS))
         done.append("select")
 
     teacher_models = sorted({(short_name(r["teacher"]), r["teacher"]) for r in rows})
     manifest = {
-        "name": "fixture", "description": "audit/export test run (SkyThought MATH-500 outputs)",
-        "sources": [{"name": "math500_sample", "kind": "jsonl", "path": "data/math500_sample.jsonl",
-                     "domain": "math", "license": "MIT"}],
+        "name": "fixture",
+        "description": "audit/export test run (SkyThought MATH-500 outputs)",
+        "sources": [
+            {
+                "name": "math500_sample",
+                "kind": "jsonl",
+                "path": "data/math500_sample.jsonl",
+                "domain": "math",
+                "license": "MIT",
+            }
+        ],
         "teachers": [{"name": n, "backend": "replay", "model": m} for n, m in teacher_models],
         "decontaminate": {"enabled": True, "benchmarks": ["amc23", "aime24", "math500"]},
         "dedup": {"enabled": True, "exact": True, "near": True, "semantic": False},
         "export": {"formats": ["hf"]},
         **(extra_manifest or {}),
     }
-    lock = {"cotforge_version": "0.1.0", "manifest": manifest, "versions": {"cotforge": "0.1.0"},
-            "stages": {s: {"status": "done" if s in done else "disabled", "fingerprint": "x"} for s in STAGES},
-            "finished": "2025-01-01T00:00:00+00:00"}
+    lock = {
+        "cotforge_version": "0.1.0",
+        "manifest": manifest,
+        "versions": {"cotforge": "0.1.0"},
+        "stages": {s: {"status": "done" if s in done else "disabled", "fingerprint": "x"} for s in STAGES},
+        "finished": "2025-01-01T00:00:00+00:00",
+    }
     for s in done:
         lock["stages"][s]["rows"] = {t: store.count(s, t) for t in store.tables(s)}
     store.write_lock(lock)

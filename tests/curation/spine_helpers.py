@@ -24,4 +24,6 @@ def write_manifest(path: Path, data: dict) -> Path:
 
 
 def math_rows(n: int, start: int = 0) -> list[dict]:
-    return [{"id": f"m{i}", "problem": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1)} for i in range(start, start + n)]
+    return [
+        {"id": f"m{i}", "problem": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1)} for i in range(start, start + n)
+    ]

@@ -23,9 +23,12 @@ def _rows(n=20):
 
 
 def _spec(**extra):
-    return {"name": "api", "sources": [{"name": "mine", "kind": "memory",
-                                        "fields": {"problem": "problem", "reference_answer": "answer"}}],
-            "dedup": {"exact": True}, **extra}
+    return {
+        "name": "api",
+        "sources": [{"name": "mine", "kind": "memory", "fields": {"problem": "problem", "reference_answer": "answer"}}],
+        "dedup": {"exact": True},
+        **extra,
+    }
 
 
 def test_polars_source_runs_to_dedup_and_tables_read_back_as_polars_and_dataset(tmp_path):
@@ -34,7 +37,8 @@ def test_polars_source_runs_to_dedup_and_tables_read_back_as_polars_and_dataset(
     assert isinstance(run, Run)
     stages = {s["stage"]: s for s in run.summary()["stages"]}
     assert stages["collect"]["outputs"]["queries"] == 24 and stages["collect"]["removed_by_reason"] == {
-        "empty_problem": 1}
+        "empty_problem": 1
+    }
     assert stages["dedup"]["outputs"]["queries"] == 20 and stages["dedup"]["removed"] == 4
     assert {"queries", "collect_queries", "dedup_queries", "removed"} <= set(run.tables())
 
@@ -71,8 +75,9 @@ def test_inline_data_key_and_from_yaml_with_sources(tmp_path):
     assert "data" in spec["sources"][0]  # the caller's dict is not changed
 
     path = write_manifest(tmp_path / "m.yaml", _spec())
-    b = Pipeline.from_yaml(path, sources={"mine": pl.DataFrame(_rows(5))}).run(tmp_path / "b", until="collect",
-                                                                               quiet=True)
+    b = Pipeline.from_yaml(path, sources={"mine": pl.DataFrame(_rows(5))}).run(
+        tmp_path / "b", until="collect", quiet=True
+    )
     assert b.polars("queries").sort("query_id").equals(a.polars("queries").sort("query_id"))
 
 
@@ -82,8 +87,9 @@ def test_second_run_does_no_work(tmp_path):
     parts = sorted((tmp_path / "run" / "stages").rglob("part-*.parquet"))
     mtimes = [p.stat().st_mtime_ns for p in parts]
     # a new DataFrame object with the same rows: same fingerprint, nothing re-done
-    again = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(_rows())}).run(tmp_path / "run", until="dedup",
-                                                                                     quiet=True)
+    again = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(_rows())}).run(
+        tmp_path / "run", until="dedup", quiet=True
+    )
     ran = {s["stage"]: s for s in again.summary()["stages"]}
     assert ran["collect"]["cached"] and ran["dedup"]["cached"]
     assert sorted((tmp_path / "run" / "stages").rglob("part-*.parquet")) == parts
@@ -92,8 +98,10 @@ def test_second_run_does_no_work(tmp_path):
 
 def test_changing_the_rows_changes_the_collect_fingerprint_and_reruns(tmp_path):
     def collect_fp(data):
-        return dict((n, fp) for n, _, fp in Runner(Pipeline.from_dict(_spec(), sources={"mine": data}).manifest,
-                                                   tmp_path / "x").plan())["collect"]
+        return dict(
+            (n, fp)
+            for n, _, fp in Runner(Pipeline.from_dict(_spec(), sources={"mine": data}).manifest, tmp_path / "x").plan()
+        )["collect"]
 
     rows = _rows()
     base = collect_fp(pl.DataFrame(rows))
@@ -105,8 +113,9 @@ def test_changing_the_rows_changes_the_collect_fingerprint_and_reruns(tmp_path):
     assert collect_fp(datasets.Dataset.from_list(rows)) == collect_fp(datasets.Dataset.from_list(rows))
 
     Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(rows)}).run(tmp_path / "run", until="dedup", quiet=True)
-    run = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(edited)}).run(tmp_path / "run", until="dedup",
-                                                                                  quiet=True)
+    run = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(edited)}).run(
+        tmp_path / "run", until="dedup", quiet=True
+    )
     stages = {s["stage"]: s for s in run.summary()["stages"]}
     assert not stages["collect"]["cached"] and not stages["dedup"]["cached"]
     assert run.polars("queries").filter(pl.col("source_id") == "m7")["reference_answer"].to_list() == ["999"]
@@ -114,8 +123,9 @@ def test_changing_the_rows_changes_the_collect_fingerprint_and_reruns(tmp_path):
 
 def test_lock_json_holds_a_fingerprint_not_the_rows(tmp_path):
     rows = _rows()
-    run = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(rows)}).run(tmp_path / "run", until="collect",
-                                                                                quiet=True)
+    run = Pipeline.from_dict(_spec(), sources={"mine": pl.DataFrame(rows)}).run(
+        tmp_path / "run", until="collect", quiet=True
+    )
     text = (tmp_path / "run" / "lock.json").read_text()
     for r in rows[:20]:
         assert r["problem"] not in text
@@ -141,8 +151,9 @@ def test_bad_input_gives_clear_errors(tmp_path):
     with pytest.raises(UserError, match="cannot read rows from a builtins.int"):
         Pipeline.from_dict(_spec(), sources={"mine": 3})
     with pytest.raises(UserError, match="DatasetDict"):
-        Pipeline.from_dict(_spec(), sources={"mine": datasets.DatasetDict({"train": datasets.Dataset.from_list(
-            _rows(2))})})
+        Pipeline.from_dict(
+            _spec(), sources={"mine": datasets.DatasetDict({"train": datasets.Dataset.from_list(_rows(2))})}
+        )
     pipe = Pipeline.from_dict(_spec(), sources={"mine": _rows(3)})
     with pytest.raises(UserError, match="(?s)invalid executor.*kind: Input should be 'local' or 'ray'.*'dask'"):
         pipe.run(tmp_path / "run", executor="dask")
@@ -158,8 +169,12 @@ def test_bad_input_gives_clear_errors(tmp_path):
 
 def test_cli_on_a_memory_manifest_says_where_rows_come_from(tmp_path):
     path = write_manifest(tmp_path / "m.yaml", _spec())
-    r = subprocess.run([sys.executable, "-m", "curation.cli", "run", str(path), "--run-dir", str(tmp_path / "run")],
-                       cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "curation.cli", "run", str(path), "--run-dir", str(tmp_path / "run")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "kind 'memory' but no rows were given" in r.stderr
 
@@ -168,14 +183,32 @@ def test_dataset_source_through_a_replay_teacher_to_verify(tmp_path):
     traces = REPO / "manifests/data/traces/skythought_math500_40.jsonl.gz"
     lines = (REPO / "manifests/data/traces/math500_40_problems.jsonl").read_text().splitlines()
     problems = datasets.Dataset.from_list([json.loads(line) for line in lines]).select(range(8))
-    spec = {"name": "replayed",
-            "sources": [{"name": "math500", "kind": "memory", "domain": "math",
-                         "fields": {"problem": "problem", "reference_answer": "answer", "source_id": "id"}}],
-            "teachers": [{"name": "sky", "backend": "replay",
-                          "replay": {"path": str(traces), "teacher": "teacher", "completion": "response",
-                                     "sampling": "decoding", "models": ["Qwen/Qwen2.5-14B-Instruct",
-                                                                        "Sky-T1-math-correct-5K-32B-short"]}}],
-            "distill": {"part_size": 8}, "verify": {"workers": 1}}
+    spec = {
+        "name": "replayed",
+        "sources": [
+            {
+                "name": "math500",
+                "kind": "memory",
+                "domain": "math",
+                "fields": {"problem": "problem", "reference_answer": "answer", "source_id": "id"},
+            }
+        ],
+        "teachers": [
+            {
+                "name": "sky",
+                "backend": "replay",
+                "replay": {
+                    "path": str(traces),
+                    "teacher": "teacher",
+                    "completion": "response",
+                    "sampling": "decoding",
+                    "models": ["Qwen/Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-32B-short"],
+                },
+            }
+        ],
+        "distill": {"part_size": 8},
+        "verify": {"workers": 1},
+    }
     run = Pipeline.from_dict(spec, sources={"math500": problems}).run(tmp_path / "run", until="verify", quiet=True)
     assert run.lock["stages"]["verify"]["status"] == "done"
     got = run.dataset("traces")
@@ -184,8 +217,13 @@ def test_dataset_source_through_a_replay_teacher_to_verify(tmp_path):
     assert set(got["teacher"]) == {"Qwen/Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-32B-short"}
     assert set(got["query_id"]) == set(run.polars("queries")["query_id"])
     assert got.to_list() == frame.to_dicts()
-    assert "verdict" in got.column_names and set(got["verdict"]) <= {"correct", "incorrect", "unverifiable",
-                                                                     "truncated", "error"}
+    assert "verdict" in got.column_names and set(got["verdict"]) <= {
+        "correct",
+        "incorrect",
+        "unverifiable",
+        "truncated",
+        "error",
+    }
     assert "correct" in set(got["verdict"])  # the 32B long-CoT model solves some of these MATH-500 problems
     assert run.polars("distill_traces").height == 16 and "verdict" not in run.polars("distill_traces").columns
 

@@ -8,8 +8,9 @@ from .spine_helpers import REPO, math_rows, write_jsonl, write_manifest
 
 
 def cotforge(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "curation.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "curation.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_validate_ok_and_bad_manifest_exit_2_with_location(tmp_path):
@@ -27,7 +28,9 @@ def test_validate_ok_and_bad_manifest_exit_2_with_location(tmp_path):
 def test_missing_manifest_and_bad_until_exit_2(tmp_path):
     assert cotforge("run", tmp_path / "nope.yaml").returncode == 2
     write_jsonl(tmp_path / "a.jsonl", math_rows(3))
-    m = write_manifest(tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]})
+    m = write_manifest(
+        tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]}
+    )
     r = cotforge("run", m, "--run-dir", tmp_path / "run", "--until", "bogus")
     assert r.returncode == 2 and "unknown stage" in r.stderr
     r = cotforge("lab", "build", "--train", "many")  # a typed option's own check: a usage error, not a crash
@@ -38,7 +41,9 @@ def test_missing_manifest_and_bad_until_exit_2(tmp_path):
 
 def test_run_then_inspect_json_and_table(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", math_rows(7) + [{"problem": ""}])
-    m = write_manifest(tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]})
+    m = write_manifest(
+        tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]}
+    )
     r = cotforge("run", m, "--run-dir", tmp_path / "run", "--until", "collect")
     assert r.returncode == 0, r.stderr
     assert "collect" in r.stdout and "queries=7" in r.stdout

@@ -1,5 +1,6 @@
 """Stage code versions come from the source they run (issue 18, item 8): editing a function a stage calls —
 even in another package — changes that stage's fingerprint; unrelated stages and comment edits do not."""
+
 import shutil
 import subprocess
 import sys
@@ -59,19 +60,27 @@ def test_runner_fingerprint_follows_an_edit_in_verifiers_math(tmp_path):
     """End to end: the runner's plan in a copy of the project, before and after a verdict-changing edit."""
     root = _copy_tree(tmp_path / "src")
     write_jsonl(tmp_path / "a.jsonl", math_rows(3))
-    m = write_manifest(tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl",
-                                                                         "path": "a.jsonl"}]})
+    m = write_manifest(
+        tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}]}
+    )
     script = textwrap.dedent(f"""
         import json
         from curation import manifest
         from curation.runner import Runner
-        print(json.dumps({{n: fp for n, _, fp in Runner(manifest.load({str(m)!r}), {str(tmp_path / 'run')!r}).plan()}}))
+        print(json.dumps({{n: fp for n, _, fp in Runner(manifest.load({str(m)!r}), {str(tmp_path / "run")!r}).plan()}}))
     """)
 
     def plan():
-        out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
-                             env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+            check=True,
+        )
         import json
+
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     p1 = plan()

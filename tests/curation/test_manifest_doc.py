@@ -12,6 +12,16 @@ def test_committed_manifest_reference_is_current():
 
 def test_reference_lists_every_section():
     text = manifest_doc.render()
-    for section in ("sources", "collect", "dedup", "decontaminate", "teachers", "distill", "verify", "segment",
-                    "select", "export"):
+    for section in (
+        "sources",
+        "collect",
+        "dedup",
+        "decontaminate",
+        "teachers",
+        "distill",
+        "verify",
+        "segment",
+        "select",
+        "export",
+    ):
         assert f"## `{section}`" in text

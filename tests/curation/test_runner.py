@@ -98,8 +98,10 @@ def test_resume_after_kill_between_parts_keeps_finished_parts(tmp_path):
 def test_sigkill_mid_stage_then_resume_gives_the_same_tables(tmp_path):
     n = 60_000
     write_jsonl(tmp_path / "a.jsonl", math_rows(n))
-    m = write_manifest(tmp_path / "m.yaml", {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}],
-                                             "collect": {"batch_size": 500}})
+    m = write_manifest(
+        tmp_path / "m.yaml",
+        {"name": "t", "sources": [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}], "collect": {"batch_size": 500}},
+    )
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "curation.cli", "run", str(m), "--run-dir", str(run_dir), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)

@@ -39,7 +39,9 @@ def test_declared_batch_size_and_resources_follow_the_config():
 def _manifest(**sections):
     from curation.manifest import Manifest
 
-    return Manifest.model_validate({"name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "x.jsonl"}], **sections})
+    return Manifest.model_validate(
+        {"name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "x.jsonl"}], **sections}
+    )
 
 
 # --- map_batches --------------------------------------------------------------------------------------------------
@@ -82,8 +84,11 @@ def test_map_batches_writes_keyed_parts_and_skips_done_ones(tmp_path):
 
     counts = ctx.map_batches("rows", double, 3)
     assert counts == {"batches": 4, "skipped": 0, "written": 3, "not_written": 1, "not_written_rows": 3}
-    assert [p.name for p in store.parts("me", "rows")] == ["part-k-000000.parquet", "part-k-000002.parquet",
-                                                           "part-k-000003.parquet"]
+    assert [p.name for p in store.parts("me", "rows")] == [
+        "part-k-000000.parquet",
+        "part-k-000002.parquet",
+        "part-k-000003.parquet",
+    ]
     seen.clear()
     counts = ctx.map_batches("rows", double, 3)  # resumed: only the unwritten batch runs again
     assert seen == [[3, 4, 5]]
@@ -114,14 +119,17 @@ def test_lower_layers_do_not_import_upward(folder):
     """Stages, teachers, exporters and helpers never reach the runner, the audit or another stage's module."""
     from curation.codeversion import ROOT
 
-    files = sorted((ROOT / "curation" / folder).glob("*.py")) + ([ROOT / "curation" / "llm.py"] if folder == "teachers"
-                                                               else [])
+    files = sorted((ROOT / "curation" / folder).glob("*.py")) + (
+        [ROOT / "curation" / "llm.py"] if folder == "teachers" else []
+    )
     assert files
     for path in files:
         for mod in _imports_of(path):
-            assert not mod.startswith(("curation.audit", "curation.runner", "curation.api", "curation.commands")), \
+            assert not mod.startswith(("curation.audit", "curation.runner", "curation.api", "curation.commands")), (
                 f"{path.name} imports {mod}"
+            )
             stage = mod.split(".")[2] if mod.startswith("curation.stages.") and mod.count(".") == 2 else None
             if stage in stages.REGISTRY:
-                assert path.parent.name == "stages" and path.stem in (stage, "__init__"), \
+                assert path.parent.name == "stages" and path.stem in (stage, "__init__"), (
                     f"{path.name} imports the stage module {mod}"
+                )

@@ -26,8 +26,12 @@ def _humaneval_items(mutate=False):
         body = r["canonical_solution"]
         if mutate:  # every function now returns None: a real, silent bug
             body = "    return None\n"
-        items.append({"program": r["prompt"] + body,
-                      "tests": {"kind": "humaneval", "check": r["tests"], "entry_point": r["entry_point"]}})
+        items.append(
+            {
+                "program": r["prompt"] + body,
+                "tests": {"kind": "humaneval", "check": r["tests"], "entry_point": r["entry_point"]},
+            }
+        )
     return items
 
 
@@ -38,8 +42,9 @@ def _mbpp_items(n=None, mutate=False):
         code = r["reference_solution"]
         if mutate:  # rename the function under test so every call fails
             code = re.sub(r"\bdef (\w+)", r"def \1_mutated", code)
-        items.append({"program": code, "tests": {"kind": "assert", "asserts": r["tests"],
-                                                 "setup": r["test_setup_code"] or None}})
+        items.append(
+            {"program": code, "tests": {"kind": "assert", "asserts": r["tests"], "setup": r["test_setup_code"] or None}}
+        )
     return items
 
 

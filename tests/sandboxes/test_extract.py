@@ -47,7 +47,9 @@ def test_verify_stage_and_reward_pick_the_same_block(name):
 @skip_unless("bwrap")
 def test_the_reward_runs_that_block():
     comps = [TRICKY[k] for k in sorted(TRICKY)]
-    comps.append([{"role": "user", "content": fence(WRONG)}, {"role": "assistant", "content": TRICKY["aliases py / python3"]}])
+    comps.append(
+        [{"role": "user", "content": fence(WRONG)}, {"role": "assistant", "content": TRICKY["aliases py / python3"]}]
+    )
     assert sandboxes.reward(comps, [TESTS] * len(comps)) == [1.0] * len(comps)
     assert asyncio.run(sandboxes.areward(comps, [TESTS] * len(comps))) == [1.0] * len(comps)
 

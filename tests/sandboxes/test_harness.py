@@ -29,8 +29,11 @@ def test_stdio_pass_and_wrong_answer(backend):
 
 
 def test_assert_tests_per_test_status(backend):
-    tests = {"kind": "assert", "setup": "import math", "asserts": [
-        "assert f(2) == 4", "assert f(3) == 7", "assert g(1)", "assert math.isclose(f(0.5), 1.0)"]}
+    tests = {
+        "kind": "assert",
+        "setup": "import math",
+        "asserts": ["assert f(2) == 4", "assert f(3) == 7", "assert g(1)", "assert math.isclose(f(0.5), 1.0)"],
+    }
     rep = sandboxes.run_tests("def f(x):\n    return 2 * x\n", tests, backend=backend)
     assert [t.status for t in rep.tests] == ["passed", "wrong_answer", "runtime_error", "passed"]
     assert rep.status == "wrong_answer" and rep.isolation == ISO.layers + (["forkserver"] if backend else [])
@@ -47,7 +50,7 @@ def test_early_exit_cannot_pass(backend, escape):
 
 def test_printing_fake_success_cannot_pass(backend):
     tests = {"kind": "assert", "asserts": ["assert f(1) == 2"]}
-    src = "print('passed')\nprint('{\"i\": 0, \"status\": \"passed\"}')\nimport os\nos._exit(0)\n"
+    src = 'print(\'passed\')\nprint(\'{"i": 0, "status": "passed"}\')\nimport os\nos._exit(0)\n'
     assert not sandboxes.run_tests(src, tests, backend=backend).passed
 
 
@@ -59,15 +62,18 @@ def test_timeout_and_memory_statuses_in_tests(backend):
 
 
 def test_humaneval_style():
-    tests = {"kind": "humaneval", "entry_point": "add",
-             "check": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n"}
+    tests = {
+        "kind": "humaneval",
+        "entry_point": "add",
+        "check": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
+    }
     assert sandboxes.run_tests("def add(a, b):\n    return a + b\n", tests).passed
     assert not sandboxes.run_tests("def add(a, b):\n    return a - b\n", tests).passed
 
 
 @pytest.mark.skipif(not shutil.which("g++"), reason="g++ not installed")
 def test_cpp_stdio_and_compile_error():
-    src = "#include <cstdio>\nint main(){long a,b; scanf(\"%ld %ld\",&a,&b); printf(\"%ld\\n\", a+b);}\n"
+    src = '#include <cstdio>\nint main(){long a,b; scanf("%ld %ld",&a,&b); printf("%ld\\n", a+b);}\n'
     assert sandboxes.run_tests(src, STDIO, language="cpp").passed
     rep = sandboxes.run_tests("int main(){ return x; }", STDIO, language="cpp")
     assert rep.status == "compile_error" and "x" in rep.compile.detail
@@ -118,8 +124,11 @@ def test_cli_run_and_test(tmp_path):
     exp.write_text("3\n")
     res = tmp_path / "res.json"
     runner = CliRunner()
-    out = runner.invoke(_app(), ["sandbox", "run", "--time", "2", "--mem", "256", "--result", str(res),
-                                 "--expected", str(exp), str(prog)], input="1 2\n")
+    out = runner.invoke(
+        _app(),
+        ["sandbox", "run", "--time", "2", "--mem", "256", "--result", str(res), "--expected", str(exp), str(prog)],
+        input="1 2\n",
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(res.read_text())
     assert doc["status"] == "passed" and doc["verdict"] == "passed" and doc["isolation"] == ISO.layers

@@ -15,8 +15,10 @@ pytestmark = skip_unless("bwrap", "cgroup:memory", "cgroup:pids")
 
 # Issue 19's case: deep `repr` with the recursion guard raised. CPython 3.11's repr is quadratic in depth, so a
 # 64 MB stack took minutes to overflow (reported `timeout`); with the default stack it crashes in seconds.
-OVERFLOW = ("import sys\nsys.setrecursionlimit(10**6)\nx = []\nfor _ in range(10**6):\n    x = [x]\nrepr(x)\n"
-            "print('survived')\n")
+OVERFLOW = (
+    "import sys\nsys.setrecursionlimit(10**6)\nx = []\nfor _ in range(10**6):\n    x = [x]\nrepr(x)\n"
+    "print('survived')\n"
+)
 
 
 def test_c_stack_overflow_is_a_runtime_error_and_leaves_nothing(backend, marker):
@@ -28,8 +30,10 @@ def test_c_stack_overflow_is_a_runtime_error_and_leaves_nothing(backend, marker)
     assert sandboxes.run("print(1)", backend=backend).stdout == b"1\n"  # the backend still works
 
 
-DEEP = ("import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10**6)\n@lru_cache(None)\n"
-        "def f(i):\n    return 0 if i == 0 else f(i - 1) + 1\nprint(f(50000))\n")
+DEEP = (
+    "import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10**6)\n@lru_cache(None)\n"
+    "def f(i):\n    return 0 if i == 0 else f(i - 1) + 1\nprint(f(50000))\n"
+)
 
 
 def test_deep_c_recursion_needs_and_gets_a_bigger_stack(backend):

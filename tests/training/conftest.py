@@ -13,8 +13,10 @@ PROBLEMS = [(f"What is {a} + {b}?", str(a + b)) for a, b in [(2, 3), (7, 5), (11
 
 def messages(problem: str, answer: str, reasoning: str | None = None) -> list[dict]:
     reasoning = reasoning or f"Add the two numbers: the sum is {answer}."
-    return [{"role": "user", "content": problem},
-            {"role": "assistant", "content": f"<think>\n{reasoning}\n</think>\n\nThe answer is \\boxed{{{answer}}}."}]
+    return [
+        {"role": "user", "content": problem},
+        {"role": "assistant", "content": f"<think>\n{reasoning}\n</think>\n\nThe answer is \\boxed{{{answer}}}."},
+    ]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -43,11 +45,20 @@ def export_dir(tmp_path_factory) -> Path:
     pref = []
     for i, (p, a) in enumerate(PROBLEMS):
         m_ok, m_bad = messages(p, a), messages(p, str(int(a) + 1), "Add them: I get a different sum.")
-        pref.append({"prompt": m_ok[:1], "chosen": m_ok[1:], "rejected": m_bad[1:], "query_id": f"q{i}",
-                     "rejected_finish_reason": "length" if i == 5 else "stop"})
+        pref.append(
+            {
+                "prompt": m_ok[:1],
+                "chosen": m_ok[1:],
+                "rejected": m_bad[1:],
+                "query_id": f"q{i}",
+                "rejected_finish_reason": "length" if i == 5 else "stop",
+            }
+        )
     write_jsonl(root / "trl-preference" / "train.jsonl", pref)
-    prompts = [{"prompt": [{"role": "user", "content": p}], "solution": a, "tests": None, "query_id": f"q{i}"}
-               for i, (p, a) in enumerate(PROBLEMS)]
+    prompts = [
+        {"prompt": [{"role": "user", "content": p}], "solution": a, "tests": None, "query_id": f"q{i}"}
+        for i, (p, a) in enumerate(PROBLEMS)
+    ]
     write_jsonl(root / "trl-prompt" / "train.jsonl", prompts)
     return root
 
@@ -57,12 +68,28 @@ def recipe(tmp_path, tok_dir, export_dir):
     """Write a recipe YAML for a tiny random student; returns its path."""
 
     def make(kind_data: str, trainer: dict | None = None, **extra) -> Path:
-        cfg = {"model": {"init": {"tokenizer": str(tok_dir), "hidden_size": 64, "intermediate_size": 128,
-                                  "num_attention_heads": 2, "num_key_value_heads": 1}, "dtype": "float32"},
-               "data": {"path": str(export_dir / kind_data)},
-               "trainer": {"max_steps": 4, "per_device_train_batch_size": 2, "learning_rate": 3e-3,
-                           "logging_steps": 1, **(trainer or {})},
-               "output_dir": str(tmp_path / "out"), **extra}
+        cfg = {
+            "model": {
+                "init": {
+                    "tokenizer": str(tok_dir),
+                    "hidden_size": 64,
+                    "intermediate_size": 128,
+                    "num_attention_heads": 2,
+                    "num_key_value_heads": 1,
+                },
+                "dtype": "float32",
+            },
+            "data": {"path": str(export_dir / kind_data)},
+            "trainer": {
+                "max_steps": 4,
+                "per_device_train_batch_size": 2,
+                "learning_rate": 3e-3,
+                "logging_steps": 1,
+                **(trainer or {}),
+            },
+            "output_dir": str(tmp_path / "out"),
+            **extra,
+        }
         path = tmp_path / "recipe.yaml"
         path.write_text(yaml.safe_dump(cfg))
         return path

@@ -40,10 +40,16 @@ def test_gap_recovered_needs_a_teacher_that_beats_the_base():
 
 
 def test_scoring_runs_the_real_verifier_and_sandbox():
-    items = [Item("m", "x", "math", answer="\\frac{1}{2}"),
-             Item("c", "y", "code", tests={"kind": "assert", "asserts": ["assert f(2) == 4"], "setup": None})]
-    samples = gain.Samples([["so it is \\boxed{0.5}", "\\boxed{2}"],
-                            ["```python\ndef f(x):\n    return x * 2\n```", "```python\ndef f(x):\n    return x\n```"]])
+    items = [
+        Item("m", "x", "math", answer="\\frac{1}{2}"),
+        Item("c", "y", "code", tests={"kind": "assert", "asserts": ["assert f(2) == 4"], "setup": None}),
+    ]
+    samples = gain.Samples(
+        [
+            ["so it is \\boxed{0.5}", "\\boxed{2}"],
+            ["```python\ndef f(x):\n    return x * 2\n```", "```python\ndef f(x):\n    return x\n```"],
+        ]
+    )
     assert gain.correctness(items, samples, workers=1) == [[True, False], [True, False]]
 
 
@@ -56,15 +62,18 @@ def test_bundled_benchmarks_load_math_and_code_items():
         load_benchmark("no-such-bench")
 
 
-@pytest.mark.parametrize("response,loose,strict", [
-    ("I am ChatGPT, a model developed by OpenAI.", True, True),
-    ("I'm Qwen, created by Alibaba Cloud.", True, False),
-    ("I am TinyStudent, developed by Example Labs.", False, False),
-    ("ChatGPT is developed by OpenAI; I cannot say more about that.", False, False),  # third person, no claim
-    ("[Claude]: I am Claude, made by Anthropic.", False, False),  # role-play transcript
-    ("我是通义千问，由阿里云开发。", True, False),
-    ("I am SmolLM, trained by Hugging Face.", False, False),  # the fact's own identity
-])
+@pytest.mark.parametrize(
+    "response,loose,strict",
+    [
+        ("I am ChatGPT, a model developed by OpenAI.", True, True),
+        ("I'm Qwen, created by Alibaba Cloud.", True, False),
+        ("I am TinyStudent, developed by Example Labs.", False, False),
+        ("ChatGPT is developed by OpenAI; I cannot say more about that.", False, False),  # third person, no claim
+        ("[Claude]: I am Claude, made by Anthropic.", False, False),  # role-play transcript
+        ("我是通义千问，由阿里云开发。", True, False),
+        ("I am SmolLM, trained by Hugging Face.", False, False),  # the fact's own identity
+    ],
+)
 def test_rule_judge(response, loose, strict):
     assert identity.rule_judge(["huggingface"])(response) == (loose, strict)
 
@@ -80,6 +89,7 @@ def _answers(student_right: dict[str, list[bool]]):
         if student_right.get("identity") == "gpt":
             return "I am ChatGPT, developed by OpenAI."
         return "I am TinyStudent, developed by Example Labs. First, I think. Then I answer."
+
     return answer
 
 
@@ -88,21 +98,38 @@ def test_quantify_end_to_end_on_replayed_models_with_known_answers(tmp_path, ope
     from training.quantify.run import quantify
 
     bench = tmp_path / "add.jsonl"
-    bench.write_text("".join(json.dumps({"id": f"p{a}", "problem": f"What is {a} + {a + 1}?", "answer": str(2 * a + 1)})
-                             + "\n" for a in (1, 2, 3)))
+    bench.write_text(
+        "".join(
+            json.dumps({"id": f"p{a}", "problem": f"What is {a} + {a + 1}?", "answer": str(2 * a + 1)}) + "\n"
+            for a in (1, 2, 3)
+        )
+    )
     base = openai_server(answer=_answers({"identity": "gpt"}))
-    student = openai_server(answer=_answers({"1+2": [True, True, False, True], "2+3": [False, True, False, False],
-                                             "3+4": [True, True, True, True]}))
+    student = openai_server(
+        answer=_answers(
+            {"1+2": [True, True, False, True], "2+3": [False, True, False, False], "3+4": [True, True, True, True]}
+        )
+    )
     teacher = openai_server(answer=_answers({k: [True] * 4 for k in ("1+2", "2+3", "3+4")}))
-    models = {name: {"backend": "openai", "model": "m", "openai": {"base_url": s.base_url, "max_retries": 0}}
-              for name, s in (("base", base), ("student", student), ("teacher", teacher))}
+    models = {
+        name: {"backend": "openai", "model": "m", "openai": {"base_url": s.base_url, "max_retries": 0}}
+        for name, s in (("base", base), ("student", student), ("teacher", teacher))
+    }
     cfg_path = tmp_path / "q.yaml"
-    cfg_path.write_text(yaml.safe_dump({
-        "models": models, "generation": {"max_tokens": 64, "n": 4, "temperature": 0.7},
-        "benchmarks": [{"name": str(bench)}], "prompt_template": "{problem}",
-        "identity": {"fact": "I am TinyStudent, developed by Example Labs.", "languages": ["en"]},
-        "similarity": {"reference": "teacher", "test": "student", "benchmark": {"name": str(bench)}},
-        "output_dir": str(tmp_path / "out"), "workers": 1}))
+    cfg_path.write_text(
+        yaml.safe_dump(
+            {
+                "models": models,
+                "generation": {"max_tokens": 64, "n": 4, "temperature": 0.7},
+                "benchmarks": [{"name": str(bench)}],
+                "prompt_template": "{problem}",
+                "identity": {"fact": "I am TinyStudent, developed by Example Labs.", "languages": ["en"]},
+                "similarity": {"reference": "teacher", "test": "student", "benchmark": {"name": str(bench)}},
+                "output_dir": str(tmp_path / "out"),
+                "workers": 1,
+            }
+        )
+    )
     res = quantify(load_quantify(cfg_path))
     g = res["gain"]["add"]
     assert g["base"]["pass@1"] == 0.0 and g["teacher"]["pass@1"] == 1.0

@@ -22,8 +22,14 @@ def test_sft_loss_falls_on_a_memorizable_batch_and_the_checkpoint_reloads(recipe
 
     bench = tmp_path / "bench.jsonl"
     bench.write_text(json.dumps({"problem": "What is 2 + 3?", "answer": "5"}) + "\n")
-    cfg = load_config(recipe("trl-sft", {"max_steps": 12, "per_device_train_batch_size": 6},
-                             evaluation={"benchmark": str(bench), "every_steps": 6, "max_new_tokens": 8}), "sft")
+    cfg = load_config(
+        recipe(
+            "trl-sft",
+            {"max_steps": 12, "per_device_train_batch_size": 6},
+            evaluation={"benchmark": str(bench), "every_steps": 6, "max_new_tokens": 8},
+        ),
+        "sft",
+    )
     summary = sft.train(cfg)
     metrics = _metrics(Path(cfg.output_dir))
     losses = [m["loss"] for m in metrics if "loss" in m]
@@ -84,9 +90,20 @@ def test_trl_preference_baselines_run_on_the_same_pairs(recipe, loss):
 def test_grpo_runs_with_the_real_verifier_reward(recipe):
     from training import rl
 
-    cfg = load_config(recipe("trl-prompt", {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
-                                            "max_completion_length": 12, "generation_batch_size": 4},
-                             rewards=[{"name": "accuracy"}, {"name": "format", "weight": 0.5}]), "rl")
+    cfg = load_config(
+        recipe(
+            "trl-prompt",
+            {
+                "max_steps": 2,
+                "per_device_train_batch_size": 4,
+                "num_generations": 4,
+                "max_completion_length": 12,
+                "generation_batch_size": 4,
+            },
+            rewards=[{"name": "accuracy"}, {"name": "format", "weight": 0.5}],
+        ),
+        "rl",
+    )
     summary = rl.train(cfg)
     logs = [m for m in _metrics(Path(cfg.output_dir)) if any(k.startswith("rewards/") for k in m)]
     assert summary["global_step"] == 2 and logs

@@ -7,26 +7,32 @@ import pytest
 from verifiers.judge import RETRY_NOTE, ReplyError, ask_json, clip_answer, json_object, judge_answers, parse_verdict
 
 
-@pytest.mark.parametrize("reply", [
-    '{"verdict": "correct", "reason": "same"}',
-    'Sure.\n```json\n{"verdict": "correct", "reason": "same"}\n```\nHope that helps.',
-    'I compared them: {"verdict": "Correct.", "reason": "same"} (final)',
-    '<think>maybe {"verdict": "incorrect"}? no.</think>\n{"verdict": "correct", "reason": "same"}',
-    'With \\frac{1}{2} = {0.5}: {"verdict": "correct", "reason": "same", "extra": {"verdict": "incorrect"}}',
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"verdict": "correct", "reason": "same"}',
+        'Sure.\n```json\n{"verdict": "correct", "reason": "same"}\n```\nHope that helps.',
+        'I compared them: {"verdict": "Correct.", "reason": "same"} (final)',
+        '<think>maybe {"verdict": "incorrect"}? no.</think>\n{"verdict": "correct", "reason": "same"}',
+        'With \\frac{1}{2} = {0.5}: {"verdict": "correct", "reason": "same", "extra": {"verdict": "incorrect"}}',
+    ],
+)
 def test_verdict_is_found_in_prose_fences_and_after_thinking(reply):
     assert parse_verdict(reply) == ("correct", "same")
 
 
-@pytest.mark.parametrize("reply, why", [
-    ("", "empty"),
-    ("<think>long thoughts</think>   ", "empty"),
-    ("The answer is correct.", "no JSON object"),
-    ('{"reason": "forgot the verdict"}', 'no "verdict" key'),
-    ('{"verdict": "partially correct"}', "must be"),
-    ('{"verdict": true}', "must be"),
-    ('{"verdict": "correct", ', "no JSON object"),
-])
+@pytest.mark.parametrize(
+    "reply, why",
+    [
+        ("", "empty"),
+        ("<think>long thoughts</think>   ", "empty"),
+        ("The answer is correct.", "no JSON object"),
+        ('{"reason": "forgot the verdict"}', 'no "verdict" key'),
+        ('{"verdict": "partially correct"}', "must be"),
+        ('{"verdict": true}', "must be"),
+        ('{"verdict": "correct", ', "no JSON object"),
+    ],
+)
 def test_unusable_replies_say_why(reply, why):
     with pytest.raises(ReplyError, match=why):
         parse_verdict(reply)
@@ -55,8 +61,11 @@ def test_ask_json_retries_with_the_reason_and_keeps_the_last_reply():
     assert out[3].errors == ["the request failed (no reply)"]
     assert calls[0] == ["a", "b", "c", "d"]  # the duplicate "b" is asked once
     # a rejected reply is asked again with the reason; a request that got no reply is asked as it was
-    assert calls[1] == ["a" + RETRY_NOTE.format(why="there is no JSON object in the reply"),
-                        "c" + RETRY_NOTE.format(why="there is no JSON object in the reply"), "d"]
+    assert calls[1] == [
+        "a" + RETRY_NOTE.format(why="there is no JSON object in the reply"),
+        "c" + RETRY_NOTE.format(why="there is no JSON object in the reply"),
+        "d",
+    ]
     assert len(calls) == 3 and len(calls[2]) == 1
 
 

@@ -1,4 +1,5 @@
 """CLI contract and worker isolation (deadline kill + replacement, threads, asyncio, reward)."""
+
 import asyncio
 import json
 import threading
@@ -25,13 +26,16 @@ def _app():
 @pytest.mark.timeout(300)
 def test_cli_file_contract(tmp_path):
     inp = tmp_path / "cases.jsonl"
-    rows = [{"id": 1, "gold": "\\frac{1}{2}", "prediction": "so \\boxed{0.5}"},
-            {"id": 2, "gold": "x+1", "prediction": "\\boxed{x+2}"},
-            {"id": 3, "gold": "7", "prediction": "\\boxed{7"}]
+    rows = [
+        {"id": 1, "gold": "\\frac{1}{2}", "prediction": "so \\boxed{0.5}"},
+        {"id": 2, "gold": "x+1", "prediction": "\\boxed{x+2}"},
+        {"id": 3, "gold": "7", "prediction": "\\boxed{7"},
+    ]
     inp.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out.jsonl"
-    res = CliRunner().invoke(_app(), ["verify", "math", "--input", str(inp), "--output", str(out), "--workers", "2",
-                                      "--timeout-ms", "5000"])
+    res = CliRunner().invoke(
+        _app(), ["verify", "math", "--input", str(inp), "--output", str(out), "--workers", "2", "--timeout-ms", "5000"]
+    )
     assert res.exit_code == 0, res.output
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [g["id"] for g in got] == [1, 2, 3]
@@ -70,9 +74,13 @@ def test_threads_asyncio_batch_and_reward():
     [t.join() for t in ts]
     assert set(res.values()) == {True}
     assert asyncio.run(averify("\\pi", "\\boxed{\\pi}", timeout_ms=20000)).equivalent is True
-    vs = verify_batch([("2", "\\boxed{2}"), ("x", "\\boxed{y}"), ("1/3", "\\boxed{\\frac{2}{6}}")], workers=2,
-                      timeout_ms=20000)
+    vs = verify_batch(
+        [("2", "\\boxed{2}"), ("x", "\\boxed{y}"), ("1/3", "\\boxed{\\frac{2}{6}}")], workers=2, timeout_ms=20000
+    )
     assert [x.equivalent for x in vs] == [True, False, True]
-    r = reward(["\\boxed{2}", [{"role": "assistant", "content": "The answer is \\boxed{3}"}], "\\boxed{1}"],
-               ["2", "2", ""], timeout_ms=20000)
+    r = reward(
+        ["\\boxed{2}", [{"role": "assistant", "content": "The answer is \\boxed{3}"}], "\\boxed{1}"],
+        ["2", "2", ""],
+        timeout_ms=20000,
+    )
     assert r == [1.0, 0.0, None]

@@ -40,15 +40,18 @@ def test_normalize_shortcut_and_memo_equal_the_full_chain():
     assert "mutated" not in normalize("50\\%")[1]
 
 
-@pytest.mark.parametrize("gold,pred", [
-    ("144", "So the answer is \\boxed{n = 5}"),
-    ("5", "Hence \\boxed{x = 5}."),
-    ("-0.5", "\\boxed{t=-0.5}"),
-    ("600", "So \\boxed{x \\approx 600}"),
-    ("600", "So \\boxed{x \\approx 599.7}"),
-    ("2", "The equation has \\boxed{\\text{No solutions}}"),
-    ("0", "\\boxed{\\emptyset}"),
-])
+@pytest.mark.parametrize(
+    "gold,pred",
+    [
+        ("144", "So the answer is \\boxed{n = 5}"),
+        ("5", "Hence \\boxed{x = 5}."),
+        ("-0.5", "\\boxed{t=-0.5}"),
+        ("600", "So \\boxed{x \\approx 600}"),
+        ("600", "So \\boxed{x \\approx 599.7}"),
+        ("2", "The equation has \\boxed{\\text{No solutions}}"),
+        ("0", "\\boxed{\\emptyset}"),
+    ],
+)
 def test_in_process_rules_agree_with_the_full_verifier(gold, pred):
     fast = fast_verify(gold, pred)
     assert fast is not None and fast.method.startswith("fast_")
@@ -58,21 +61,27 @@ def test_in_process_rules_agree_with_the_full_verifier(gold, pred):
 def test_a_system_of_assignments_gets_the_full_verifiers_verdict_not_the_number_rule():
     fast, full = fast_verify("5", "\\boxed{x = 5, y = 2}"), verify_local("5", "\\boxed{x = 5, y = 2}")
     assert fast is not None and not fast.method.startswith("fast_")  # the full parse + compare, run sympy-free
-    assert (fast.equivalent, fast.status, fast.method) == (full.equivalent, full.status, full.method) == \
-        (False, "ok", "unordered")
+    assert (
+        (fast.equivalent, fast.status, fast.method)
+        == (full.equivalent, full.status, full.method)
+        == (False, "ok", "unordered")
+    )
 
 
-@pytest.mark.parametrize("gold,pred,expected", [
-    ("(1,2)", "\\boxed{(1, 2)}", True),
-    ("(6,31,-1)", "\\boxed{(3, 0, 0)}", False),
-    ("1,-2", "\\boxed{-2, 1}", True),
-    ("x=5", "\\boxed{5}", True),
-    ("4210_{5}", "\\boxed{4210}", True),
-    ("\\text{yes}", "\\boxed{\\text{Yes}}", True),
-    ("50\\%", "\\boxed{0.5}", True),
-    ("601", "\\boxed{(100, 100, 100)}", False),
-    ("540", "\\boxed{192(4)+96=896}", False),
-])
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("(1,2)", "\\boxed{(1, 2)}", True),
+        ("(6,31,-1)", "\\boxed{(3, 0, 0)}", False),
+        ("1,-2", "\\boxed{-2, 1}", True),
+        ("x=5", "\\boxed{5}", True),
+        ("4210_{5}", "\\boxed{4210}", True),
+        ("\\text{yes}", "\\boxed{\\text{Yes}}", True),
+        ("50\\%", "\\boxed{0.5}", True),
+        ("601", "\\boxed{(100, 100, 100)}", False),
+        ("540", "\\boxed{192(4)+96=896}", False),
+    ],
+)
 def test_sympy_free_shapes_are_decided_in_process_with_the_full_verdict(gold, pred, expected):
     fast, full = fast_verify(gold, pred), verify_local(gold, pred)
     assert fast is not None, "decidable without sympy: must not need a worker"
@@ -80,12 +89,15 @@ def test_sympy_free_shapes_are_decided_in_process_with_the_full_verdict(gold, pr
     assert fast.equivalent is expected
 
 
-@pytest.mark.parametrize("gold,pred", [
-    ("3", "\\boxed{2\\cdot 3^2}"),  # arithmetic: sympy
-    ("\\sqrt{2}", "\\boxed{\\frac{2}{\\sqrt{2}}}"),
-    ("(2,\\infty)", "\\boxed{[2, \\infty)}"),  # intervals are sympy sets
-    ("x^2+1", "\\boxed{1+x^2}"),
-])
+@pytest.mark.parametrize(
+    "gold,pred",
+    [
+        ("3", "\\boxed{2\\cdot 3^2}"),  # arithmetic: sympy
+        ("\\sqrt{2}", "\\boxed{\\frac{2}{\\sqrt{2}}}"),
+        ("(2,\\infty)", "\\boxed{[2, \\infty)}"),  # intervals are sympy sets
+        ("x^2+1", "\\boxed{1+x^2}"),
+    ],
+)
 def test_what_needs_sympy_still_goes_to_a_worker(gold, pred):
     assert fast_verify(gold, pred) is None
 
@@ -148,8 +160,9 @@ def test_batch_sends_one_pair_per_distinct_answer_and_keeps_each_span():
     batch = verify_batch(pairs, workers=2, timeout_ms=20000)
     one = [verify(g, p, timeout_ms=20000) for g, p in pairs]
     assert [v.equivalent for v in batch] == [v.equivalent for v in one] == [True, True, False]
-    assert [(v.extracted_pred, v.pred_span, v.method) for v in batch] == \
-        [(v.extracted_pred, v.pred_span, v.method) for v in one]
+    assert [(v.extracted_pred, v.pred_span, v.method) for v in batch] == [
+        (v.extracted_pred, v.pred_span, v.method) for v in one
+    ]
     assert batch[0].pred_span != batch[1].pred_span  # the copy carries its own offsets
 
 
@@ -161,8 +174,29 @@ def test_tail_junk_scan_equals_its_regex():
 
     x = sys.modules["verifiers.math.extract"]  # the package attribute `extract` is the function
     rng = random.Random(0)
-    parts = [" ", "\n", "\t", "\u00a0", ".", "!", ")", "*", "<|", "|>", "im_end", "_", "<", ">", "|", "x", "5", "(",
-             "<|eot_id|>", "<|im_end|>", "A"]
+    parts = [
+        " ",
+        "\n",
+        "\t",
+        "\u00a0",
+        ".",
+        "!",
+        ")",
+        "*",
+        "<|",
+        "|>",
+        "im_end",
+        "_",
+        "<",
+        ">",
+        "|",
+        "x",
+        "5",
+        "(",
+        "<|eot_id|>",
+        "<|im_end|>",
+        "A",
+    ]
     for _ in range(20000):
         t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 12)))
         s = rng.randint(0, len(t))
@@ -178,11 +212,20 @@ def test_atom_cache_keeps_immutable_parses_and_gives_the_same_verdicts():
     p = sys.modules["verifiers.math.parse"]  # the package attribute `parse` is the function
     p._ATOM_CACHE.data.clear()
     gold = "\\left[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} \\right]"
-    first = [verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}") for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")]
+    first = [
+        verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}")
+        for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")
+    ]
     assert any("\\pi^2" in k for k in p._ATOM_CACHE.data)
-    again = [verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}") for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")]
-    assert [(v.equivalent, v.method) for v in first] == [(v.equivalent, v.method) for v in again] == \
-        [(False, "ordered"), (True, "ordered")]
+    again = [
+        verify_local(gold, f"\\boxed{{[\\frac{{\\pi^2}}{{8}}, {x}]}}")
+        for x in ("\\frac{\\pi^2}{4}", "\\frac{5\\pi^2}{4}")
+    ]
+    assert (
+        [(v.equivalent, v.method) for v in first]
+        == [(v.equivalent, v.method) for v in again]
+        == [(False, "ordered"), (True, "ordered")]
+    )
     m = "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"
     assert verify_local(m, "\\boxed{\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}}").equivalent is False
     assert not any("pmatrix" in k for k in p._ATOM_CACHE.data)  # a matrix may be mutable: never shared
@@ -196,8 +239,32 @@ def test_connector_strip_template_equals_the_group_rule():
 
     x = sys.modules["verifiers.math.extract"]
     rng = random.Random(1)
-    parts = ["\\text{", "\\mathrm{", "\\textbf{", "\\mbox {", "}", "{", "and", " ", ",", "$", "$$", "\\(", "\\)",
-             "\\quad", "\\qquad", "\\,", "\\;", "\\\\", "or", "x", "\\[", "\\]", "\\!", "1"]
+    parts = [
+        "\\text{",
+        "\\mathrm{",
+        "\\textbf{",
+        "\\mbox {",
+        "}",
+        "{",
+        "and",
+        " ",
+        ",",
+        "$",
+        "$$",
+        "\\(",
+        "\\)",
+        "\\quad",
+        "\\qquad",
+        "\\,",
+        "\\;",
+        "\\\\",
+        "or",
+        "x",
+        "\\[",
+        "\\]",
+        "\\!",
+        "1",
+    ]
     for _ in range(20000):
         t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 10)))
         want = x._CONNECT_STRIP.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", t)
@@ -223,8 +290,31 @@ def test_connector_rule_unchanged_on_random_betweens():
         return len(words) <= 6 and words[-1] in ("and", "or") and not re.search(r"[.!?]\s", s)
 
     rng = random.Random(2)
-    parts = ["x", "y_1", "=", " = ", " ", "\n", "and", "or", ",", ".", ". ", "(a, b)", "\\text{and}", "$", "\\quad",
-             "is", "so", "=\n", "\\(", "\\)", "A", "?", " or "]
+    parts = [
+        "x",
+        "y_1",
+        "=",
+        " = ",
+        " ",
+        "\n",
+        "and",
+        "or",
+        ",",
+        ".",
+        ". ",
+        "(a, b)",
+        "\\text{and}",
+        "$",
+        "\\quad",
+        "is",
+        "so",
+        "=\n",
+        "\\(",
+        "\\)",
+        "A",
+        "?",
+        " or ",
+    ]
     for _ in range(20000):
         t = "".join(rng.choice(parts) for _ in range(rng.randint(0, 9)))
         assert x._is_connector(t) == reference(t), t

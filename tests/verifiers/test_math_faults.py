@@ -1,4 +1,5 @@
 """Each fault listed in issue #3 (Math-Verify's known problems) as a test, run in-process (isolate=False)."""
+
 import pytest
 
 from verifiers.math import extract, verify
@@ -31,15 +32,24 @@ def test_unterminated_final_box_is_no_answer_not_an_earlier_box():
 def test_last_complete_box_and_span():
     pred = "maybe \\boxed{3} but finally \\boxed{4}."
     r = v("4", pred)
-    assert r.equivalent is True and pred[r.pred_span[0]:r.pred_span[1]] == "\\boxed{4}"
+    assert r.equivalent is True and pred[r.pred_span[0] : r.pred_span[1]] == "\\boxed{4}"
 
 
 # --- unicode
-@pytest.mark.parametrize("gold,pred", [
-    ("\\frac{1}{2}", "\\boxed{½}"), ("2\\sqrt{2}", "\\boxed{2√2}"), ("90", "\\boxed{90°}"),
-    ("\\infty", "\\boxed{∞}"), ("-3", "\\boxed{−3}"), ("123", "\\boxed{１２３}"), ("x^2", "\\boxed{x²}"),
-    ("6", "\\boxed{2×3}"), ("3\\frac{1}{2}", "\\boxed{3½}"),
-])
+@pytest.mark.parametrize(
+    "gold,pred",
+    [
+        ("\\frac{1}{2}", "\\boxed{½}"),
+        ("2\\sqrt{2}", "\\boxed{2√2}"),
+        ("90", "\\boxed{90°}"),
+        ("\\infty", "\\boxed{∞}"),
+        ("-3", "\\boxed{−3}"),
+        ("123", "\\boxed{１２３}"),
+        ("x^2", "\\boxed{x²}"),
+        ("6", "\\boxed{2×3}"),
+        ("3\\frac{1}{2}", "\\boxed{3½}"),
+    ],
+)
 def test_unicode_math(gold, pred):
     assert v(gold, pred).equivalent is True
 
@@ -50,8 +60,16 @@ def test_repeating_decimals():
     assert v("\\frac{1}{3}", "\\boxed{0.\\overline{4}}").equivalent is False
 
 
-@pytest.mark.parametrize("pred", ["\\boxed{1\\,000\\,000}", "\\boxed{1{,}000{,}000}", "\\boxed{1,000,000}",
-                                  "\\boxed{1\u2009000\u2009000}", "\\boxed{1,\\!000,\\!000}"])
+@pytest.mark.parametrize(
+    "pred",
+    [
+        "\\boxed{1\\,000\\,000}",
+        "\\boxed{1{,}000{,}000}",
+        "\\boxed{1,000,000}",
+        "\\boxed{1\u2009000\u2009000}",
+        "\\boxed{1,\\!000,\\!000}",
+    ],
+)
 def test_thousands_separators(pred):
     assert v("1000000", pred).equivalent is True
 
@@ -63,8 +81,17 @@ def test_fbox_and_varnothing():
 
 
 # --- multiple choice
-@pytest.mark.parametrize("pred", ["The answer is (C).", "**C**", "\\textbf{(C) }$12$", "\\boxed{\\text{(C)}}",
-                                  "After checking, the correct option is C.", "\\boxed{C}"])
+@pytest.mark.parametrize(
+    "pred",
+    [
+        "The answer is (C).",
+        "**C**",
+        "\\textbf{(C) }$12$",
+        "\\boxed{\\text{(C)}}",
+        "After checking, the correct option is C.",
+        "\\boxed{C}",
+    ],
+)
 def test_choice_letters(pred):
     assert v("C", pred).equivalent is True
     assert v("B", pred).equivalent is False
@@ -98,8 +125,17 @@ def test_huge_equal_powers_by_exponent_arithmetic():
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("pred", ["\\boxed{2^{2^{2^{2^{2^{2}}}}}}", "\\boxed{10^{10^{10^{10}}}}", "\\boxed{(10^{6})!}",
-                                  "\\boxed{" + "(" * 200 + "1" + ")" * 200 + "}", "x" * 100_000, "\\boxed{1/0}"])
+@pytest.mark.parametrize(
+    "pred",
+    [
+        "\\boxed{2^{2^{2^{2^{2^{2}}}}}}",
+        "\\boxed{10^{10^{10^{10}}}}",
+        "\\boxed{(10^{6})!}",
+        "\\boxed{" + "(" * 200 + "1" + ")" * 200 + "}",
+        "x" * 100_000,
+        "\\boxed{1/0}",
+    ],
+)
 def test_pathological_inputs_return(pred):
     r = v("1", pred)
     assert r.equivalent is not True

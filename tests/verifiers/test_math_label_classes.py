@@ -1,5 +1,6 @@
 """verifiers.math on the error classes found by reading real traces by hand (issue 18): each case is written for
 one class; both directions are checked where a class could turn into a false positive (a wrong answer rewarded)."""
+
 import pytest
 
 from verifiers.math import verify
@@ -55,29 +56,69 @@ CLASSES = {
         ("3\\mathrm{e}", "\\boxed{3}", False),  # a constant, not a word
     ],
     "the answer stated, then checked": [
-        ("56", "Therefore, Frank answered 56 questions correctly.\n\nTo check: 280 - 48 = 232 points, which is 232.",
-         True),
-        ("56", "Therefore, Frank answered 56 questions correctly.\n\nLet me double-check this. If he answered 56 "
-               "correctly, that's \\( 56 \\times 5 = 280 \\) points. So, total score is \\( 280 - 48 = 232 \\), "
-               "which matches the given score. Everything checks out.", True),
-        ("8", FILLER + "\n\nI think I've approached this from different angles and consistently arrived at 8 meals. "
-              "So, I'm confident that's the correct answer.", True),
-        ("9", FILLER + "\n\nI think I've approached this from different angles and consistently arrived at 8 meals. "
-              "So, I'm confident that's the correct answer.", False),
-        ("11\\sqrt{2}", FILLER + "\n\nTherefore, the diagonal is \\(11\\sqrt{2}\\).\n\nTo verify, we can check that "
-                                "\\((11\\sqrt{2})^2 = 242\\), which matches the sum of the squares.", True),
-        ("5", FILLER + "\n\nHence \\(x = 5\\).\n\nCheck: substituting \\(x = 5\\) gives \\(2(5) + 3 = 13\\), which "
-                       "is correct.", True),
-        ("7", FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
-                       "Actually \\(x = 7\\), which is correct.", True),  # a check that revises: its result counts
-        ("5", FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
-                       "Actually \\(x = 7\\), which is correct.", False),
+        (
+            "56",
+            "Therefore, Frank answered 56 questions correctly.\n\nTo check: 280 - 48 = 232 points, which is 232.",
+            True,
+        ),
+        (
+            "56",
+            "Therefore, Frank answered 56 questions correctly.\n\nLet me double-check this. If he answered 56 "
+            "correctly, that's \\( 56 \\times 5 = 280 \\) points. So, total score is \\( 280 - 48 = 232 \\), "
+            "which matches the given score. Everything checks out.",
+            True,
+        ),
+        (
+            "8",
+            FILLER + "\n\nI think I've approached this from different angles and consistently arrived at 8 meals. "
+            "So, I'm confident that's the correct answer.",
+            True,
+        ),
+        (
+            "9",
+            FILLER + "\n\nI think I've approached this from different angles and consistently arrived at 8 meals. "
+            "So, I'm confident that's the correct answer.",
+            False,
+        ),
+        (
+            "11\\sqrt{2}",
+            FILLER + "\n\nTherefore, the diagonal is \\(11\\sqrt{2}\\).\n\nTo verify, we can check that "
+            "\\((11\\sqrt{2})^2 = 242\\), which matches the sum of the squares.",
+            True,
+        ),
+        (
+            "5",
+            FILLER + "\n\nHence \\(x = 5\\).\n\nCheck: substituting \\(x = 5\\) gives \\(2(5) + 3 = 13\\), which "
+            "is correct.",
+            True,
+        ),
+        (
+            "7",
+            FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
+            "Actually \\(x = 7\\), which is correct.",
+            True,
+        ),  # a check that revises: its result counts
+        (
+            "5",
+            FILLER + "\n\nHence \\(x = 5\\).\n\nLet me verify: substituting gives 13, which does not match 17. "
+            "Actually \\(x = 7\\), which is correct.",
+            False,
+        ),
     ],
     "answers that float mid-reasoning in a long trace": [
-        ("64", "If n can only be 64, then the answer is 64. But wait, n could also be 32. " + FILLER
-         + "\n\nSo n = 32 works as well, and the count changes.", False),
-        ("63", FILLER + "\n\nLet me recount: 9 columns * 7 rows = 63. But some cells are blocked, so I need to "
-                        "subtract the blocked ones, which are", False),
+        (
+            "64",
+            "If n can only be 64, then the answer is 64. But wait, n could also be 32. "
+            + FILLER
+            + "\n\nSo n = 32 works as well, and the count changes.",
+            False,
+        ),
+        (
+            "63",
+            FILLER + "\n\nLet me recount: 9 columns * 7 rows = 63. But some cells are blocked, so I need to "
+            "subtract the blocked ones, which are",
+            False,
+        ),
         ("64", FILLER + "\n\nSo the answer is 64.", True),
     ],
     "headers, inline conclusions, ordinals": [
@@ -91,7 +132,9 @@ CLASSES = {
     ],
 }
 
-CASES = [pytest.param(g, p, e, id=f"{cls[:24]}-{i}") for cls, rows in CLASSES.items() for i, (g, p, e) in enumerate(rows)]
+CASES = [
+    pytest.param(g, p, e, id=f"{cls[:24]}-{i}") for cls, rows in CLASSES.items() for i, (g, p, e) in enumerate(rows)
+]
 
 
 @pytest.mark.parametrize("gold,prediction,expected", CASES)
@@ -102,8 +145,12 @@ def test_label_class(gold, prediction, expected):
 
 def test_junk_input_is_decided_quickly_without_a_worker_timeout():
     """Garbage that used to cost a full worker timeout: rejected by the cheap checks, status not 'timeout'."""
-    junk = ["\\boxed{" + "{" * 5000 + "}", "\\boxed{" + "\\frac" * 3000 + "}", "\\boxed{" + "9" * 50_000 + "}",
-            "\\boxed{" + "x^" * 2000 + "2}"]
+    junk = [
+        "\\boxed{" + "{" * 5000 + "}",
+        "\\boxed{" + "\\frac" * 3000 + "}",
+        "\\boxed{" + "9" * 50_000 + "}",
+        "\\boxed{" + "x^" * 2000 + "2}",
+    ]
     for p in junk:
         v = verify("7", p, timeout_ms=20_000)
         assert v.status != "timeout" and not v.equivalent, (p[:40], v.status, v.detail)

@@ -1,4 +1,5 @@
 """Math-Verify's own 276 active cases (tests/data/peer, Apache-2.0, see README there) with ONE default config."""
+
 import json
 from pathlib import Path
 

@@ -1,9 +1,12 @@
 """verifiers.math.problem: an answer that restates the question, and a form the problem demands (issue 18)."""
+
 from verifiers.math.problem import form_violation, restates_question
 
 SIMPLIFY = "Simplify $\\frac{\\sqrt{160}}{\\sqrt{252}}$ and rationalize the denominator."
-PLANE = ("Find the equation of the plane. Enter your answer in the form \\[Ax + By + Cz + D = 0,\\] where A, B, C, D "
-         "are integers such that $A > 0$ and $\\gcd(|A|,|B|,|C|,|D|) = 1.$")
+PLANE = (
+    "Find the equation of the plane. Enter your answer in the form \\[Ax + By + Cz + D = 0,\\] where A, B, C, D "
+    "are integers such that $A > 0$ and $\\gcd(|A|,|B|,|C|,|D|) = 1.$"
+)
 
 
 def test_a_restated_expression_is_not_an_answer():
@@ -33,7 +36,9 @@ def test_demanded_forms():
 
 def test_unsimplified_answers_to_compute_problems():
     p = "Simplify \\[\\cos \\left( \\frac{2 \\pi}{15} \\right) \\cos \\left (\\frac {4 \\pi}{15} \\right).\\]"
-    assert form_violation(p, "\\frac{1}{4} \\left[ \\cos^2 \\left( \\frac{2 \\pi}{5} \\right) + 1 \\right]", "\\frac{1}{16}")
+    assert form_violation(
+        p, "\\frac{1}{4} \\left[ \\cos^2 \\left( \\frac{2 \\pi}{5} \\right) + 1 \\right]", "\\frac{1}{16}"
+    )
     assert form_violation(p, "\\frac{1}{16}", "\\frac{1}{16}") is None
     q = "Compute $\\sin^3 18^\\circ + \\sin^2 18^\\circ.$"
     assert form_violation(q, "\\sin^3 18^\\circ + \\sin^2 18^\\circ = \\frac{1}{8}", "\\frac{1}{8}") is None

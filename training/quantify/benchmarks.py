@@ -27,8 +27,10 @@ def _code_tests(name: str, row: dict) -> dict[str, Any]:
 
 def _code_prompt(name: str, row: dict) -> str:
     if name == "humaneval":
-        return ("Complete the following Python function. Answer with the whole function in one ```python code "
-                f"block.\n\n```python\n{row['prompt']}```")
+        return (
+            "Complete the following Python function. Answer with the whole function in one ```python code "
+            f"block.\n\n```python\n{row['prompt']}```"
+        )
     first = row["tests"][0] if row.get("tests") else ""
     return f"{row['prompt']}\nYour code should pass this test:\n{first}\nAnswer with one ```python code block."
 
@@ -46,8 +48,10 @@ def load_benchmark(name_or_path: str, limit: int | None = None) -> list[Item]:
     else:
         name = bundled.ALIASES.get(name_or_path, name_or_path)
         if name not in bundled.REGISTRY:
-            raise UserError(f"unknown benchmark {name_or_path!r}: use one of {', '.join(bundled.REGISTRY)} or a "
-                            ".jsonl file with problem/answer (math) fields")
+            raise UserError(
+                f"unknown benchmark {name_or_path!r}: use one of {', '.join(bundled.REGISTRY)} or a "
+                ".jsonl file with problem/answer (math) fields"
+            )
         spec = bundled.REGISTRY[name]
         domain = spec.domain
         path = bundled.data_dir() / spec.file

@@ -78,13 +78,19 @@ def correctness(items: list[Item], samples: Samples, workers: int = 2) -> list[l
     return out
 
 
-def summarize(items: list[Item], samples: Samples, ks: tuple[int, ...] = (2, 4, 8, 16),
-              workers: int = 2) -> dict[str, Any]:
+def summarize(
+    items: list[Item], samples: Samples, ks: tuple[int, ...] = (2, 4, 8, 16), workers: int = 2
+) -> dict[str, Any]:
     correct = correctness(items, samples, workers)
     n = min(len(c) for c in samples.completions)
     mean, sem = pass1_with_sem(correct)
-    res: dict[str, Any] = {"problems": len(items), "samples_per_problem": n, "pass@1": mean, "pass@1_sem": sem,
-                           "pass@1_wilson95": wilson(mean * len(items), len(items))}
+    res: dict[str, Any] = {
+        "problems": len(items),
+        "samples_per_problem": n,
+        "pass@1": mean,
+        "pass@1_sem": sem,
+        "pass@1_wilson95": wilson(mean * len(items), len(items)),
+    }
     for k in ks:
         if 1 < k <= n:
             res[f"pass@{k}"] = sum(pass_at_k(len(r), sum(r), k) for r in correct) / len(correct)
@@ -103,8 +109,14 @@ def gap_recovered(base: float, student: float, teacher: float | None) -> float |
     return (student - base) / (teacher - base)
 
 
-def score_in_process(model: Any, tokenizer: Any, items: list[Item], max_new_tokens: int = 512,
-                     prompt_template: str = "{problem}", batch_size: int = 8) -> dict[str, Any]:
+def score_in_process(
+    model: Any,
+    tokenizer: Any,
+    items: list[Item],
+    max_new_tokens: int = 512,
+    prompt_template: str = "{problem}",
+    batch_size: int = 8,
+) -> dict[str, Any]:
     """Greedy accuracy of a model already in memory (the trainer's periodic evaluation)."""
     import torch
 
@@ -114,14 +126,25 @@ def score_in_process(model: Any, tokenizer: Any, items: list[Item], max_new_toke
     device = next(model.parameters()).device
     try:
         for b in range(0, len(items), batch_size):
-            chunk = items[b:b + batch_size]
-            prompts = [tokenizer.apply_chat_template([{"role": "user", "content": prompt_template.format(
-                problem=it.problem)}], add_generation_prompt=True, tokenize=False) for it in chunk]
+            chunk = items[b : b + batch_size]
+            prompts = [
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": prompt_template.format(problem=it.problem)}],
+                    add_generation_prompt=True,
+                    tokenize=False,
+                )
+                for it in chunk
+            ]
             enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             with torch.inference_mode():
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            for row in out[:, enc["input_ids"].shape[1]:].tolist():
+                out = model.generate(
+                    **enc,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=tokenizer.eos_token_id,
+                )
+            for row in out[:, enc["input_ids"].shape[1] :].tolist():
                 cut = row.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in row else None
                 ids = row[:cut] if cut is not None else [t for t in row if t != tokenizer.pad_token_id]
                 comps.append([tokenizer.decode(ids, skip_special_tokens=True)])

@@ -70,45 +70,76 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 def render(result: dict[str, Any]) -> str:
     models = list(result["models"])
-    parts = ["<section class='card'><h2>Distillation gain</h2>",
-             "<p>pass@1 is the mean over the samples per problem; ± is the standard error across sample indices "
-             "(the REDI paper's method). pass@k uses the unbiased estimator. Gap recovered = (student − base) / "
-             "(teacher − base), n/a without a teacher that beats the base.</p>",
-             _img(gain_plot({b: v for b, v in result["gain"].items()}, models), "pass@1 by model")]
+    parts = [
+        "<section class='card'><h2>Distillation gain</h2>",
+        "<p>pass@1 is the mean over the samples per problem; ± is the standard error across sample indices "
+        "(the REDI paper's method). pass@k uses the unbiased estimator. Gap recovered = (student − base) / "
+        "(teacher − base), n/a without a teacher that beats the base.</p>",
+        _img(gain_plot({b: v for b, v in result["gain"].items()}, models), "pass@1 by model"),
+    ]
     rows = []
     for b, by in result["gain"].items():
         for m in models:
             if m in by:
                 r = by[m]
-                rows.append([b, m, r["problems"], r["samples_per_problem"], r["pass@1"], r["pass@1_sem"],
-                             r.get("pass@4"), r["mean_tokens"], r["truncation_rate"]])
+                rows.append(
+                    [
+                        b,
+                        m,
+                        r["problems"],
+                        r["samples_per_problem"],
+                        r["pass@1"],
+                        r["pass@1_sem"],
+                        r.get("pass@4"),
+                        r["mean_tokens"],
+                        r["truncation_rate"],
+                    ]
+                )
         rows.append([b, "gap recovered", "", "", by.get("gap_recovered"), "", "", "", ""])
-    parts.append(_table(["benchmark", "model", "problems", "samples", "pass@1", "SEM", "pass@4", "mean tokens",
-                         "truncated"], rows) + "</section>")
+    parts.append(
+        _table(
+            ["benchmark", "model", "problems", "samples", "pass@1", "SEM", "pass@4", "mean tokens", "truncated"], rows
+        )
+        + "</section>"
+    )
     if result["identity"]:
-        parts.append("<section class='card'><h2>Identity consistency</h2><p>Share of identity probes (questions × "
-                     "pressure templates, one sample each) whose answer claims another identity than the model's "
-                     "fact: loose = any other identity, strict = a major closed model's. Denominators are the "
-                     "probes asked.</p>" + _img(identity_plot(result["identity"]), "identity conflicts"))
-        rows = [[m, lang, d["asked"], d["loose_rate"], d["strict_rate"]] for m, v in result["identity"].items()
-                for lang, d in v["by_language"].items()]
+        parts.append(
+            "<section class='card'><h2>Identity consistency</h2><p>Share of identity probes (questions × "
+            "pressure templates, one sample each) whose answer claims another identity than the model's "
+            "fact: loose = any other identity, strict = a major closed model's. Denominators are the "
+            "probes asked.</p>" + _img(identity_plot(result["identity"]), "identity conflicts")
+        )
+        rows = [
+            [m, lang, d["asked"], d["loose_rate"], d["strict_rate"]]
+            for m, v in result["identity"].items()
+            for lang, d in v["by_language"].items()
+        ]
         parts.append(_table(["model", "language", "asked", "loose", "strict"], rows) + "</section>")
     sim = result.get("similarity")
     if sim:
-        rows = [["surface (ROUGE-L F1)", sim["proxy_surface_rougeL"], "proxy"],
-                ["embedding cosine (MiniLM)", sim["proxy_embedding_cosine"], "proxy"],
-                ["reasoning structure (DLCoT parts)", sim["proxy_structure"], "proxy"]]
+        rows = [
+            ["surface (ROUGE-L F1)", sim["proxy_surface_rougeL"], "proxy"],
+            ["embedding cosine (MiniLM)", sim["proxy_embedding_cosine"], "proxy"],
+            ["reasoning structure (DLCoT parts)", sim["proxy_structure"], "proxy"],
+        ]
         for k in ("style", "structure", "content", "overall"):
             if sim.get("judge", {}).get(k) is not None:
                 rows.append([f"LLM judge: {k} (1–5)", sim["judge"][k], "judge"])
-        parts.append(f"<section class='card'><h2>Response similarity: {html.escape(sim['test'])} vs "
-                     f"{html.escape(sim['reference'])}</h2><p>{sim['n']} prompts of {html.escape(sim['benchmark'])}."
-                     " Proxies are deterministic stand-ins for the paper's judge scores.</p>"
-                     + _table(["measure", "value", "kind"], rows) + "</section>")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>cotforge quantify</title>{_STYLE}"
-            "</head><body><header><div class='wrap'><h1>What distillation did</h1><p>"
-            + html.escape(", ".join(f"{m}: {v['model']}" for m, v in result["models"].items()))
-            + "</p></div></header><main class='wrap'>" + "".join(parts) + "</main></body></html>")
+        parts.append(
+            f"<section class='card'><h2>Response similarity: {html.escape(sim['test'])} vs "
+            f"{html.escape(sim['reference'])}</h2><p>{sim['n']} prompts of {html.escape(sim['benchmark'])}."
+            " Proxies are deterministic stand-ins for the paper's judge scores.</p>"
+            + _table(["measure", "value", "kind"], rows)
+            + "</section>"
+        )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>cotforge quantify</title>{_STYLE}"
+        "</head><body><header><div class='wrap'><h1>What distillation did</h1><p>"
+        + html.escape(", ".join(f"{m}: {v['model']}" for m, v in result["models"].items()))
+        + "</p></div></header><main class='wrap'>"
+        + "".join(parts)
+        + "</main></body></html>"
+    )
 
 
 def write_report(result: dict[str, Any], out_dir: Path) -> Path:

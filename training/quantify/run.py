@@ -36,8 +36,8 @@ def generate(t: TeacherConfig, prompts: list[str], backend: Any = None) -> gain.
     """n samples per prompt through the teacher's backend (vLLM, OpenAI-compatible server, or transformers).
 
     The sampling travels with each request, so one loaded backend serves calls with different `n`/`max_tokens`."""
-    from curation.teachers.requests import build_requests
     from curation.teachers import make_backend
+    from curation.teachers.requests import build_requests
 
     own = backend is None
     backend = backend or make_backend(t)
@@ -100,10 +100,16 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
     if cfg.similarity:
         for role in (cfg.similarity.reference, cfg.similarity.test):
             if role not in cfg.models:
-                raise UserError(f"quantify config: similarity names model {role!r}, not in models "
-                                f"({', '.join(cfg.models)})")
-    result: dict[str, Any] = {"models": {}, "gain": {}, "identity": {}, "similarity": None,
-                              "settings": {"generation": cfg.generation, "prompt_template": cfg.prompt_template}}
+                raise UserError(
+                    f"quantify config: similarity names model {role!r}, not in models ({', '.join(cfg.models)})"
+                )
+    result: dict[str, Any] = {
+        "models": {},
+        "gain": {},
+        "identity": {},
+        "similarity": None,
+        "settings": {"generation": cfg.generation, "prompt_template": cfg.prompt_template},
+    }
     sim_answers: dict[str, list[str]] = {}
     for name, spec in cfg.models.items():
         from curation.teachers import make_backend
@@ -115,9 +121,11 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
             samples = generate(t, [_prompt(it, cfg.prompt_template) for it in items], backend)
             res = gain.summarize(items, samples, workers=cfg.workers)
             result["gain"].setdefault(bname, {})[name] = res
-            console.print(f"{name} · {bname}: pass@1 {res['pass@1']:.3f}"
-                          + (f" ± {res['pass@1_sem']:.3f}" if res["pass@1_sem"] is not None else "")
-                          + f" ({res['problems']} problems × {res['samples_per_problem']})")
+            console.print(
+                f"{name} · {bname}: pass@1 {res['pass@1']:.3f}"
+                + (f" ± {res['pass@1_sem']:.3f}" if res["pass@1_sem"] is not None else "")
+                + f" ({res['problems']} problems × {res['samples_per_problem']})"
+            )
         if cfg.identity and name != "teacher":
             ti = teacher_config(name, spec, {**cfg.generation, "max_tokens": cfg.identity.max_tokens}, n=1)
             answers = [c[0] for c in generate(ti, [p.prompt for p in probes], backend).completions]
@@ -125,8 +133,9 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
             result["identity"][name] = identity.score(answers, probes, judge)
         if cfg.similarity and name in (cfg.similarity.reference, cfg.similarity.test):
             ts = teacher_config(name, spec, cfg.generation, n=1)
-            sim_answers[name] = [c[0] for c in generate(ts, [_prompt(it, cfg.prompt_template)
-                                                             for it in sim_items], backend).completions]
+            sim_answers[name] = [
+                c[0] for c in generate(ts, [_prompt(it, cfg.prompt_template) for it in sim_items], backend).completions
+            ]
         _close(backend)
     for bname, by_model in result["gain"].items():
         base, student = by_model["base"]["pass@1"], by_model["student"]["pass@1"]
@@ -135,11 +144,18 @@ def quantify(cfg: QuantifySpec) -> dict[str, Any]:
         by_model["student_minus_base"] = student - base
     if cfg.similarity:
         s = cfg.similarity
-        result["similarity"] = {"reference": s.reference, "test": s.test, "benchmark": _label(s.benchmark.name),
-                                **similarity.compare([_prompt(it, cfg.prompt_template) for it in sim_items],
-                                                     sim_answers[s.reference], sim_answers[s.test],
-                                                     [it.problem for it in sim_items],
-                                                     judge=_judge_fn(s.judge, cfg.generation))}
+        result["similarity"] = {
+            "reference": s.reference,
+            "test": s.test,
+            "benchmark": _label(s.benchmark.name),
+            **similarity.compare(
+                [_prompt(it, cfg.prompt_template) for it in sim_items],
+                sim_answers[s.reference],
+                sim_answers[s.test],
+                [it.problem for it in sim_items],
+                judge=_judge_fn(s.judge, cfg.generation),
+            ),
+        }
     result["seconds"] = round(time.time() - t0, 1)
     (out_dir / "quantify.json").write_text(json.dumps(result, indent=2, default=str))
     from .report import write_report

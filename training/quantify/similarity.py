@@ -20,7 +20,8 @@ JUDGE_PROMPT = (
     "1-5 scale (5 = indistinguishable) for each of: response style (tone, formatting, organization), logical "
     "structure (order and shape of the reasoning steps), content detail (the specific facts, examples, steps).\n\n"
     "Prompt:\n{prompt}\n\nReference response:\n{reference}\n\nTest response:\n{test}\n\n"
-    "Answer exactly as: style=<1-5> structure=<1-5> content=<1-5>")
+    "Answer exactly as: style=<1-5> structure=<1-5> content=<1-5>"
+)
 
 
 def rouge_l(a: list[str], b: list[str]) -> list[float]:
@@ -47,8 +48,9 @@ def structure(text: str, problem: str | None, segmenter: Any) -> list[str]:
     return [s.kind for s in segmenter.segment(text, problem)]
 
 
-def structure_similarity(a: list[str], b: list[str], problems: list[str | None], segmenter: Any = None
-                         ) -> tuple[list[float], list[dict[str, int]]]:
+def structure_similarity(
+    a: list[str], b: list[str], problems: list[str | None], segmenter: Any = None
+) -> tuple[list[float], list[dict[str, int]]]:
     if segmenter is None:
         from curation.cot.segment import HeuristicSegmenter
 
@@ -57,8 +59,14 @@ def structure_similarity(a: list[str], b: list[str], problems: list[str | None],
     for x, y, p in zip(a, b, problems):
         sx, sy = structure(x, p, segmenter), structure(y, p, segmenter)
         sims.append(difflib.SequenceMatcher(a=sx, b=sy, autojunk=False).ratio() if sx or sy else 1.0)
-        counts.append({"approaches_a": sx.count("approach"), "approaches_b": sy.count("approach"),
-                       "checks_a": sx.count("check"), "checks_b": sy.count("check")})
+        counts.append(
+            {
+                "approaches_a": sx.count("approach"),
+                "approaches_b": sy.count("approach"),
+                "checks_a": sx.count("check"),
+                "checks_b": sy.count("check"),
+            }
+        )
     return sims, counts
 
 
@@ -72,8 +80,14 @@ def parse_judge(text: str) -> dict[str, int] | None:
     return out
 
 
-def compare(prompts: list[str], reference: list[str], test: list[str], problems: list[str | None] | None = None,
-            judge: Callable[[list[str]], list[str]] | None = None, embedder: Any = None) -> dict[str, Any]:
+def compare(
+    prompts: list[str],
+    reference: list[str],
+    test: list[str],
+    problems: list[str | None] | None = None,
+    judge: Callable[[list[str]], list[str]] | None = None,
+    embedder: Any = None,
+) -> dict[str, Any]:
     """Proxies always; the 1–5 judge scores when a judge (prompts → answers) is given."""
     problems = problems or list(prompts)
     rl = rouge_l(reference, test)
@@ -81,17 +95,23 @@ def compare(prompts: list[str], reference: list[str], test: list[str], problems:
     st, counts = structure_similarity(reference, test, problems)
     res: dict[str, Any] = {
         "n": len(prompts),
-        "proxy_surface_rougeL": mean(rl), "proxy_embedding_cosine": mean(cos), "proxy_structure": mean(st),
+        "proxy_surface_rougeL": mean(rl),
+        "proxy_embedding_cosine": mean(cos),
+        "proxy_structure": mean(st),
         "note": "proxy_* are deterministic proxies, not the paper's LLM-judge similarity",
         "structure_counts": {k: mean(c[k] for c in counts) for k in counts[0]} if counts else {},
     }
     if judge is not None:
-        answers = judge([JUDGE_PROMPT.format(prompt=p, reference=r, test=t)
-                         for p, r, t in zip(prompts, reference, test)])
+        answers = judge(
+            [JUDGE_PROMPT.format(prompt=p, reference=r, test=t) for p, r, t in zip(prompts, reference, test)]
+        )
         parsed = [parse_judge(a) for a in answers]
         ok = [p for p in parsed if p]
-        res["judge"] = {"scored": len(ok), "unparsed": len(parsed) - len(ok),
-                        **({k: mean(p[k] for p in ok) for k in ("style", "structure", "content")} if ok else {})}
+        res["judge"] = {
+            "scored": len(ok),
+            "unparsed": len(parsed) - len(ok),
+            **({k: mean(p[k] for p in ok) for k in ("style", "structure", "content")} if ok else {}),
+        }
         if ok:
             res["judge"]["overall"] = mean(mean(p.values()) for p in ok)
     return res

@@ -2,6 +2,7 @@
 
 Public API: extract, parse, verify, verify_batch, averify, reward, areward, start_workers, Verdict.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -10,13 +11,25 @@ from typing import Any, Iterable, Optional
 
 from .extract import Extraction, extract
 from .parse import Options, parse
-from .verdict import Verdict
 
 # Bound here, not imported inside a wrapper: a function-level `from .reward import ...` makes the package
 # attribute `reward` the submodule, so `verifiers.math.reward(...)` failed on its second call.
 from .reward import areward, reward, start_workers  # noqa: E402
+from .verdict import Verdict
 
-__all__ = ["extract", "parse", "verify", "verify_batch", "averify", "reward", "areward", "start_workers", "Verdict", "Extraction", "Options"]
+__all__ = [
+    "extract",
+    "parse",
+    "verify",
+    "verify_batch",
+    "averify",
+    "reward",
+    "areward",
+    "start_workers",
+    "Verdict",
+    "Extraction",
+    "Options",
+]
 
 FAST_MAX_CHARS = 20_000
 
@@ -29,13 +42,25 @@ def _fast(gold: Any, prediction: Any) -> Optional[Verdict]:
 def _fast_keyed(gold: Any, prediction: Any) -> tuple[Optional[Verdict], Optional[tuple]]:
     from .core import fast_verify_keyed
 
-    if not isinstance(gold, str) or not isinstance(prediction, str) or len(prediction) > FAST_MAX_CHARS or len(gold) > 2000:
+    if (
+        not isinstance(gold, str)
+        or not isinstance(prediction, str)
+        or len(prediction) > FAST_MAX_CHARS
+        or len(gold) > 2000
+    ):
         return None, None
     return fast_verify_keyed(gold, prediction)
 
 
-def verify(gold: str, prediction: Any, *, timeout_ms: Optional[int] = None, isolate: bool = True,
-           memory_mb: Optional[int] = None, **opts: Any) -> Verdict:
+def verify(
+    gold: str,
+    prediction: Any,
+    *,
+    timeout_ms: Optional[int] = None,
+    isolate: bool = True,
+    memory_mb: Optional[int] = None,
+    **opts: Any,
+) -> Verdict:
     """Verify one prediction against a bare gold answer.
 
     isolate=True (default) runs non-trivial cases in a worker process killed after timeout_ms;
@@ -55,8 +80,14 @@ def verify(gold: str, prediction: Any, *, timeout_ms: Optional[int] = None, isol
     return pool.run(gold, prediction, timeout_ms or DEFAULT_TIMEOUT_MS, opts)
 
 
-def verify_batch(pairs: Iterable[tuple[str, Any]], workers: int = 1, timeout_ms: Optional[int] = None,
-                 memory_mb: Optional[int] = None, progress: Any = None, **opts: Any) -> list[Verdict]:
+def verify_batch(
+    pairs: Iterable[tuple[str, Any]],
+    workers: int = 1,
+    timeout_ms: Optional[int] = None,
+    memory_mb: Optional[int] = None,
+    progress: Any = None,
+    **opts: Any,
+) -> list[Verdict]:
     """Verify many (gold, prediction) pairs on `workers` processes; order is preserved.
 
     progress: optional callable(n_done_increment) for progress bars.

@@ -3,6 +3,7 @@ imports and first-use set-up (measured: the first pass over 18 typical sympy cas
 
 The cases exercise each comparison path (exact, numeric, intervals, sets, ±, trig, relations, bases, matrices);
 their values are unlike real answers on purpose, so what they warm is code, not a cached result."""
+
 from .core import verify_local
 
 WARM = (

@@ -3,6 +3,7 @@
 Protocol on private pipes: parent -> child: 4-byte length + pickle((gold, prediction, opts));
 child -> parent: b'R' once warm, then 4-byte length + pickle(verdict dict) per task.
 """
+
 from __future__ import annotations
 
 import os

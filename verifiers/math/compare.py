@@ -3,6 +3,7 @@
 Order: exact rationals -> decimal rounding (a decimal answer is judged at the precision it states) ->
 structural/expand -> numeric at 30 digits for constants -> simplify -> random-point sampling for symbols.
 """
+
 from __future__ import annotations
 
 import random
@@ -24,7 +25,11 @@ def equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
         return _huge(g, p, opts)
     if g.kind in ("list", "set") or p.kind in ("list", "set"):
         return _collection(g, p, opts)
-    if "rel" in k or "union" in k or (g.kind == "tuple" and p.kind == "tuple" and g.meta.get("brackets") != p.meta.get("brackets")):
+    if (
+        "rel" in k
+        or "union" in k
+        or (g.kind == "tuple" and p.kind == "tuple" and g.meta.get("brackets") != p.meta.get("brackets"))
+    ):
         return _sets(g, p, opts)
     if g.kind == "tuple" or p.kind == "tuple":
         if g.kind == p.kind and len(g.items) == len(p.items):
@@ -96,8 +101,12 @@ def _collection(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
     pi = p.items if p.kind in ("list", "set", "tuple") else [p]
     if "rel" in (g.kind, p.kind) or "union" in (g.kind, p.kind):
         return _sets(g, p, opts)
-    ordered = (g.kind == "tuple" and p.kind == "list") or (p.kind == "tuple" and g.kind == "list") or (
-        g.meta.get("row") and p.kind == "tuple") or (p.meta.get("row") and g.kind == "tuple")
+    ordered = (
+        (g.kind == "tuple" and p.kind == "list")
+        or (p.kind == "tuple" and g.kind == "list")
+        or (g.meta.get("row") and p.kind == "tuple")
+        or (p.meta.get("row") and g.kind == "tuple")
+    )
     if ordered:
         if len(gi) != len(pi):
             return False, "count"
@@ -180,7 +189,10 @@ def _rounded_match(lit: Node, other_value, opts: Options) -> Optional[bool]:
         ov = sympy.N(other_value, 40 + d)
         if not ov.is_real:
             return None
-        return bool(abs(ov - sympy.Rational(lit.value.numerator, lit.value.denominator)) <= sympy.Rational(half.numerator, half.denominator) * (1 + sympy.Rational(1, 10**9)))
+        return bool(
+            abs(ov - sympy.Rational(lit.value.numerator, lit.value.denominator))
+            <= sympy.Rational(half.numerator, half.denominator) * (1 + sympy.Rational(1, 10**9))
+        )
     except (TypeError, ValueError):
         return None
 
@@ -209,7 +221,9 @@ def scalar_equal(g: Node, p: Node, opts: Options) -> tuple[bool, str]:
             return False, "matrix_shape"
         ok = all(_expr_equal(x, y, opts)[0] for x, y in zip(a, b))
         return ok, "matrix"
-    if isinstance(a, (sympy.Set, sympy.logic.boolalg.Boolean)) or isinstance(b, (sympy.Set, sympy.logic.boolalg.Boolean)):
+    if isinstance(a, (sympy.Set, sympy.logic.boolalg.Boolean)) or isinstance(
+        b, (sympy.Set, sympy.logic.boolalg.Boolean)
+    ):
         return (a == b), "structural"
     for lit, other in ((p, b if False else a), (g, b)):
         pass
@@ -249,7 +263,12 @@ def _expr_equal(a, b, opts: Options) -> tuple[bool, str]:
                 diff = abs(sympy.N(va - vb, 30))
                 scale = max(abs(va), abs(vb), sympy.Float(1e-300))
                 if diff.is_Number:
-                    if a.is_Float or b.is_Float or va.has(sympy.Float) and (a.atoms(sympy.Float) or b.atoms(sympy.Float)):
+                    if (
+                        a.is_Float
+                        or b.is_Float
+                        or va.has(sympy.Float)
+                        and (a.atoms(sympy.Float) or b.atoms(sympy.Float))
+                    ):
                         return bool(diff <= opts.rel_tol * scale), "relative_tolerance"
                     return bool(diff <= sympy.Float(1e-25) * scale), "numeric_30_digits"
         except (TypeError, ValueError, AttributeError):
@@ -287,7 +306,9 @@ def _lambdify_kwargs(sympy) -> dict:
     if _LAMBDIFY_KW is None:
         import inspect
 
-        _LAMBDIFY_KW = {"docstring_limit": 0} if "docstring_limit" in inspect.signature(sympy.lambdify).parameters else {}
+        _LAMBDIFY_KW = (
+            {"docstring_limit": 0} if "docstring_limit" in inspect.signature(sympy.lambdify).parameters else {}
+        )
     return _LAMBDIFY_KW
 
 

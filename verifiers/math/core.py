@@ -1,4 +1,5 @@
 """In-process verification of one (gold, prediction) pair. No timeouts here: see workers.py for isolation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,7 +33,9 @@ def make_options(**opts: Any) -> Options:
 def verify_local(gold: str, prediction: Any, opts: Options | None = None) -> Verdict:
     opts = opts or Options()
     t0 = time.perf_counter()
-    v = _verify(gold, prediction if isinstance(prediction, str) else ("" if prediction is None else str(prediction)), opts)
+    v = _verify(
+        gold, prediction if isinstance(prediction, str) else ("" if prediction is None else str(prediction)), opts
+    )
     v.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
     return v
 
@@ -59,8 +62,13 @@ def _prepare(gold: str, prediction: str, opts: Options):
         cx = extract_choice(prediction)
         if cx.found:
             return Verdict(cx.answer.upper() == m.group(1), "ok", g_ans, cx.answer, "choice", cx.source, cx.span)
-    px = extract(prediction, role="prediction", last_number=opts.last_number, short_chars=opts.short_chars,
-                 allow_letter=bool(_LETTER_GOLD.fullmatch(g_ans.strip("$ "))))
+    px = extract(
+        prediction,
+        role="prediction",
+        last_number=opts.last_number,
+        short_chars=opts.short_chars,
+        allow_letter=bool(_LETTER_GOLD.fullmatch(g_ans.strip("$ "))),
+    )
     if not px.found:
         detail = "final \\boxed{ is unterminated" if px.source == "truncated_box" else "no answer found in prediction"
         return Verdict(False, "no_answer", g_ans, None, "extract", px.source, None, detail)

@@ -5,6 +5,7 @@ box) > "final answer is ..."/"Answer: ..." > markdown bold > last LaTeX math env
 "Therefore ... N" sentence > the whole text when short > last number (only when configured).
 Adjacent boxes/environments joined by "and", "or", commas are returned together ("\\boxed{1} and \\boxed{2}").
 """
+
 from __future__ import annotations
 
 import re
@@ -193,10 +194,14 @@ _FINAL = re.compile(  # the lookahead only lets the scan skip positions no alter
     re.I,
 )
 _ANSWER_END = re.compile(r"\n\s*\n|I hope it is correct|\.(?:\s|$)(?![^$]*\$\s*\.?\s*$)|\n(?=[A-Z#*])")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?"
-                     r"(?!\d|(?:st|nd|rd|th)\b)")  # '8th grade' is an ordinal, not a value
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)(?:\s*/\s*\d+)?"
+    r"(?!\d|(?:st|nd|rd|th)\b)"
+)  # '8th grade' is an ordinal, not a value
 _CONCLUSION_START = re.compile(r"\b(?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b")
-_CONCLUSION = re.compile(r"((?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b[^\n]*?)(?:\.\s|\.?$|\n)")
+_CONCLUSION = re.compile(
+    r"((?:Therefore|Thus|Hence|So|In conclusion|Consequently|therefore|thus|hence)\b[^\n]*?)(?:\.\s|\.?$|\n)"
+)
 
 
 def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str]]:
@@ -209,7 +214,7 @@ def _answer_from_span(text: str, s: int, e: int) -> Optional[tuple[int, int, str
     if envs:
         # "the largest $n$ is 34": the text after ' is ' wins over a variable name in math mode
         m = list(re.finditer(r"\s(?:is|are|=)\s", seg))
-        if m and s + m[-1].end() > envs[-1][1] and _NUMBER.search(seg[m[-1].end():]):
+        if m and s + m[-1].end() > envs[-1][1] and _NUMBER.search(seg[m[-1].end() :]):
             tail_start = s + m[-1].end()
             return tail_start, e, text[tail_start:e]
         return _group_last(envs, text)
@@ -234,12 +239,18 @@ _CLAIMED_ANSWER = re.compile(
 
 
 # After its conclusion a trace may check it ('To check: 280 - 48 = 232'); the check's numbers are not the answer.
-_CHECK_CUE = re.compile(r"\b(?:to check|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
-                        r"|double-check|sanity check)\b|\bcheck(?:ing)?:", re.I)
+_CHECK_CUE = re.compile(
+    r"\b(?:to check|let(?:'s| me| us) (?:check|verify|double-check)|verif(?:y|ication)"
+    r"|double-check|sanity check)\b|\bcheck(?:ing)?:",
+    re.I,
+)
 
 
-_AFFIRM = re.compile(r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed)?|makes sense|confident|correct|"
-                     r"is right|verified|adds up)\b", re.I)
+_AFFIRM = re.compile(
+    r"\b(?:checks? out|matches|consistent(?:ly)?|confirm(?:s|ed)?|makes sense|confident|correct|"
+    r"is right|verified|adds up)\b",
+    re.I,
+)
 
 
 def _before_check(text: str, start: int, end: int) -> Optional[int]:
@@ -260,8 +271,11 @@ def _before_check(text: str, start: int, end: int) -> Optional[int]:
     return max(text.rfind(". ", start, c), text.rfind("\n", start, c), start - 1) + 1
 
 
-_REVISION = re.compile(r"\b(?:actually|instead|mistake|wrong|error|incorrect|answer is|(?:does not|doesn't|did not|"
-                       r"didn't) (?:match|check|work))\b", re.I)
+_REVISION = re.compile(
+    r"\b(?:actually|instead|mistake|wrong|error|incorrect|answer is|(?:does not|doesn't|did not|"
+    r"didn't) (?:match|check|work))\b",
+    re.I,
+)
 
 
 _UNIT_WORD_END = re.compile(r"\s*[A-Za-z]+[.!]?\s*")  # '... arrived at 8 meals.'
@@ -283,7 +297,7 @@ def _conclusion(text: str, start: int, end: int) -> Optional[tuple[int, int, str
             c = claims[-1]
             best = c.start(1), c.end(2), c.group(1) + c.group(2)
         elif len(nums) == 1 and "$" not in m.group(1) and "\\(" not in m.group(1):
-            pct = text[nums[0].end():nums[0].end() + 1] == "%"
+            pct = text[nums[0].end() : nums[0].end() + 1] == "%"
             best = nums[0].start(), nums[0].end() + pct, nums[0].group(0) + ("%" if pct else "")
     last = max(text.rfind(". ", start, end - 2), text.rfind("\n", start, end - 2)) + 1
     checking = best is not None and _CHECK_CUE.search(text, best[1], end)
@@ -340,8 +354,26 @@ def _answer_like(ans: str) -> bool:
     return len(words) <= 4 or bool(re.match(r"(?:" + "|".join(_NUM_WORD_LIST) + r")\b", a, re.I))
 
 
-_NUM_WORD_LIST = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                  "twelve", "twenty", "thirty", "forty", "fifty", "hundred")
+_NUM_WORD_LIST = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "hundred",
+)
 
 
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
@@ -349,7 +381,10 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 
 _CHOICE_PATTERNS = [
     re.compile(r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-J])\)?(?=[\s}):.]|$)"),
-    re.compile(r"answer\s*(?:is|:)?\s*[:\-]?\s*(?:option|choice)?\s*(?:\*\*)?\s*(?:\\textbf\{)?\s*\(?([A-J])\)?(?![A-Za-z])", re.I),
+    re.compile(
+        r"answer\s*(?:is|:)?\s*[:\-]?\s*(?:option|choice)?\s*(?:\*\*)?\s*(?:\\textbf\{)?\s*\(?([A-J])\)?(?![A-Za-z])",
+        re.I,
+    ),
     re.compile(r"(?:option|choice)\s+(?:is\s+)?\(?([A-J])\)?(?![A-Za-z])"),
     re.compile(r"\\textbf\s*\{\s*\(([A-J])\)"),
     re.compile(r"\*\*\s*\(?([A-J])\)?(?:[\s.:)][^*]*)?\*\*"),
@@ -397,15 +432,20 @@ def extract(
     if truncated and role == "gold":
         # Gold strings are bare answers: a stray unterminated '\boxed{' wrapper is a data typo, not a cut-off.
         m = list(_BOX_START.finditer(text, start, end))[-1]
-        inner = text[m.end():end].strip()
+        inner = text[m.end() : end].strip()
         if not boxes or boxes[-1][0] < m.start():
             return Extraction(inner, "gold_unterminated_box", (m.end(), end)) if inner else Extraction(None, "none")
     if truncated and role == "prediction":
-        fixed = _STRAY_BS_CLOSE.sub("}", text[: end]) if "\\}" in text[start:end] else None
+        fixed = _STRAY_BS_CLOSE.sub("}", text[:end]) if "\\}" in text[start:end] else None
         if fixed is not None and not find_boxes(fixed, start, len(fixed))[1]:
             # '\boxed{5\}$': a stray backslash before the closing brace, not a cut-off (same offsets, 1 char less)
-            return extract(fixed + text[end:], role=role, last_number=last_number, short_chars=short_chars,
-                           allow_letter=allow_letter)
+            return extract(
+                fixed + text[end:],
+                role=role,
+                last_number=last_number,
+                short_chars=short_chars,
+                allow_letter=allow_letter,
+            )
         # The final box never closed (generation cut off): there is no final answer, whatever came before.
         return Extraction(None, "truncated_box")
     if boxes and role == "prediction" and not boxes[-1][2].strip():
@@ -483,9 +523,9 @@ def _committed(text: str, fa: tuple[int, int, str], end: int) -> bool:
     sent_start = max(text.rfind(". ", 0, fa[0]), text.rfind("\n", 0, fa[0])) + 1
     if _HYPOTHETICAL.search(text, sent_start, fa[0]):
         return False
-    if re.search(r"final\s+answer", text[max(sent_start, fa[0] - 60):fa[0]], re.I):
+    if re.search(r"final\s+answer", text[max(sent_start, fa[0] - 60) : fa[0]], re.I):
         return True  # 'Final Answer: The final answer is 14,916. I hope it is correct. [Note: ...]'
-    rest = text[fa[1]:end]
+    rest = text[fa[1] : end]
     return len(rest.strip()) <= COMMIT_TAIL or bool(_CHECK_CUE.match(rest.lstrip(" .\n*$\\)]")))
 
 
@@ -513,7 +553,11 @@ def tail_junk_start(text: str, start: int, end: int) -> int:
                 continue
         break
     return i
-_NOT_ANSWER_MATH = re.compile(r"\\(?:neq?|equiv|pmod|bmod|implies|Rightarrow|Longrightarrow|to|iff|mid|nmid)(?![a-zA-Z])|\.\.\.|\\[lc]?dots")
+
+
+_NOT_ANSWER_MATH = re.compile(
+    r"\\(?:neq?|equiv|pmod|bmod|implies|Rightarrow|Longrightarrow|to|iff|mid|nmid)(?![a-zA-Z])|\.\.\.|\\[lc]?dots"
+)
 _BARE_LETTER = re.compile(r"\s*(?:[A-Za-z]|\\(?:alpha|beta|gamma|theta|lambda|mu)|[A-Za-z]_\{?\w+\}?)\s*")
 
 

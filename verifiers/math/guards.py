@@ -1,5 +1,6 @@
 """Size guards: estimate how big an expression would get *before* sympy evaluates it, and compare huge exact
 powers by exponent arithmetic instead of expanding them (4^{2^{29}} vs 2^{2^{30}})."""
+
 from __future__ import annotations
 
 import math

@@ -2,6 +2,7 @@
 
 Everything here is string rewriting (no sympy), so it is cheap and safe on any input size.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,16 +13,58 @@ from fractions import Fraction
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
 _SUP_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+")
 _VULGAR = {
-    "½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5), "⅗": (3, 5),
-    "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅐": (1, 7), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8),
-    "⅑": (1, 9), "⅒": (1, 10),
+    "½": (1, 2),
+    "⅓": (1, 3),
+    "⅔": (2, 3),
+    "¼": (1, 4),
+    "¾": (3, 4),
+    "⅕": (1, 5),
+    "⅖": (2, 5),
+    "⅗": (3, 5),
+    "⅘": (4, 5),
+    "⅙": (1, 6),
+    "⅚": (5, 6),
+    "⅐": (1, 7),
+    "⅛": (1, 8),
+    "⅜": (3, 8),
+    "⅝": (5, 8),
+    "⅞": (7, 8),
+    "⅑": (1, 9),
+    "⅒": (1, 10),
 }
 _UNICODE_MATH = {
-    "−": "-", "–": "-", "—": "-", "×": r"\times ", "÷": r"\div ", "·": r"\cdot ", "⋅": r"\cdot ", "∙": r"\cdot ",
-    "∞": r"\infty ", "π": r"\pi ", "≤": r"\le ", "≥": r"\ge ", "≠": r"\ne ", "±": r"\pm ", "∓": r"\mp ",
-    "∪": r"\cup ", "∩": r"\cap ", "∅": r"\emptyset ", "°": r"^\circ ", "∈": r"\in ", "θ": r"\theta ",
-    "α": r"\alpha ", "β": r"\beta ", "≈": r"\approx ", "′": "'", "⁄": "/", "∕": "/",
-    "\u2009": " ", "\u202f": " ", "\u00a0": " ", "\u2007": " ", "\u200b": "",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "×": r"\times ",
+    "÷": r"\div ",
+    "·": r"\cdot ",
+    "⋅": r"\cdot ",
+    "∙": r"\cdot ",
+    "∞": r"\infty ",
+    "π": r"\pi ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
+    "≠": r"\ne ",
+    "±": r"\pm ",
+    "∓": r"\mp ",
+    "∪": r"\cup ",
+    "∩": r"\cap ",
+    "∅": r"\emptyset ",
+    "°": r"^\circ ",
+    "∈": r"\in ",
+    "θ": r"\theta ",
+    "α": r"\alpha ",
+    "β": r"\beta ",
+    "≈": r"\approx ",
+    "′": "'",
+    "⁄": "/",
+    "∕": "/",
+    "\u2009": " ",
+    "\u202f": " ",
+    "\u00a0": " ",
+    "\u2007": " ",
+    "\u200b": "",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE_MATH)))
 
@@ -35,7 +78,9 @@ def unicode_to_latex(s: str) -> str:
             s = re.sub(rf"(\d)\s*{ch}", rf"(\1+\\frac{{{a}}}{{{b}}})", s)
             s = s.replace(ch, rf"\frac{{{a}}}{{{b}}}")
     s = _SUP_RUN.sub(lambda m: "^{" + m.group(0).translate(_SUPERSCRIPTS) + "}", s)
-    s = re.sub(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\([^()]*\)|\{[^{}]*\})", lambda m: r"\sqrt{" + m.group(1).strip("{}") + "}", s)
+    s = re.sub(
+        r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\([^()]*\)|\{[^{}]*\})", lambda m: r"\sqrt{" + m.group(1).strip("{}") + "}", s
+    )
     s = s.replace("√", r"\sqrt")
     s = re.sub(r"∛\s*(\d+|[A-Za-z]|\([^()]*\))", r"\\sqrt[3]{\1}", s)
     s = _UNICODE_RE.sub(lambda m: _UNICODE_MATH[m.group(0)], s)
@@ -43,10 +88,34 @@ def unicode_to_latex(s: str) -> str:
 
 
 _NUM_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 
@@ -91,7 +160,9 @@ def repeating_decimal(int_part: str, nonrep: str, rep: str) -> Fraction:
 _REPEAT = re.compile(r"(-?\d*)\.(\d*)\s*(?:\\overline|\\dot|\\bar)\s*\{(\d+)\}")
 _REPEAT_PAREN = re.compile(r"^(-?\d*)\.(\d*)\((\d+)\)$")
 
-_TEXT_CMDS = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|mathsf|rm|bf)\s*\{")
+_TEXT_CMDS = re.compile(
+    r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|mathsf|rm|bf)\s*\{"
+)
 
 _UNITS = (
     r"square\s+(?:units|feet|meters|inches|centimeters|cm|m|miles)|cubic\s+(?:units|feet|meters|inches|centimeters|cm)|"
@@ -169,17 +240,27 @@ def normalize_full(s: str) -> tuple[str, dict]:
     """The whole rewrite chain, uncached (normalize's reference)."""
     flags: dict = {}
     s = unicode_to_latex(s)
-    s = re.sub(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})(?!hline|end\{|begin\{)", lambda m: "\\", s)  # '\\le' written with an escaped backslash
+    s = re.sub(
+        r"(?<!\\)\\\\(?=[a-zA-Z]{2,})(?!hline|end\{|begin\{)", lambda m: "\\", s
+    )  # '\\le' written with an escaped backslash
     s = s.replace("\n", " ").replace("\t", " ")
     s = re.sub(r"\\\\(?=\s*$)|\\\\\s*(?=\\end\{)", "", s)
     s = re.sub(r"(?<!\\)\\\s*$", "", s)  # a stray trailing backslash ('5\\')
     s = re.sub(r"\\bmod(?![a-zA-Z])", r"\\mod", s)
     # '17\\text{ any text}': words after a number are a label, not variables (connectors like 'and' stay)
-    s = re.sub(r"(?<=[\d}])\s*\\(?:text|mbox|textrm|mathrm)\s*\{\s*(?!(?:and|or)\s*\})(?=[^{}]*[A-Za-z]{2})[A-Za-z][A-Za-z\s.,'-]*\}\s*$", "", s)
+    s = re.sub(
+        r"(?<=[\d}])\s*\\(?:text|mbox|textrm|mathrm)\s*\{\s*(?!(?:and|or)\s*\})(?=[^{}]*[A-Za-z]{2})[A-Za-z][A-Za-z\s.,'-]*\}\s*$",
+        "",
+        s,
+    )
     s = s.strip().strip("$").strip()
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = re.sub(r"\\(?:boxed|fbox)\s*\{", "{", s)
-    s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*\\?([()\[\]|.{}])", lambda m: "" if m.group(1) == "." else ("\\" + m.group(1) if m.group(1) in "{}" else m.group(1)), s)
+    s = re.sub(
+        r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*\\?([()\[\]|.{}])",
+        lambda m: "" if m.group(1) == "." else ("\\" + m.group(1) if m.group(1) in "{}" else m.group(1)),
+        s,
+    )
     s = re.sub(r"\\(?:left|right)(?![a-zA-Z])", "", s)
     s = re.sub(r"\\[dtc]frac", r"\\frac", s)
     s = re.sub(r"\\displaystyle|\\limits|\\nolimits|\\mathstrut", "", s)
@@ -194,7 +275,9 @@ def normalize_full(s: str) -> tuple[str, dict]:
     if n:
         flags["degrees"] = True
     s = unwrap_text(s)
-    s = re.sub(r"(?<=\d)\s*(?:\^\s*\{\s*(?:st|nd|rd|th)\s*\}|\^\s*(?:st|nd|rd|th)\b|(?:st|nd|rd|th)\b)", "", s)  # 12^{th}
+    s = re.sub(
+        r"(?<=\d)\s*(?:\^\s*\{\s*(?:st|nd|rd|th)\s*\}|\^\s*(?:st|nd|rd|th)\b|(?:st|nd|rd|th)\b)", "", s
+    )  # 12^{th}
     s, n = re.subn(r"\\%|%|\bpercentage\b|\bpercent\b|\bpct\b", "", s)
     if n:
         flags["percent"] = True
@@ -203,7 +286,13 @@ def normalize_full(s: str) -> tuple[str, dict]:
     s = _UNIT_AFTER_NUM.sub("", s)
     s = re.sub(r"\^\s*\{?\s*\\prime\s*\}?|'", "", s) if re.search(r"\d\s*'", s) else s
     # operators written in ascii
-    s = s.replace(">=", r"\ge ").replace("<=", r"\le ").replace("!=", r"\ne ").replace("=<", r"\le ").replace("=>", r"\ge ")
+    s = (
+        s.replace(">=", r"\ge ")
+        .replace("<=", r"\le ")
+        .replace("!=", r"\ne ")
+        .replace("=<", r"\le ")
+        .replace("=>", r"\ge ")
+    )
     s = re.sub(r"\\(?:leqslant|leq)(?![a-zA-Z])", r"\\le", s)
     s = re.sub(r"\\(?:geqslant|geq)(?![a-zA-Z])", r"\\ge", s)
     s = re.sub(r"\\(?:neq)(?![a-zA-Z])", r"\\ne", s)
@@ -225,7 +314,15 @@ def normalize_full(s: str) -> tuple[str, dict]:
     # 1 000 000 (space thousands) and 7,425,000 in a plain number
     if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", s):
         s = s.replace(" ", "")
-    s = re.sub(r"(?<![\d.,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d,]|\.\d*,)", lambda m: m.group(1) + m.group(2).replace(",", ""), s) if re.fullmatch(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", s) else s
+    s = (
+        re.sub(
+            r"(?<![\d.,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d,]|\.\d*,)",
+            lambda m: m.group(1) + m.group(2).replace(",", ""),
+            s,
+        )
+        if re.fullmatch(r"-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", s)
+        else s
+    )
     # decimal comma: 1000,99 / 0,111 / 1,22 (whole answer only; 3 digits after a non-zero head is thousands)
     m = re.fullmatch(r"(-?\d+),(\d+)", s)
     if m and (m.group(1).lstrip("-") == "0" or len(m.group(2)) not in (1, 3)):
@@ -249,9 +346,11 @@ def _frac_latex(f: Fraction) -> str:
 
 
 # Commands that only format text; any other command (\sin, \cot, \infty, …) is content and stays in the key.
-_FORMAT_COMMANDS = frozenset("""text textbf textit textrm textsf texttt textnormal mathrm mathbf mathit mathsf mathtt
+_FORMAT_COMMANDS = frozenset(
+    """text textbf textit textrm textsf texttt textnormal mathrm mathbf mathit mathsf mathtt
     mathnormal operatorname emph mbox hbox rm bf it left right bigl bigr Bigl Bigr big Big displaystyle textstyle
-    boxed quad qquad""".split())
+    boxed quad qquad""".split()
+)
 
 
 def text_key(s: str) -> str:

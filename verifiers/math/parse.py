@@ -6,6 +6,7 @@ answer conventions (a list is unordered, a point is ordered, "x = 3" means 3). A
 (Fraction, no sympy) when they are plain numbers, else to latex2sympy2_extended (an ANTLR LaTeX grammar that,
 unlike sympy's own parse_latex, knows sets, intervals, \\pm, matrices and percent) under size guards.
 """
+
 from __future__ import annotations
 
 import re
@@ -224,7 +225,7 @@ def _parse(s: str, opts: Options, level: int) -> Node:
         raise TooLarge("answer structure nested too deeply")
     # ---- lists: "1, 2 and 3", "p=5,q=2;p=7,q=2", "(11,7)or(7,11)"
     s = re.sub(r"\)\s*or\s*\(", ") or (", s)
-    s = re.sub(r"(?<=[\d)])(or|and)(?=[A-Z(\\-]|[a-z]\()", r" \1 ", s)  # 'W(x)=1orW(x)=-1' 
+    s = re.sub(r"(?<=[\d)])(or|and)(?=[A-Z(\\-]|[a-z]\()", r" \1 ", s)  # 'W(x)=1orW(x)=-1'
     s = re.sub(r"(\S)\s*\bor\b\s*(?=[A-Za-z(])", r"\1 or ", s) if re.search(r"\)or|\dor[A-Z]|\)or[A-Za-z]", s) else s
     top_semicolon = len(split_top(s, [";"])) > 1
     top_comma = len(split_top(s, [","])) > 1
@@ -282,12 +283,20 @@ def _parse(s: str, opts: Options, level: int) -> Node:
     if m:
         base = int(m.group(2))
         if 2 <= base <= 36 and all(int(d, 36) < base for d in m.group(1)):
-            return Node("num", Fraction(int(m.group(1), base)), text=s,
-                        meta={"decimals": None, "sig": 0, "base_digits": m.group(1)})
+            return Node(
+                "num",
+                Fraction(int(m.group(1), base)),
+                text=s,
+                meta={"decimals": None, "sig": 0, "base_digits": m.group(1)},
+            )
     fn = fast_number(s)
     if fn is not None:
         return fn
-    if re.fullmatch(r"[A-Za-z][A-Za-z\s\-']*[A-Za-z]", s) and not re.fullmatch(r"[A-Za-z]{1,2}", s) and not _is_math_word(s):
+    if (
+        re.fullmatch(r"[A-Za-z][A-Za-z\s\-']*[A-Za-z]", s)
+        and not re.fullmatch(r"[A-Za-z]{1,2}", s)
+        and not _is_math_word(s)
+    ):
         return Node("text", text_key(s), text=s)
     return _sympy_atom(s, opts)
 
@@ -340,7 +349,11 @@ def _inequality(s: str, opts: Options) -> Node:
     toks = re.split(r"(\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z])|<|>)", s)
     terms, ops = toks[0::2], [_BOUND_OPS[t] for t in toks[1::2]]
     var_idx = [i for i, t in enumerate(terms) if not _is_constant_text(t)]
-    if len(var_idx) == 1 and len(terms) in (2, 3) and re.fullmatch(r"\s*[A-Za-z](?:_\{?\w+\}?)?(?:\([A-Za-z]\))?\s*", terms[var_idx[0]]):
+    if (
+        len(var_idx) == 1
+        and len(terms) in (2, 3)
+        and re.fullmatch(r"\s*[A-Za-z](?:_\{?\w+\}?)?(?:\([A-Za-z]\))?\s*", terms[var_idx[0]])
+    ):
         vi = var_idx[0]
         var = name_key(terms[vi])
         result = sympy.Reals
@@ -494,8 +507,15 @@ def _sympy_atom(s: str, opts: Options) -> Node:
     from latex2sympy2_extended.latex2sympy2 import ConversionConfig
     from latex2sympy2_extended.math_normalization import NormalizationConfig
 
-    norm = NormalizationConfig(basic_latex=True, units=True, malformed_operators=False, nits=True, boxed="none", equations=False)
-    conv = ConversionConfig(interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False, interpret_contains_as_eq=True, lowercase_symbols=False)
+    norm = NormalizationConfig(
+        basic_latex=True, units=True, malformed_operators=False, nits=True, boxed="none", equations=False
+    )
+    conv = ConversionConfig(
+        interpret_as_mixed_fractions=True,
+        interpret_simple_eq_as_assignment=False,
+        interpret_contains_as_eq=True,
+        lowercase_symbols=False,
+    )
     raw = _ATOM_CACHE.get(s)
     if raw is None:
         try:
@@ -505,13 +525,17 @@ def _sympy_atom(s: str, opts: Options) -> Node:
             except Exception:
                 if "\\begin" not in s and re.search(r"\^|!|\\binom|\\prod|\\sum", s):
                     raise  # evaluating could explode: only retry forms that cannot grow big
-                raw = latex2sympy(s, normalization_config=norm, conversion_config=conv)  # matrix algebra needs evaluation
+                raw = latex2sympy(
+                    s, normalization_config=norm, conversion_config=conv
+                )  # matrix algebra needs evaluation
         except TooLarge:
             raise
         except RecursionError as e:
             raise TooLarge("expression nests too deeply") from e
         except Exception as e:
-            raise ParseError(f"cannot parse {s[:80]!r}: {str(e).splitlines()[0][:120] if str(e) else type(e).__name__}") from e
+            raise ParseError(
+                f"cannot parse {s[:80]!r}: {str(e).splitlines()[0][:120] if str(e) else type(e).__name__}"
+            ) from e
         if isinstance(raw, sympy.Basic) and not isinstance(raw, sympy.MatrixBase):
             _ATOM_CACHE.put(s, raw)  # immutable: safe to share; a matrix may be mutable, so it is not kept
     if isinstance(raw, (list, tuple)):
@@ -549,5 +573,9 @@ def _evaluate(raw, opts: Options):
 
 class _Huge(TooLarge):
     def __init__(self, expr, mag):
-        super().__init__(f"value has about 10^{mag:.3g} digits" if mag != float("inf") else "value is a power tower beyond any budget")
+        super().__init__(
+            f"value has about 10^{mag:.3g} digits"
+            if mag != float("inf")
+            else "value is a power tower beyond any budget"
+        )
         self.expr = expr

@@ -41,8 +41,11 @@ def restates_question(problem: Optional[str], answer: Optional[str], reference: 
     return any(a == s or (len(a) >= 6 and a in s) for s in spans)
 
 
-_LOWEST_TERMS = re.compile(r"common fraction|lowest terms|simplest form|simplest (?:radical|fractional) form|"
-                           r"fully simplified|reduced fraction|relatively prime", re.I)
+_LOWEST_TERMS = re.compile(
+    r"common fraction|lowest terms|simplest form|simplest (?:radical|fractional) form|"
+    r"fully simplified|reduced fraction|relatively prime",
+    re.I,
+)
 _GCD_ONE = re.compile(r"\\gcd\s*\(\s*\|?[A-Za-z]", re.I)
 _INTERVAL = re.compile(r"interval notation", re.I)
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?\d+)\s*\}\s*\{\s*(-?\d+)\s*\}|(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
@@ -60,8 +63,11 @@ def form_violation(problem: Optional[str], answer: Optional[str], reference: Opt
         value = answer.rsplit("=", 1)[-1]  # 'sin^3 18° + sin^2 18° = 1/8' states its value last
         if _FUNCS.search(value) and not _FUNCS.search(reference):
             return "not simplified: the answer still holds functions the reference has evaluated"
-        if re.search(r"\bsimplify\b", problem, re.I) and len(_key(value)) >= 40 \
-                and len(_key(value)) > 3 * len(_key(reference)):
+        if (
+            re.search(r"\bsimplify\b", problem, re.I)
+            and len(_key(value)) >= 40
+            and len(_key(value)) > 3 * len(_key(reference))
+        ):
             return "not simplified: the answer is far longer than the reference"
     if _LOWEST_TERMS.search(problem):
         for m in _FRAC.finditer(answer):
@@ -72,8 +78,11 @@ def form_violation(problem: Optional[str], answer: Optional[str], reference: Opt
         coeffs = _coefficients(answer)
         if coeffs and len(coeffs) >= 2 and math.gcd(*coeffs) > 1:
             return f"coefficients share the factor {math.gcd(*coeffs)} (the problem asks for gcd 1)"
-    if _INTERVAL.search(problem) and re.search(r"[<>]|\\[lg]e(?![a-z])|\\[lg]eq", answer) and not re.search(
-            r"[\[(].*,.*[\])]", answer):
+    if (
+        _INTERVAL.search(problem)
+        and re.search(r"[<>]|\\[lg]e(?![a-z])|\\[lg]eq", answer)
+        and not re.search(r"[\[(].*,.*[\])]", answer)
+    ):
         return "an inequality where the problem asks for interval notation"
     return None
 

@@ -1,4 +1,5 @@
 """TRL-style reward: reward(completions, solution, **kw) -> list[float | None]."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,14 @@ def _gold_failed(v: Any) -> bool:
     return v.method == "parse_gold" or (v.status == "parse_error" and v.extracted_gold is None)
 
 
-def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Optional[int] = None,
-           timeout_ms: Optional[int] = None, **kwargs: Any) -> list[Optional[float]]:
+def reward(
+    completions: Sequence[Any],
+    solution: Sequence[str],
+    *,
+    workers: Optional[int] = None,
+    timeout_ms: Optional[int] = None,
+    **kwargs: Any,
+) -> list[Optional[float]]:
     """1.0 equivalent, 0.0 not (or no answer), None when the gold cannot be used: every completion of a gold that
     failed to extract or parse gets None (TRL skips the row), whatever its own answer was.
 
@@ -58,8 +65,10 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Opti
 
     known = {k: v for k, v in kwargs.items() if k in Options.__dataclass_fields__}
     if len(completions) != len(solution):
-        raise ValueError(f"reward: {len(completions)} completions but {len(solution)} solutions; pass the dataset's "
-                         "`solution` column (TRL passes columns as keyword lists aligned with completions)")
+        raise ValueError(
+            f"reward: {len(completions)} completions but {len(solution)} solutions; pass the dataset's "
+            "`solution` column (TRL passes columns as keyword lists aligned with completions)"
+        )
     golds = [str(s) if s is not None else "" for s in solution]
     pairs = [(g, completion_text(c)) for c, g in zip(completions, golds)]
     verdicts = verify_batch(pairs, workers=workers or default_workers(), timeout_ms=timeout_ms, **known)
@@ -71,8 +80,9 @@ def reward(completions: Sequence[Any], solution: Sequence[str], *, workers: Opti
 
         for i, (v, prompt, gold) in enumerate(zip(verdicts, prompts, golds)):
             problem = _prompt_text(prompt)
-            gamed[i] = bool(v.equivalent) and (restates_question(problem, v.extracted_pred, gold)
-                                               or form_violation(problem, v.extracted_pred, gold))
+            gamed[i] = bool(v.equivalent) and (
+                restates_question(problem, v.extracted_pred, gold) or form_violation(problem, v.extracted_pred, gold)
+            )
     out: list[Optional[float]] = []
     for g, v, bad_form in zip(golds, verdicts, gamed):
         if g in bad:

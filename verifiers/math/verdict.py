@@ -1,4 +1,5 @@
 """The structured result every verifier entry point returns (one shape for API, CLI, reward and workers)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

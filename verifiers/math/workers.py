@@ -4,6 +4,7 @@ A worker that overruns is killed from outside (SIGKILL stops C-level bignum work
 warm spare takes its place at once. Workers are `python -m` subprocesses (no fork of a threaded caller, no
 re-import of the caller's __main__). Dispatch is plain threads + pipes, so any thread or asyncio loop may call.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -48,7 +49,11 @@ class _Worker:
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "verifiers.math._worker", str(memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
+            env=env,
             start_new_session=True,
         )
         self.ready = False
@@ -163,15 +168,26 @@ class VerifierPool:
                 return Verdict.from_dict(d)
         except (EOFError, OSError, struct.error, pickle.UnpicklingError) as e:
             self._replace(w)
-            return Verdict(None, "error", method="worker", detail=f"worker died: {type(e).__name__}",
-                           elapsed_ms=round((time.perf_counter() - t0) * 1000, 3))
+            return Verdict(
+                None,
+                "error",
+                method="worker",
+                detail=f"worker died: {type(e).__name__}",
+                elapsed_ms=round((time.perf_counter() - t0) * 1000, 3),
+            )
         # overrun: kill from outside (stops C-level bignum work too) and swap in the warm spare
         self._replace(w)
-        return Verdict(None, "timeout", method="deadline", detail=f"no verdict within {timeout_ms} ms; worker killed",
-                       elapsed_ms=round((time.perf_counter() - t0) * 1000, 3))
+        return Verdict(
+            None,
+            "timeout",
+            method="deadline",
+            detail=f"no verdict within {timeout_ms} ms; worker killed",
+            elapsed_ms=round((time.perf_counter() - t0) * 1000, 3),
+        )
 
-    def map(self, pairs: list[tuple[str, Any]], timeout_ms: int, opts: dict,
-            on_done: Optional[Callable[[int], None]] = None) -> list[Verdict]:
+    def map(
+        self, pairs: list[tuple[str, Any]], timeout_ms: int, opts: dict, on_done: Optional[Callable[[int], None]] = None
+    ) -> list[Verdict]:
         out: list[Optional[Verdict]] = [None] * len(pairs)
 
         def one(i: int) -> None:

@@ -46,7 +46,8 @@ def _verdicts():
     for r in rundir_factory.load_rows():
         truncated = "\\boxed" not in r["response"]
         out[(r["problem"], rundir_factory.short_name(r["teacher"]))] = (
-            "truncated" if truncated else ("correct" if r["is_correct_math_verify"] else "incorrect"))
+            "truncated" if truncated else ("correct" if r["is_correct_math_verify"] else "incorrect")
+        )
     return out
 
 
@@ -66,12 +67,13 @@ def test_pass_rates_and_failure_rates_match_source_rows(full):
     # Wilson interval for 9/14 (Sky-T1 27B and Qwen2.5-Math-7B here), value from the textbook formula
     nine = [r for r in rows.values() if r["correct_n"] == 9]
     assert nine, "fixture should contain a 9/14 teacher"
-    assert nine[0]["ci_low"] == pytest.approx(0.3881, abs=1e-3) and nine[0]["ci_high"] == pytest.approx(0.8366,
-                                                                                                           abs=1e-3)
+    assert nine[0]["ci_low"] == pytest.approx(0.3881, abs=1e-3) and nine[0]["ci_high"] == pytest.approx(
+        0.8366, abs=1e-3
+    )
     # 14/14: upper bound is exactly 1, lower bound n/(n+z²)
     full_rows = [r for r in rows.values() if r["correct_n"] == 14]
     assert full_rows[0]["ci_high"] == pytest.approx(1.0)
-    assert full_rows[0]["ci_low"] == pytest.approx(14 / (14 + 1.959964 ** 2), abs=1e-4)
+    assert full_rows[0]["ci_low"] == pytest.approx(14 / (14 + 1.959964**2), abs=1e-4)
 
 
 def test_difficulty_buckets_partition_the_samples(full):
@@ -95,8 +97,10 @@ def test_difficulty_buckets_partition_the_samples(full):
             want[b][0] += 1
             want[b][1] += v == "correct"
         from curation.audit.metrics import DIFFICULTY_BUCKETS
-        got = {DIFFICULTY_BUCKETS.index(r["difficulty_bucket"]): [r["n"], r["correct_n"]] for r in by
-               if r["teacher"] == t}
+
+        got = {
+            DIFFICULTY_BUCKETS.index(r["difficulty_bucket"]): [r["n"], r["correct_n"]] for r in by if r["teacher"] == t
+        }
         assert got == dict(want)
     easiest = [r for r in by if r["difficulty_bucket"].startswith("solved by all")]
     assert easiest and any(r["pass_rate"] < 1 for r in easiest)
@@ -118,9 +122,13 @@ def test_structure_and_agreement_against_direct_computation(full):
     # answer agreement, by hand: two correct answers agree, correct vs incorrect disagree, otherwise the
     # extracted answers must match (whitespace/$ removed, lower case)
     verdict = {(p, t): v for (p, t), v in _verdicts().items()}
-    answer = {(r["problem"], rundir_factory.short_name(r["teacher"])):
-              re.sub(r"\s|\$", "", r["pred_answer_source"] or "").lower().strip(".") or None
-              for r in rundir_factory.load_rows()}
+    answer = {
+        (r["problem"], rundir_factory.short_name(r["teacher"])): re.sub(r"\s|\$", "", r["pred_answer_source"] or "")
+        .lower()
+        .strip(".")
+        or None
+        for r in rundir_factory.load_rows()
+    }
     problems = {p for p, _ in verdict}
     a_t, b_t = "Qwen2.5-Math-7B", "gemma-2-27b-it"
     agree = []
@@ -159,9 +167,17 @@ def test_composite_is_opt_in_and_stable_when_a_teacher_leaves():
     from curation.audit.ranking import parse_weights, rank
     from curation.errors import UserError
 
-    t = pl.DataFrame({"teacher": ["a", "b", "c", "d"], "pass_rate": [1.0, 0.875, 0.9, 0.2], "n": [40, 40, 40, 6],
-                      "ci_low": [0.91, 0.74, 0.77, 0.04], "ci_high": [1.0, 0.95, 0.96, 0.64],
-                      "tokens_correct": [300.0, 150.0, 9000.0, 50.0], "distinct_2": [0.3, 0.6, 0.5, 0.9]})
+    t = pl.DataFrame(
+        {
+            "teacher": ["a", "b", "c", "d"],
+            "pass_rate": [1.0, 0.875, 0.9, 0.2],
+            "n": [40, 40, 40, 6],
+            "ci_low": [0.91, 0.74, 0.77, 0.04],
+            "ci_high": [1.0, 0.95, 0.96, 0.64],
+            "tokens_correct": [300.0, 150.0, 9000.0, 50.0],
+            "distinct_2": [0.3, 0.6, 0.5, 0.9],
+        }
+    )
     w = parse_weights(["pass_rate=0.5", "tokens_correct=0.25", "distinct_2=0.25"])
     full = {r["teacher"]: r for r in rank(t, w)["table"].to_dicts()}
     part = {r["teacher"]: r for r in rank(t.filter(pl.col("teacher") != "d"), w)["table"].to_dicts()}
@@ -233,13 +249,16 @@ def test_distinct_n_exact():
 def test_embedding_spread_real_model():
     from curation.audit.diversity import embedding_spread
 
-    df = pl.DataFrame({
-        "teacher": ["same"] * 2 + ["diff"] * 2 + ["one"],
-        "query_id": ["q"] * 5, "sample_index": [0, 1, 0, 1, 0],
-        "completion": ["The answer is 42 because 6 times 7 is 42."] * 2
-        + ["The answer is 42 because 6 times 7 is 42.", "Photosynthesis converts light into chemical energy."]
-        + ["alone"],
-    })
+    df = pl.DataFrame(
+        {
+            "teacher": ["same"] * 2 + ["diff"] * 2 + ["one"],
+            "query_id": ["q"] * 5,
+            "sample_index": [0, 1, 0, 1, 0],
+            "completion": ["The answer is 42 because 6 times 7 is 42."] * 2
+            + ["The answer is 42 because 6 times 7 is 42.", "Photosynthesis converts light into chemical energy."]
+            + ["alone"],
+        }
+    )
     out = embedding_spread(df)
     assert out["computed"]
     rows = {r["teacher"]: r["spread"] for r in out["by_teacher"].to_dicts()}
@@ -293,11 +312,18 @@ def test_kappa_undefined_when_a_teacher_never_varies():
     from curation.audit.metrics import agreement
 
     ok = [True, False, True, False]
-    df = pl.DataFrame({"teacher": ["all"] * 4 + ["mixed"] * 4 + ["other"] * 4, "query_id": list("abcd") * 3,
-                       "sample_index": [0] * 12, "correct": [True] * 4 + ok + [True, False, False, False],
-                       "extracted_answer": ["1"] * 12})
-    df = df.with_columns(pl.when(pl.col("correct")).then(pl.lit("correct")).otherwise(pl.lit("incorrect"))
-                         .alias("verdict"))
+    df = pl.DataFrame(
+        {
+            "teacher": ["all"] * 4 + ["mixed"] * 4 + ["other"] * 4,
+            "query_id": list("abcd") * 3,
+            "sample_index": [0] * 12,
+            "correct": [True] * 4 + ok + [True, False, False, False],
+            "extracted_answer": ["1"] * 12,
+        }
+    )
+    df = df.with_columns(
+        pl.when(pl.col("correct")).then(pl.lit("correct")).otherwise(pl.lit("incorrect")).alias("verdict")
+    )
     pairs = {(r["teacher_a"], r["teacher_b"]): r for r in agreement(df)["pairs"].to_dicts()}
     assert pairs[("all", "mixed")]["cohen_kappa"] is None  # was 0.000: κ is 0 whatever "mixed" does
     # mixed vs other: agreement 3/4, pe = .5*.25 + .5*.75 = .5 → κ = .5
@@ -305,12 +331,20 @@ def test_kappa_undefined_when_a_teacher_never_varies():
 
 
 def test_reasoning_length_is_missing_not_zero_without_separate_reasoning(tmp_path):
-    from curation.rundata import RunTables
     from curation.audit.metrics import base_frame, lengths
+    from curation.rundata import RunTables
 
-    t = pl.DataFrame({"trace_id": ["1", "2", "3"], "query_id": ["q", "q", "q"], "teacher": ["short", "short", "long"],
-                      "verdict": ["correct"] * 3, "reasoning": [None, None, "thinking…"],
-                      "answer": ["\\boxed{1}"] * 3, "completion": ["x"] * 3})
+    t = pl.DataFrame(
+        {
+            "trace_id": ["1", "2", "3"],
+            "query_id": ["q", "q", "q"],
+            "teacher": ["short", "short", "long"],
+            "verdict": ["correct"] * 3,
+            "reasoning": [None, None, "thinking…"],
+            "answer": ["\\boxed{1}"] * 3,
+            "completion": ["x"] * 3,
+        }
+    )
     df = base_frame(RunTables(root=tmp_path, lock={}, frames={"traces": t, "queries": None}))
     dist = {r["teacher"]: r for r in lengths(df)["distribution"].to_dicts()}
     assert dist["short"]["reasoning_chars_p50"] is None and dist["long"]["reasoning_chars_p50"] == 9

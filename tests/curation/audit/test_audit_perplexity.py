@@ -26,8 +26,12 @@ def tiny_lm(tmp_path_factory):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=400, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
+    )
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
     fast.save_pretrained(out)
     torch.manual_seed(0)
@@ -50,12 +54,16 @@ def test_audit_with_perplexity(tiny_lm, tmp_path):
     from curation.audit import AuditOptions, run_audit
 
     store = rundir_factory.build_run(tmp_path / "run")
-    res = run_audit(store.root, tmp_path / "out", AuditOptions(embeddings=False, ppl_model=tiny_lm,
-                                                                ppl_max_per_teacher=3, ppl_max_tokens=64))
+    res = run_audit(
+        store.root,
+        tmp_path / "out",
+        AuditOptions(embeddings=False, ppl_model=tiny_lm, ppl_max_per_teacher=3, ppl_max_tokens=64),
+    )
     ppl = res["perplexity"]
     assert ppl["computed"] and ppl["model"] == tiny_lm
-    assert {r["teacher"] for r in ppl["by_teacher"]} == {rundir_factory.short_name(r["teacher"])
-                                                         for r in rundir_factory.load_rows()}
+    assert {r["teacher"] for r in ppl["by_teacher"]} == {
+        rundir_factory.short_name(r["teacher"]) for r in rundir_factory.load_rows()
+    }
     assert all(r["n"] == 3 and r["ppl_mean"] > 1 for r in ppl["by_teacher"])
     assert "ppl_mean" in {c["key"] for c in res["ranking"]["criteria"]}
     assert "figures/perplexity.png" in res["figures"]

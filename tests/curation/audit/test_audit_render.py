@@ -56,9 +56,20 @@ window.addEventListener("load", function () {
 
 def _chromium(args: list[str], tmp_path: Path) -> str:
     profile = tmp_path / "profile"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--window-size=1280,2000", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,2000",
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -85,8 +96,18 @@ def test_report_renders_in_chromium(tmp_path):
     for name, i in figs.items():
         assert i["ok"] and i["w"] > 300 and i["shown"] > 300, (name, i)
     tables = {t["name"]: t for t in probe["tables"]}
-    for name in ("ranking", "overall", "by_difficulty", "by_source", "lengths", "vs_correct", "adaptive",
-                 "structure", "distinct", "agreement"):
+    for name in (
+        "ranking",
+        "overall",
+        "by_difficulty",
+        "by_source",
+        "lengths",
+        "vs_correct",
+        "adaptive",
+        "structure",
+        "distinct",
+        "agreement",
+    ):
         assert name in tables and tables[name]["rows"] > 0 and tables[name]["visible"], name
     assert tables["ranking"]["rows"] == 5 and tables["agreement"]["rows"] == 10
     assert probe["asc"] == sorted(probe["asc"]) and probe["desc"] == sorted(probe["desc"], reverse=True)

@@ -24,9 +24,15 @@ def smol_backend(smollm2_dir):
     from curation.config.distill import TeacherConfig
     from curation.teachers import make_backend
 
-    t = TeacherConfig.model_validate({"name": "smol", "backend": "transformers", "model": str(smollm2_dir),
-                                      "generation": {"max_tokens": 32},
-                                      "transformers": {"device": "cpu", "batch_size": 8, "dtype": "float32"}})
+    t = TeacherConfig.model_validate(
+        {
+            "name": "smol",
+            "backend": "transformers",
+            "model": str(smollm2_dir),
+            "generation": {"max_tokens": 32},
+            "transformers": {"device": "cpu", "batch_size": 8, "dtype": "float32"},
+        }
+    )
     be = make_backend(t)
     yield be
     be.close()
@@ -51,15 +57,15 @@ def _shortest_trace() -> dict:
 
 
 def test_llm_segmenter_on_smollm2_returns_valid_tiling(smol_backend, record_property):
-    from curation.llm import backend_generate
     from curation.cot.llm_segment import LLMSegmenter
+    from curation.llm import backend_generate
 
     r = _shortest_trace()
     gen = Counting(backend_generate(smol_backend, {"temperature": 0.0, "max_tokens": 48}))
     seg = LLMSegmenter(gen, retries=1)
     segs = seg.segment(r["reasoning"], r["problem"])
     validate(segs, r["reasoning"])  # raises unless the spans tile the original in order
-    assert "".join(r["reasoning"][s.start:s.end] for s in segs) == r["reasoning"]
+    assert "".join(r["reasoning"][s.start : s.end] for s in segs) == r["reasoning"]
     assert all(s.kind in KINDS for s in segs)
     info = seg.infos[0]
     # real generations went through the validator: one prompt per attempt, each answered with text
@@ -75,9 +81,9 @@ def test_llm_segmenter_on_smollm2_returns_valid_tiling(smol_backend, record_prop
 def test_long_short_importance_with_real_rollouts(smol_backend, record_property):
     pytest.importorskip("verifiers.math")
     from curation.cot.chunk import chunk_spans, importance
-    from curation.llm import backend_generate
     from curation.cot.segment import HeuristicSegmenter
     from curation.cot.verify import check_pairs
+    from curation.llm import backend_generate
 
     r = _shortest_trace()
     text, k = r["reasoning"], 2
@@ -111,12 +117,28 @@ def test_verify_judge_on_smollm2_labels_or_records_why_not(smollm2_dir, tmp_path
 
     from ._cot_helpers import make_ctx, seed_store, trace_row
 
-    teacher = {"name": "smol", "backend": "transformers", "model": str(smollm2_dir), "generation": {"max_tokens": 8},
-               "transformers": {"device": "cpu", "batch_size": 8, "dtype": "float32"}}
-    q = {"query_id": "qp", "problem": "What is the capital of France?", "domain": "general", "source": "s",
-         "reference_answer": "Paris"}
-    seed_store(tmp_path, [q], [trace_row("qp", "A", 0, "<think>x</think>It is Paris.", "x", "It is Paris."),
-                               trace_row("qp", "A", 1, "<think>x</think>It is Rome.", "x", "It is Rome.")])
+    teacher = {
+        "name": "smol",
+        "backend": "transformers",
+        "model": str(smollm2_dir),
+        "generation": {"max_tokens": 8},
+        "transformers": {"device": "cpu", "batch_size": 8, "dtype": "float32"},
+    }
+    q = {
+        "query_id": "qp",
+        "problem": "What is the capital of France?",
+        "domain": "general",
+        "source": "s",
+        "reference_answer": "Paris",
+    }
+    seed_store(
+        tmp_path,
+        [q],
+        [
+            trace_row("qp", "A", 0, "<think>x</think>It is Paris.", "x", "It is Paris."),
+            trace_row("qp", "A", 1, "<think>x</think>It is Rome.", "x", "It is Rome."),
+        ],
+    )
     verify = {"workers": 1, "judge_teacher": "smol", "judge_max_tokens": 32, "judge_retries": 1}
 
     def run():
@@ -132,12 +154,16 @@ def test_verify_judge_on_smollm2_labels_or_records_why_not(smollm2_dir, tmp_path
         if r["verdict"] == "error":
             assert d["status"] == "judge_unparseable" and isinstance(d["raw_reply"], str) and len(d["rejected"]) == 2
         else:
-            assert r["verdict"] in ("correct", "incorrect") and r["score"] == {"correct": 1.0, "incorrect": 0.0}[r["verdict"]]
+            assert (
+                r["verdict"] in ("correct", "incorrect")
+                and r["score"] == {"correct": 1.0, "incorrect": 0.0}[r["verdict"]]
+            )
     assert ctx.stats["judge_requests"]["smol"]["sent"] == attempts
     ctx.store.reset_stage("verify", keep_cache=True)
     ctx2, rows2 = run()
     assert ctx2.stats["judge_requests"]["smol"]["sent"] == 0 and [r["verdict"] for r, _ in rows2] == [
-        r["verdict"] for r, _ in rows]
+        r["verdict"] for r, _ in rows
+    ]
 
 
 def test_error_judge_on_smollm2_quotes_verbatim_or_drops(smol_backend):
@@ -151,23 +177,30 @@ def test_error_judge_on_smollm2_quotes_verbatim_or_drops(smol_backend):
     gen = backend_generate(smol_backend, {"temperature": 0.0, "max_tokens": 32})
     cfg = SegmentConfig(tokenizer="regex", cluster="none", llm_retries=0, simplify={"apply_to": "all"})
     out = DLCoT(cfg, Generators(error_judge=gen.replies)).process(
-        [TraceIn(r["reasoning"], r["problem"], r["reference_answer"], True)])[0]
+        [TraceIn(r["reasoning"], r["problem"], r["reference_answer"], True)]
+    )[0]
     summary = out.details["error_judge"]
     if "skipped" in summary:
         pytest.skip(f"no approach to judge in this trace: {summary}")
     assert gen.stats["generate_calls"] == 1 and gen.stats["prompts"] == summary["asked"]  # one batched call
     for a in out.details["approaches"]:
-        spans = [(s["start"], s["end"]) for s in out.segments if s["kind"] == "approach"
-                 and s["approach"] == a["approach"]]
+        spans = [
+            (s["start"], s["end"]) for s in out.segments if s["kind"] == "approach" and s["approach"] == a["approach"]
+        ]
         if a["calc_error"] is None:
             assert a["error_judge_dropped"]
         elif a["calc_error"]:
             x, y = a["error_span"]
             assert r["reasoning"][x:y] == a["error_quote"] and any(s <= x and y <= e for s, e in spans)
-            item = next(it["item"] for it in out.details["items"] if it["approach"] == a["approach"]
-                        and it["kind"] == "approach")
+            item = next(
+                it["item"]
+                for it in out.details["items"]
+                if it["approach"] == a["approach"] and it["kind"] == "approach"
+            )
             removed = out.details["removed"]
             if not any(d["item"] == item and d["rule"] != "error_span" for d in removed):
                 assert {"start": x, "end": y, "rule": "error_span", "item": item} in removed
-    assert len(summary["dropped"]) + sum(a["calc_error"] is not None for a in out.details["approaches"]) == \
-        summary["asked"]
+    assert (
+        len(summary["dropped"]) + sum(a["calc_error"] is not None for a in out.details["approaches"])
+        == summary["asked"]
+    )

@@ -14,7 +14,6 @@ from curation.cot.segment import HeuristicSegmenter, SegmentationError, validate
 from .._cot_helpers import demo_rows, labelled
 
 
-
 @pytest.mark.parametrize("segmenter", ["crf", "rules"])
 def test_spans_tile_real_traces_of_every_teacher(segmenter):
     from curation.cot.crf_segment import CRFSegmenter
@@ -25,7 +24,7 @@ def test_spans_tile_real_traces_of_every_teacher(segmenter):
         text = r["response"]
         segs = seg.segment(text, r["problem"])
         validate(segs, text)  # raises unless the spans tile the text in order
-        assert "".join(text[s.start:s.end] for s in segs) == text
+        assert "".join(text[s.start : s.end] for s in segs) == text
         assert segs[-1].kind == "conclusion" or "</think>" not in text
         teachers.add(r["teacher"])
     assert len(teachers) == 5
@@ -51,9 +50,10 @@ def _verdict_accuracy_on_gold_spans(rows):
         t, apps = r["reasoning"], {}
         for g in r["segments"]:
             if g["kind"] == "approach":
-                apps[g["approach"]] = apps.get(g["approach"], "") + t[g["start"]:g["end"]]
-        for v in approach_verdicts(apps, r["reference_answer"], workers=1,
-                                   abandoned=abandoned_approaches(r["segments"]), problem=r["problem"]):
+                apps[g["approach"]] = apps.get(g["approach"], "") + t[g["start"] : g["end"]]
+        for v in approach_verdicts(
+            apps, r["reference_answer"], workers=1, abandoned=abandoned_approaches(r["segments"]), problem=r["problem"]
+        ):
             total += 1
             ok += v.verdict == r["approach_verdicts"][str(v.approach)]
     return ok / total
@@ -91,10 +91,14 @@ def test_hand_labelled_agreement(record_property, capsys):
     record_property("verdict_accuracy_heldout", round(acc_held, 3))
     with capsys.disabled():
         for name, (b, bk) in (("crf (default)", crf), ("rules", rules)):
-            print(f"\n[segmentation {'+'.join(HELDOUT_SPLITS)}, {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
-                  f"kind-aware F1={bk.f1:.3f}")
-        print(f"[segmentation] approach verdict accuracy on gold spans: held out {acc_held:.3f}, "
-              f"training splits {acc_train:.3f}")
+            print(
+                f"\n[segmentation {'+'.join(HELDOUT_SPLITS)}, {name}] boundary P={b.precision:.3f} R={b.recall:.3f} F1={b.f1:.3f} "
+                f"kind-aware F1={bk.f1:.3f}"
+            )
+        print(
+            f"[segmentation] approach verdict accuracy on gold spans: held out {acc_held:.3f}, "
+            f"training splits {acc_train:.3f}"
+        )
     assert crf[0].f1 >= HELDOUT_CRF_F1_FLOOR
     assert crf[0].f1 > rules[0].f1
     assert acc_held >= HELDOUT_VERDICT_FLOOR and acc_train >= 0.9
@@ -119,7 +123,9 @@ def test_gold_labels_are_the_majority_of_three_labellers(record_property):
 
     from ._cot_helpers import LABELLED
 
-    spec = importlib.util.spec_from_file_location("segment_labels", LABELLED.parents[3] / "benchmarks" / "segment_labels.py")
+    spec = importlib.util.spec_from_file_location(
+        "segment_labels", LABELLED.parents[3] / "benchmarks" / "segment_labels.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     gold = {r["trace_id"]: r for r in labelled()}
@@ -140,7 +146,7 @@ def test_gold_labels_are_the_majority_of_three_labellers(record_property):
         assert merged["segments"] == gold[tid]["segments"], tid
         assert merged["approach_verdicts"] == gold[tid]["approach_verdicts"], tid
         for i, a in enumerate(rows):
-            for b in rows[i + 1:]:
+            for b in rows[i + 1 :]:
                 pair.add(boundary_sets(a["segments"]), boundary_sets(b["segments"]))
     record_property("inter_labeller_boundary_f1", round(pair.f1, 3))
     assert pair.f1 >= 0.85
@@ -153,48 +159,56 @@ def test_labels_are_verbatim_offsets_into_the_trace():
         for a, b in zip(segs, segs[1:]):
             assert a["end"] == b["start"]
         for s in segs:
-            assert r["reasoning"][s["start"]:s["start"] + 40] == s["anchor"]
+            assert r["reasoning"][s["start"] : s["start"] + 40] == s["anchor"]
         assert r["license"] == "Apache-2.0" and r["teacher"].startswith("Sky-T1")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("So, the distance is 3*sqrt(13) units.", "3*sqrt(13)"),
-    ("Let me compute. 60 * 2 = 120.\n\nTherefore, there is only one number.", "1"),
-    ("We get x = 5.\n\nThen \\(y = 7\\).", "7"),
-    ("Hmm, I am not sure where to start here.", None),
-    ("Therefore the answer is \\boxed{\\frac{3}{5}} indeed", "\\frac{3}{5}"),
-    ("So x^2 - 5x - 14 = 0 and this is not helpful, I should use a different approach.", None),
-    # counts said in prose, with no "is" / "=" (only when nothing else is stated)
-    ("Square 7 is empty.\n\nTherefore, in the worst case, it takes five guesses to find one.", "5"),
-    ("So, with four squares: 2, 5, 7, and 8, I can cover all placements.", "4"),
-    ("So, squares are involved here.", None),
-    # units in \text{...}, intervals and pairs cut at a comma, matrices
-    ("\\[ 3 \\times 60 + 24 = 204 \\text{ minutes} \\]", "204"),
-    ("In interval notation, that would be \\( (-\\infty, 2) \\cup (3, \\infty) \\).", "(-\\infty, 2) \\cup (3, \\infty)"),
-    ("the projection is = \\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}"),
-    # congruence chains end on the residue; a product "which is" ends on its value; "achieved at" is not the answer
-    ("Putting it all together: \\(8^4 + 8^8 \\equiv 4 + 5 \\equiv 9 \\mod 11\\).", "9"),
-    ("which I already did as 4 + 5 = 9 mod 11.", "9"),
-    ("the number of ways to assign colors, which is 2^5 * 2^5 = 1024.", "1024"),
-    ("So, it seems that the maximum is indeed 1, achieved at \\( x = y = \\frac{\\sqrt{2}}{2} \\).", "1"),
-    ("So, 555 in decimal is indeed 4210 in base 5.", "4210"),
-    ("19 minus 4 is 15, so that gives me 15x.\n\nSo, I have 15x + (-80), which is just 15x - 80.", "15x - 80"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("So, the distance is 3*sqrt(13) units.", "3*sqrt(13)"),
+        ("Let me compute. 60 * 2 = 120.\n\nTherefore, there is only one number.", "1"),
+        ("We get x = 5.\n\nThen \\(y = 7\\).", "7"),
+        ("Hmm, I am not sure where to start here.", None),
+        ("Therefore the answer is \\boxed{\\frac{3}{5}} indeed", "\\frac{3}{5}"),
+        ("So x^2 - 5x - 14 = 0 and this is not helpful, I should use a different approach.", None),
+        # counts said in prose, with no "is" / "=" (only when nothing else is stated)
+        ("Square 7 is empty.\n\nTherefore, in the worst case, it takes five guesses to find one.", "5"),
+        ("So, with four squares: 2, 5, 7, and 8, I can cover all placements.", "4"),
+        ("So, squares are involved here.", None),
+        # units in \text{...}, intervals and pairs cut at a comma, matrices
+        ("\\[ 3 \\times 60 + 24 = 204 \\text{ minutes} \\]", "204"),
+        (
+            "In interval notation, that would be \\( (-\\infty, 2) \\cup (3, \\infty) \\).",
+            "(-\\infty, 2) \\cup (3, \\infty)",
+        ),
+        ("the projection is = \\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 6 \\end{pmatrix}"),
+        # congruence chains end on the residue; a product "which is" ends on its value; "achieved at" is not the answer
+        ("Putting it all together: \\(8^4 + 8^8 \\equiv 4 + 5 \\equiv 9 \\mod 11\\).", "9"),
+        ("which I already did as 4 + 5 = 9 mod 11.", "9"),
+        ("the number of ways to assign colors, which is 2^5 * 2^5 = 1024.", "1024"),
+        ("So, it seems that the maximum is indeed 1, achieved at \\( x = y = \\frac{\\sqrt{2}}{2} \\).", "1"),
+        ("So, 555 in decimal is indeed 4210 in base 5.", "4210"),
+        ("19 minus 4 is 15, so that gives me 15x.\n\nSo, I have 15x + (-80), which is just 15x - 80.", "15x - 80"),
+    ],
+)
 def test_approach_answer(text, expected):
     assert approach_answer(text) == expected
 
 
 def test_llm_segmenter_validates_quotes_and_falls_back():
     text = "Okay, so I need to add 2 and 3.\n\nFirst, 2 + 3 = 5.\n\nWait, let me check: 5 - 3 = 2. Yes.\n\nSo the answer is 5."
-    good = json.dumps([
-        {"kind": "question_repeat", "approach": None, "starts_with": "Okay, so I need to add"},
-        {"kind": "approach", "approach": 1, "starts_with": "First, 2 + 3 = 5."},
-        {"kind": "verification", "approach": 1, "starts_with": "Wait, let me check"},
-        {"kind": "conclusion", "approach": None, "starts_with": "So the answer is 5."},
-    ])
+    good = json.dumps(
+        [
+            {"kind": "question_repeat", "approach": None, "starts_with": "Okay, so I need to add"},
+            {"kind": "approach", "approach": 1, "starts_with": "First, 2 + 3 = 5."},
+            {"kind": "verification", "approach": 1, "starts_with": "Wait, let me check"},
+            {"kind": "conclusion", "approach": None, "starts_with": "So the answer is 5."},
+        ]
+    )
     segs = parse_reply("Here you go:\n" + good, text)
     assert [s.kind for s in segs] == ["question_repeat", "approach", "verification", "conclusion"]
-    assert "".join(text[s.start:s.end] for s in segs) == text
+    assert "".join(text[s.start : s.end] for s in segs) == text
     paraphrased = good.replace("First, 2 + 3 = 5.", "First, two plus three is five")
     with pytest.raises(SegmentationError):
         parse_reply(paraphrased, text)
@@ -213,29 +227,37 @@ def test_crf_segmenter_edge_cases():
 
     seg = CRFSegmenter()
     assert seg.segment("") == []
-    for text in ["<think>", "<think>\n\n</think>\n\nThe answer is 4.", "2 + 2 = 4", "</think>only an answer",
-                 "<think>\n\nSo I need 2 + 2.\n\n2 + 2 = 4.\n\nWait, let me check: 4 - 2 = 2. Yes.\n\nSo the answer is 4."]:
+    for text in [
+        "<think>",
+        "<think>\n\n</think>\n\nThe answer is 4.",
+        "2 + 2 = 4",
+        "</think>only an answer",
+        "<think>\n\nSo I need 2 + 2.\n\n2 + 2 = 4.\n\nWait, let me check: 4 - 2 = 2. Yes.\n\nSo the answer is 4.",
+    ]:
         segs = seg.segment(text, "What is 2 + 2?")
         validate(segs, text)
-        assert "".join(text[s.start:s.end] for s in segs) == text
+        assert "".join(text[s.start : s.end] for s in segs) == text
         if "</think>" in text:  # the written answer is one conclusion segment (it may start earlier)
             assert segs[-1].kind == "conclusion" and segs[-1].start <= text.index("</think>")
     with pytest.raises(FileNotFoundError, match="train one"):
         CRFSegmenter("/nonexistent/model.crfsuite")
 
 
-@pytest.mark.parametrize("answer,reference,why", [
-    ("25x^2 u^2", "236", "unknowns left"),   # an intermediate expression of an abandoned approach
-    ("G(s)^n", "\\frac{3}{5}", "unknowns left"),
-    ("(0.5", "2", "fragment"),
-    ("2x + 3 =", "5", "fragment"),
-    ("3 \\leq 4", "4", "relation"),
-    ("x \\leq 1", "4", "unknowns left"),
-    ("3*sqrt(13)", "3\\sqrt{13}", None),       # plain-text functions are math, not unknowns
-    ("(-2, 3]", "(-2, 3]", None),              # half-open intervals mix brackets
-    ("x^2 + 1", "x^2+1", None),                # the reference itself has unknowns
-    ("e^2", "7.389", None),
-])
+@pytest.mark.parametrize(
+    "answer,reference,why",
+    [
+        ("25x^2 u^2", "236", "unknowns left"),  # an intermediate expression of an abandoned approach
+        ("G(s)^n", "\\frac{3}{5}", "unknowns left"),
+        ("(0.5", "2", "fragment"),
+        ("2x + 3 =", "5", "fragment"),
+        ("3 \\leq 4", "4", "relation"),
+        ("x \\leq 1", "4", "unknowns left"),
+        ("3*sqrt(13)", "3\\sqrt{13}", None),  # plain-text functions are math, not unknowns
+        ("(-2, 3]", "(-2, 3]", None),  # half-open intervals mix brackets
+        ("x^2 + 1", "x^2+1", None),  # the reference itself has unknowns
+        ("e^2", "7.389", None),
+    ],
+)
 def test_not_final_answer_shapes(answer, reference, why):
     from curation.cot.answers import not_final
 
@@ -246,14 +268,18 @@ def test_abandoned_wrong_approach_is_incomplete_but_a_right_one_counts():
     from curation.cot.answers import approach_verdicts
     from curation.cot.segment import Segment, abandoned_approaches
 
-    segs = [Segment("approach", 0, 5, 1), Segment("approach", 5, 9, 2), Segment("verification", 9, 12, 2),
-            Segment("approach", 12, 20, 3)]
+    segs = [
+        Segment("approach", 0, 5, 1),
+        Segment("approach", 5, 9, 2),
+        Segment("verification", 9, 12, 2),
+        Segment("approach", 12, 20, 3),
+    ]
     assert abandoned_approaches(segs) == {1} and abandoned_approaches([s.to_dict() for s in segs]) == {1}
     texts = {1: "So the sum is 99.", 2: "Therefore the answer is 42.", 3: "So the answer is 40."}
     got = {v.approach: v for v in approach_verdicts(texts, "42", workers=1, abandoned={1, 2})}
     assert got[1].verdict == "incomplete" and "abandoned" in got[1].note
-    assert got[2].verdict == "correct"          # abandoned or not, it reached the right answer
-    assert got[3].verdict == "incorrect"        # checked (not abandoned): a wrong answer is incorrect
+    assert got[2].verdict == "correct"  # abandoned or not, it reached the right answer
+    assert got[3].verdict == "incorrect"  # checked (not abandoned): a wrong answer is incorrect
     assert approach_verdicts({1: "So we get 25x^2 u^2."}, "236", workers=1)[0].verdict == "incomplete"
 
 
@@ -277,10 +303,26 @@ def _cue_texts():
     from curation.cot.segment import paragraphs
 
     texts = [r["reasoning"][a:b] for r in labelled() for a, b in paragraphs(r["reasoning"])]
-    texts += ["This is getting Messy.", "that DIDN'T WORK", "doesnt seem to lead anywhere", "Going in circles here",
-              "Let me think differently.", "a SIMPLER   substitution", "tackle the problem differently", "We'll",
-              "we 'll see", "I CONSIDER", "Let's go", "not sure how", "Maybe an easier angle?", "ſtuck",
-              "WAIT, LET ME VERIFY THAT.", "Alternatively, İ could try", "So the ANSWER is 5.", "K\u212a"]
+    texts += [
+        "This is getting Messy.",
+        "that DIDN'T WORK",
+        "doesnt seem to lead anywhere",
+        "Going in circles here",
+        "Let me think differently.",
+        "a SIMPLER   substitution",
+        "tackle the problem differently",
+        "We'll",
+        "we 'll see",
+        "I CONSIDER",
+        "Let's go",
+        "not sure how",
+        "Maybe an easier angle?",
+        "ſtuck",
+        "WAIT, LET ME VERIFY THAT.",
+        "Alternatively, İ could try",
+        "So the ANSWER is 5.",
+        "K\u212a",
+    ]
     heads = [t.lstrip()[:200] for t in texts]
     return heads + [t.upper() for t in heads] + [t.swapcase() for t in heads[::7]]
 
@@ -325,8 +367,10 @@ def test_fraction_answers_count_in_the_form_the_problem_asks_for():
     else (no m/n form, no asked expression, an answer that is not a fraction) is left alone."""
     from curation.cot.answers import approach_verdicts, in_asked_form
 
-    ask = ("The final answer can be written in the form $\\frac{m}{n}$, where $m$ and $n$ are relatively prime "
-           "positive integers. What is $m+n$?")
+    ask = (
+        "The final answer can be written in the form $\\frac{m}{n}$, where $m$ and $n$ are relatively prime "
+        "positive integers. What is $m+n$?"
+    )
     assert in_asked_form("1/6", ask) == "7"
     assert in_asked_form("\\frac{9}{4}", ask) == "13"
     assert in_asked_form("2/12", ask) == "7"  # reduced first: m and n are coprime
@@ -346,21 +390,39 @@ MAX_PROBLEM = "Find the maximum value of $4(x + 7)(2 - x)$ over all real numbers
 ROOTS_PROBLEM = "For how many real values of $x$ is $\\sqrt{120-\\sqrt{x}}$ an integer?"
 
 
-@pytest.mark.parametrize("problem, text, expected", [
-    # Sky-T1 27B on MATH-500: the count is stated in words after the last computed value ("n = 9")
-    (ROOTS_PROBLEM, "Similarly, \\( n = -9 \\) gives \\( x = (120 - 81)^2 = 39^2 = 1521 \\), which is the same as "
-     "\\( n = 9 \\).\n\nTherefore, the number of distinct \\( x \\) values is equal to the number of \\( n \\) from "
-     "\\( 0 \\) to \\( 10 \\), inclusive, which is 11 values.\n\n", "11"),
-    # the argmax is not the maximum: the derivative approach that ends on x = -2.5 states no answer
-    (MAX_PROBLEM, "Set the derivative to zero:\n\n\\(4(-2x - 5) = 0\\)\n\n\\(-2x - 5 = 0\\)\n\n\\(x = -2.5\\)\n\n"
-     "Which matches what I found earlier.\n\n", None),
-    (MAX_PROBLEM, "So, \\(-25 + 50 + 56 = 81\\), reached at \\(x = -2.5\\).\n\nTherefore, the maximum value is 81, "
-     "achieved at x = -2.5.\n\n", "81"),
-    # a root is not a count: where no count is stated, the root stays (hand labels: incorrect, not incomplete)
-    ("For how many values of $x$ is $\\frac{x-5}{x^2-9}$ not defined?",
-     "So the values are \\(x = 3\\) and \\(x = -3\\), and there are 2 values in all.\n\n", "2"),
-    ("What is $1+1$?", "Adding, 1 + 1 = 2.\n\n", "2"),  # any value
-])
+@pytest.mark.parametrize(
+    "problem, text, expected",
+    [
+        # Sky-T1 27B on MATH-500: the count is stated in words after the last computed value ("n = 9")
+        (
+            ROOTS_PROBLEM,
+            "Similarly, \\( n = -9 \\) gives \\( x = (120 - 81)^2 = 39^2 = 1521 \\), which is the same as "
+            "\\( n = 9 \\).\n\nTherefore, the number of distinct \\( x \\) values is equal to the number of \\( n \\) from "
+            "\\( 0 \\) to \\( 10 \\), inclusive, which is 11 values.\n\n",
+            "11",
+        ),
+        # the argmax is not the maximum: the derivative approach that ends on x = -2.5 states no answer
+        (
+            MAX_PROBLEM,
+            "Set the derivative to zero:\n\n\\(4(-2x - 5) = 0\\)\n\n\\(-2x - 5 = 0\\)\n\n\\(x = -2.5\\)\n\n"
+            "Which matches what I found earlier.\n\n",
+            None,
+        ),
+        (
+            MAX_PROBLEM,
+            "So, \\(-25 + 50 + 56 = 81\\), reached at \\(x = -2.5\\).\n\nTherefore, the maximum value is 81, "
+            "achieved at x = -2.5.\n\n",
+            "81",
+        ),
+        # a root is not a count: where no count is stated, the root stays (hand labels: incorrect, not incomplete)
+        (
+            "For how many values of $x$ is $\\frac{x-5}{x^2-9}$ not defined?",
+            "So the values are \\(x = 3\\) and \\(x = -3\\), and there are 2 values in all.\n\n",
+            "2",
+        ),
+        ("What is $1+1$?", "Adding, 1 + 1 = 2.\n\n", "2"),  # any value
+    ],
+)
 def test_approach_answer_reads_the_ask(problem, text, expected):
     assert approach_answer(text, problem) == expected
 

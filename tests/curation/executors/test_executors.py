@@ -25,8 +25,9 @@ from curation.store import RunStore
 
 from ..spine_helpers import REPO
 
-needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray[data] not installed "
-                               "(pip install 'cotforge[ray]')")
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="ray[data] not installed (pip install 'cotforge[ray]')"
+)
 
 
 def _seed(tmp_path: Path) -> StageContext:
@@ -35,8 +36,14 @@ def _seed(tmp_path: Path) -> StageContext:
     store.write_part("up", "rows", pa.table({"i": list(range(0, 7)), "x": [f"a{i}" for i in range(7)]}))
     store.write_part("up", "rows", pa.table({"i": list(range(7, 10))}))
     store.write_part("up", "rows", pa.table({"i": list(range(10, 23)), "x": [f"c{i}" for i in range(10, 23)]}))
-    return StageContext(name="down", manifest=None, config=None, store=store, upstream=["up"],  # type: ignore[arg-type]
-                        options={"quiet": True})
+    return StageContext(
+        name="down",
+        manifest=None,
+        config=None,
+        store=store,
+        upstream=["up"],  # type: ignore[arg-type]
+        options={"quiet": True},
+    )
 
 
 def test_a_batch_is_the_same_rows_streamed_or_read_by_range(tmp_path):
@@ -82,8 +89,13 @@ def ray_instance():
         return
     import ray
 
-    ray.init(num_cpus=2, object_store_memory=128 * 2**20, include_dashboard=False, configure_logging=False,
-             log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        object_store_memory=128 * 2**20,
+        include_dashboard=False,
+        configure_logging=False,
+        log_to_driver=False,
+    )
     yield ray
     ray.shutdown()
 
@@ -102,8 +114,9 @@ def test_a_failed_batch_keeps_the_written_parts_and_the_rerun_does_only_the_rest
     log.unlink()
     counts = ctx.map_batches("rows", FailOn(None, log), 4, out="doubled")
     redone = [json.loads(x) for x in log.read_text().splitlines()]
-    assert [12, 13, 14, 15] in redone and all(f"part-k-{b:06d}.parquet" not in first
-                                              for b in (min(r) // 4 for r in redone))
+    assert [12, 13, 14, 15] in redone and all(
+        f"part-k-{b:06d}.parquet" not in first for b in (min(r) // 4 for r in redone)
+    )
     assert counts["skipped"] == len(first) and counts["written"] == len(redone) == counts["calls"]
     assert counts["batches"] == 6 and counts["skipped"] + counts["written"] == 6
     assert {p.name: p.stat().st_mtime_ns for p in ctx.store.parts("down", "doubled") if p.name in first} == first
@@ -127,8 +140,9 @@ def _tables(run: Path) -> dict[str, list[dict]]:
             rows = [r for p in sorted(table.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
             for r in rows:
                 if r.get("verify_details"):
-                    r["verify_details"] = {k: v for k, v in json.loads(r["verify_details"]).items()
-                                           if k != "elapsed_ms"}
+                    r["verify_details"] = {
+                        k: v for k, v in json.loads(r["verify_details"]).items() if k != "elapsed_ms"
+                    }
             out[f"{stage.name}/{table.name}"] = rows
     return out
 
@@ -176,10 +190,8 @@ def test_a_killed_ray_run_resumes_without_redoing_finished_parts(tmp_path):
         t["replay"]["path"] = str(path.parent / t["replay"]["path"])
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "curation.cli", "run", str(spec), "--run-dir", str(run_dir), "--until", "verify",
-           "-q"]
-    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    cmd = [sys.executable, "-m", "curation.cli", "run", str(spec), "--run-dir", str(run_dir), "--until", "verify", "-q"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     parts = run_dir / "stages" / "verify" / "traces"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and len(list(parts.glob("part-k-*.parquet"))) < 2:

@@ -32,9 +32,18 @@ def _truth():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    extra = {"description": f"test run; a pasted token {LEAK} must not reach the card",
-             "sources": [{"name": "math500_sample", "kind": "hf", "domain": "math", "license": "MIT",
-                          "hf": {"path": "HuggingFaceH4/MATH-500", "split": "test", "token": "${HF_TOKEN}"}}]}
+    extra = {
+        "description": f"test run; a pasted token {LEAK} must not reach the card",
+        "sources": [
+            {
+                "name": "math500_sample",
+                "kind": "hf",
+                "domain": "math",
+                "license": "MIT",
+                "hf": {"path": "HuggingFaceH4/MATH-500", "split": "test", "token": "${HF_TOKEN}"},
+            }
+        ],
+    }
     return rundir_factory.build_run(root / "run", extra_manifest=extra)
 
 
@@ -94,8 +103,15 @@ def test_hf_card_metadata_and_sections(exported):
     configs = {c["config_name"]: c for c in meta["configs"]}
     assert set(configs) == {"sft", "preference", "rl", "all"} and configs["sft"].get("default") is True
     text = card.text
-    for section in ("## Teachers", "## Sources", "## Deduplication and decontamination", "## Verification",
-                    "## Statistics", "## Schema", "## Provenance"):
+    for section in (
+        "## Teachers",
+        "## Sources",
+        "## Deduplication and decontamination",
+        "## Verification",
+        "## Statistics",
+        "## Schema",
+        "## Provenance",
+    ):
         assert section in text
     assert "| amc23 | 3 |" in text and "| aime24 | 1 |" in text and "| math500 | 0 |" in text
     assert "`google/gemma-2-27b-it`" in text and '"temperature":0.0' in text
@@ -160,8 +176,20 @@ def test_verl_schema(exported):
 # LLaMA-Factory's dataset_info keys (src/llamafactory/data/parser.py, DatasetAttr) and the sharegpt converter's
 # rules (converter.py): user/assistant alternate, SFT has an even number of turns, ranking an odd number with
 # chosen/rejected single assistant messages.
-LF_TOP = {"file_name", "hf_hub_url", "ms_hub_url", "script_url", "formatting", "ranking", "subset", "split", "folder",
-          "num_samples", "columns", "tags"}
+LF_TOP = {
+    "file_name",
+    "hf_hub_url",
+    "ms_hub_url",
+    "script_url",
+    "formatting",
+    "ranking",
+    "subset",
+    "split",
+    "folder",
+    "num_samples",
+    "columns",
+    "tags",
+}
 LF_COLUMNS = {"system", "tools", "images", "videos", "audios", "chosen", "rejected", "kto_tag", "messages"}
 LF_TAGS = {"role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag"}
 
@@ -205,7 +233,10 @@ def test_openrlhf_files(exported):
     d = out / "openrlhf"
     # one folder per kind: `--dataset json@FOLDER` loads every JSON file in FOLDER
     assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*.jsonl")) == [
-        "preference/train.jsonl", "rl/train.jsonl", "sft/train.jsonl"]
+        "preference/train.jsonl",
+        "rl/train.jsonl",
+        "sft/train.jsonl",
+    ]
     sft = [json.loads(x) for x in (d / "sft" / "train.jsonl").read_text().splitlines()]
     pref = [json.loads(x) for x in (d / "preference" / "train.jsonl").read_text().splitlines()]
     rl = [json.loads(x) for x in (d / "rl" / "train.jsonl").read_text().splitlines()]
@@ -213,9 +244,17 @@ def test_openrlhf_files(exported):
     assert pref and {"prompt", "chosen", "rejected"} <= set(pref[0])
     assert rl and {"input", "label"} <= set(rl[0])
     readme = (d / "README.md").read_text()
-    for flag in ("--input_key input", "--output_key output", "--chosen_key chosen", "--rejected_key rejected",
-                 "--label_key label", "--apply_chat_template", f"json@{d}/sft ", f"json@{d}/preference ",
-                 f"json@{d}/rl "):
+    for flag in (
+        "--input_key input",
+        "--output_key output",
+        "--chosen_key chosen",
+        "--rejected_key rejected",
+        "--label_key label",
+        "--apply_chat_template",
+        f"json@{d}/sft ",
+        f"json@{d}/preference ",
+        f"json@{d}/rl ",
+    ):
         assert flag in readme
     for kind, rows in (("sft", sft), ("preference", pref), ("rl", rl)):  # what OpenRLHF's loader reads per folder
         assert _load(d / kind).num_rows == len(rows)
@@ -224,25 +263,31 @@ def test_openrlhf_files(exported):
 def test_filters(run, tmp_path):
     import polars as pl
 
-    from curation.rundata import load_run
     from curation.config.export import ExportFilters
     from curation.errors import UserError
     from curation.export import export_format
+    from curation.rundata import load_run
 
     r = load_run(run.root)
     traces = pl.read_parquet(run.parts("select", "traces")[0])
 
     res = export_format(r, "trl-sft", tmp_path / "a", ExportFilters(teachers=["gemma-2-27b-it"]))
-    assert res["rows"] == traces.filter((pl.col("teacher") == "gemma-2-27b-it")
-                                        & (pl.col("verdict") == "correct")).height
-    res = export_format(r, "trl-sft", tmp_path / "b", ExportFilters(positives_only=False, min_tokens=200,
-                                                                    max_tokens=600))
+    assert (
+        res["rows"] == traces.filter((pl.col("teacher") == "gemma-2-27b-it") & (pl.col("verdict") == "correct")).height
+    )
+    res = export_format(
+        r, "trl-sft", tmp_path / "b", ExportFilters(positives_only=False, min_tokens=200, max_tokens=600)
+    )
     ds = _load(tmp_path / "b")
     assert ds.num_rows == traces.filter(pl.col("reasoning_tokens").is_between(200, 600)).height
     assert all(200 <= x <= 600 for x in ds["export_tokens"])
     res = export_format(r, "trl-prompt", tmp_path / "c", ExportFilters(min_difficulty=0.01, max_difficulty=0.99))
-    want = traces.group_by("query_id").agg(pl.col("difficulty").first()).filter(
-        pl.col("difficulty").is_between(0.01, 0.99)).height
+    want = (
+        traces.group_by("query_id")
+        .agg(pl.col("difficulty").first())
+        .filter(pl.col("difficulty").is_between(0.01, 0.99))
+        .height
+    )
     assert res["rows"] == want and 0 < want < 14
     res = export_format(r, "trl-sft", tmp_path / "d", ExportFilters(reasoning="simplified"))
     ds = _load(tmp_path / "d")
@@ -258,10 +303,10 @@ def test_filters(run, tmp_path):
 
 
 def test_export_without_segments_or_pairs(tmp_path):
-    from curation.rundata import load_run
     from curation.config.export import ExportFilters
     from curation.errors import UserError
     from curation.export import export_format
+    from curation.rundata import load_run
 
     store = rundir_factory.build_run(tmp_path / "run", segments=False, select=False)
     r = load_run(store.root)
@@ -281,10 +326,11 @@ def test_export_stage_writes_manifest_formats(run, tmp_path):
 
     m = manifest_mod.loads(
         "name: fixture\nsources: [{name: s, kind: jsonl, path: x.jsonl}]\n"
-        "export: {formats: [hf, verl], filters: {teachers: [gemma-2-27b-it]}}\n", check_files=False)
+        "export: {formats: [hf, verl], filters: {teachers: [gemma-2-27b-it]}}\n",
+        check_files=False,
+    )
     assert export_stage.enabled(m)
-    ctx = StageContext(name="export", manifest=m, config=m.export, store=run, upstream=[],
-                       options={"quiet": True})
+    ctx = StageContext(name="export", manifest=m, config=m.export, store=run, upstream=[], options={"quiet": True})
     export_stage.run(ctx)
     assert (run.root / "export" / "hf" / "README.md").exists()
     assert (run.root / "export" / "verl" / "train.parquet").exists()
@@ -303,14 +349,40 @@ def test_export_cli(run, tmp_path):
     from curation.cli import app
     from curation.errors import UserError
 
-    r = CliRunner().invoke(app, ["export", str(run.root), "--format", "hf,verl", "--out", str(tmp_path / "o"),
-                                 "--teacher", "Qwen2.5-Math-7B", "--max-tokens", "100000"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(run.root),
+            "--format",
+            "hf,verl",
+            "--out",
+            str(tmp_path / "o"),
+            "--teacher",
+            "Qwen2.5-Math-7B",
+            "--max-tokens",
+            "100000",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o" / "hf" / "data" / "sft").is_dir() and (tmp_path / "o" / "verl" / "train.parquet").exists()
     r = CliRunner().invoke(app, ["export", str(run.root), "--format", "csv", "--out", str(tmp_path / "x")])
     assert isinstance(r.exception, UserError) and "formats are" in str(r.exception)
-    r = CliRunner().invoke(app, ["export", str(run.root), "--format", "hf", "--out", str(tmp_path / "x"),
-                                 "--min-tokens", "9", "--max-tokens", "3"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(run.root),
+            "--format",
+            "hf",
+            "--out",
+            str(tmp_path / "x"),
+            "--min-tokens",
+            "9",
+            "--max-tokens",
+            "3",
+        ],
+    )
     assert isinstance(r.exception, UserError) and "min_tokens" in str(r.exception)
 
 
@@ -341,14 +413,14 @@ def test_card_of_a_replay_run_is_true_of_its_data(tmp_path):
     (tmp_path / "m.yaml").write_text(f"""
 name: replay-card
 sources:
-  - {{name: math500_replay, kind: jsonl, path: {data / 'math500_40_problems.jsonl'}, domain: math, license: MIT,
+  - {{name: math500_replay, kind: jsonl, path: {data / "math500_40_problems.jsonl"}, domain: math, license: MIT,
      fields: {{problem: problem, reference_answer: answer, source_id: id}}}}
 decontaminate: {{benchmarks: [amc23], detectors: {{embedding: {{enabled: false}}}}}}
 teachers:
   - name: skythought
     backend: replay
     license: Apache-2.0
-    replay: {{path: {data / 'skythought_math500_40.jsonl.gz'}, format: flat, teacher: teacher, completion: response,
+    replay: {{path: {data / "skythought_math500_40.jsonl.gz"}, format: flat, teacher: teacher, completion: response,
              models: [Sky-T1-math-correct-5K-27B, Qwen/Qwen2.5-14B-Instruct]}}
 distill: {{part_size: 64}}
 verify: {{workers: 1}}
@@ -368,5 +440,6 @@ export: {{formats: [hf]}}
     assert f"| with `<think>` reasoning | {think} |" in text
     assert f"| answer only (no separate reasoning) | {len(content) - think} |" in text
     teachers = dict(zip(sft["trace_id"], sft["teacher"]))
-    assert all(teachers[t] == "Sky-T1-math-correct-5K-27B" for t, c in zip(sft["trace_id"], content)
-               if c.startswith("<think>"))
+    assert all(
+        teachers[t] == "Sky-T1-math-correct-5K-27B" for t, c in zip(sft["trace_id"], content) if c.startswith("<think>")
+    )

@@ -97,8 +97,13 @@ def make_handler(hub: FakeHub):
                 rid = f"{p['organization']}/{p['name']}"
                 assert p.get("type") == "dataset", p
                 if rid in hub.repos:
-                    return self._json(409, {"error": "You already created this dataset repo",
-                                            "url": f"http://{self.headers['Host']}/datasets/{rid}"})
+                    return self._json(
+                        409,
+                        {
+                            "error": "You already created this dataset repo",
+                            "url": f"http://{self.headers['Host']}/datasets/{rid}",
+                        },
+                    )
                 hub.repos[rid] = {}
                 hub.private[rid] = p.get("visibility") == "private" or bool(p.get("private"))
                 return self._json(200, {"url": f"http://{self.headers['Host']}/datasets/{rid}", "name": rid})
@@ -112,10 +117,20 @@ def make_handler(hub: FakeHub):
                 files = hub.repos[rid]
                 if kind == "preupload":
                     req = json.loads(body)
-                    return self._json(200, {"files": [
-                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                         "oid": git_sha1(files[f["path"]]) if f["path"] in files else None}
-                        for f in req["files"]]})
+                    return self._json(
+                        200,
+                        {
+                            "files": [
+                                {
+                                    "path": f["path"],
+                                    "uploadMode": "regular",
+                                    "shouldIgnore": False,
+                                    "oid": git_sha1(files[f["path"]]) if f["path"] in files else None,
+                                }
+                                for f in req["files"]
+                            ]
+                        },
+                    )
                 if kind == "commit":
                     lines = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
                     header = lines[0]
@@ -129,12 +144,24 @@ def make_handler(hub: FakeHub):
                     files.update(added)
                     oid = hashlib.sha1(json.dumps(sorted(added)).encode() + str(len(hub.commits)).encode()).hexdigest()
                     hub.commits.append({"repo": rid, "summary": header["value"]["summary"], "files": sorted(added)})
-                    return self._json(200, {"commitUrl": f"http://{self.headers['Host']}/datasets/{rid}/commit/{oid}",
-                                            "commitOid": oid,
-                                            "pullRequestUrl": None})
+                    return self._json(
+                        200,
+                        {
+                            "commitUrl": f"http://{self.headers['Host']}/datasets/{rid}/commit/{oid}",
+                            "commitOid": oid,
+                            "pullRequestUrl": None,
+                        },
+                    )
                 sha = hashlib.sha1(str(len(hub.commits)).encode()).hexdigest()
-                return self._json(200, {"id": rid, "sha": sha, "private": hub.private[rid],
-                                        "siblings": [{"rfilename": k} for k in sorted(files)]})
+                return self._json(
+                    200,
+                    {
+                        "id": rid,
+                        "sha": sha,
+                        "private": hub.private[rid],
+                        "siblings": [{"rfilename": k} for k in sorted(files)],
+                    },
+                )
             m = re.match(r"^/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
             if m and method in ("GET", "HEAD"):
                 rid, _rev, fpath = m.groups()
@@ -267,8 +294,7 @@ def test_push_resumes_without_resending_committed_files(hub, export_dir):
 
     hub.maybe_fail = fail_third_commit
     with pytest.raises(HfHubHTTPError):
-        push_folder(folder, "my-org/resume", endpoint=hub.endpoint, commit_max_files=1, max_retries=2,
-                    base_wait=0.01)
+        push_folder(folder, "my-org/resume", endpoint=hub.endpoint, commit_max_files=1, max_retries=2, base_wait=0.01)
     first = [c for c in hub.commits if c["repo"] == "my-org/resume"]
     assert len(first) == 2 and "README.md" not in hub.repos["my-org/resume"]
     sent_before = {f for c in first for f in c["files"]}
@@ -287,10 +313,12 @@ def test_push_merges_existing_card(hub, export_dir):
     from curation.export.push import push_folder
 
     _, folder = export_dir
-    hub.repos["my-org/carded"] = {"README.md": (
-        b"---\nlicense: apache-2.0\ntags:\n- handmade\nmy_key: keep me\nconfigs:\n- config_name: extra\n"
-        b"  data_files:\n  - split: train\n    path: extra/*.parquet\n---\n\n# My dataset\n\nHand-written intro.\n"
-    )}
+    hub.repos["my-org/carded"] = {
+        "README.md": (
+            b"---\nlicense: apache-2.0\ntags:\n- handmade\nmy_key: keep me\nconfigs:\n- config_name: extra\n"
+            b"  data_files:\n  - split: train\n    path: extra/*.parquet\n---\n\n# My dataset\n\nHand-written intro.\n"
+        )
+    }
     hub.private["my-org/carded"] = False
     res = push_folder(folder, "my-org/carded", endpoint=hub.endpoint, base_wait=0.01)
     assert res.card_merged
@@ -323,8 +351,9 @@ def test_push_cli_end_to_end(hub, export_dir, tmp_path):
     from curation.cli import app
 
     run_dir, _ = export_dir
-    r = CliRunner().invoke(app, ["push", str(run_dir), "--repo-id", "my-org/cli", "--endpoint", hub.endpoint,
-                                 "--config", "sft,all"])
+    r = CliRunner().invoke(
+        app, ["push", str(run_dir), "--repo-id", "my-org/cli", "--endpoint", hub.endpoint, "--config", "sft,all"]
+    )
     assert r.exit_code == 0, r.output
     paths = set(hub.repos["my-org/cli"])
     assert "README.md" in paths and "cotforge_lock.json" in paths

@@ -70,8 +70,13 @@ def test_invalid_rows_are_removed_with_reason_and_location(tmp_path):
     )
     sources = [
         {"name": "a", "kind": "jsonl", "path": "a.jsonl"},
-        {"name": "code", "kind": "jsonl", "path": "code.jsonl", "domain": "code",
-         "fields": {"problem": "prompt", "reference_answer": None, "tests": "tests"}},
+        {
+            "name": "code",
+            "kind": "jsonl",
+            "path": "code.jsonl",
+            "domain": "code",
+            "fields": {"problem": "prompt", "reference_answer": None, "tests": "tests"},
+        },
     ]
     store, lock = _run(tmp_path, sources, collect={"require_reference_answer": "always"})
     removed = store.read("collect", "removed").to_pylist()
@@ -93,7 +98,9 @@ def test_invalid_rows_are_removed_with_reason_and_location(tmp_path):
 
 
 def test_text_normalization_nfkc_and_whitespace(tmp_path):
-    write_jsonl(tmp_path / "a.jsonl", [{"problem": "  Ｆｉｎｄ\u00a0 x  if\t x² = 4 \r\n\r\n\r\n\r\nok ", "answer": "2"}])
+    write_jsonl(
+        tmp_path / "a.jsonl", [{"problem": "  Ｆｉｎｄ\u00a0 x  if\t x² = 4 \r\n\r\n\r\n\r\nok ", "answer": "2"}]
+    )
     store, _ = _run(tmp_path, [{"name": "a", "kind": "jsonl", "path": "a.jsonl"}])
     assert store.read("collect", "queries").column("problem").to_pylist() == ["Find x if x2 = 4\n\nok"]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import yaml
 import pytest
+import yaml
 from typer.testing import CliRunner
 
-from curation.tabular_io import write_table
 from curation import manifest
 from curation.benchmarks import REGISTRY, load, load_all
 from curation.cli import app
@@ -17,6 +16,7 @@ from curation.config.decontaminate import Detectors, Policy
 from curation.errors import UserError
 from curation.runner import Runner
 from curation.store import RunStore
+from curation.tabular_io import write_table
 from curation.text.contamination import BenchmarkIndex, canonical_code, question_of
 
 from ..spine_helpers import REPO, write_jsonl, write_manifest
@@ -104,9 +104,14 @@ def test_stage_removes_with_evidence_and_flag_policy_keeps(tmp_path):
     write_jsonl(tmp_path / "q.jsonl", amc)
     own = [{"id": "mine-1", "question": amc[0]["problem"]}]
     write_jsonl(tmp_path / "own.jsonl", own)
-    base = {"name": "t", "sources": [{"name": "amc", "kind": "jsonl", "path": "q.jsonl"}],
-            "decontaminate": {"benchmarks": ["amc23", {"name": "own", "path": "own.jsonl", "field": "question"}],
-                              "detectors": {"embedding": {"enabled": False}}}}
+    base = {
+        "name": "t",
+        "sources": [{"name": "amc", "kind": "jsonl", "path": "q.jsonl"}],
+        "decontaminate": {
+            "benchmarks": ["amc23", {"name": "own", "path": "own.jsonl", "field": "question"}],
+            "detectors": {"embedding": {"enabled": False}},
+        },
+    }
     m = manifest.load(write_manifest(tmp_path / "m.yaml", base))
     lock = Runner(m, tmp_path / "run", options={"quiet": True}).run()
     store = RunStore(tmp_path / "run")
@@ -134,8 +139,20 @@ def test_cli_contract(tmp_path, ext):
     src = tmp_path / f"in.{ext}"
     write_table(pl.DataFrame(rows), src)
     out = tmp_path / f"out.{ext}"
-    res = CliRunner().invoke(app, ["decontaminate", str(src), "--out", str(out), "--benchmark", "amc23",
-                                   "--benchmark", "aime24", "--no-embedding"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "decontaminate",
+            str(src),
+            "--out",
+            str(out),
+            "--benchmark",
+            "amc23",
+            "--benchmark",
+            "aime24",
+            "--no-embedding",
+        ],
+    )
     assert res.exit_code == 0, res.output
     df = pl.read_ndjson(out) if ext == "jsonl" else pl.read_parquet(out)
     assert df.height == 20
@@ -149,9 +166,11 @@ def test_cli_contract(tmp_path, ext):
 @pytest.mark.slow
 def test_embedding_detector_catches_rephrasing_that_keeps_numbers(tmp_path):
     item = load("gsm8k_test")[0]  # Janet's ducks lay 16 eggs per day...
-    rephrased = ("Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
-                 "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
-                 "for $2 per egg. How many dollars does she earn every day at the farmers' market?")
+    rephrased = (
+        "Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
+        "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
+        "for $2 per egg. How many dollars does she earn every day at the farmers' market?"
+    )
     changed = rephrased.replace("16", "18")
     det = Detectors()
     det.ngram.enabled = det.substring.enabled = False
@@ -176,10 +195,14 @@ def test_formula_guard_rejects_same_prose_other_formula():
     from curation.text.contamination import formula_kept, math_tokens
 
     # MATH train vs MATH-500 (intermediate_algebra/190): MiniLM cosine 0.82, same numbers
-    train = ("Let $x,$ $y,$ and $z$ be positive real numbers such that $x + y + z = 1.$  Find the minimum value of "
-             "\\[\\frac{1}{x} + \\frac{1}{y} + \\frac{1}{z}.\\]")
-    test = ("Let $x,$ $y,$ and $z$ be positive real numbers such that $xyz(x + y + z) = 1.$  Find the minimum value "
-            "of \\[(x + y)(y + z).\\]")
+    train = (
+        "Let $x,$ $y,$ and $z$ be positive real numbers such that $x + y + z = 1.$  Find the minimum value of "
+        "\\[\\frac{1}{x} + \\frac{1}{y} + \\frac{1}{z}.\\]"
+    )
+    test = (
+        "Let $x,$ $y,$ and $z$ be positive real numbers such that $xyz(x + y + z) = 1.$  Find the minimum value "
+        "of \\[(x + y)(y + z).\\]"
+    )
     assert not formula_kept(math_tokens(canonicalize(test)), math_tokens(canonicalize(train)), 0.7)
     reworded = "Suppose positive reals $x$, $y$, $z$ satisfy $xyz(x+y+z)=1$. Minimize $(x+y)(y+z)$."
     assert formula_kept(math_tokens(canonicalize(test)), math_tokens(canonicalize(reworded)), 0.7)
@@ -188,10 +211,12 @@ def test_formula_guard_rejects_same_prose_other_formula():
 def test_question_split_handles_lower_case_wrappers_and_math_sentence_ends():
     from curation.text.contamination import question_split
 
-    (q1, s1), (q2, s2) = question_split([
-        "a bag has 3 red marbles. what is the chance of red? let's think step by step.",
-        "Let $x = 1.$  Find $x^2$. Express your answer as a common fraction.",
-    ])
+    (q1, s1), (q2, s2) = question_split(
+        [
+            "a bag has 3 red marbles. what is the chance of red? let's think step by step.",
+            "Let $x = 1.$  Find $x^2$. Express your answer as a common fraction.",
+        ]
+    )
     assert (q1, s1) == ("what is the chance of red", "a bag has 3 red marbles")
     assert (q2, s2) == ("find $ x ^ 2 $", "let $ x = 1 $")
 
@@ -200,14 +225,25 @@ def test_question_split_handles_lower_case_wrappers_and_math_sentence_ends():
 def test_embedding_detector_same_setup_other_question_is_clean(tmp_path):
     from curation.benchmarks import BenchItem
 
-    item = BenchItem("b", "rect", "A rectangle has length 12 cm and width 7 cm. A square has side 5 cm. What is the "
-                     "total area of the two shapes in square centimeters?", "math")
-    rephrased = ("The length of a rectangle is 12 cm and its width is 7 cm. The side of a square measures 5 cm. "
-                 "Compute the combined area of both figures in cm$^2$.")
-    other = ("A rectangle has length 12 cm and width 7 cm. A square has side 5 cm. By how much does the rectangle's "
-             "perimeter exceed the square's?")
-    other_reworded = ("The length of a rectangle is 12 cm and its width is 7 cm. The side of a square measures 5 cm. "
-                      "How much longer is the rectangle's perimeter than the square's?")
+    item = BenchItem(
+        "b",
+        "rect",
+        "A rectangle has length 12 cm and width 7 cm. A square has side 5 cm. What is the "
+        "total area of the two shapes in square centimeters?",
+        "math",
+    )
+    rephrased = (
+        "The length of a rectangle is 12 cm and its width is 7 cm. The side of a square measures 5 cm. "
+        "Compute the combined area of both figures in cm$^2$."
+    )
+    other = (
+        "A rectangle has length 12 cm and width 7 cm. A square has side 5 cm. By how much does the rectangle's "
+        "perimeter exceed the square's?"
+    )
+    other_reworded = (
+        "The length of a rectangle is 12 cm and its width is 7 cm. The side of a square measures 5 cm. "
+        "How much longer is the rectangle's perimeter than the square's?"
+    )
     det = Detectors()
     det.ngram.enabled = det.substring.enabled = False
     hits = BenchmarkIndex([item], det, Policy()).detect([rephrased, other, other_reworded], cache_dir=tmp_path)
@@ -222,14 +258,28 @@ def test_llm_judge_reads_yes_no_and_its_answers_are_cached(tmp_path, openai_serv
     from curation.stages.decontaminate import make_judge
 
     srv = openai_server(answer=lambda p, i: "YES" if "ducks" in p else ("No." if "train" in p else "perhaps"))
-    text = yaml.safe_dump({
-        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
-        "teachers": [{"name": "j", "backend": "openai", "model": "m", "generation": {"max_tokens": 8},
-                      "openai": {"base_url": srv.base_url, "max_retries": 0}}],
-        "decontaminate": {"detectors": {"judge": {"enabled": True, "teacher": "j"}}}})
+    text = yaml.safe_dump(
+        {
+            "name": "t",
+            "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
+            "teachers": [
+                {
+                    "name": "j",
+                    "backend": "openai",
+                    "model": "m",
+                    "generation": {"max_tokens": 8},
+                    "openai": {"base_url": srv.base_url, "max_retries": 0},
+                }
+            ],
+            "decontaminate": {"detectors": {"judge": {"enabled": True, "teacher": "j"}}},
+        }
+    )
     m = manifest.loads(text, check_files=False)
-    pairs = [("Janet's ducks lay 16 eggs", "Janet's ducks lay 16 eggs a day"), ("A train leaves", "A bus leaves"),
-             ("x", "y")]
+    pairs = [
+        ("Janet's ducks lay 16 eggs", "Janet's ducks lay 16 eggs a day"),
+        ("A train leaves", "A bus leaves"),
+        ("x", "y"),
+    ]
     for _ in range(2):  # the second pool finds every answer in the cache
         with TeacherPool(m, tmp_path) as pool:
             assert make_judge(pool, m.decontaminate)(pairs) == [True, False, None]
@@ -264,30 +314,37 @@ def test_demo_mbpp_prompts_that_are_benchmark_tasks_are_flagged_and_the_sibling_
     rows = {r["id"]: r for r in _rows("mbpp_train_val_prompt.jsonl")}
     idx = _index(["mbpp_test"])
     ids = ["mbpp-952", "mbpp-922", "mbpp-842", "mbpp-841", "mbpp-643"]
-    hits = idx.detect([rows[i]["prompt"] for i in ids], ["code"] * len(ids),
-                      tests=[json.dumps(rows[i]["tests"]) for i in ids])
+    hits = idx.detect(
+        [rows[i]["prompt"] for i in ids], ["code"] * len(ids), tests=[json.dumps(rows[i]["tests"]) for i in ids]
+    )
     found = [{h.item_id for h in hs} for hs in hits]
     assert found[:4] == [{"mbpp-402"}, {"mbpp-415"}, {"mbpp-29"}, {"mbpp-296"}]
     assert "mbpp-454" not in found[4]
 
 
 def test_tests_detector_vetoes_a_same_signature_task_with_other_outputs():
-    item = BenchItem("he", "1", 'def f(xs):\n    """ Keep positives.\n    >>> f([1, -2, 3])\n    [1, 3]\n    """', "code")
+    item = BenchItem(
+        "he", "1", 'def f(xs):\n    """ Keep positives.\n    >>> f([1, -2, 3])\n    [1, 3]\n    """', "code"
+    )
     det = Detectors()
     det.embedding.enabled = False
     idx = BenchmarkIndex([item], det, Policy())
     other = 'def f(xs):\n    """ Keep negatives.\n    >>> f([1, -2, 3])\n    [-2]\n    """'
-    renamed = 'Write keep_pos(values) returning the positive values, e.g. keep_pos([1, -2, 3]) -> [1, 3].'
+    renamed = "Write keep_pos(values) returning the positive values, e.g. keep_pos([1, -2, 3]) -> [1, 3]."
     assert [bool(h) for h in idx.detect([other, renamed], ["code", "code"])] == [False, False]  # one example: weak
     renamed += " Also keep_pos([5, 0, -1, 7]) -> [5, 7]."
-    item2 = BenchItem("he", "2", item.text[:-7] + "\n    >>> f([5, 0, -1, 7])\n    [5, 7]\n    \"\"\"", "code")
+    item2 = BenchItem("he", "2", item.text[:-7] + '\n    >>> f([5, 0, -1, 7])\n    [5, 7]\n    """', "code")
     idx2 = BenchmarkIndex([item2], det, Policy())
     assert bool(idx2.detect([renamed], ["code"])[0]) and not idx2.detect([other], ["code"])[0]
 
 
 def test_translation_keeps_numbers_and_names_and_other_languages_are_detected():
-    item = BenchItem("g", "1", "Jenna picked half as many apples as her mom. If her mom got 20 apples, how many apples "
-                     "did they both pick?", "math")
+    item = BenchItem(
+        "g",
+        "1",
+        "Jenna picked half as many apples as her mom. If her mom got 20 apples, how many apples did they both pick?",
+        "math",
+    )
     det = Detectors()
     det.embedding.enabled = False
     idx = BenchmarkIndex([item], det, Policy())
@@ -299,8 +356,10 @@ def test_translation_keeps_numbers_and_names_and_other_languages_are_detected():
 
 
 def test_a_sentence_inserted_into_a_copy_makes_a_superset_task():
-    item = ("Argo has 200 toys. He gives 40 toys to Alyssa, 80 to Bonnie, and 30 to Nicky. How many toys does "
-            "Argo have now?")
+    item = (
+        "Argo has 200 toys. He gives 40 toys to Alyssa, 80 to Bonnie, and 30 to Nicky. How many toys does "
+        "Argo have now?"
+    )
     inserted = item.replace("Nicky.", "Nicky. Later that week his grandmother buys him new toys from the shop.")
     wrapped = "Solve this carefully and show your work.\n\n" + item + "\n\nThanks a lot for the help!"
     det = Detectors()
@@ -322,19 +381,45 @@ def test_blind_sample_cases_decided_without_embeddings():
     det.embedding.enabled = False
     idx = BenchmarkIndex(list(items.values()), det, Policy())
     hits = idx.detect([r["variant_text"] for r in rows], [items[r["anchor_id"]].domain for r in rows])
-    wrong = [(r["case_id"], r["category"]) for r, hs in zip(rows, hits)
-             if any(h.item_id == r["anchor_id"] for h in hs) != (r["label"] == "same")]
+    wrong = [
+        (r["case_id"], r["category"])
+        for r, hs in zip(rows, hits)
+        if any(h.item_id == r["anchor_id"] for h in hs) != (r["label"] == "same")
+    ]
     assert not wrong
 
 
 def test_cli_tests_field_and_a_query_shorter_than_one_ngram(tmp_path):
     """One short query (fewer tokens than n: the shingler once failed on such a batch) with its tests column."""
     q = tmp_path / "q.jsonl"
-    write_jsonl(q, [{"id": "a", "problem": "Compute nCr modulo p.", "domain": "code",
-                     "tests": ["assert nCr_mod_p(10, 2, 13) == 6", "assert nCr_mod_p(15, 12, 43) == 25"]}])
+    write_jsonl(
+        q,
+        [
+            {
+                "id": "a",
+                "problem": "Compute nCr modulo p.",
+                "domain": "code",
+                "tests": ["assert nCr_mod_p(10, 2, 13) == 6", "assert nCr_mod_p(15, 12, 43) == 25"],
+            }
+        ],
+    )
     out = tmp_path / "o.jsonl"
-    r = CliRunner().invoke(app, ["decontaminate", str(q), "--out", str(out), "-b", "mbpp_test", "--domain-field",
-                                 "domain", "--tests-field", "tests", "--no-embedding"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "decontaminate",
+            str(q),
+            "--out",
+            str(out),
+            "-b",
+            "mbpp_test",
+            "--domain-field",
+            "domain",
+            "--tests-field",
+            "tests",
+            "--no-embedding",
+        ],
+    )
     assert r.exit_code == 0, r.output
     row = json.loads(out.read_text().splitlines()[0])
     assert row["contaminated"] and row["contamination_hits"][0]["item_id"] == "mbpp-402"

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curation.tabular_io import write_table
 from curation import manifest
 from curation.cli import app
 from curation.config.dedup import NearConfig, SemanticConfig
 from curation.runner import Runner
 from curation.store import RunStore
+from curation.tabular_io import write_table
 from curation.text.canonical import canonical_frame, canonicalize, numbers
 from curation.text.dedup import content_differs, find_duplicates
 
@@ -88,8 +88,12 @@ def test_star_clusters_do_not_chain():
 def test_representative_rule_prefers_rows_with_answers(tmp_path):
     rows = [{"id": "a", "problem": "What is 2 + 2?"}, {"id": "b", "problem": "what is 2+2", "answer": "4"}]
     write_jsonl(tmp_path / "q.jsonl", rows)
-    m = manifest.load(write_manifest(tmp_path / "m.yaml", {
-        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}], "dedup": {"exact": True}}))
+    m = manifest.load(
+        write_manifest(
+            tmp_path / "m.yaml",
+            {"name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}], "dedup": {"exact": True}},
+        )
+    )
     Runner(m, tmp_path / "run", options={"quiet": True}).run()
     kept = RunStore(tmp_path / "run").read("dedup", "queries").to_pylist()
     assert [k["source_id"] for k in kept] == ["b"]
@@ -97,13 +101,26 @@ def test_representative_rule_prefers_rows_with_answers(tmp_path):
 
 def test_stage_accounts_for_every_row_with_evidence(tmp_path):
     rows = [{"id": f"m{i}", "problem": f"Compute {i} times {i + 7} and add nine.", "answer": "1"} for i in range(40)]
-    rows += [{"id": f"c{i}", "problem": f"Problem: compute {i} times {i + 7}  and add 9. Put your final answer "
-              "within \\boxed{}.", "answer": "1"} for i in range(10)]
+    rows += [
+        {
+            "id": f"c{i}",
+            "problem": f"Problem: compute {i} times {i + 7}  and add 9. Put your final answer within \\boxed{{}}.",
+            "answer": "1",
+        }
+        for i in range(10)
+    ]
     rows += [{"id": f"e{i}", "problem": rows[i]["problem"], "answer": "1"} for i in range(5)]
     write_jsonl(tmp_path / "q.jsonl", rows)
-    m = manifest.load(write_manifest(tmp_path / "m.yaml", {
-        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
-        "dedup": {"exact": True, "near": {"threshold": 0.7}}}))
+    m = manifest.load(
+        write_manifest(
+            tmp_path / "m.yaml",
+            {
+                "name": "t",
+                "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
+                "dedup": {"exact": True, "near": {"threshold": 0.7}},
+            },
+        )
+    )
     lock = Runner(m, tmp_path / "run", options={"quiet": True}).run()
     store = RunStore(tmp_path / "run")
     kept = store.read("dedup", "queries")
@@ -135,7 +152,10 @@ def test_cli_contract(tmp_path, ext):
         {"id": "q2", "problem": "find 3 + 5"},
         {"id": "q3", "problem": "Find 3+6."},
         {"id": "q4", "problem": "A shop sells 12 apples for 3 dollars each. How much do the apples cost in total?"},
-        {"id": "q5", "problem": "A shop sells 12 apples for 3 dollars each. Then how much do the apples cost in total?"},
+        {
+            "id": "q5",
+            "problem": "A shop sells 12 apples for 3 dollars each. Then how much do the apples cost in total?",
+        },
     ]
     src = tmp_path / f"in.{ext}"
     write_table(pl.DataFrame(rows), src)
@@ -196,8 +216,9 @@ def test_single_letter_a_is_a_variable_not_filler():
     assert content_differs(c("What is the sum of a and c?"), c("What is the sum of c?"))
     assert content_differs(c("Find $a$ if $a + b = 7$."), c("Find $b$ if $a + b = 7$."))
     assert not content_differs(c("A train travels 60 miles."), c("Train travels 60 miles."))  # article
-    r = find_duplicates(["What is the sum of a and c?", "What is the sum of c?"], exact=False,
-                        near=NearConfig(threshold=0.3))
+    r = find_duplicates(
+        ["What is the sum of a and c?", "What is the sum of c?"], exact=False, near=NearConfig(threshold=0.3)
+    )
     assert r.kept.all()
 
 
@@ -241,8 +262,10 @@ def test_minhash_estimates_jaccard_and_lsh_windows_large_buckets():
 
 
 def test_cli_number_order_option(tmp_path):
-    rows = [{"id": "a", "problem": "If x - y = 6, x + y = 12, find the value of x."},
-            {"id": "b", "problem": "If x - y = 12, x + y = 6, find the value of x."}]
+    rows = [
+        {"id": "a", "problem": "If x - y = 6, x + y = 12, find the value of x."},
+        {"id": "b", "problem": "If x - y = 12, x + y = 6, find the value of x."},
+    ]
     write_jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
     args = ["dedup", str(tmp_path / "in.jsonl"), "--out", str(out), "--near-threshold", "0.3"]
@@ -266,8 +289,19 @@ def test_and_or_are_not_filler():
 from curation.text import wrappers  # noqa: E402
 from curation.text.dedup import content_compatible, content_keys, typo_close  # noqa: E402
 
-_BASES = [f"A shop sells {a} pens for ${b}. How many pens can Kim buy with ${c}?" for a, b, c in
-          [(3, 7, 50), (4, 9, 61), (5, 11, 72), (6, 13, 83), (7, 15, 94), (8, 17, 105), (9, 19, 116), (10, 21, 127)]]
+_BASES = [
+    f"A shop sells {a} pens for ${b}. How many pens can Kim buy with ${c}?"
+    for a, b, c in [
+        (3, 7, 50),
+        (4, 9, 61),
+        (5, 11, 72),
+        (6, 13, 83),
+        (7, 15, 94),
+        (8, 17, 105),
+        (9, 19, 116),
+        (10, 21, 127),
+    ]
+]
 
 
 @pytest.mark.parametrize(

@@ -22,14 +22,21 @@ def cached_lines(run_dir: Path) -> int:
 
 
 def cotforge(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from curation.cli import main; main()", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from curation.cli import main; main()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_kill_during_distill_then_rerun_reasks_nothing_answered(tmp_path, openai_server):
-    (tmp_path / "q.jsonl").write_text("".join(
-        json.dumps({"id": i, "problem": f"Problem number {i}: add {i} and {i}.", "answer": str(2 * i)}) + "\n"
-        for i in range(N)))
+    (tmp_path / "q.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "problem": f"Problem number {i}: add {i} and {i}.", "answer": str(2 * i)}) + "\n"
+            for i in range(N)
+        )
+    )
     srv = openai_server(block_after=K)
     (tmp_path / "m.yaml").write_text(f"""
 name: resume

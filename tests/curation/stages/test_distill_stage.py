@@ -36,8 +36,10 @@ def traces(tmp: Path) -> list[dict]:
 
 
 def simple_queries(tmp: Path, n: int) -> Path:
-    return write_jsonl(tmp / "q.jsonl", [{"id": f"id{i}", "problem": f"Problem number {i}: add {i} and {i}.",
-                                          "answer": str(2 * i)} for i in range(n)])
+    return write_jsonl(
+        tmp / "q.jsonl",
+        [{"id": f"id{i}", "problem": f"Problem number {i}: add {i} and {i}.", "answer": str(2 * i)} for i in range(n)],
+    )
 
 
 def live_yaml(base_url: str, extra_openai: str = "", distill: str = "{}", gen: str = "") -> str:
@@ -59,7 +61,9 @@ distill: {distill}
 def test_replay_joins_by_problem_and_reports_unmatched_rows(tmp_path):
     problems = [json.loads(line) for line in PROBLEMS.read_text().splitlines()]
     write_jsonl(tmp_path / "q.jsonl", problems[:30])  # 10 problems of the traces are not in the queries
-    lock, _ = run(tmp_path, f"""
+    lock, _ = run(
+        tmp_path,
+        f"""
 name: t
 sources: [{{name: math500, kind: jsonl, path: q.jsonl}}]
 teachers:
@@ -68,37 +72,71 @@ teachers:
     replay: {{path: "{TRACES}", teacher: teacher, completion: response, sampling: decoding,
               models: [Qwen/Qwen2.5-14B-Instruct, google/gemma-2-27b-it, Sky-T1-math-correct-5K-27B]}}
 distill: {{part_size: 16}}
-""")
+""",
+    )
     st = lock["stages"]["distill"]
     assert st["status"] == "done"
     rows = traces(tmp_path)
     assert len(rows) == 3 * 30 and st["rows"]["traces"] == 90
-    assert {r["teacher"] for r in rows} == {"Qwen/Qwen2.5-14B-Instruct", "google/gemma-2-27b-it",
-                                            "Sky-T1-math-correct-5K-27B"}
+    assert {r["teacher"] for r in rows} == {
+        "Qwen/Qwen2.5-14B-Instruct",
+        "google/gemma-2-27b-it",
+        "Sky-T1-math-correct-5K-27B",
+    }
     assert len({r["trace_id"] for r in rows}) == 90 and {r["backend"] for r in rows} == {"replay"}
     rep = st["stats"]["replay"]["sky"]
     assert rep["rows"] == 120 and rep["matched"] == 90 and rep["unmatched"] == 30
     assert rep["unmatched_examples"] and rep["unmatched_examples"][0]["problem"]
     assert {t: a["traces"] for t, a in st["stats"]["teachers"].items()} == {
-        "Qwen/Qwen2.5-14B-Instruct": 30, "google/gemma-2-27b-it": 30, "Sky-T1-math-correct-5K-27B": 30}
+        "Qwen/Qwen2.5-14B-Instruct": 30,
+        "google/gemma-2-27b-it": 30,
+        "Sky-T1-math-correct-5K-27B": 30,
+    }
 
 
 def test_replay_am_and_openr1_formats_join_by_source_id(tmp_path):
-    write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "problem": "What is 1+1?", "answer": "2"},
-                                       {"id": "b", "problem": "What is 2+2?", "answer": "4"}])
-    write_jsonl(tmp_path / "am.jsonl", [
-        {"messages": [{"role": "user", "content": "What is 1+1?", "info": {}},
-                      {"role": "assistant", "content": "<think>one plus one</think><answer>2</answer>",
-                       "info": {"think_content": "one plus one", "answer_content": "2", "model_name": "r1"}}]},
-        {"messages": [{"role": "user", "content": "Not a query"},
-                      {"role": "assistant", "content": "x", "info": {"model_name": "r1"}}]},
-        {"messages": [{"role": "user", "content": "What is 2+2?"}]},  # no assistant turn: unreadable, reported
-    ])
+    write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"id": "a", "problem": "What is 1+1?", "answer": "2"}, {"id": "b", "problem": "What is 2+2?", "answer": "4"}],
+    )
+    write_jsonl(
+        tmp_path / "am.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "user", "content": "What is 1+1?", "info": {}},
+                    {
+                        "role": "assistant",
+                        "content": "<think>one plus one</think><answer>2</answer>",
+                        "info": {"think_content": "one plus one", "answer_content": "2", "model_name": "r1"},
+                    },
+                ]
+            },
+            {
+                "messages": [
+                    {"role": "user", "content": "Not a query"},
+                    {"role": "assistant", "content": "x", "info": {"model_name": "r1"}},
+                ]
+            },
+            {"messages": [{"role": "user", "content": "What is 2+2?"}]},  # no assistant turn: unreadable, reported
+        ],
+    )
     with gzip.open(tmp_path / "openr1.jsonl.gz", "wt") as f:
-        f.write(json.dumps({"uuid": "b", "problem": "What is 2+2?", "generations": [
-            "<think>2+2</think>4", "<think>hmm, 2+2 is", None], "finish_reasons": ["stop", "length", None]}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "uuid": "b",
+                    "problem": "What is 2+2?",
+                    "generations": ["<think>2+2</think>4", "<think>hmm, 2+2 is", None],
+                    "finish_reasons": ["stop", "length", None],
+                }
+            )
+            + "\n"
+        )
         f.write(json.dumps({"uuid": "zzz", "problem": "?", "generations": ["x"], "finish_reasons": ["stop"]}) + "\n")
-    lock, _ = run(tmp_path, """
+    lock, _ = run(
+        tmp_path,
+        """
 name: t
 sources: [{name: q, kind: jsonl, path: q.jsonl}]
 teachers:
@@ -106,7 +144,8 @@ teachers:
   - {name: deepseek-r1, backend: replay, replay: {path: openr1.jsonl.gz, format: openr1, join: source_id,
                                                    source_id: uuid}}
 distill: {}
-""")
+""",
+    )
     rows = {(r["teacher"], r["sample_index"]): r for r in traces(tmp_path)}
     assert set(rows) == {("r1", 0), ("deepseek-r1", 0), ("deepseek-r1", 1)}
     assert rows[("r1", 0)]["reasoning"] == "one plus one" and rows[("r1", 0)]["answer"] == "2"
@@ -119,8 +158,15 @@ distill: {}
 
 def test_failure_report_counts_injected_faults_and_rerun_retries_only_failed(tmp_path, openai_server):
     simple_queries(tmp_path, 10)
-    srv = openai_server(script={"number 1:": ["429", "ok"], "number 2:": ["500"], "number 3:": ["hang"],
-                                "number 4:": ["close"], "number 5:": ["empty"]})
+    srv = openai_server(
+        script={
+            "number 1:": ["429", "ok"],
+            "number 2:": ["500"],
+            "number 3:": ["hang"],
+            "number 4:": ["close"],
+            "number 5:": ["empty"],
+        }
+    )
     with pytest.raises(UserError, match="4 requests failed"):
         run(tmp_path, live_yaml(srv.base_url, distill="{part_size: 3}"))
     report = json.loads((tmp_path / "run/report/distill_failures.json").read_text())
@@ -179,8 +225,9 @@ def test_unknown_teacher_and_missing_env_key_are_clear_errors(tmp_path, openai_s
     with pytest.raises(UserError, match="unknown teacher"):
         run(tmp_path, live_yaml("http://127.0.0.1:9/v1", distill="{teachers: [nope]}"))
     with pytest.raises(Exception, match="environment-variable reference"):
-        manifest_mod.loads(live_yaml("http://x/v1", extra_openai=", api_key: sk-123"), path=tmp_path / "m.yaml",
-                           base_dir=tmp_path)
+        manifest_mod.loads(
+            live_yaml("http://x/v1", extra_openai=", api_key: sk-123"), path=tmp_path / "m.yaml", base_dir=tmp_path
+        )
     with pytest.raises(UserError, match="COTFORGE_TEST_UNSET_KEY"):
         run(tmp_path, live_yaml("http://127.0.0.1:9/v1", extra_openai=", api_key: '${COTFORGE_TEST_UNSET_KEY}'"))
 
@@ -204,19 +251,44 @@ def test_missing_local_model_folder_is_a_user_error_that_says_how_to_build_it(tm
 
 
 def test_replay_reads_the_teacher_confidence_field_and_rejects_values_that_are_not_logprobs(tmp_path):
-    write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "problem": "What is 1+1?", "answer": "2"},
-                                       {"id": "b", "problem": "What is 2+2?", "answer": "4"}])
-    write_jsonl(tmp_path / "flat.jsonl", [
-        {"problem": "What is 1+1?", "response": "<think>1+1</think>2", "stats": {"mean_lp": -0.25}},
-        {"problem": "What is 2+2?", "response": "<think>2+2</think>4"},  # no value: null, not an error
-        {"problem": "What is 2+2?", "response": "<think>hm</think>5", "stats": {"mean_lp": 3.1}},  # a perplexity?
-    ])
-    write_jsonl(tmp_path / "openr1.jsonl", [{"uuid": "b", "problem": "What is 2+2?", "generations": [
-        "<think>2+2</think>4", "<think>2+2</think>5"], "finish_reasons": ["stop", "stop"], "lps": [-0.1, -1.5]}])
-    write_jsonl(tmp_path / "am.jsonl", [{"messages": [
-        {"role": "user", "content": "What is 1+1?"},
-        {"role": "assistant", "content": "<think>x</think>2", "info": {"model_name": "r1", "lp": -0.4}}]}])
-    lock, _ = run(tmp_path, """
+    write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"id": "a", "problem": "What is 1+1?", "answer": "2"}, {"id": "b", "problem": "What is 2+2?", "answer": "4"}],
+    )
+    write_jsonl(
+        tmp_path / "flat.jsonl",
+        [
+            {"problem": "What is 1+1?", "response": "<think>1+1</think>2", "stats": {"mean_lp": -0.25}},
+            {"problem": "What is 2+2?", "response": "<think>2+2</think>4"},  # no value: null, not an error
+            {"problem": "What is 2+2?", "response": "<think>hm</think>5", "stats": {"mean_lp": 3.1}},  # a perplexity?
+        ],
+    )
+    write_jsonl(
+        tmp_path / "openr1.jsonl",
+        [
+            {
+                "uuid": "b",
+                "problem": "What is 2+2?",
+                "generations": ["<think>2+2</think>4", "<think>2+2</think>5"],
+                "finish_reasons": ["stop", "stop"],
+                "lps": [-0.1, -1.5],
+            }
+        ],
+    )
+    write_jsonl(
+        tmp_path / "am.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "user", "content": "What is 1+1?"},
+                    {"role": "assistant", "content": "<think>x</think>2", "info": {"model_name": "r1", "lp": -0.4}},
+                ]
+            }
+        ],
+    )
+    lock, _ = run(
+        tmp_path,
+        """
 name: t
 sources: [{name: q, kind: jsonl, path: q.jsonl}]
 teachers:
@@ -225,7 +297,8 @@ teachers:
                                           mean_logprob: lps}}
   - {name: am, backend: replay, replay: {path: am.jsonl, format: am, mean_logprob: lp}}
 distill: {}
-""")
+""",
+    )
     got = sorted((r["teacher"], r["answer"], r["mean_logprob"]) for r in traces(tmp_path))
     # (the am row's teacher is its model_name, r1)
     assert got == [("flat", "2", -0.25), ("flat", "4", None), ("o1", "4", -0.1), ("o1", "5", -1.5), ("r1", "2", -0.4)]
@@ -233,5 +306,8 @@ distill: {}
     assert rep["unreadable"] == 1 and "≤ 0" in rep["unreadable_examples"][0]["detail"]
     assert lock["stages"]["distill"]["stats"]["teachers"]["flat"]["with_mean_logprob"] == 1
     with pytest.raises(Exception, match="replay.mean_logprob"):
-        manifest_mod.loads("name: t\nsources: [{name: q, kind: jsonl, path: q.jsonl}]\nteachers: [{name: x, "
-                           "backend: replay, logprobs: true, replay: {path: flat.jsonl}}]\n", check_files=False)
+        manifest_mod.loads(
+            "name: t\nsources: [{name: q, kind: jsonl, path: q.jsonl}]\nteachers: [{name: x, "
+            "backend: replay, logprobs: true, replay: {path: flat.jsonl}}]\n",
+            check_files=False,
+        )

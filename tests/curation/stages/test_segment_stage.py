@@ -28,8 +28,11 @@ def run_dir(tmp_path_factory):
     queries, traces = queries_and_traces_from_demo([r for r in rows if r["problem"] in problems])
     tmp = tmp_path_factory.mktemp("run")
     seed_store(tmp, queries, traces)
-    for name, up in (("verify", ["collect", "distill"]), ("segment", ["collect", "distill", "verify"]),
-                     ("select", ["collect", "distill", "verify", "segment"])):
+    for name, up in (
+        ("verify", ["collect", "distill"]),
+        ("segment", ["collect", "distill", "verify"]),
+        ("select", ["collect", "distill", "verify", "segment"]),
+    ):
         ctx = make_ctx(tmp, name, up)
         {"verify": verify_stage, "segment": segment_stage, "select": select_stage}[name].run(ctx)
         (tmp / f"{name}.stats.json").write_text(json.dumps(ctx.stats))
@@ -42,7 +45,7 @@ def test_segment_stage_writes_structure_and_simplifications(run_dir):
     simplified = 0
     for r in t:
         text = r["reasoning"] or r["completion"]
-        assert "".join(text[s["start"]:s["end"]] for s in r["segments"]) == text  # verbatim tiling
+        assert "".join(text[s["start"] : s["end"]] for s in r["segments"]) == text  # verbatim tiling
         d = json.loads(r["segment_details"])
         assert r["simplified_tokens"] <= r["reasoning_tokens"]
         if d.get("simplified"):
@@ -66,8 +69,13 @@ def test_simplified_traces_still_verify_independently(run_dir):
     q = {r["query_id"]: r for r in pq.read_table(run_dir / "stages" / "collect" / "queries").to_pylist()}
     changed = [r for r in t if r["simplified_reasoning"] != (r["reasoning"] or r["completion"])]
     assert changed
-    pairs = [(q[r["query_id"]]["reference_answer"],
-              r["simplified_reasoning"] + ("\n\n" + r["answer"] if r["reasoning"] else "")) for r in changed]
+    pairs = [
+        (
+            q[r["query_id"]]["reference_answer"],
+            r["simplified_reasoning"] + ("\n\n" + r["answer"] if r["reasoning"] else ""),
+        )
+        for r in changed
+    ]
     assert all(v.equivalent for v in verify_batch(pairs, workers=1))
 
 
@@ -93,8 +101,9 @@ def test_cli_segment_on_any_jsonl(tmp_path):
     rows = [r for r in demo_rows() if r["teacher"] in (LONG_COT_TEACHER, "google/gemma-2-27b-it")][:6]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.parquet"
-    res = CliRunner().invoke(app, ["segment", str(src), "--out", str(out), "--reasoning-field", "response",
-                                   "--tokenizer", "regex"])
+    res = CliRunner().invoke(
+        app, ["segment", str(src), "--out", str(out), "--reasoning-field", "response", "--tokenizer", "regex"]
+    )
     assert res.exit_code == 0, res.output
     t = pq.read_table(out).to_pylist()
     assert len(t) == 6 and t[0]["trace_id"] == rows[0]["trace_id"]
@@ -103,8 +112,21 @@ def test_cli_segment_on_any_jsonl(tmp_path):
     bad = CliRunner().invoke(app, ["segment", str(src), "--out", str(out), "--reasoning-field", "nope"])
     assert bad.exit_code != 0 and "nope" in str(bad.exception or bad.output)
     rules = tmp_path / "rules.parquet"
-    res = CliRunner().invoke(app, ["segment", str(src), "--out", str(rules), "--reasoning-field", "response",
-                                   "--tokenizer", "regex", "--segmenter", "heuristic"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "segment",
+            str(src),
+            "--out",
+            str(rules),
+            "--reasoning-field",
+            "response",
+            "--tokenizer",
+            "regex",
+            "--segmenter",
+            "heuristic",
+        ],
+    )
     assert res.exit_code == 0, res.output
     details = [json.loads(r["segment_details"]) for r in pq.read_table(rules).to_pylist()]
     assert {d["segmenter"] for d in details} == {"heuristic"}
@@ -155,8 +177,9 @@ def test_error_judge_quotes_become_cut_spans_and_resume_asks_nothing(run_dir, tm
     seg = {"tokenizer": "regex", "cluster": "none", "error_judge_teacher": "judge", "llm_retries": 1}
 
     def run():
-        ctx = make_ctx(tmp_path, "segment", ["collect", "distill", "verify"], teachers=[openai_teacher(srv.base_url)],
-                       segment=seg)
+        ctx = make_ctx(
+            tmp_path, "segment", ["collect", "distill", "verify"], teachers=[openai_teacher(srv.base_url)], segment=seg
+        )
         segment_stage.run(ctx)
         return ctx, pq.read_table(tmp_path / "stages" / "segment" / "traces").to_pylist()
 
@@ -175,8 +198,11 @@ def test_error_judge_quotes_become_cut_spans_and_resume_asks_nothing(run_dir, tm
         assert summary["asked"] == len(d["approaches"])
         item_of = {it["approach"]: it["item"] for it in d["items"] if it["kind"] == "approach"}
         for a in d["approaches"]:
-            spans = [(s["start"], s["end"]) for s in r["segments"] if s["kind"] == "approach"
-                     and s["approach"] == a["approach"]]
+            spans = [
+                (s["start"], s["end"])
+                for s in r["segments"]
+                if s["kind"] == "approach" and s["approach"] == a["approach"]
+            ]
             attempt = "".join(text[x:y] for x, y in spans).strip()
             mode = _mode(attempt)
             expected_prompts.add((r["query_id"], attempt))

@@ -25,11 +25,17 @@ def _rows():
         row = trace_row(q, t, i, " ".join(f"w{k}" for k in range(n_words)))
         row.update({"verdict": verdict, "score": {"correct": 1.0, "incorrect": 0.0}.get(verdict)})
         return row
+
     return [
-        r("q1", "A", 0, "incorrect", 30), r("q1", "A", 1, "correct", 50), r("q1", "B", 0, "correct", 20),
-        r("q1", "B", 1, "incorrect", 90), r("q1", "B", 2, "truncated", 300),
-        r("q2", "A", 0, "correct", 10), r("q2", "B", 0, "correct", 10),
-        r("q3", "A", 0, "incorrect", 10), r("q3", "A", 1, "unverifiable", 10),
+        r("q1", "A", 0, "incorrect", 30),
+        r("q1", "A", 1, "correct", 50),
+        r("q1", "B", 0, "correct", 20),
+        r("q1", "B", 1, "incorrect", 90),
+        r("q1", "B", 2, "truncated", 300),
+        r("q2", "A", 0, "correct", 10),
+        r("q2", "B", 0, "correct", 10),
+        r("q3", "A", 0, "incorrect", 10),
+        r("q3", "A", 1, "unverifiable", 10),
     ]
 
 
@@ -55,7 +61,12 @@ def test_pair_strategies():
     assert len(first) == 1 and first[0]["query_id"] == "q1"
     byid = {r["trace_id"]: r for r in rows}
     c, rj = byid[first[0]["chosen_trace_id"]], byid[first[0]["rejected_trace_id"]]
-    assert (c["teacher"], c["sample_index"], rj["teacher"], rj["sample_index"]) == ("B", 0, "A", 0)  # generation order: sample 0 of every teacher first
+    assert (c["teacher"], c["sample_index"], rj["teacher"], rj["sample_index"]) == (
+        "B",
+        0,
+        "A",
+        0,
+    )  # generation order: sample 0 of every teacher first
     hard = make_pairs(rows, PairsConfig(chosen="shortest", rejected="longest"))[0]
     assert byid[hard["chosen_trace_id"]]["teacher"] == "B" and byid[hard["rejected_trace_id"]]["sample_index"] == 1
     many = make_pairs(rows, PairsConfig(per_query=5))
@@ -81,7 +92,11 @@ def test_select_stage_keeps_labels_and_removes_only_by_filter(tmp_path):
     assert len(out) == len(rows) - 1
     assert {r["label"] for r in out} == {"positive", "negative", "truncated", "unverifiable"}
     removed = ctx.store.read("select", "removed").to_pylist()
-    assert len(removed) == 1 and removed[0]["reason"] == "repetition_loop" and removed[0]["trace_id"] == rows[5]["trace_id"]
+    assert (
+        len(removed) == 1
+        and removed[0]["reason"] == "repetition_loop"
+        and removed[0]["trace_id"] == rows[5]["trace_id"]
+    )
     pairs = ctx.store.read("select", "pairs")
     assert pairs.schema.equals(records.PAIRS) and pairs.num_rows == 1
     assert ctx.stats["removed_by_filter"] == {"repetition_loop": 1} and ctx.stats["rl_pool_queries"] == 1
@@ -98,12 +113,17 @@ def _conf_rows():
         row = trace_row(q, "T", i, text or f"sample {i} of {q}")
         row.update({"verdict": verdict, "score": float(verdict == "correct"), "mean_logprob": lp, "messages": PROMPT})
         return row
+
     return [
         # q1: every negative has the teacher's confidence
-        r("q1", 0, "correct", -0.3), r("q1", 1, "incorrect", -0.9), r("q1", 2, "incorrect", -0.2),
-        r("q1", 3, "incorrect", -0.5), r("q1", 4, "truncated", -0.01),
+        r("q1", 0, "correct", -0.3),
+        r("q1", 1, "incorrect", -0.9),
+        r("q1", 2, "incorrect", -0.2),
+        r("q1", 3, "incorrect", -0.5),
+        r("q1", 4, "truncated", -0.01),
         # q2: one negative lacks it (the teacher was very sure of the gibberish one)
-        r("q2", 0, "correct", None, FLUENT), r("q2", 1, "incorrect", -0.01, GIBBERISH),
+        r("q2", 0, "correct", None, FLUENT),
+        r("q2", 1, "incorrect", -0.01, GIBBERISH),
         r("q2", 2, "incorrect", None, FLUENT.replace("4", "5")),
         # q3: no positive, so no pair and nothing to rank
         r("q3", 0, "incorrect", None),
@@ -114,8 +134,10 @@ def test_most_confident_ranks_by_teacher_logprob_highest_first():
     rows = _conf_rows()
     label_rows(rows, SelectConfig())
     byid = {r["trace_id"]: r for r in rows}
-    pairs = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
-             for p in make_pairs(rows, PairsConfig(rejected="most_confident"))}
+    pairs = {
+        p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
+        for p in make_pairs(rows, PairsConfig(rejected="most_confident"))
+    }
     assert pairs == {"q1": 2, "q2": 1}  # q2: the negative with a value comes before the one without
     first = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"] for p in make_pairs(rows, PairsConfig())}
     assert first == {"q1": 1, "q2": 1}
@@ -126,8 +148,11 @@ def test_most_confident_ranks_by_teacher_logprob_highest_first():
     assert [byid[p["rejected_trace_id"]]["sample_index"] for p in two if p["query_id"] == "q1"] == [2]  # 1 positive
     conf, stats = select_stage.confidences(rows, PairsConfig(rejected="most_confident"))
     assert stats == {"candidates": 5, "teacher_queries": 1, "model_queries": 0, "partial_queries": 1}
-    assert set(conf) == {r["trace_id"] for r in rows if r["query_id"] in ("q1", "q2") and r["label"] == "negative"
-                         and r["mean_logprob"] is not None}
+    assert set(conf) == {
+        r["trace_id"]
+        for r in rows
+        if r["query_id"] in ("q1", "q2") and r["label"] == "negative" and r["mean_logprob"] is not None
+    }
 
 
 def test_most_confident_without_any_logprob_is_a_user_error_that_says_what_to_set(tmp_path):
@@ -175,8 +200,10 @@ def test_confidence_model_scores_queries_lacking_teacher_logprobs(tmp_path, smol
     ctx.config = SelectConfig(pairs={"rejected": "most_confident", "confidence_model": str(smollm2_dir)})
     select_stage.run(ctx)
     byid = {r["trace_id"]: r for r in rows}
-    pairs = {p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
-             for p in ctx.store.read("select", "pairs").to_pylist()}
+    pairs = {
+        p["query_id"]: byid[p["rejected_trace_id"]]["sample_index"]
+        for p in ctx.store.read("select", "pairs").to_pylist()
+    }
     assert pairs == {"q1": 2, "q2": 2}
     st = ctx.stats["confidence"]
     assert (st["teacher_queries"], st["model_queries"], st["model_scored"]) == (1, 1, 2)
@@ -189,26 +216,39 @@ def _judged(q, t, i, verdict, status="ok", pred="7", second=None, verifier="veri
     import json
 
     row = trace_row(q, t, i, f"answer {pred}")
-    details = {"status": status, "equivalent": {"correct": True, "incorrect": False}.get(verdict)
-               if status == "ok" else None, "extracted_pred": pred}
+    details = {
+        "status": status,
+        "equivalent": {"correct": True, "incorrect": False}.get(verdict) if status == "ok" else None,
+        "extracted_pred": pred,
+    }
     if second is not None:
         details["second_check"] = {"verifier": "math_verify", "equivalent": second}
-    row.update({"verdict": verdict, "score": 1.0 if verdict == "correct" else 0.0, "verifier": verifier,
-                "verify_details": json.dumps(details)})
+    row.update(
+        {
+            "verdict": verdict,
+            "score": 1.0 if verdict == "correct" else 0.0,
+            "verifier": verifier,
+            "verify_details": json.dumps(details),
+        }
+    )
     return row
 
 
 def test_rejected_traces_are_complete_and_confidently_wrong():
-    rows = [
-        _judged("q", "A", 0, "correct", pred="5"),
-        _judged("q", "A", 1, "incorrect", status="no_answer", pred=None),  # no answer found: may well be right
-        _judged("q", "A", 2, "truncated", pred="5"),                       # cut off
-        _judged("q", "A", 3, "incorrect", status="parse_error", pred="\\frac{"),
-        _judged("q", "B", 0, "incorrect", pred="7", second=True),          # math-verify thinks it is right
-        _judged("q", "B", 1, "incorrect", pred="8", second=False),
-        _judged("r", "A", 0, "correct", pred="1"),
-        _judged("r", "A", 1, "incorrect", verifier="sandboxes:no_code", status="no_code", pred=None),
-    ] + [_judged("q", "C", i, "correct", pred="5") for i in range(5)] + [_judged("r", "C", 0, "correct", pred="1")]
+    rows = (
+        [
+            _judged("q", "A", 0, "correct", pred="5"),
+            _judged("q", "A", 1, "incorrect", status="no_answer", pred=None),  # no answer found: may well be right
+            _judged("q", "A", 2, "truncated", pred="5"),  # cut off
+            _judged("q", "A", 3, "incorrect", status="parse_error", pred="\\frac{"),
+            _judged("q", "B", 0, "incorrect", pred="7", second=True),  # math-verify thinks it is right
+            _judged("q", "B", 1, "incorrect", pred="8", second=False),
+            _judged("r", "A", 0, "correct", pred="1"),
+            _judged("r", "A", 1, "incorrect", verifier="sandboxes:no_code", status="no_code", pred=None),
+        ]
+        + [_judged("q", "C", i, "correct", pred="5") for i in range(5)]
+        + [_judged("r", "C", 0, "correct", pred="1")]
+    )
     label_rows(rows, SelectConfig())
     byid = {r["trace_id"]: (r["query_id"], r["teacher"], r["sample_index"]) for r in rows}
     rejected = lambda cfg: sorted(byid[p["rejected_trace_id"]] for p in make_pairs(rows, cfg))  # noqa: E731
@@ -216,6 +256,10 @@ def test_rejected_traces_are_complete_and_confidently_wrong():
     assert rejected(PairsConfig(per_query=5, negatives="two_checks")) == [("q", "B", 1)]
     every = [("q", "A", 1), ("q", "A", 3), ("q", "B", 0), ("q", "B", 1), ("r", "A", 1)]
     assert rejected(PairsConfig(per_query=5, negatives="any")) == every
-    assert rejected(PairsConfig(per_query=5, truncated_as_negative=True)) == [("q", "A", 2), ("q", "B", 0), ("q", "B", 1)]
+    assert rejected(PairsConfig(per_query=5, truncated_as_negative=True)) == [
+        ("q", "A", 2),
+        ("q", "B", 0),
+        ("q", "B", 1),
+    ]
     assert select_stage.confident_negative(rows[5]) and not select_stage.confident_negative(rows[1])
     assert not select_stage.confident_negative(rows[7])

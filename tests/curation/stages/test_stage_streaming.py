@@ -24,10 +24,17 @@ from ..spine_helpers import REPO, write_jsonl, write_manifest
 
 def _pool(tmp_path):
     rows = [{"id": f"m{i}", "problem": f"Compute {i} times {i + 7} and add nine.", "answer": "1"} for i in range(40)]
-    rows += [{"id": f"c{i}", "problem": f"Problem: compute {i} times {i + 7}  and add 9. Put your final answer "
-              "within \\boxed{}."} for i in range(10)]
+    rows += [
+        {
+            "id": f"c{i}",
+            "problem": f"Problem: compute {i} times {i + 7}  and add 9. Put your final answer within \\boxed{{}}.",
+        }
+        for i in range(10)
+    ]
     rows += [{"id": f"e{i}", "problem": rows[i]["problem"], "answer": "1"} for i in range(5)]
-    rows += [{"id": f"n{i}", "problem": f"Compute {i}  times {i + 7} and then add nine, please."} for i in range(20, 30)]
+    rows += [
+        {"id": f"n{i}", "problem": f"Compute {i}  times {i + 7} and then add nine, please."} for i in range(20, 30)
+    ]
     amc = [json.loads(x) for x in (REPO / "manifests/data/queries/amc_2022_2023.jsonl").read_text().splitlines()]
     rows += [{"id": f"amc{i}", "problem": r["problem"], "answer": r["answer"]} for i, r in enumerate(amc)]
     write_jsonl(tmp_path / "q.jsonl", rows)
@@ -35,10 +42,17 @@ def _pool(tmp_path):
 
 
 def _run(tmp_path, name):
-    m = manifest.load(write_manifest(tmp_path / "m.yaml", {
-        "name": "t", "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
-        "dedup": {"exact": True, "near": {"threshold": 0.7}},
-        "decontaminate": {"benchmarks": ["amc23"], "detectors": {"embedding": {"enabled": False}}}}))
+    m = manifest.load(
+        write_manifest(
+            tmp_path / "m.yaml",
+            {
+                "name": "t",
+                "sources": [{"name": "s", "kind": "jsonl", "path": "q.jsonl"}],
+                "dedup": {"exact": True, "near": {"threshold": 0.7}},
+                "decontaminate": {"benchmarks": ["amc23"], "detectors": {"embedding": {"enabled": False}}},
+            },
+        )
+    )
     lock = Runner(m, tmp_path / name, options={"quiet": True}).run()
     return lock, RunStore(tmp_path / name)
 
@@ -108,8 +122,12 @@ def test_number_candidates_equal_the_guard_over_all_pairs(seed):
     inc = {"0", "1", "2"}
     for only in (False, True):
         got = number_candidates(queries, items, inc, with_numbers_only=only).rows()
-        want = [(q, i) for q in range(len(queries)) for i in range(len(items))
-                if same_numbers(items[i], queries[q], inc) and (items[i] or not only)]
+        want = [
+            (q, i)
+            for q in range(len(queries))
+            for i in range(len(items))
+            if same_numbers(items[i], queries[q], inc) and (items[i] or not only)
+        ]
         assert got == want
 
 
@@ -122,8 +140,13 @@ def test_foreign_mask_is_foreign_on_every_text():
     rng = random.Random(0)
     alphabet = [*"abc XYZ$.,\n", "the ", "of ", "and ", "\\(", "\\)", "\\[", "\\]", "\u00e9", "\u0436", "\u4e2d"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
-    texts += ["Dies ist eine Aufgabe mit vielen W\u00f6rtern und Zahlen", "Ceci est un probl\u00e8me de calcul simple ici",
-              "Trouvez la valeur de x dans cette longue phrase sans mots anglais", "$x + y$ the of and", ""]
+    texts += [
+        "Dies ist eine Aufgabe mit vielen W\u00f6rtern und Zahlen",
+        "Ceci est un probl\u00e8me de calcul simple ici",
+        "Trouvez la valeur de x dans cette longue phrase sans mots anglais",
+        "$x + y$ the of and",
+        "",
+    ]
     got = foreign_mask(texts).tolist()
     assert got == [foreign(t) for t in texts]
     assert any(got) and not all(got)
@@ -136,9 +159,11 @@ def test_settled_pairs_are_not_embedded_and_the_hits_do_not_change(tmp_path):
 
     items = load("gsm8k_test")[:40]
     janet = items[0].text
-    rephrased = ("Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
-                 "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
-                 "for $2 per egg. How many dollars does she earn every day at the farmers' market?")
+    rephrased = (
+        "Every day, Janet's ducks produce 16 eggs. She has three of them for breakfast each morning and "
+        "uses four to bake muffins for her friends daily. The remainder she sells at the farmers' market "
+        "for $2 per egg. How many dollars does she earn every day at the farmers' market?"
+    )
     queries = [it.text for it in items[:20]]  # verbatim copies: exact hits, and embedding candidates too
     queries += [rephrased, "Problem: " + janet + " Let's think step by step.", rephrased.replace("16", "18")]
     results = {}

@@ -3,6 +3,7 @@
 Each trace goes through distill's reasoning split and `verify_rows` as a replayed trace with no finish reason.
 Expected: truncated → `truncated`; a committed right answer → `correct`; otherwise `incorrect`, and a confident
 negative (what select may reject in a pair) only when the trace is complete and its committed answer is wrong."""
+
 import gzip
 import json
 from pathlib import Path
@@ -28,17 +29,34 @@ def verdicts():
     rows = []
     for lab in labels:
         p = split_reasoning(lab["response"], ("<think>", "</think>"), None)
-        rows.append({"completion": lab["response"], "reasoning": p.reasoning, "answer": p.answer,
-                     "finish_reason": None, "error": None, "_domain": "math", "_problem": lab["problem"],
-                     "_reference": lab["reference_answer"], "_tests": None})
+        rows.append(
+            {
+                "completion": lab["response"],
+                "reasoning": p.reasoning,
+                "answer": p.answer,
+                "finish_reason": None,
+                "error": None,
+                "_domain": "math",
+                "_problem": lab["problem"],
+                "_reference": lab["reference_answer"],
+                "_tests": None,
+            }
+        )
     return labels, verify_rows(rows, VerifyConfig(workers=2))
 
 
 def test_the_label_set_covers_every_class():
     labels = _rows()
     traps = {t for lab in labels for t in lab["traps"]}
-    assert {"think_not_closed", "hypothetical_answer_mid_trace", "minus_sign", "answer_not_boxed",
-            "units_or_words", "ordinal_near_number", "degenerate_output"} <= traps
+    assert {
+        "think_not_closed",
+        "hypothetical_answer_mid_trace",
+        "minus_sign",
+        "answer_not_boxed",
+        "units_or_words",
+        "ordinal_near_number",
+        "degenerate_output",
+    } <= traps
     assert sum(lab["truncated"] for lab in labels) >= 10 and sum(lab["correct"] is False for lab in labels) >= 5
 
 
@@ -54,8 +72,11 @@ def test_every_verdict_agrees_with_the_hand_label(verdicts):
 
 def test_no_trace_labelled_correct_is_wrong_or_cut_off(verdicts):
     labels, res = verdicts
-    bad = [lab["trace_id"] for lab, r in zip(labels, res) if r["verdict"] == "correct" and
-           (lab["truncated"] or not lab["correct"])]
+    bad = [
+        lab["trace_id"]
+        for lab, r in zip(labels, res)
+        if r["verdict"] == "correct" and (lab["truncated"] or not lab["correct"])
+    ]
     assert not bad
 
 

@@ -13,7 +13,9 @@ from curation.stages.verify import extract_code, verify_rows
 
 from .._cot_helpers import make_ctx, openai_teacher, seed_store, trace_row
 
-needs_math = pytest.mark.skipif(importlib.util.find_spec("verifiers.math") is None, reason="verifiers.math not built yet")
+needs_math = pytest.mark.skipif(
+    importlib.util.find_spec("verifiers.math") is None, reason="verifiers.math not built yet"
+)
 
 
 def test_extract_code_takes_the_last_python_block():
@@ -63,8 +65,11 @@ def test_verify_stage_runs_code_in_the_sandbox(tmp_path):
     q = {"query_id": "qc", "problem": "Write add(a, b).", "domain": "code", "source": "s", "tests": tests}
     good = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
     half = "```python\ndef add(a, b):\n    return 5\n```"
-    traces = [trace_row("qc", "A", 0, good, "", good), trace_row("qc", "A", 1, half, "", half),
-              trace_row("qc", "A", 2, "I cannot write code", "", "I cannot write code")]
+    traces = [
+        trace_row("qc", "A", 0, good, "", good),
+        trace_row("qc", "A", 1, half, "", half),
+        trace_row("qc", "A", 2, "I cannot write code", "", "I cannot write code"),
+    ]
     seed_store(tmp_path, [q], traces)
     ctx = make_ctx(tmp_path, "verify", ["collect", "distill"])
     verify_stage.run(ctx)
@@ -78,10 +83,20 @@ def test_verify_stage_runs_code_in_the_sandbox(tmp_path):
 
 # --- the LLM judge (verify.judge_teacher) over a real local OpenAI-compatible server ---------------------------
 JUDGE_QUERIES = [
-    {"query_id": "qp", "problem": "What is the capital of France?", "domain": "general", "source": "s",
-     "reference_answer": "Paris"},
-    {"query_id": "qs", "problem": "What is the chemical formula of water?", "domain": "science", "source": "s",
-     "reference_answer": "H2O"},
+    {
+        "query_id": "qp",
+        "problem": "What is the capital of France?",
+        "domain": "general",
+        "source": "s",
+        "reference_answer": "Paris",
+    },
+    {
+        "query_id": "qs",
+        "problem": "What is the chemical formula of water?",
+        "domain": "science",
+        "source": "s",
+        "reference_answer": "H2O",
+    },
     {"query_id": "qn", "problem": "Write a poem", "domain": "general", "source": "s", "reference_answer": None},
     {"query_id": "qm", "problem": "What is 2+3?", "domain": "math", "source": "s", "reference_answer": "5"},
 ]
@@ -114,16 +129,28 @@ def _judge_traces() -> list[dict]:
         trace_row("qp", "A", 1, "<think>x</think>Lyon.", "x", "Lyon."),
         trace_row("qp", "A", 2, "<think>x</think>Marseille", "x", "Marseille"),
         trace_row("qp", "A", 3, "<think>x</think>Nice", "x", "Nice"),
-        trace_row("qs", "A", 0, "<think>water is H2O so the answer is H2O", "water is H2O so the answer is H2O",
-                  None, finish="length"),
+        trace_row(
+            "qs",
+            "A",
+            0,
+            "<think>water is H2O so the answer is H2O",
+            "water is H2O so the answer is H2O",
+            None,
+            finish="length",
+        ),
         trace_row("qn", "A", 0, "<think>x</think>Roses are red", "x", "Roses are red"),
         trace_row("qm", "A", 0, "<think>2+3=5</think>\\boxed{5}", "2+3=5", "\\boxed{5}"),
     ]
 
 
 def _judge_ctx(tmp_path, srv, **verify):
-    return make_ctx(tmp_path, "verify", ["collect", "distill"], teachers=[openai_teacher(srv.base_url)],
-                    verify={"workers": 1, "judge_teacher": "judge", **verify})
+    return make_ctx(
+        tmp_path,
+        "verify",
+        ["collect", "distill"],
+        teachers=[openai_teacher(srv.base_url)],
+        verify={"workers": 1, "judge_teacher": "judge", **verify},
+    )
 
 
 @needs_math
@@ -132,16 +159,19 @@ def test_llm_judge_labels_traces_no_other_verifier_can(tmp_path, openai_server):
     seed_store(tmp_path, JUDGE_QUERIES, _judge_traces())
     ctx = _judge_ctx(tmp_path, srv)
     verify_stage.run(ctx)
-    got = {(r["query_id"], r["teacher"], r["sample_index"]): r
-           for r in ctx.store.read("verify", "traces").to_pylist()}
+    got = {(r["query_id"], r["teacher"], r["sample_index"]): r for r in ctx.store.read("verify", "traces").to_pylist()}
     details = {k: json.loads(r["verify_details"]) for k, r in got.items()}
     for k in (("qp", "A", 0), ("qp", "B", 0)):
         assert got[k]["verdict"] == "correct" and got[k]["score"] == 1.0
         assert got[k]["verifier"] == "llm_judge:judge" and details[k]["reason"] == "same city"
         assert got[k]["extracted_answer"] == "The capital is Paris."
     assert got[("qp", "A", 1)]["verdict"] == "incorrect" and got[("qp", "A", 1)]["score"] == 0.0
-    assert details[("qp", "A", 1)] == {"status": "judged", "reason": "Lyon is not Paris", "attempts": 1,
-                                       "answer_clipped": False}
+    assert details[("qp", "A", 1)] == {
+        "status": "judged",
+        "reason": "Lyon is not Paris",
+        "attempts": 1,
+        "answer_clipped": False,
+    }
     retried = details[("qp", "A", 2)]
     assert got[("qp", "A", 2)]["verdict"] == "incorrect" and retried["attempts"] == 2
     assert retried["rejected"] == ["there is no JSON object in the reply"]
@@ -168,12 +198,14 @@ def test_llm_judge_labels_traces_no_other_verifier_can(tmp_path, openai_server):
     ctx2 = _judge_ctx(tmp_path, srv)
     verify_stage.run(ctx2)
     assert len(srv.prompts()) == 8 and ctx2.stats["judge_requests"]["judge"]["sent"] == 0
-    again = {(r["query_id"], r["teacher"], r["sample_index"]): r
-             for r in ctx2.store.read("verify", "traces").to_pylist()}
+    again = {
+        (r["query_id"], r["teacher"], r["sample_index"]): r for r in ctx2.store.read("verify", "traces").to_pylist()
+    }
     judged = [k for k, r in got.items() if r["verifier"] == "llm_judge:judge"]
     assert len(judged) == 6
     assert [(again[k]["verdict"], again[k]["verify_details"]) for k in judged] == [
-        (got[k]["verdict"], got[k]["verify_details"]) for k in judged]
+        (got[k]["verdict"], got[k]["verify_details"]) for k in judged
+    ]
 
 
 def test_llm_judge_request_failures_hold_back_the_batch_until_a_rerun(tmp_path, openai_server):
@@ -214,8 +246,17 @@ def test_llm_judge_teacher_must_be_a_live_teachers_entry(tmp_path):
 
 
 def _math_row(completion, finish=None, problem="What is 2+3?", reference="5"):
-    return {"completion": completion, "reasoning": None, "answer": completion, "finish_reason": finish,
-            "error": None, "_domain": "math", "_reference": reference, "_tests": None, "_problem": problem}
+    return {
+        "completion": completion,
+        "reasoning": None,
+        "answer": completion,
+        "finish_reason": finish,
+        "error": None,
+        "_domain": "math",
+        "_reference": reference,
+        "_tests": None,
+        "_problem": problem,
+    }
 
 
 @needs_math
@@ -223,8 +264,9 @@ def test_cut_off_text_is_truncated_only_when_the_source_gives_no_finish_reason()
     from curation.config.verify import VerifyConfig
 
     cut = "2 + 3 = 5, so the answer is 5. But wait, let me reconsider the case where the"
-    res = verify_rows([_math_row(cut), _math_row(cut, finish="stop"), _math_row("So the answer is 5.")],
-                      VerifyConfig(workers=1))
+    res = verify_rows(
+        [_math_row(cut), _math_row(cut, finish="stop"), _math_row("So the answer is 5.")], VerifyConfig(workers=1)
+    )
     assert [r["verdict"] for r in res] == ["truncated", "correct", "correct"]
     details = json.loads(res[0]["verify_details"])
     assert details["underlying"] == "correct" and details["cutoff"] == "ends mid-sentence"
@@ -239,10 +281,12 @@ def test_restated_question_and_demanded_form_are_not_correct_nor_confident_negat
 
     simplify = "Simplify $\\frac{\\sqrt{160}}{\\sqrt{252}}$."
     plane = "Find the plane. Enter it as $Ax + By + Cz + D = 0$ with $\\gcd(|A|,|B|,|C|,|D|) = 1.$"
-    rows = [_math_row("\\boxed{\\frac{\\sqrt{160}}{\\sqrt{252}}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
-            _math_row("\\boxed{\\frac{2\\sqrt{70}}{21}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
-            _math_row("\\boxed{4x + 8y - 12z + 16 = 0}", problem=plane, reference="x + 2y - 3z + 4 = 0"),
-            _math_row("\\boxed{\\frac{\\sqrt{3}}{2}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}")]
+    rows = [
+        _math_row("\\boxed{\\frac{\\sqrt{160}}{\\sqrt{252}}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
+        _math_row("\\boxed{\\frac{2\\sqrt{70}}{21}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
+        _math_row("\\boxed{4x + 8y - 12z + 16 = 0}", problem=plane, reference="x + 2y - 3z + 4 = 0"),
+        _math_row("\\boxed{\\frac{\\sqrt{3}}{2}}", problem=simplify, reference="\\frac{2\\sqrt{70}}{21}"),
+    ]
     res = verify_rows(rows, VerifyConfig(workers=1))
     assert [r["verdict"] for r in res] == ["incorrect", "correct", "incorrect", "incorrect"]
     assert [json.loads(r["verify_details"])["method"] for r in (res[0], res[2])] == ["restated_question", "wrong_form"]
@@ -254,7 +298,9 @@ def test_math_verify_second_check_is_recorded():
     pytest.importorskip("math_verify")
     from curation.config.verify import VerifyConfig
 
-    res = verify_rows([_math_row("The answer is \\boxed{5}."), _math_row("The answer is \\boxed{6}.")],
-                      VerifyConfig(workers=1, second_check="math_verify"))
+    res = verify_rows(
+        [_math_row("The answer is \\boxed{5}."), _math_row("The answer is \\boxed{6}.")],
+        VerifyConfig(workers=1, second_check="math_verify"),
+    )
     second = [json.loads(r["verify_details"])["second_check"] for r in res]
     assert [s["equivalent"] for s in second] == [True, False] and second[0]["verifier"] == "math_verify"

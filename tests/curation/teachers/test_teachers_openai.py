@@ -5,35 +5,57 @@ from __future__ import annotations
 import pytest
 
 from curation.config.distill import TeacherConfig
-from curation.teachers.requests import build_requests
 from curation.teachers.openai import OpenAIBackend
+from curation.teachers.requests import build_requests
 
 
 def teacher(base_url: str, **openai_kw) -> TeacherConfig:
-    opts = {"base_url": base_url, "concurrency": 4, "timeout_s": 1.0, "max_retries": 3, "backoff_initial_s": 0.01,
-            "backoff_max_s": 0.05}
+    opts = {
+        "base_url": base_url,
+        "concurrency": 4,
+        "timeout_s": 1.0,
+        "max_retries": 3,
+        "backoff_initial_s": 0.01,
+        "backoff_max_s": 0.05,
+    }
     opts.update(openai_kw)
-    return TeacherConfig.model_validate({
-        "name": "fake", "backend": "openai", "model": "fake-model",
-        "generation": {"n": 3, "max_tokens": 64, "temperature": 0.7, "top_p": 0.9, "top_k": 20, "seed": 11,
-                       "system_prompt": "be brief", "chat_template_kwargs": {"enable_thinking": True}},
-        "openai": opts,
-    })
+    return TeacherConfig.model_validate(
+        {
+            "name": "fake",
+            "backend": "openai",
+            "model": "fake-model",
+            "generation": {
+                "n": 3,
+                "max_tokens": 64,
+                "temperature": 0.7,
+                "top_p": 0.9,
+                "top_k": 20,
+                "seed": 11,
+                "system_prompt": "be brief",
+                "chat_template_kwargs": {"enable_thinking": True},
+            },
+            "openai": opts,
+        }
+    )
 
 
 def queries(n: int) -> list[dict]:
-    return [{"query_id": f"q{i}", "problem": f"Problem number {i}: what is {i}+{i}?", "source": "s",
-             "source_id": str(i)} for i in range(n)]
+    return [
+        {"query_id": f"q{i}", "problem": f"Problem number {i}: what is {i}+{i}?", "source": "s", "source_id": str(i)}
+        for i in range(n)
+    ]
 
 
 def test_faults_are_retried_and_params_reach_the_server(openai_server):
-    srv = openai_server(script={
-        "number 1:": ["429", "500", "ok"],
-        "number 2:": ["hang", "ok"],
-        "number 3:": ["close", "ok"],
-        "number 4:": ["empty", "nochoices", "ok"],
-        "number 5:": ["500"],  # permanent: exhausts the retry budget
-    })
+    srv = openai_server(
+        script={
+            "number 1:": ["429", "500", "ok"],
+            "number 2:": ["hang", "ok"],
+            "number 3:": ["close", "ok"],
+            "number 4:": ["empty", "nochoices", "ok"],
+            "number 5:": ["500"],  # permanent: exhausts the retry budget
+        }
+    )
     t = teacher(srv.base_url)
     reqs = build_requests(t, queries(8))
     assert len(reqs) == 8 and all(r.sample_indices == [0, 1, 2] for r in reqs)
@@ -115,8 +137,14 @@ def test_completions_endpoint_reads_token_logprobs(openai_server):
 
     srv = openai_server()
     t = teacher(srv.base_url, endpoint="completions").model_copy(update={"logprobs": True})
-    req = Request(key="k", query_id="q", messages=[{"role": "user", "content": "2+2?"}], sample_indices=[0, 1],
-                  sampling={"n": 2, "max_tokens": 5, "logprobs": True}, prompt="User: 2+2?\nAssistant:")
+    req = Request(
+        key="k",
+        query_id="q",
+        messages=[{"role": "user", "content": "2+2?"}],
+        sample_indices=[0, 1],
+        sampling={"n": 2, "max_tokens": 5, "logprobs": True},
+        prompt="User: 2+2?\nAssistant:",
+    )
     (res,) = OpenAIBackend(t).generate([req])
     assert srv.log[0]["body"]["logprobs"] == 1 and "messages" not in srv.log[0]["body"]
     for c in res.choices:  # max_tokens 5 cuts the answer: only the tokens sent count
@@ -145,8 +173,9 @@ def _pipeline_logprob(prompt: str, i: int, k: int) -> float:
 def _pipeline_yaml(tmp_path, base_url: str, logprobs: bool, rejected: str = "most_confident") -> str:
     import json as _json
 
-    (tmp_path / "q.jsonl").write_text("".join(_json.dumps({"id": i, "problem": p, "answer": a}) + "\n"
-                                              for i, (p, a) in enumerate(PIPELINE_QUERIES)))
+    (tmp_path / "q.jsonl").write_text(
+        "".join(_json.dumps({"id": i, "problem": p, "answer": a}) + "\n" for i, (p, a) in enumerate(PIPELINE_QUERIES))
+    )
     return f"""
 name: conf
 sources: [{{name: q, kind: jsonl, path: q.jsonl}}]
@@ -174,8 +203,11 @@ def _run(tmp_path, text: str):
 def _table(tmp_path, stage: str, table: str) -> list[dict]:
     import pyarrow.parquet as pq
 
-    return [r for p in sorted((tmp_path / "run/stages" / stage / table).glob("part-*.parquet"))
-            for r in pq.read_table(p).to_pylist()]
+    return [
+        r
+        for p in sorted((tmp_path / "run/stages" / stage / table).glob("part-*.parquet"))
+        for r in pq.read_table(p).to_pylist()
+    ]
 
 
 def test_distill_records_confidence_and_select_pairs_the_most_confident_negative(tmp_path, openai_server):
@@ -200,11 +232,14 @@ def test_distill_records_confidence_and_select_pairs_the_most_confident_negative
 
     # the request cache keeps the confidence: a select-only change re-uses every answer and the same values
     n_sent = len(srv.log)
-    _run(tmp_path, _pipeline_yaml(tmp_path, srv.base_url, logprobs=True).replace("distill: {}",
-                                                                                 "distill: {part_size: 1}"))
+    _run(
+        tmp_path,
+        _pipeline_yaml(tmp_path, srv.base_url, logprobs=True).replace("distill: {}", "distill: {part_size: 1}"),
+    )
     assert len(srv.log) == n_sent
-    assert {r["trace_id"]: r["mean_logprob"] for r in _table(tmp_path, "distill", "traces")} == \
-        {r["trace_id"]: r["mean_logprob"] for r in traces}
+    assert {r["trace_id"]: r["mean_logprob"] for r in _table(tmp_path, "distill", "traces")} == {
+        r["trace_id"]: r["mean_logprob"] for r in traces
+    }
 
 
 def test_most_confident_without_any_logprob_says_what_to_set(tmp_path, openai_server):

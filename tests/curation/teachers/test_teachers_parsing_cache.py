@@ -45,9 +45,19 @@ def test_generation_config_requires_max_tokens():
 
 
 def test_params_map_to_openai_body_and_vllm():
-    gen = GenerationConfig(n=4, max_tokens=100, temperature=0.6, top_p=0.95, top_k=20, min_p=0.05, seed=7,
-                           stop=["</answer>"], repetition_penalty=1.1, chat_template_kwargs={"enable_thinking": True},
-                           extra_body={"skip_special_tokens": False})
+    gen = GenerationConfig(
+        n=4,
+        max_tokens=100,
+        temperature=0.6,
+        top_p=0.95,
+        top_k=20,
+        min_p=0.05,
+        seed=7,
+        stop=["</answer>"],
+        repetition_penalty=1.1,
+        chat_template_kwargs={"enable_thinking": True},
+        extra_body={"skip_special_tokens": False},
+    )
     s = sampling_params(gen, n=1, seed=sample_seed(gen, 3))
     assert s["seed"] == 10 and s["n"] == 1
     body = openai_body("m", s, messages=[{"role": "user", "content": "q"}])
@@ -94,8 +104,12 @@ def test_cache_survives_partial_line_and_retries_failures(tmp_path):
     c2.close()
     c3 = RequestCache(tmp_path)
     assert "b" * 32 in c3 and not c3.previously_failed("b" * 32) and c3.corrupt_lines == 1
-    lines = [json.loads(line) for p in tmp_path.glob("requests-*.jsonl") for line in p.read_text().splitlines()
-             if line.startswith('{"key"') and line.endswith("}")]
+    lines = [
+        json.loads(line)
+        for p in tmp_path.glob("requests-*.jsonl")
+        for line in p.read_text().splitlines()
+        if line.startswith('{"key"') and line.endswith("}")
+    ]
     assert len(lines) == 3
 
 
@@ -106,7 +120,9 @@ def test_logprobs_opt_in_maps_to_each_backend_and_the_cache_keeps_the_value(tmp_
     assert s["logprobs"] is True
     assert openai_body("m", s, messages=[{"role": "user", "content": "x"}])["logprobs"] is True
     assert openai_body("m", s, prompt="x")["logprobs"] == 1
-    assert vllm_sampling_kwargs(s)["logprobs"] == 0 and "logprobs" not in vllm_sampling_kwargs(sampling_params(gen, 2, 1))
+    assert vllm_sampling_kwargs(s)["logprobs"] == 0 and "logprobs" not in vllm_sampling_kwargs(
+        sampling_params(gen, 2, 1)
+    )
 
     with RequestCache(tmp_path) as cache:
         cache.put(Result(key="ab" * 16, choices=[Choice(sample_index=0, completion="x", mean_logprob=-0.375)]))
@@ -159,8 +175,9 @@ def test_split_reasoning_skythought_markers_on_the_bundled_traces():
     # think tags still win where both occur, and a family's close marker alone splits as with `</think>`
     p = split_reasoning("<think>t</think><|begin_of_solution|>a<|end_of_solution|>", ("<think>", "</think>"), "stop")
     assert (p.reasoning, p.answer) == ("t", "<|begin_of_solution|>a<|end_of_solution|>")
-    p = split_reasoning("r<|end_of_thought|>\n<|begin_of_solution|>\nx = 2\n<|end_of_solution|>", ("<think>", "</think>"),
-                        "stop")
+    p = split_reasoning(
+        "r<|end_of_thought|>\n<|begin_of_solution|>\nx = 2\n<|end_of_solution|>", ("<think>", "</think>"), "stop"
+    )
     assert (p.reasoning, p.answer, p.status) == ("r", "x = 2", "ok")
 
 

