@@ -115,7 +115,7 @@ def test_verify_judge_on_smollm2_labels_or_records_why_not(smollm2_dir, tmp_path
     model's reason, or an `error` that keeps the model's raw reply; a re-run is answered by the request cache."""
     from curation.stages import verify as verify_stage
 
-    from ._cot_helpers import make_ctx, seed_store, trace_row
+    from .._cot_helpers import make_ctx, seed_store, trace_row
 
     teacher = {
         "name": "smol",

@@ -121,7 +121,7 @@ def test_gold_labels_are_the_majority_of_three_labellers(record_property):
     the labellers agree with each other well above what the segmenter has to reach."""
     import importlib.util
 
-    from ._cot_helpers import LABELLED
+    from .._cot_helpers import LABELLED
 
     spec = importlib.util.spec_from_file_location(
         "segment_labels", LABELLED.parents[3] / "benchmarks" / "segment_labels.py"

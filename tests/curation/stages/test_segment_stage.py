@@ -169,7 +169,7 @@ def error_judge_reply(prompt: str, i: int) -> str:
 
 
 def test_error_judge_quotes_become_cut_spans_and_resume_asks_nothing(run_dir, tmp_path, openai_server):
-    from ._cot_helpers import openai_teacher
+    from .._cot_helpers import openai_teacher
 
     for stage in ("collect", "distill", "verify"):  # the fixture's verified traces, segmented again with a judge
         shutil.copytree(run_dir / "stages" / stage, tmp_path / "stages" / stage)
