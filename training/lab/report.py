@@ -30,6 +30,9 @@ def _floor(ax: Any, lab: dict[str, Any]) -> None:
     if floor is not None:
         ax.axhline(floor, color="grey", linestyle="--", linewidth=1,
                    label=f"always {lab['eval'].get('modal_answer')!r}")
+    kind_floor = (lab.get("eval") or {}).get("per_kind_modal_accuracy")
+    if kind_floor is not None:
+        ax.axhline(kind_floor, color="grey", linestyle=":", linewidth=1, label="each kind's commonest answer")
 
 
 def figures(lab: dict[str, Any]) -> dict[str, str]:
@@ -146,6 +149,13 @@ def reading(lab: dict[str, Any]) -> list[str]:
         out.append(f"Floor: answering {ev['modal_answer']!r} to every problem scores {100 * floor:.1f}%. Arms at or "
                    f"below the floor + 2 points ({', '.join(near) or 'none'}) have not learned the task (at best the "
                    f"output format); differences between them are about format (stopping, boxing), not arithmetic.")
+    if ev.get("per_kind_modal_accuracy") is not None:
+        kf = ev["per_kind_modal_accuracy"]
+        below = [a for a, e in arms.items() if a != "A6" and e["accuracy"].get("mean") is not None
+                 and e["accuracy"]["mean"] <= kf + 0.02]
+        given = ", ".join(f"{k} {v!r}" for k, v in ev.get("per_kind_modal_answer", {}).items())
+        out.append(f"Per-kind floor: giving each task kind its most common answer ({given}) scores {100 * kf:.1f}%; "
+                   f"arms at or below it + 2 points: {', '.join(below) or 'none'}.")
     for key, what in (("verification (A1 - A0)", "Verification (A1 − A0)"),
                       ("REDI vs control (A2 - A3)", "REDI vs the same-steps SFT control (A2 − A3)"),
                       ("simplification accuracy (A4 - A1)", "DLCoT simplification, accuracy (A4 − A1)"),

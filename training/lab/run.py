@@ -440,7 +440,9 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
             results[job.arm]["seeds"][job.seed] = res["score"]
     results = {a: {**v, "seeds": dict(sorted(v["seeds"].items()))} for a, v in results.items()}
 
-    lab = summarize(recipe, results, is_leaked, teachers, main_run, [str(it.answer) for it in items])
+    kind_of = {json.loads(x)["id"]: json.loads(x).get("kind", "?") for x in (data / "test.jsonl").open()}
+    lab = summarize(recipe, results, is_leaked, teachers, main_run, [str(it.answer) for it in items],
+                    [kind_of.get(it.id, "?") for it in items])
     lab["seconds"] = {"data": round(t_data, 1), "students": round(time.time() - t_train, 1),
                       "total": round(time.time() - t_start, 1)}
     (out / "lab.json").write_text(json.dumps(lab, indent=2, default=str) + "\n")
@@ -479,19 +481,30 @@ def _mean_ci(values: list[float]) -> dict[str, Any]:
     return {"mean": m, "ci": [m - h, m + h], "sd": sd, "n": n}
 
 
-def answer_floor(answers: list[str]) -> dict[str, Any]:
+def answer_floor(answers: list[str], kinds: list[str] | None = None) -> dict[str, Any]:
     """The accuracy of a student that answers the evaluation set's most common answer every time: an arm at this
-    floor has learned the output format, not the task."""
+    floor has learned the output format, not the task. With `kinds` (each problem's task kind), also the floor of a
+    student that gives each kind's most common answer (e.g. "0" to every remainder problem): the prompt names the
+    kind, so this floor needs no arithmetic either, and it is the one to beat."""
     from collections import Counter
 
     if not answers:
         return {}
     modal, n = Counter(answers).most_common(1)[0]
-    return {"modal_answer": modal, "modal_answer_accuracy": n / len(answers)}
+    out: dict[str, Any] = {"modal_answer": modal, "modal_answer_accuracy": n / len(answers)}
+    if kinds is not None:
+        if len(kinds) != len(answers):
+            raise ValueError(f"answer_floor: {len(kinds)} kinds for {len(answers)} answers; pass one kind per answer")
+        by: dict[str, Counter] = {}
+        for a, k in zip(answers, kinds):
+            by.setdefault(k, Counter())[a] += 1
+        out["per_kind_modal_answer"] = {k: c.most_common(1)[0][0] for k, c in sorted(by.items())}
+        out["per_kind_modal_accuracy"] = sum(c.most_common(1)[0][1] for c in by.values()) / len(answers)
+    return out
 
 
 def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], teachers: list[str],
-              main_run: Path, answers: list[str] | None = None) -> dict[str, Any]:
+              main_run: Path, answers: list[str] | None = None, kinds: list[str] | None = None) -> dict[str, Any]:
     arms: dict[str, Any] = {}
     for arm in recipe.arms:
         res = results.get(arm, {"seeds": {}})
@@ -526,7 +539,7 @@ def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], te
                                         "n_leaked": sum(is_leaked), "n_clean": len(is_leaked) - sum(is_leaked)}
         arms[arm] = entry
     lab: dict[str, Any] = {"recipe": recipe.name, "seeds": list(recipe.seeds), "arms": arms,
-                           "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked), **answer_floor(answers)},
+                           "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked), **answer_floor(answers or [], kinds)},
                            "config": _jsonable(asdict(recipe))}
     if "A6" in recipe.arms:
         lab["arms"]["A6"] = a6_summary(results["A6"]["seeds"], teachers, main_run)

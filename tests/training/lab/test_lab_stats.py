@@ -103,3 +103,14 @@ def test_answer_floor_is_the_modal_answer_share():
 
     assert answer_floor(["1", "2", "1", "3"]) == {"modal_answer": "1", "modal_answer_accuracy": 0.5}
     assert answer_floor([]) == {}
+
+
+def test_answer_floor_per_kind_is_each_kinds_modal_answer():
+    from training.lab.run import answer_floor
+
+    got = answer_floor(["0", "0", "1", "5", "5", "5"], ["mod", "mod", "mod", "arith", "arith", "linear"])
+    assert got["modal_answer"] == "5" and got["modal_answer_accuracy"] == 0.5
+    assert got["per_kind_modal_answer"] == {"arith": "5", "linear": "5", "mod": "0"}
+    assert got["per_kind_modal_accuracy"] == 5 / 6  # mod "0" 2 of 3, arith 2 of 2, linear 1 of 1
+    with pytest.raises(ValueError, match="one kind per answer"):
+        answer_floor(["1", "2"], ["mod"])
