@@ -12,22 +12,27 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    lab = typer.Typer(help="Distillation lab: synthetic tasks and teachers through the real pipeline.",
-                      no_args_is_help=True)
+    lab = typer.Typer(
+        help="Distillation lab: synthetic tasks and teachers through the real pipeline.", no_args_is_help=True
+    )
     app.add_typer(lab, name="lab")
 
     @lab.command("build")
     def build_cmd(
-        out: Path = typer.Option(Path("manifests/lab/data"), "--out",
-                                 help="lab folder (manifests/lab/lab.yaml reads manifests/lab/data)"),
+        out: Path = typer.Option(
+            Path("manifests/lab/data"), "--out", help="lab folder (manifests/lab/lab.yaml reads manifests/lab/data)"
+        ),
         seed: int = typer.Option(0, "--seed", help="seeds problems, splits, pool order and every teacher"),
         train: int = typer.Option(1200, "--train", help="train problems in the pool"),
         test: int = typer.Option(200, "--test", help="test-split problems (decontamination benchmark, evaluation)"),
         max_number: int = typer.Option(20, "--max-number", help="difficulty: size of the numbers"),
         min_steps: int = typer.Option(2, "--min-steps", help="difficulty: fewest steps per problem"),
         max_steps: int = typer.Option(3, "--max-steps", help="difficulty: most steps per problem"),
-        student: bool = typer.Option(True, "--student/--no-student",
-                                     help="also train the tokenizer and write the untrained student (<out>/student)"),
+        student: bool = typer.Option(
+            True,
+            "--student/--no-student",
+            help="also train the tokenizer and write the untrained student (<out>/student)",
+        ),
     ) -> None:
         """Write pool.jsonl, test.jsonl, traces.jsonl (five synthetic teachers) and the student into a lab folder."""
         import json
@@ -53,12 +58,13 @@ def register(app: typer.Typer) -> None:
 
     @lab.command("run")
     def run_cmd(
-        out: Path = typer.Option(Path("runs/lab"), "--out", help="lab folder: data, runs, students, lab.json, "
-                                 "report.html"),
-        recipe: str = typer.Option("cpu", "--recipe", help="cpu (~30 CPU minutes, 2 students at a time) | smoke "
-                                   "(CI) | gpu (lent device)"),
-        workers: int | None = typer.Option(None, "--workers", help="students trained at once (default: the "
-                                           "recipe's)"),
+        out: Path = typer.Option(
+            Path("runs/lab"), "--out", help="lab folder: data, runs, students, lab.json, report.html"
+        ),
+        recipe: str = typer.Option(
+            "cpu", "--recipe", help="cpu (~30 CPU minutes, 2 students at a time) | smoke (CI) | gpu (lent device)"
+        ),
+        workers: int | None = typer.Option(None, "--workers", help="students trained at once (default: the recipe's)"),
         seeds: str | None = typer.Option(None, "--seeds", help="comma-separated seeds (default: the recipe's)"),
         arms: str | None = typer.Option(None, "--arms", help="comma-separated arms, e.g. A0,A1 (default: all)"),
     ) -> None:

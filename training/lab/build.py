@@ -42,8 +42,12 @@ class LabSpec:
 
 def _near(text: str, rng: random.Random) -> str:
     """A near-duplicate that differs in filler words only (see curation.text.dedup.FILLER)."""
-    edits = [lambda t: "Please answer this: " + t, lambda t: t.replace("Then ", "", 1),
-             lambda t: t.replace("What is", "Find", 1), lambda t: t.replace("Solve for x:", "Please solve for x:", 1)]
+    edits = [
+        lambda t: "Please answer this: " + t,
+        lambda t: t.replace("Then ", "", 1),
+        lambda t: t.replace("What is", "Find", 1),
+        lambda t: t.replace("Solve for x:", "Please solve for x:", 1),
+    ]
     for e in rng.sample(edits, len(edits)):
         out = e(text)
         if out != text:
@@ -51,8 +55,9 @@ def _near(text: str, rng: random.Random) -> str:
     return "Please answer this: " + text
 
 
-def pool_rows(train: list[Problem], test: list[Problem], spec: LabSpec, rng: random.Random
-              ) -> list[tuple[dict[str, Any], Problem]]:
+def pool_rows(
+    train: list[Problem], test: list[Problem], spec: LabSpec, rng: random.Random
+) -> list[tuple[dict[str, Any], Problem]]:
     """(pool row, the problem it asks) for every pool row, in a seeded shuffled order."""
     rows = [({**p.to_row(), "origin": "train"}, p) for p in train]
     for i, p in enumerate(rng.sample(train, min(spec.duplicates, len(train)))):
@@ -70,8 +75,9 @@ def build(out: Path | str, spec: LabSpec = LabSpec()) -> dict[str, Any]:
     """Write the lab folder; returns the build summary (also written as build.json)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    problems = generate(spec.train + spec.test, seed=spec.seed, kinds=spec.kinds, steps=spec.steps,
-                        max_number=spec.max_number)
+    problems = generate(
+        spec.train + spec.test, seed=spec.seed, kinds=spec.kinds, steps=spec.steps, max_number=spec.max_number
+    )
     train, test = split(problems, spec.test, seed=spec.seed + 1)
     test = [Problem(**{**p.__dict__, "id": p.id.replace("lab-", "test-")}) for p in test]
     rng = random.Random(spec.seed + 2)

@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     r = RECIPES[a.recipe]
     torch.set_num_threads(r.threads)
     data = a.out / "data"
-    leaked = {json.loads(x)["id"].removesuffix("-leak") for x in (data / "pool.jsonl").open()
-              if json.loads(x)["origin"] == "leaked_test"}
+    leaked = {
+        json.loads(x)["id"].removesuffix("-leak")
+        for x in (data / "pool.jsonl").open()
+        if json.loads(x)["origin"] == "leaked_test"
+    }
     items = eval_items(load_benchmark(str(data / "test.jsonl")), leaked, r.eval_limit)
     if a.rescore:
         rescore(a.out, [n for n in a.rescore.split(",") if n], replace(r, max_new_tokens=a.max_new_tokens), items)
@@ -58,10 +61,20 @@ def main(argv: list[str] | None = None) -> None:
             summ = redi(rv, a1, a.out / "exports" / "pairs", dest, rv.extra_steps, seed)
             sc = score(rv, dest, items)
             sc.pop("correct")
-            results.append({"alpha": alpha, "learning_rate": lr, "seed": seed, "steps": rv.extra_steps,
-                            "accuracy": sc["accuracy"], "mean_tokens": sc["mean_tokens"],
-                            "truncation_rate": sc["truncation_rate"], "curves": _redi_curves(dest),
-                            "seconds": round(time.time() - t0, 1), "pairs": summ.get("pairs")})
+            results.append(
+                {
+                    "alpha": alpha,
+                    "learning_rate": lr,
+                    "seed": seed,
+                    "steps": rv.extra_steps,
+                    "accuracy": sc["accuracy"],
+                    "mean_tokens": sc["mean_tokens"],
+                    "truncation_rate": sc["truncation_rate"],
+                    "curves": _redi_curves(dest),
+                    "seconds": round(time.time() - t0, 1),
+                    "pairs": summ.get("pairs"),
+                }
+            )
             print(f"redi alpha {alpha:g} lr {lr:g} seed {seed}: accuracy {sc['accuracy']:.3f}", flush=True)
             path.write_text(json.dumps(results, indent=1) + "\n")
 
@@ -73,11 +86,21 @@ def rescore(out: Path, names: list[str], r: Any, items: list[Any]) -> None:
         t0 = time.time()
         sc = score(r, out / "students" / name, items)
         sc.pop("correct")
-        results.append({"student": name, "max_new_tokens": r.max_new_tokens, "accuracy": sc["accuracy"],
-                        "mean_tokens": sc["mean_tokens"], "truncation_rate": sc["truncation_rate"],
-                        "seconds": round(time.time() - t0, 1)})
-        print(f"rescore {name} at {r.max_new_tokens} tokens: accuracy {sc['accuracy']:.3f} "
-              f"truncated {sc['truncation_rate']:.2f}", flush=True)
+        results.append(
+            {
+                "student": name,
+                "max_new_tokens": r.max_new_tokens,
+                "accuracy": sc["accuracy"],
+                "mean_tokens": sc["mean_tokens"],
+                "truncation_rate": sc["truncation_rate"],
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+        print(
+            f"rescore {name} at {r.max_new_tokens} tokens: accuracy {sc['accuracy']:.3f} "
+            f"truncated {sc['truncation_rate']:.2f}",
+            flush=True,
+        )
         path.write_text(json.dumps(results, indent=1) + "\n")
 
 

@@ -28,8 +28,9 @@ def _err(entry: dict[str, Any]) -> float:
 def _floor(ax: Any, lab: dict[str, Any]) -> None:
     floor = (lab.get("eval") or {}).get("modal_answer_accuracy")
     if floor is not None:
-        ax.axhline(floor, color="grey", linestyle="--", linewidth=1,
-                   label=f"always {lab['eval'].get('modal_answer')!r}")
+        ax.axhline(
+            floor, color="grey", linestyle="--", linewidth=1, label=f"always {lab['eval'].get('modal_answer')!r}"
+        )
     kind_floor = (lab.get("eval") or {}).get("per_kind_modal_accuracy")
     if kind_floor is not None:
         ax.axhline(kind_floor, color="grey", linestyle=":", linewidth=1, label="each kind's commonest answer")
@@ -46,8 +47,13 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
     if arms:
         fig, ax = plt.subplots(figsize=(6, 3))
         names = list(arms)
-        ax.bar(names, [arms[a]["accuracy"]["mean"] for a in names],
-               yerr=[_err(arms[a]["accuracy"]) for a in names], capsize=4, color="#4c72b0")
+        ax.bar(
+            names,
+            [arms[a]["accuracy"]["mean"] for a in names],
+            yerr=[_err(arms[a]["accuracy"]) for a in names],
+            capsize=4,
+            color="#4c72b0",
+        )
         _floor(ax, lab)
         ax.set_ylabel("test accuracy (greedy)")
         ax.set_title("Accuracy per arm: mean over seeds, 95% interval")
@@ -55,9 +61,15 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
         out["accuracy"] = _png(fig)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for a in names:
-            bar = ax.errorbar(arms[a]["mean_tokens"]["mean"], arms[a]["accuracy"]["mean"],
-                              xerr=_err(arms[a]["mean_tokens"]), yerr=_err(arms[a]["accuracy"]), fmt="o", capsize=3,
-                              label=a)
+            bar = ax.errorbar(
+                arms[a]["mean_tokens"]["mean"],
+                arms[a]["accuracy"]["mean"],
+                xerr=_err(arms[a]["mean_tokens"]),
+                yerr=_err(arms[a]["accuracy"]),
+                fmt="o",
+                capsize=3,
+                label=a,
+            )
             for s in arms[a]["per_seed"].values():  # the seeds, in the arm's colour
                 ax.scatter(s["mean_tokens"], s["accuracy"], alpha=0.4, s=14, color=bar.lines[0].get_color())
         _floor(ax, lab)
@@ -90,14 +102,22 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
         ax.set_ylabel("student accuracy")
         ax.set_title("Audit score vs the student each teacher trains")
         out["audit"] = _png(fig)
-    leak = {a: lab["arms"][a]["leaked_vs_clean"] for a in ("A1", "A5")
-            if (lab["arms"].get(a) or {}).get("leaked_vs_clean")}
+    leak = {
+        a: lab["arms"][a]["leaked_vs_clean"] for a in ("A1", "A5") if (lab["arms"].get(a) or {}).get("leaked_vs_clean")
+    }
     if leak:
         fig, ax = plt.subplots(figsize=(5, 3))
         xs = range(len(leak))
         for off, part, color in ((-0.2, "clean", "#4c72b0"), (0.2, "leaked", "#c44e52")):
-            ax.bar([x + off for x in xs], [leak[a][part]["mean"] for a in leak], width=0.4, color=color,
-                   yerr=[_err(leak[a][part]) for a in leak], capsize=4, label=f"{part} test problems")
+            ax.bar(
+                [x + off for x in xs],
+                [leak[a][part]["mean"] for a in leak],
+                width=0.4,
+                color=color,
+                yerr=[_err(leak[a][part]) for a in leak],
+                capsize=4,
+                label=f"{part} test problems",
+            )
         ax.set_xticks(list(xs), [f"{a} (decontamination {'off' if a == 'A5' else 'on'})" for a in leak])
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=8)
@@ -106,10 +126,15 @@ def figures(lab: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-WHAT = {"A0": "SFT on every trace (no verification)", "A1": "SFT on verified-correct traces",
-        "A2": "A1, then REDI on (correct, incorrect) pairs", "A3": "A1, then as many more SFT steps (control)",
-        "A4": "SFT on DLCoT-simplified correct traces", "A5": "A1's recipe with decontamination off",
-        "A6": "one student per teacher"}
+WHAT = {
+    "A0": "SFT on every trace (no verification)",
+    "A1": "SFT on verified-correct traces",
+    "A2": "A1, then REDI on (correct, incorrect) pairs",
+    "A3": "A1, then as many more SFT steps (control)",
+    "A4": "SFT on DLCoT-simplified correct traces",
+    "A5": "A1's recipe with decontamination off",
+    "A6": "one student per teacher",
+}
 
 
 def _fmt_ci(e: dict[str, Any] | None, pct: bool = True) -> str:
@@ -144,22 +169,34 @@ def reading(lab: dict[str, Any]) -> list[str]:
     ev = lab.get("eval") or {}
     if ev.get("modal_answer_accuracy") is not None:
         floor = ev["modal_answer_accuracy"]
-        near = [a for a, e in arms.items() if a != "A6" and e["accuracy"].get("mean") is not None
-                and e["accuracy"]["mean"] <= floor + 0.02]
-        out.append(f"Floor: answering {ev['modal_answer']!r} to every problem scores {100 * floor:.1f}%. Arms at or "
-                   f"below the floor + 2 points ({', '.join(near) or 'none'}) have not learned the task (at best the "
-                   f"output format); differences between them are about format (stopping, boxing), not arithmetic.")
+        near = [
+            a
+            for a, e in arms.items()
+            if a != "A6" and e["accuracy"].get("mean") is not None and e["accuracy"]["mean"] <= floor + 0.02
+        ]
+        out.append(
+            f"Floor: answering {ev['modal_answer']!r} to every problem scores {100 * floor:.1f}%. Arms at or "
+            f"below the floor + 2 points ({', '.join(near) or 'none'}) have not learned the task (at best the "
+            f"output format); differences between them are about format (stopping, boxing), not arithmetic."
+        )
     if ev.get("per_kind_modal_accuracy") is not None:
         kf = ev["per_kind_modal_accuracy"]
-        below = [a for a, e in arms.items() if a != "A6" and e["accuracy"].get("mean") is not None
-                 and e["accuracy"]["mean"] <= kf + 0.02]
+        below = [
+            a
+            for a, e in arms.items()
+            if a != "A6" and e["accuracy"].get("mean") is not None and e["accuracy"]["mean"] <= kf + 0.02
+        ]
         given = ", ".join(f"{k} {v!r}" for k, v in ev.get("per_kind_modal_answer", {}).items())
-        out.append(f"Per-kind floor: giving each task kind its most common answer ({given}) scores {100 * kf:.1f}%; "
-                   f"arms at or below it + 2 points: {', '.join(below) or 'none'}.")
-    for key, what in (("verification (A1 - A0)", "Verification (A1 − A0)"),
-                      ("REDI vs control (A2 - A3)", "REDI vs the same-steps SFT control (A2 − A3)"),
-                      ("simplification accuracy (A4 - A1)", "DLCoT simplification, accuracy (A4 − A1)"),
-                      ("leak inflation (A5 - A1)", "Leak inflation, A5's minus A1's")):
+        out.append(
+            f"Per-kind floor: giving each task kind its most common answer ({given}) scores {100 * kf:.1f}%; "
+            f"arms at or below it + 2 points: {', '.join(below) or 'none'}."
+        )
+    for key, what in (
+        ("verification (A1 - A0)", "Verification (A1 − A0)"),
+        ("REDI vs control (A2 - A3)", "REDI vs the same-steps SFT control (A2 − A3)"),
+        ("simplification accuracy (A4 - A1)", "DLCoT simplification, accuracy (A4 − A1)"),
+        ("leak inflation (A5 - A1)", "Leak inflation, A5's minus A1's"),
+    ):
         e = c.get(key)
         if e:
             out.append(f"{what}: {_fmt_ci(e)} over {e.get('n')} seeds: {verdict(e)}.")
@@ -168,8 +205,10 @@ def reading(lab: dict[str, Any]) -> list[str]:
         out.append(f"Simplification, generated tokens (A4 − A1): {_fmt_ci(e, False)}: {verdict(e)}.")
     rho = (arms.get("A6") or {}).get("spearman") or {}
     if rho.get("rho") is not None:
-        out.append(f"A6: Spearman ρ between the audit's ranking and student accuracy = {rho['rho']:.2f} "
-                   f"(exact permutation p = {rho['p_exact']:.2f}; {rho['note']}).")
+        out.append(
+            f"A6: Spearman ρ between the audit's ranking and student accuracy = {rho['rho']:.2f} "
+            f"(exact permutation p = {rho['p_exact']:.2f}; {rho['note']})."
+        )
     elif rho:
         out.append(f"A6: no rank correlation: {rho.get('why')}.")
     return out
@@ -184,19 +223,29 @@ def write_report(out: Path, lab: dict[str, Any], notes: str | None = None) -> Pa
             continue
         sm = e.get("sampled") or {}
         k = sm.get("k")
-        passk = (f"pass@1 {_fmt_ci(sm['pass@1'])}<br>pass@{k} {_fmt_ci(sm[f'pass@{k}'])}<br>(T = {sm['temperature']})"
-                 if sm else "–")
+        passk = (
+            f"pass@1 {_fmt_ci(sm['pass@1'])}<br>pass@{k} {_fmt_ci(sm[f'pass@{k}'])}<br>(T = {sm['temperature']})"
+            if sm
+            else "–"
+        )
         trunc = [s.get("truncation_rate") for s in e["per_seed"].values() if s.get("truncation_rate") is not None]
-        rows.append(f"<tr><td><b>{arm}</b><br>{WHAT.get(arm, '')}</td><td>{_fmt_ci(e['accuracy'])}<br>"
-                    f"<small>seeds: {_seed_accs(e)}</small></td><td>{_fmt_ci(e['mean_tokens'], False)}<br><small>"
-                    f"truncated {100 * sum(trunc) / max(1, len(trunc)):.0f}%</small></td><td>{passk}</td>"
-                    f"<td><small>{html.escape(json.dumps(e.get('data')))}</small></td></tr>")
-    comp = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt_ci(v, v.get('metric') == 'accuracy')}</td>"
-                   f"<td>{verdict(v)}</td></tr>" for k, v in lab["comparisons"].items() if v)
+        rows.append(
+            f"<tr><td><b>{arm}</b><br>{WHAT.get(arm, '')}</td><td>{_fmt_ci(e['accuracy'])}<br>"
+            f"<small>seeds: {_seed_accs(e)}</small></td><td>{_fmt_ci(e['mean_tokens'], False)}<br><small>"
+            f"truncated {100 * sum(trunc) / max(1, len(trunc)):.0f}%</small></td><td>{passk}</td>"
+            f"<td><small>{html.escape(json.dumps(e.get('data')))}</small></td></tr>"
+        )
+    comp = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt_ci(v, v.get('metric') == 'accuracy')}</td><td>{verdict(v)}</td></tr>"
+        for k, v in lab["comparisons"].items()
+        if v
+    )
     leak_rows = "".join(
         f"<tr><td>{a}</td><td>{_fmt_ci(e['leaked_vs_clean']['leaked'])}</td>"
         f"<td>{_fmt_ci(e['leaked_vs_clean']['clean'])}</td><td>{_fmt_ci(e['leaked_vs_clean']['inflation'])}</td></tr>"
-        for a, e in lab["arms"].items() if a in ("A1", "A5") and e.get("leaked_vs_clean"))
+        for a, e in lab["arms"].items()
+        if a in ("A1", "A5") and e.get("leaked_vs_clean")
+    )
     ev = lab.get("eval") or {}
     a6 = lab["arms"].get("A6") or {}
     acc6 = a6.get("student_accuracy") or {}
@@ -205,23 +254,25 @@ def write_report(out: Path, lab: dict[str, Any], notes: str | None = None) -> Pa
     a6_rows = "".join(
         f"<tr><td>{html.escape(t)}</td><td>{html.escape(str((a6.get('audit') or {}).get(t, {}).get('rank_label')))}"
         f"</td><td>{_pct((a6.get('audit') or {}).get(t, {}).get('pass_rate'))}</td><td>{ranks[i]}</td>"
-        f"<td>{_fmt_ci(acc6[t])}</td></tr>" for i, t in enumerate(order))
+        f"<td>{_fmt_ci(acc6[t])}</td></tr>"
+        for i, t in enumerate(order)
+    )
     rho = a6.get("spearman")
     imgs = "".join(f'<figure><img alt="{k}" src="data:image/png;base64,{v}"></figure>' for k, v in figs.items())
     findings = "".join(f"<li>{html.escape(x)}</li>" for x in reading(lab))
     page = f"""<!doctype html><meta charset="utf-8"><title>cotforge distillation lab</title>
 <style>body{{font-family:sans-serif;max-width:64em;margin:2em auto}}td,th{{border-bottom:1px solid #ddd;padding:4px;
 font-size:13px;vertical-align:top;text-align:left}}table{{border-collapse:collapse}}</style>
-<h1>Distillation lab ({html.escape(lab['recipe'])} recipe, seeds {lab['seeds']})</h1>
+<h1>Distillation lab ({html.escape(lab["recipe"])} recipe, seeds {lab["seeds"]})</h1>
 <p>Each arm is a student trained from scratch (same initial weights per seed, same SFT token budget) and scored
-greedily on {ev.get('problems', '?')} test problems, {ev.get('leaked', '?')} of which leaked into the train pool.
+greedily on {ev.get("problems", "?")} test problems, {ev.get("leaked", "?")} of which leaked into the train pool.
 Intervals: 95% t-interval over seeds (none with one seed); paired differences are taken seed by seed.
 Inflation = accuracy on the leaked test problems minus on the clean ones. Floor: a student that gives the most
-common answer ({html.escape(str(ev.get('modal_answer')))}) to every problem scores
-{_pct(ev.get('modal_answer_accuracy'))}.</p>
-<h2>Reading</h2><ul>{findings}</ul>{notes or ''}
+common answer ({html.escape(str(ev.get("modal_answer")))}) to every problem scores
+{_pct(ev.get("modal_answer_accuracy"))}.</p>
+<h2>Reading</h2><ul>{findings}</ul>{notes or ""}
 <h2>Arms</h2><table><tr><th>arm</th><th>accuracy (greedy)</th><th>mean generated tokens</th><th>sampled</th>
-<th>data</th></tr>{''.join(rows)}</table>
+<th>data</th></tr>{"".join(rows)}</table>
 <h2>Paired differences (same seed)</h2><table><tr><th>comparison</th><th>mean [95% CI]</th><th>reading</th></tr>
 {comp}</table>
 <h2>A5: decontamination off</h2><table><tr><th>arm</th><th>leaked problems</th><th>clean problems</th>
@@ -230,7 +281,7 @@ common answer ({html.escape(str(ev.get('modal_answer')))}) to every problem scor
 <th>student rank</th><th>student accuracy</th></tr>{a6_rows}</table>
 <p>Spearman ρ: {html.escape(json.dumps(rho))}</p>
 {imgs}
-<p>Run time: {html.escape(json.dumps(lab.get('seconds')))} s.</p>"""
+<p>Run time: {html.escape(json.dumps(lab.get("seconds")))} s.</p>"""
     path = out / "report.html"
     path.write_text(page)
     return path
@@ -257,8 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("out", type=Path)
     a = ap.parse_args(argv)
     notes = a.out / "notes.html"
-    print(write_report(a.out, json.loads((a.out / "lab.json").read_text()),
-                       notes.read_text() if notes.exists() else None))
+    print(
+        write_report(a.out, json.loads((a.out / "lab.json").read_text()), notes.read_text() if notes.exists() else None)
+    )
 
 
 if __name__ == "__main__":

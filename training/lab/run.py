@@ -39,15 +39,18 @@ class Recipe:
     """How big the lab is. `cpu`: about 30 CPU minutes, two students at a time (15-17 min on 2 idle cores; its
     0.47M-parameter students see 0.14 epoch and stay near the constant-answer floor, see docs/DECISIONS.md);
     `smoke` is CI's; `gpu` is for a lent device."""
+
     name: str = "cpu"
     seeds: tuple[int, ...] = (0, 1, 2)
     arms: tuple[str, ...] = ARMS
     lab: LabSpec = field(default_factory=LabSpec)
-    student: StudentSpec = field(default_factory=lambda: StudentSpec(hidden_size=128, intermediate_size=352,
-                                                                     num_hidden_layers=2, num_attention_heads=2,
-                                                                     num_key_value_heads=1))
-    token_budget: int = 200_000      # SFT tokens per student (prompt + completion, padding not counted)
-    extra_steps: int = 40            # A2's REDI steps = A3's extra SFT steps
+    student: StudentSpec = field(
+        default_factory=lambda: StudentSpec(
+            hidden_size=128, intermediate_size=352, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1
+        )
+    )
+    token_budget: int = 200_000  # SFT tokens per student (prompt + completion, padding not counted)
+    extra_steps: int = 40  # A2's REDI steps = A3's extra SFT steps
     batch_size: int = 16
     learning_rate: float = 3e-3
     redi_learning_rate: float = 3e-4
@@ -56,27 +59,53 @@ class Recipe:
     eval_limit: int = 200
     max_new_tokens: int = 200
     eval_batch: int = 100
-    passk: int = 4                   # samples per problem for pass@k (arms in passk_arms only; 0 = off)
+    passk: int = 4  # samples per problem for pass@k (arms in passk_arms only; 0 = off)
     passk_arms: tuple[str, ...] = ("A1",)
     temperature: float = 0.7
-    threads: int = 1                 # torch threads per student: 2 threads on a busy 2-core machine run 5x slower
-    workers: int = 2                 # students trained at once, in separate processes
+    threads: int = 1  # torch threads per student: 2 threads on a busy 2-core machine run 5x slower
+    workers: int = 2  # students trained at once, in separate processes
 
 
 RECIPES = {
     "cpu": Recipe(),
-    "smoke": Recipe(name="smoke", seeds=(0,), lab=LabSpec(train=120, test=30, duplicates=4, near_duplicates=4,
-                                                          leaked=6),
-                    student=StudentSpec(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                        num_attention_heads=2, num_key_value_heads=1, vocab_size=512),
-                    token_budget=6_000, extra_steps=3, batch_size=4, max_length=256, eval_limit=12, max_new_tokens=48,
-                    passk=2),
-    "gpu": Recipe(name="gpu", seeds=(0, 1, 2, 3, 4), lab=LabSpec(train=8000, test=500, duplicates=200,
-                                                                 near_duplicates=200, leaked=100),
-                  student=StudentSpec(hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
-                                      num_attention_heads=6, num_key_value_heads=2),
-                  token_budget=30_000_000, extra_steps=400, batch_size=32, learning_rate=1e-3, eval_limit=500,
-                  max_new_tokens=512, passk=8, passk_arms=ARMS, threads=8, workers=1),
+    "smoke": Recipe(
+        name="smoke",
+        seeds=(0,),
+        lab=LabSpec(train=120, test=30, duplicates=4, near_duplicates=4, leaked=6),
+        student=StudentSpec(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            vocab_size=512,
+        ),
+        token_budget=6_000,
+        extra_steps=3,
+        batch_size=4,
+        max_length=256,
+        eval_limit=12,
+        max_new_tokens=48,
+        passk=2,
+    ),
+    "gpu": Recipe(
+        name="gpu",
+        seeds=(0, 1, 2, 3, 4),
+        lab=LabSpec(train=8000, test=500, duplicates=200, near_duplicates=200, leaked=100),
+        student=StudentSpec(
+            hidden_size=384, intermediate_size=1024, num_hidden_layers=6, num_attention_heads=6, num_key_value_heads=2
+        ),
+        token_budget=30_000_000,
+        extra_steps=400,
+        batch_size=32,
+        learning_rate=1e-3,
+        eval_limit=500,
+        max_new_tokens=512,
+        passk=8,
+        passk_arms=ARMS,
+        threads=8,
+        workers=1,
+    ),
 }
 
 
@@ -126,19 +155,30 @@ def mean_tokens(path: Path, tokenizer: Any) -> tuple[float, int]:
     if not rows:
         return 0.0, 0
     sample = rows[:: max(1, len(rows) // 500)]
-    lens = [len(tokenizer.apply_chat_template(r["messages"], tokenize=True, return_dict=True)["input_ids"])
-            for r in sample]
+    lens = [
+        len(tokenizer.apply_chat_template(r["messages"], tokenize=True, return_dict=True)["input_ids"]) for r in sample
+    ]
     return sum(lens) / len(lens), len(rows)
 
 
 # --- training and scoring --------------------------------------------------------------------------------------
 def _trainer_args(r: Recipe, steps: int, seed: int, lr: float) -> dict[str, Any]:
-    return {"max_steps": steps, "per_device_train_batch_size": r.batch_size, "learning_rate": lr,
-            "lr_scheduler_type": "cosine", "warmup_steps": max(1, steps // 20), "weight_decay": 0.01,
-            "seed": seed, "data_seed": seed, "logging_steps": max(1, steps // 20), "dataloader_num_workers": 0,
-            # TRL's configs default to bf16 autocast; CPUs without AMX run bf16 matmuls on a scalar path (py-spy:
-            # bf16_dot_with_fp32_arith), many times slower than float32 for this model
-            "bf16": _cuda(), "gradient_checkpointing": False}
+    return {
+        "max_steps": steps,
+        "per_device_train_batch_size": r.batch_size,
+        "learning_rate": lr,
+        "lr_scheduler_type": "cosine",
+        "warmup_steps": max(1, steps // 20),
+        "weight_decay": 0.01,
+        "seed": seed,
+        "data_seed": seed,
+        "logging_steps": max(1, steps // 20),
+        "dataloader_num_workers": 0,
+        # TRL's configs default to bf16 autocast; CPUs without AMX run bf16 matmuls on a scalar path (py-spy:
+        # bf16_dot_with_fp32_arith), many times slower than float32 for this model
+        "bf16": _cuda(),
+        "gradient_checkpointing": False,
+    }
 
 
 def _cuda() -> bool:
@@ -153,8 +193,13 @@ def sft(r: Recipe, model: Path, data: Path, out: Path, steps: int, seed: int) ->
 
     # no packing: padding-free packing is built for flash-attention kernels, which the CPU lab does not have
     args = {**_trainer_args(r, steps, seed, r.learning_rate), "max_length": r.max_length, "packing": False}
-    cfg = SFTSpec(model=ModelSpec(path=str(model), dtype="float32"), data=DataSpec(path=str(data)), trainer=args,
-                  output_dir=str(out), seed=seed)
+    cfg = SFTSpec(
+        model=ModelSpec(path=str(model), dtype="float32"),
+        data=DataSpec(path=str(data)),
+        trainer=args,
+        output_dir=str(out),
+        seed=seed,
+    )
     return train(cfg)
 
 
@@ -162,14 +207,28 @@ def redi(r: Recipe, model: Path, data: Path, out: Path, steps: int, seed: int) -
     from training.config import DataSpec, ModelSpec, REDISpec
     from training.redi import train
 
-    cfg = REDISpec(model=ModelSpec(path=str(model), dtype="float32"), data=DataSpec(path=str(data)),
-                   alpha=r.redi_alpha, max_prompt_length=r.max_length, max_completion_length=r.max_length,
-                   trainer=_trainer_args(r, steps, seed, r.redi_learning_rate), output_dir=str(out), seed=seed)
+    cfg = REDISpec(
+        model=ModelSpec(path=str(model), dtype="float32"),
+        data=DataSpec(path=str(data)),
+        alpha=r.redi_alpha,
+        max_prompt_length=r.max_length,
+        max_completion_length=r.max_length,
+        trainer=_trainer_args(r, steps, seed, r.redi_learning_rate),
+        output_dir=str(out),
+        seed=seed,
+    )
     return train(cfg)
 
 
-def _generate(tok: Any, model: Any, items: list[Any], max_new_tokens: int, batch: int, k: int = 1,
-              temperature: float | None = None) -> Any:
+def _generate(
+    tok: Any,
+    model: Any,
+    items: list[Any],
+    max_new_tokens: int,
+    batch: int,
+    k: int = 1,
+    temperature: float | None = None,
+) -> Any:
     """k completions per item (greedy when k == 1 and no temperature), as `training.quantify.gain.Samples`."""
     import torch
 
@@ -181,18 +240,30 @@ def _generate(tok: Any, model: Any, items: list[Any], max_new_tokens: int, batch
     tok.padding_side = "left"
     sample = temperature is not None
     for b in range(0, len(items), batch):
-        chunk = items[b:b + batch]
-        prompts = [tok.apply_chat_template([{"role": "user", "content": it.problem}], add_generation_prompt=True,
-                                           tokenize=False) for it in chunk]
+        chunk = items[b : b + batch]
+        prompts = [
+            tok.apply_chat_template(
+                [{"role": "user", "content": it.problem}], add_generation_prompt=True, tokenize=False
+            )
+            for it in chunk
+        ]
         enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=sample, temperature=temperature,
-                                 top_p=None, top_k=None, num_return_sequences=k, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=tok.eos_token_id)
-        rows = gen[:, enc["input_ids"].shape[1]:].tolist()
+            gen = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=sample,
+                temperature=temperature,
+                top_p=None,
+                top_k=None,
+                num_return_sequences=k,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
+            )
+        rows = gen[:, enc["input_ids"].shape[1] :].tolist()
         for i in range(len(chunk)):  # generate returns the k samples of a prompt next to each other
             c, t, f = [], [], []
-            for row in rows[i * k:(i + 1) * k]:
+            for row in rows[i * k : (i + 1) * k]:
                 cut = row.index(tok.eos_token_id) if tok.eos_token_id in row else None
                 ids = row[:cut] if cut is not None else [x for x in row if x != tok.pad_token_id]
                 c.append(tok.decode(ids, skip_special_tokens=True))
@@ -217,20 +288,32 @@ def score(r: Recipe, model_dir: Path, items: list[Any], passk: bool = False) -> 
     ok = [c[0] for c in correctness(items, greedy, workers=1)]
     n, k = len(ok), sum(ok)
     lo, hi = wilson(k, n)
-    out = {"accuracy": k / n if n else 0.0, "ci": [lo, hi], "n": n,
-           "mean_tokens": sum(t[0] for t in greedy.tokens) / n,
-           "truncation_rate": sum(f[0] == "length" for f in greedy.finish) / n, "correct": ok,
-           "examples": [c[0] for c in greedy.completions[:3]], "distinct_answers": _distinct(greedy.completions)}
+    out = {
+        "accuracy": k / n if n else 0.0,
+        "ci": [lo, hi],
+        "n": n,
+        "mean_tokens": sum(t[0] for t in greedy.tokens) / n,
+        "truncation_rate": sum(f[0] == "length" for f in greedy.finish) / n,
+        "correct": ok,
+        "examples": [c[0] for c in greedy.completions[:3]],
+        "distinct_answers": _distinct(greedy.completions),
+    }
     if passk and r.passk > 1:
         import torch
 
         torch.manual_seed(0)
-        sampled = _generate(tok, model, items, r.max_new_tokens, max(1, r.eval_batch // r.passk), r.passk,
-                            r.temperature)
+        sampled = _generate(
+            tok, model, items, r.max_new_tokens, max(1, r.eval_batch // r.passk), r.passk, r.temperature
+        )
         res = summarize(items, sampled, ks=tuple(range(2, r.passk + 1)), workers=1)
-        out["sampled"] = {"k": r.passk, "temperature": r.temperature, "pass@1": res["pass@1"],
-                          "pass@1_sem": res["pass@1_sem"], "mean_tokens": res["mean_tokens"],
-                          **{f"pass@{j}": res[f"pass@{j}"] for j in range(2, r.passk + 1)}}
+        out["sampled"] = {
+            "k": r.passk,
+            "temperature": r.temperature,
+            "pass@1": res["pass@1"],
+            "pass@1_sem": res["pass@1_sem"],
+            "mean_tokens": res["mean_tokens"],
+            **{f"pass@{j}": res[f"pass@{j}"] for j in range(2, r.passk + 1)},
+        }
     return out
 
 
@@ -249,6 +332,7 @@ SFT_DATA = {"A0": "all", "A1": "verified", "A4": "simplified", "A5": "leaked"}
 @dataclass(frozen=True)
 class Job:
     """One student: an SFT arm (A0, A1, A4, A5), A6 for one teacher, or A2 / A3 (both start from the seed's A1)."""
+
     arm: str
     seed: int
     teacher: str | None = None
@@ -282,8 +366,13 @@ def run_job(ctx: dict[str, Any], job: Job) -> dict[str, Any]:
         a1 = students / f"A1-{job.seed}"
         if job.arm == "A2":
             summ = redi(r, a1, ex["pairs"], dest, r.extra_steps, job.seed)
-            res["info"] = {"pairs_used": summ.get("pairs"), "steps": r.extra_steps, "dropped": summ.get("dropped"),
-                           "alpha": r.redi_alpha, "learning_rate": r.redi_learning_rate}
+            res["info"] = {
+                "pairs_used": summ.get("pairs"),
+                "steps": r.extra_steps,
+                "dropped": summ.get("dropped"),
+                "alpha": r.redi_alpha,
+                "learning_rate": r.redi_learning_rate,
+            }
         else:  # the control: as many more SFT steps on A1's data, from A1
             summ = sft(r, a1, ex["verified"], dest, r.extra_steps, job.seed + 1000)
             res["info"] = {"steps": r.extra_steps, "from": "A1", "learning_rate": r.learning_rate}
@@ -295,8 +384,12 @@ def run_job(ctx: dict[str, Any], job: Job) -> dict[str, Any]:
     sc = score(r, dest, ctx["items"], passk=job.arm in r.passk_arms)
     if job.arm == "A2":
         sc["curves"] = _redi_curves(dest)
-    res["score"] = {**sc, "train_seconds": summ.get("seconds"), "seconds": round(time.time() - t0, 1),
-                    "train_loss": summ.get("train_loss")}
+    res["score"] = {
+        **sc,
+        "train_seconds": summ.get("seconds"),
+        "seconds": round(time.time() - t0, 1),
+        "train_loss": summ.get("train_loss"),
+    }
     for f in dest.glob("checkpoint-*"):  # the final model is in dest itself; checkpoints are only size
         shutil.rmtree(f, ignore_errors=True)
     done.write_text(json.dumps({"recipe_key": key, "info": res["info"], "score": res["score"]}, default=str) + "\n")
@@ -348,8 +441,9 @@ def run_jobs(ctx: dict[str, Any], jobs: list[Job], workers: int, log: Any) -> li
         while queue:
             finished(run_job(ctx, queue.popleft()))
         return done
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(r.threads,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(r.threads,)
+    ) as pool:
         running: dict[Any, Job] = {}
         while queue or running:
             while queue and len(running) < workers:
@@ -400,8 +494,11 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
     t_data = time.time() - t_start
     log(f"lab: pipeline and exports done ({t_data:.0f}s)")
 
-    leaked_ids = {json.loads(x)["id"].removesuffix("-leak") for x in (data / "pool.jsonl").open()
-                  if json.loads(x)["origin"] == "leaked_test"}
+    leaked_ids = {
+        json.loads(x)["id"].removesuffix("-leak")
+        for x in (data / "pool.jsonl").open()
+        if json.loads(x)["origin"] == "leaked_test"
+    }
     items = eval_items(load_benchmark(str(data / "test.jsonl")), leaked_ids, recipe.eval_limit)
     is_leaked = [it.id in leaked_ids for it in items]
 
@@ -416,7 +513,9 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
     for seed in recipe.seeds:  # one tokenizer (trained on the lab's text), one initial model per seed
         init, spec = out / "students" / f"init-{seed}", replace(recipe.student, seed=seed)
         meta = init / "lab_student.json"
-        if not meta.exists() or {k: v for k, v in json.loads(meta.read_text()).items() if k != "parameters"} != asdict(spec):
+        if not meta.exists() or {k: v for k, v in json.loads(meta.read_text()).items() if k != "parameters"} != asdict(
+            spec
+        ):
             init_student(student0, init, spec)
 
     results: dict[str, Any] = {a: {"seeds": {}, "data": None} for a in recipe.arms}
@@ -441,10 +540,20 @@ def run_lab(out: Path | str, recipe: Recipe = RECIPES["cpu"], log: Any = print) 
     results = {a: {**v, "seeds": dict(sorted(v["seeds"].items()))} for a, v in results.items()}
 
     kind_of = {json.loads(x)["id"]: json.loads(x).get("kind", "?") for x in (data / "test.jsonl").open()}
-    lab = summarize(recipe, results, is_leaked, teachers, main_run, [str(it.answer) for it in items],
-                    [kind_of.get(it.id, "?") for it in items])
-    lab["seconds"] = {"data": round(t_data, 1), "students": round(time.time() - t_train, 1),
-                      "total": round(time.time() - t_start, 1)}
+    lab = summarize(
+        recipe,
+        results,
+        is_leaked,
+        teachers,
+        main_run,
+        [str(it.answer) for it in items],
+        [kind_of.get(it.id, "?") for it in items],
+    )
+    lab["seconds"] = {
+        "data": round(t_data, 1),
+        "students": round(time.time() - t_train, 1),
+        "total": round(time.time() - t_start, 1),
+    }
     (out / "lab.json").write_text(json.dumps(lab, indent=2, default=str) + "\n")
     from .report import write_report
 
@@ -503,8 +612,15 @@ def answer_floor(answers: list[str], kinds: list[str] | None = None) -> dict[str
     return out
 
 
-def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], teachers: list[str],
-              main_run: Path, answers: list[str] | None = None, kinds: list[str] | None = None) -> dict[str, Any]:
+def summarize(
+    recipe: Recipe,
+    results: dict[str, Any],
+    is_leaked: list[bool],
+    teachers: list[str],
+    main_run: Path,
+    answers: list[str] | None = None,
+    kinds: list[str] | None = None,
+) -> dict[str, Any]:
     arms: dict[str, Any] = {}
     for arm in recipe.arms:
         res = results.get(arm, {"seeds": {}})
@@ -513,34 +629,51 @@ def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], te
         seeds = res["seeds"]
         accs = [s["accuracy"] for s in seeds.values()]
         toks = [s["mean_tokens"] for s in seeds.values()]
-        entry = {"seeds": sorted(seeds), "accuracy": _mean_ci(accs), "mean_tokens": _mean_ci(toks),
-                 "per_seed": {k: {kk: v for kk, v in s.items() if kk != "correct"} for k, s in seeds.items()},
-                 "data": res.get("data")}
+        entry = {
+            "seeds": sorted(seeds),
+            "accuracy": _mean_ci(accs),
+            "mean_tokens": _mean_ci(toks),
+            "per_seed": {k: {kk: v for kk, v in s.items() if kk != "correct"} for k, s in seeds.items()},
+            "data": res.get("data"),
+        }
         sampled = [s["sampled"] for s in seeds.values() if "sampled" in s]
         if sampled:
             k = sampled[0]["k"]
-            entry["sampled"] = {"k": k, "temperature": sampled[0]["temperature"],
-                                "pass@1": _mean_ci([x["pass@1"] for x in sampled]),
-                                f"pass@{k}": _mean_ci([x[f"pass@{k}"] for x in sampled]),
-                                "mean_tokens": _mean_ci([x["mean_tokens"] for x in sampled])}
+            entry["sampled"] = {
+                "k": k,
+                "temperature": sampled[0]["temperature"],
+                "pass@1": _mean_ci([x["pass@1"] for x in sampled]),
+                f"pass@{k}": _mean_ci([x[f"pass@{k}"] for x in sampled]),
+                "mean_tokens": _mean_ci([x["mean_tokens"] for x in sampled]),
+            }
         if seeds:  # each student's output spread: one answer for every problem = the floor, not arithmetic
-            entry["distinct_answers"] = _mean_ci([s["distinct_answers"] for s in seeds.values()
-                                                  if "distinct_answers" in s])
+            entry["distinct_answers"] = _mean_ci(
+                [s["distinct_answers"] for s in seeds.values() if "distinct_answers" in s]
+            )
         if any(is_leaked) and seeds:
+
             def split_acc(s: dict) -> tuple[float, float]:
                 lk = [c for c, f in zip(s["correct"], is_leaked) if f]
                 cl = [c for c, f in zip(s["correct"], is_leaked) if not f]
                 return (sum(lk) / len(lk) if lk else float("nan"), sum(cl) / len(cl) if cl else float("nan"))
+
             pairs = {sd: split_acc(s) for sd, s in seeds.items()}
-            entry["leaked_vs_clean"] = {"leaked": _mean_ci([p[0] for p in pairs.values()]),
-                                        "clean": _mean_ci([p[1] for p in pairs.values()]),
-                                        "inflation": _mean_ci([p[0] - p[1] for p in pairs.values()]),
-                                        "per_seed": {sd: {"leaked": p[0], "clean": p[1]} for sd, p in pairs.items()},
-                                        "n_leaked": sum(is_leaked), "n_clean": len(is_leaked) - sum(is_leaked)}
+            entry["leaked_vs_clean"] = {
+                "leaked": _mean_ci([p[0] for p in pairs.values()]),
+                "clean": _mean_ci([p[1] for p in pairs.values()]),
+                "inflation": _mean_ci([p[0] - p[1] for p in pairs.values()]),
+                "per_seed": {sd: {"leaked": p[0], "clean": p[1]} for sd, p in pairs.items()},
+                "n_leaked": sum(is_leaked),
+                "n_clean": len(is_leaked) - sum(is_leaked),
+            }
         arms[arm] = entry
-    lab: dict[str, Any] = {"recipe": recipe.name, "seeds": list(recipe.seeds), "arms": arms,
-                           "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked), **answer_floor(answers or [], kinds)},
-                           "config": _jsonable(asdict(recipe))}
+    lab: dict[str, Any] = {
+        "recipe": recipe.name,
+        "seeds": list(recipe.seeds),
+        "arms": arms,
+        "eval": {"problems": len(is_leaked), "leaked": sum(is_leaked), **answer_floor(answers or [], kinds)},
+        "config": _jsonable(asdict(recipe)),
+    }
     if "A6" in recipe.arms:
         lab["arms"]["A6"] = a6_summary(results["A6"]["seeds"], teachers, main_run)
     lab["comparisons"] = comparisons(arms)
@@ -549,6 +682,7 @@ def summarize(recipe: Recipe, results: dict[str, Any], is_leaked: list[bool], te
 
 def comparisons(arms: dict[str, Any]) -> dict[str, Any]:
     """Paired (same seed) differences for the issue's questions, each with a t-interval over seeds."""
+
     def diff(a: str, b: str, key: str = "accuracy") -> dict[str, Any] | None:
         if a not in arms or b not in arms:
             return None
@@ -564,11 +698,16 @@ def comparisons(arms: dict[str, Any]) -> dict[str, Any]:
         d = [(pa[s]["leaked"] - pa[s]["clean"]) - (pb[s]["leaked"] - pb[s]["clean"]) for s in pa if s in pb]
         return {**_mean_ci(d), "of": f"inflation {a} - inflation {b}", "metric": "accuracy"}
 
-    return {"verification (A1 - A0)": diff("A1", "A0"), "REDI vs control (A2 - A3)": diff("A2", "A3"),
-            "REDI vs its start (A2 - A1)": diff("A2", "A1"), "control vs its start (A3 - A1)": diff("A3", "A1"),
-            "simplification accuracy (A4 - A1)": diff("A4", "A1"),
-            "simplification tokens (A4 - A1)": diff("A4", "A1", "mean_tokens"),
-            "leak inflation (A5 - A1)": inflation("A5", "A1"), "leak accuracy (A5 - A1)": diff("A5", "A1")}
+    return {
+        "verification (A1 - A0)": diff("A1", "A0"),
+        "REDI vs control (A2 - A3)": diff("A2", "A3"),
+        "REDI vs its start (A2 - A1)": diff("A2", "A1"),
+        "control vs its start (A3 - A1)": diff("A3", "A1"),
+        "simplification accuracy (A4 - A1)": diff("A4", "A1"),
+        "simplification tokens (A4 - A1)": diff("A4", "A1", "mean_tokens"),
+        "leak inflation (A5 - A1)": inflation("A5", "A1"),
+        "leak accuracy (A5 - A1)": diff("A5", "A1"),
+    }
 
 
 def exact_spearman_p(x: list[float], y: list[float]) -> float:
@@ -597,8 +736,12 @@ def a6_summary(per_seed: dict[int, dict[str, Any]], teachers: list[str], main_ru
     audit = run_audit(main_run, main_run / "report" / "audit", AuditOptions(embeddings=False))
     table = (audit.get("ranking") or {}).get("table") or []
     audit_score = {r["teacher"]: -float(r["rank"]) for r in table if r.get("rank") is not None}
-    audit_rows = {r["teacher"]: {k: r.get(k) for k in ("rank_label", "pass_rate", "truncation_rate",
-                                                        "malformed_rate", "tokens_correct")} for r in table}
+    audit_rows = {
+        r["teacher"]: {
+            k: r.get(k) for k in ("rank_label", "pass_rate", "truncation_rate", "malformed_rate", "tokens_correct")
+        }
+        for r in table
+    }
     student: dict[str, Any] = {}
     for t in teachers:
         accs = [s[t]["accuracy"] for s in per_seed.values() if t in s and "accuracy" in s[t]]
@@ -608,14 +751,25 @@ def a6_summary(per_seed: dict[int, dict[str, Any]], teachers: list[str], main_ru
     if len(both) >= 3 and len(set(accs)) > 1 and len({audit_score[t] for t in both}) > 1:
         x = [audit_score[t] for t in both]
         res = stats.spearmanr(x, accs)
-        rho = {"rho": float(res.statistic), "p_exact": exact_spearman_p(x, accs), "n": len(both),
-               "note": f"n = {len(both)} teachers: only a perfect or near-perfect ranking can reach p < 0.05"}
+        rho = {
+            "rho": float(res.statistic),
+            "p_exact": exact_spearman_p(x, accs),
+            "n": len(both),
+            "note": f"n = {len(both)} teachers: only a perfect or near-perfect ranking can reach p < 0.05",
+        }
     else:  # a constant column has no rank correlation (e.g. every student at 0%)
         rho = {"rho": None, "n": len(both), "why": "fewer than 3 teachers, or all students or all audit ranks tie"}
-    return {"seeds": sorted(per_seed), "audit_score": audit_score, "audit": audit_rows, "student_accuracy": student,
-            "spearman": rho,
-            "per_seed": {s: {t: {k: v for k, v in d.items() if k != "correct"} for t, d in v.items()}
-                         for s, v in sorted(per_seed.items())}}
+    return {
+        "seeds": sorted(per_seed),
+        "audit_score": audit_score,
+        "audit": audit_rows,
+        "student_accuracy": student,
+        "spearman": rho,
+        "per_seed": {
+            s: {t: {k: v for k, v in d.items() if k != "correct"} for t, d in v.items()}
+            for s, v in sorted(per_seed.items())
+        },
+    }
 
 
 def _jsonable(x: Any) -> Any:

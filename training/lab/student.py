@@ -50,6 +50,7 @@ CHAT_TEMPLATE = (
 @dataclass(frozen=True)
 class StudentSpec:
     """A few million parameters: trains from scratch on 2 CPU cores in minutes."""
+
     vocab_size: int = 1024
     hidden_size: int = 256
     intermediate_size: int = 704
@@ -66,17 +67,33 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> Any:
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[PAD, IM_START, IM_END],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[PAD, IM_START, IM_END],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    tok.add_tokens([AddedToken(THINK, special=False, normalized=False),
-                    AddedToken(END_THINK, special=False, normalized=False)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=IM_END, pad_token=PAD, bos_token=None,
-                                   unk_token=None, model_max_length=1024, padding_side="right")
+    tok.add_tokens(
+        [AddedToken(THINK, special=False, normalized=False), AddedToken(END_THINK, special=False, normalized=False)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token=IM_END,
+        pad_token=PAD,
+        bos_token=None,
+        unk_token=None,
+        model_max_length=1024,
+        padding_side="right",
+    )
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
@@ -86,8 +103,9 @@ def lab_texts(lab_dir: Path) -> Iterator[str]:
     for name, key in (("pool.jsonl", "problem"), ("test.jsonl", "problem"), ("traces.jsonl", "response")):
         path = lab_dir / name
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: build the lab folder first (python -m training.lab.build "
-                                    f"{lab_dir})")
+            raise FileNotFoundError(
+                f"{path} is missing: build the lab folder first (python -m training.lab.build {lab_dir})"
+            )
         with path.open() as f:
             for line in f:
                 yield json.loads(line)[key]
@@ -99,11 +117,19 @@ def build_model(tokenizer: Any, spec: StudentSpec = StudentSpec()) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     cfg = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_hidden_layers, num_attention_heads=spec.num_attention_heads,
-        num_key_value_heads=spec.num_key_value_heads, max_position_embeddings=spec.max_position_embeddings,
-        tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, rope_theta=10000.0)
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        max_position_embeddings=spec.max_position_embeddings,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        rope_theta=10000.0,
+    )
     torch.manual_seed(spec.seed)
     model = LlamaForCausalLM(cfg)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
@@ -119,8 +145,9 @@ def build_student(out: Path | str, texts: Iterable[str], spec: StudentSpec = Stu
     out.mkdir(parents=True, exist_ok=True)
     tok.save_pretrained(out)
     model.save_pretrained(out)
-    (out / "lab_student.json").write_text(json.dumps({**asdict(spec), "parameters": model.num_parameters()},
-                                                     indent=2) + "\n")
+    (out / "lab_student.json").write_text(
+        json.dumps({**asdict(spec), "parameters": model.num_parameters()}, indent=2) + "\n"
+    )
     return out
 
 
@@ -135,8 +162,9 @@ def init_student(tokenizer_dir: Path | str, out: Path | str, spec: StudentSpec) 
     out.mkdir(parents=True, exist_ok=True)
     tok.save_pretrained(out)
     model.save_pretrained(out)
-    (out / "lab_student.json").write_text(json.dumps({**asdict(spec), "parameters": model.num_parameters()},
-                                                     indent=2) + "\n")
+    (out / "lab_student.json").write_text(
+        json.dumps({**asdict(spec), "parameters": model.num_parameters()}, indent=2) + "\n"
+    )
     return out
 
 

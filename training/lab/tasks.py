@@ -27,6 +27,7 @@ THINGS = ["marbles", "apples", "stickers", "coins", "books", "shells", "cards", 
 @dataclass(frozen=True)
 class Op:
     """One step: `value op operand`. `mod` is the remainder, `div` exact division (a slip may make it inexact)."""
+
     op: Literal["add", "sub", "mul", "div", "mod"]
     operand: int
 
@@ -51,6 +52,7 @@ class Op:
 @dataclass(frozen=True)
 class Problem:
     """A generated problem: its text, its chain and its exact answer (a string `verifiers.math` reads)."""
+
     id: str
     kind: Kind
     text: str
@@ -73,8 +75,14 @@ class Problem:
 
     def to_row(self) -> dict[str, Any]:
         """The JSONL row of the pool / test split (what `sources:` and the decontamination benchmark read)."""
-        return {"id": self.id, "problem": self.text, "answer": self.answer, "kind": self.kind, "steps": self.steps,
-                "max_number": self.max_number}
+        return {
+            "id": self.id,
+            "problem": self.text,
+            "answer": self.answer,
+            "kind": self.kind,
+            "steps": self.steps,
+            "max_number": self.max_number,
+        }
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -103,20 +111,34 @@ def _arith(rng: random.Random, steps: int, max_number: int) -> tuple[str, int, t
             op = "add"
         if op == "add":
             k = rng.randint(1, max_number)
-            sents.append(rng.choice([f"{name} finds {k} more {thing}.", f"A friend gives {name} {k} {thing}.",
-                                     f"{name} buys {k} more {thing}."]))
+            sents.append(
+                rng.choice(
+                    [
+                        f"{name} finds {k} more {thing}.",
+                        f"A friend gives {name} {k} {thing}.",
+                        f"{name} buys {k} more {thing}.",
+                    ]
+                )
+            )
         elif op == "sub":
             k = rng.randint(1, v - 1)
-            sents.append(rng.choice([f"{name} gives away {k} {thing}.", f"{name} loses {k} {thing}.",
-                                     f"{name} trades away {k} {thing}."]))
+            sents.append(
+                rng.choice(
+                    [
+                        f"{name} gives away {k} {thing}.",
+                        f"{name} loses {k} {thing}.",
+                        f"{name} trades away {k} {thing}.",
+                    ]
+                )
+            )
         else:
             k = rng.choice([2, 3]) if v * 3 <= 4 * max_number else 2
-            sents.append({2: f"{name} doubles the number of {thing}.",
-                          3: f"{name} triples the number of {thing}."}[k])
+            sents.append({2: f"{name} doubles the number of {thing}.", 3: f"{name} triples the number of {thing}."}[k])
         ops.append(Op(op, k))
         v = int(Op(op, k).apply(Fraction(v)))
-    story = [s if i == 0 else "Then " + (s[0].lower() + s[1:] if s.startswith("A ") else s)
-             for i, s in enumerate(sents)]
+    story = [
+        s if i == 0 else "Then " + (s[0].lower() + s[1:] if s.startswith("A ") else s) for i, s in enumerate(sents)
+    ]
     text = f"{name} has {start} {thing}. " + " ".join(story) + f" How many {thing} does {name} have now?"
     return text, start, tuple(ops), tuple(sents)
 
@@ -148,12 +170,21 @@ def _mod(rng: random.Random, steps: int, max_number: int) -> tuple[str, int, tup
 _GEN = {"arith": _arith, "linear": _linear, "mod": _mod}
 
 
-def generate(n: int, *, seed: int, kinds: tuple[Kind, ...] = KINDS, steps: tuple[int, int] = (2, 3),
-             max_number: int = 20, prefix: str = "lab") -> list[Problem]:
+def generate(
+    n: int,
+    *,
+    seed: int,
+    kinds: tuple[Kind, ...] = KINDS,
+    steps: tuple[int, int] = (2, 3),
+    max_number: int = 20,
+    prefix: str = "lab",
+) -> list[Problem]:
     """`n` distinct problems (by text), kinds in turn, steps drawn from the inclusive range `steps`."""
     if n < 0 or steps[0] < 1 or steps[0] > steps[1] or max_number < 3:
-        raise ValueError(f"bad task spec: n={n}, steps={steps}, max_number={max_number} "
-                         "(need n >= 0, 1 <= steps[0] <= steps[1], max_number >= 3)")
+        raise ValueError(
+            f"bad task spec: n={n}, steps={steps}, max_number={max_number} "
+            "(need n >= 0, 1 <= steps[0] <= steps[1], max_number >= 3)"
+        )
     for k in kinds:
         if k not in _GEN:
             raise ValueError(f"unknown task kind {k!r}; choose from {', '.join(KINDS)}")
@@ -164,16 +195,27 @@ def generate(n: int, *, seed: int, kinds: tuple[Kind, ...] = KINDS, steps: tuple
     while len(out) < n:
         tries += 1
         if tries > 50 * n + 100:
-            raise ValueError(f"could not draw {n} distinct problems with steps={steps}, max_number={max_number}; "
-                             "raise max_number or the step range")
+            raise ValueError(
+                f"could not draw {n} distinct problems with steps={steps}, max_number={max_number}; "
+                "raise max_number or the step range"
+            )
         kind = kinds[len(out) % len(kinds)]
         s = rng.randint(*steps)
         text, start, ops, sents = _GEN[kind](rng, s, max_number)
         if text in seen:
             continue
         seen.add(text)
-        p = Problem(id=f"{prefix}-{len(out):05d}", kind=kind, text=text, start=start, ops=ops, answer="", steps=len(ops),
-                    max_number=max_number, sentences=sents)
+        p = Problem(
+            id=f"{prefix}-{len(out):05d}",
+            kind=kind,
+            text=text,
+            start=start,
+            ops=ops,
+            answer="",
+            steps=len(ops),
+            max_number=max_number,
+            sentences=sents,
+        )
         out.append(Problem(**{**p.__dict__, "answer": fmt(p.values()[-1])}))
     return out
 

@@ -58,11 +58,28 @@ class TeacherSpec:
 # The lab's default roster: one teacher per behaviour the issue names.
 DEFAULT_TEACHERS: tuple[TeacherSpec, ...] = (
     TeacherSpec("concise", style="concise", p_slip=0.03, samples=2),
-    TeacherSpec("longcot", style="long_cot", p_slip=0.08, p_caught_slip=0.25, p_abandon=0.4, approaches=(1, 3),
-                checks=(1, 2), samples=2),
+    TeacherSpec(
+        "longcot",
+        style="long_cot",
+        p_slip=0.08,
+        p_caught_slip=0.25,
+        p_abandon=0.4,
+        approaches=(1, 3),
+        checks=(1, 2),
+        samples=2,
+    ),
     TeacherSpec("sloppy", style="concise", p_slip=0.4, samples=2),
-    TeacherSpec("cutoff", style="long_cot", p_slip=0.08, p_caught_slip=0.25, p_abandon=0.4, approaches=(2, 3),
-                checks=(1, 2), max_chars=700, samples=2),
+    TeacherSpec(
+        "cutoff",
+        style="long_cot",
+        p_slip=0.08,
+        p_caught_slip=0.25,
+        p_abandon=0.4,
+        approaches=(2, 3),
+        checks=(1, 2),
+        max_chars=700,
+        samples=2,
+    ),
     TeacherSpec("messy", style="concise", p_slip=0.05, p_bad_format=0.5, samples=2),
 )
 
@@ -123,12 +140,16 @@ def _abandoned(p: Problem, rng: random.Random) -> str:
     if p.kind == "linear":
         a, b = p.ops[-1].operand, p.ops[-2].operand
         tries = ", ".join(f"x = {g} gives {a}·{g} + {b} = {a * g + b}" for g in guesses)
-        return (f"Maybe I can just guess values of x and check them. {tries}. Neither works, and this is getting "
-                "tedious. Let me try a different approach.")
+        return (
+            f"Maybe I can just guess values of x and check them. {tries}. Neither works, and this is getting "
+            "tedious. Let me try a different approach."
+        )
     tries = ", ".join(str(g) for g in guesses)
-    return (f"Maybe I can guess the answer from the size of the numbers: something like {tries}? Checking a guess "
-            "means doing the whole computation anyway, so this is not getting anywhere. Let me try a different "
-            "approach.")
+    return (
+        f"Maybe I can guess the answer from the size of the numbers: something like {tries}? Checking a guess "
+        "means doing the whole computation anyway, so this is not getting anywhere. Let me try a different "
+        "approach."
+    )
 
 
 def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
@@ -142,19 +163,25 @@ def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
             nr = Op(o.op, o.operand % m).apply(Fraction(r))
             combine.append(f"{r} {o.symbol} {o.operand % m} = {fmt(nr)}")
             r = int(nr)
-        return (f"Alternatively, let me try a different approach and reduce each number modulo {m} first: {red}. "
-                "Then " + ", ".join(combine) + f", and {r} mod {m} = {ans}. So the remainder is {ans}.")
+        return (
+            f"Alternatively, let me try a different approach and reduce each number modulo {m} first: {red}. "
+            "Then " + ", ".join(combine) + f", and {r} mod {m} = {ans}. So the remainder is {ans}."
+        )
     if p.kind == "linear" and k == 0:
         a, b = p.ops[-1].operand, p.ops[-2].operand
         c = fmt(values[-2] + b) if len(p.ops) == 2 else fmt(values[0])
-        return (f"Alternatively, maybe there's a more direct way: isolate x in one go. x = ({c} - {b}) / {a} = {ans}. "
-                f"So x = {ans}.")
+        return (
+            f"Alternatively, maybe there's a more direct way: isolate x in one go. x = ({c} - {b}) / {a} = {ans}. "
+            f"So x = {ans}."
+        )
     if k == 0:
         expr = str(p.start)
         for o in p.ops:
             expr = f"({expr} {o.symbol} {o.operand})" if o.op != "mod" else f"({expr} mod {o.operand})"
-        return (f"Alternatively, let me approach this differently and write the whole thing as one expression: "
-                f"{expr} = {ans}. So the answer is {ans}.")
+        return (
+            f"Alternatively, let me approach this differently and write the whole thing as one expression: "
+            f"{expr} = {ans}. So the answer is {ans}."
+        )
     # a second alternative: go backwards from the answer
     v = values[-1]
     back = []
@@ -164,8 +191,11 @@ def _alternative(p: Problem, values: list[Fraction], k: int) -> str:
         else:
             back.append(f"undoing {o.symbol} {o.operand} gives {fmt(prev)}")
         v = prev
-    return (f"Hmm, let me try another way: work backwards from {ans}. " + ", ".join(back).capitalize()
-            + f", which is where we started. So the answer is {ans}.")
+    return (
+        f"Hmm, let me try another way: work backwards from {ans}. "
+        + ", ".join(back).capitalize()
+        + f", which is where we started. So the answer is {ans}."
+    )
 
 
 def _check(p: Problem, values: list[Fraction], first: bool) -> str:
@@ -184,15 +214,21 @@ def _render(p: Problem, spec: TeacherSpec, rng: random.Random, outcome: str, sli
     if rng.random() < spec.p_abandon:
         parts.append(_abandoned(p, rng))
     first_vals = p.values(slip) if outcome in ("slip", "caught_slip") else right
-    parts.append("First, let me compute it directly, one step at a time.\n" + "\n".join(_steps(p, first_vals, prose=True))
-                 + f"\nSo the answer is {fmt(first_vals[-1])}.")
+    parts.append(
+        "First, let me compute it directly, one step at a time.\n"
+        + "\n".join(_steps(p, first_vals, prose=True))
+        + f"\nSo the answer is {fmt(first_vals[-1])}."
+    )
     if outcome == "caught_slip":
         assert slip is not None
         i = slip[0]
         prev = Fraction(p.start) if i == 0 else right[i - 1]
-        parts.append(f"Wait, let me double-check that. {_eq(prev, p.ops[i], first_vals[i])}? No, that's wrong: "
-                     f"{_eq(prev, p.ops[i], right[i])}. I made a calculation mistake. Let me redo it. "
-                     + ", ".join(_steps(p, right, prose=False)) + f". So the answer is {fmt(right[-1])}.")
+        parts.append(
+            f"Wait, let me double-check that. {_eq(prev, p.ops[i], first_vals[i])}? No, that's wrong: "
+            f"{_eq(prev, p.ops[i], right[i])}. I made a calculation mistake. Let me redo it. "
+            + ", ".join(_steps(p, right, prose=False))
+            + f". So the answer is {fmt(right[-1])}."
+        )
     final = first_vals if outcome == "slip" else right
     n_checks = rng.randint(*spec.checks)
     for c in range(n_checks if outcome != "caught_slip" else max(0, n_checks - 1)):
@@ -233,7 +269,17 @@ def answer(p: Problem, spec: TeacherSpec, rng: random.Random) -> Iterator[dict[s
         if spec.max_chars is not None and len(text) > spec.max_chars:
             cut = text.rfind(" ", 0, spec.max_chars)
             text, finish = text[: cut if cut > 0 else spec.max_chars], "length"
-        yield {"problem": p.text, "response": text, "teacher": spec.name, "finish_reason": finish,
-               "outcome": {"kind": outcome, "final": final, "answer_right": final == p.answer, "bad_format": bad,
-                           "cut": finish == "length",
-                           "expected_correct": final == p.answer and bad is None and finish == "stop"}}
+        yield {
+            "problem": p.text,
+            "response": text,
+            "teacher": spec.name,
+            "finish_reason": finish,
+            "outcome": {
+                "kind": outcome,
+                "final": final,
+                "answer_right": final == p.answer,
+                "bad_format": bad,
+                "cut": finish == "length",
+                "expected_correct": final == p.answer and bad is None and finish == "stop",
+            },
+        }

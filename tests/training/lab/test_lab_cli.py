@@ -11,8 +11,9 @@ from curation.cli import app, main
 
 
 def test_lab_build_writes_the_folder(tmp_path):
-    res = CliRunner().invoke(app, ["lab", "build", "--out", str(tmp_path), "--train", "30", "--test", "10",
-                                   "--no-student"])
+    res = CliRunner().invoke(
+        app, ["lab", "build", "--out", str(tmp_path), "--train", "30", "--test", "10", "--no-student"]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "build.json").read_text())
     assert summary["counts"]["test"] == 10
@@ -31,8 +32,12 @@ def test_bad_difficulty_is_a_usage_error(tmp_path, capsys):
 
 
 def test_lab_run_rejects_bad_options_before_any_work(tmp_path, capsys):
-    for args, word in ((["--workers", "0"], "workers"), (["--arms", "A9"], "A9"), (["--recipe", "huge"], "huge"),
-                       (["--seeds", "a,b"], "seeds")):
+    for args, word in (
+        (["--workers", "0"], "workers"),
+        (["--arms", "A9"], "A9"),
+        (["--recipe", "huge"], "huge"),
+        (["--seeds", "a,b"], "seeds"),
+    ):
         with pytest.raises(SystemExit) as e:
             main(["lab", "run", "--out", str(tmp_path / "lab"), *args])
         assert e.value.code == 2, args

@@ -82,7 +82,9 @@ def test_segment_finds_approaches_and_simplifies_long_cot(lab):
     assert len(with_approach) >= 0.9 * len(long_)
     assert any(sum(s["kind"] == "approach" for s in t["segments"]) >= 2 for t in long_)
     assert any(s["kind"] == "verification" for t in long_ for s in t["segments"])
-    shorter = [t for t in long_ if t["simplified_tokens"] is not None and t["simplified_tokens"] < t["reasoning_tokens"]]
+    shorter = [
+        t for t in long_ if t["simplified_tokens"] is not None and t["simplified_tokens"] < t["reasoning_tokens"]
+    ]
     assert len(shorter) >= 0.3 * len(long_)
     concise = [t for t in _table(store, "traces") if t["teacher"] == "concise"]
     assert not any(s["kind"] == "approach" for t in concise for s in t["segments"] or [])

@@ -46,7 +46,8 @@ def test_smoke_lab_runs_every_arm(tmp_path):
     # the audit score is minus the audit's rank: the best-ranked teacher has the highest score
     best = max(a6["audit_score"].values())
     assert {t for t, v in a6["audit_score"].items() if v == best} == {
-        t for t, row in a6["audit"].items() if row["rank_label"].lstrip("=") == "1"}
+        t for t, row in a6["audit"].items() if row["rank_label"].lstrip("=") == "1"
+    }
     assert set(a6["per_seed"][0]) == teachers
     html = (tmp_path / "report.html").read_text()
     for section in ("Reading", "Paired differences", "A5: decontamination off", "A6: audit ranking vs students"):

@@ -52,8 +52,11 @@ def test_comparisons_are_paired_by_seed():
             e["leaked_vs_clean"] = {"per_seed": {s: {"leaked": lk, "clean": cl} for s, (lk, cl) in leaked.items()}}
         return e
 
-    arms = {"A0": arm({0: 0.1, 1: 0.3, 2: 0.2}), "A1": arm({0: 0.2, 1: 0.4, 2: 0.3}, {0: (0.2, 0.2), 1: (0.4, 0.4)}),
-            "A5": arm({0: 0.3, 1: 0.5}, {0: (0.9, 0.2), 1: (0.7, 0.4)})}
+    arms = {
+        "A0": arm({0: 0.1, 1: 0.3, 2: 0.2}),
+        "A1": arm({0: 0.2, 1: 0.4, 2: 0.3}, {0: (0.2, 0.2), 1: (0.4, 0.4)}),
+        "A5": arm({0: 0.3, 1: 0.5}, {0: (0.9, 0.2), 1: (0.7, 0.4)}),
+    }
     c = comparisons(arms)
     v = c["verification (A1 - A0)"]
     # every seed gains exactly 0.1: a paired difference with zero spread

@@ -15,15 +15,25 @@ from training.lab.teachers import DEFAULT_TEACHERS, answer
 def student(tmp_path_factory):
     rng = random.Random(0)
     probs = generate(60, seed=2)
-    texts = [p.text for p in probs] + [r["response"] for t in DEFAULT_TEACHERS[:2] for p in probs
-                                       for r in answer(p, t, rng)]
-    spec = StudentSpec(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                       num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512)
+    texts = [p.text for p in probs] + [
+        r["response"] for t in DEFAULT_TEACHERS[:2] for p in probs for r in answer(p, t, rng)
+    ]
+    spec = StudentSpec(
+        vocab_size=512,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+    )
     return build_student(tmp_path_factory.mktemp("student"), texts, spec), probs
 
 
-MSGS = [{"role": "user", "content": "Solve for x: 3x + 7 = 22."},
-        {"role": "assistant", "content": "<think>\n22 - 7 = 15\n15 ÷ 3 = 5\n</think>\n\nThe answer is \\boxed{5}."}]
+MSGS = [
+    {"role": "user", "content": "Solve for x: 3x + 7 = 22."},
+    {"role": "assistant", "content": "<think>\n22 - 7 = 15\n15 ÷ 3 = 5\n</think>\n\nThe answer is \\boxed{5}."},
+]
 
 
 def test_reloads_with_auto_classes_and_generates(student):
@@ -80,5 +90,6 @@ def test_chat_template_masks_the_assistant_turn_through_im_end(student):
     assert rendered.startswith("<|im_start|>user\nSolve for x") and "<think>\n22 - 7 = 15" in rendered
     with_reasoning = tok.apply_chat_template(
         [MSGS[0], {"role": "assistant", "content": "The answer is 5.", "reasoning_content": "22 - 7 = 15"}],
-        tokenize=False)
+        tokenize=False,
+    )
     assert "<|im_start|>assistant\n<think>\n22 - 7 = 15\n</think>\n\nThe answer is 5.<|im_end|>" in with_reasoning

@@ -57,8 +57,9 @@ def test_seeded_distinct_and_split_disjoint():
 
 
 def test_slip_changes_the_carried_value():
-    p = Problem(id="x", kind="arith", text="t", start=5, ops=(Op("add", 3), Op("mul", 2)), answer="16", steps=2,
-                max_number=9)
+    p = Problem(
+        id="x", kind="arith", text="t", start=5, ops=(Op("add", 3), Op("mul", 2)), answer="16", steps=2, max_number=9
+    )
     assert p.values() == [8, 16] and p.values((0, 1)) == [9, 18] and p.values((1, -2)) == [8, 14]
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 import random
 import re
+from fractions import Fraction
 
 import pytest
-
-from fractions import Fraction
 
 from training.lab.tasks import Op, fmt, generate
 from training.lab.teachers import BAD_FORMATS, DEFAULT_TEACHERS, TeacherSpec, answer
