@@ -77,6 +77,11 @@ def take_stats(fn: Any) -> dict[str, int]:
     return dict(fn.take_stats()) if hasattr(fn, "take_stats") else {}
 
 
+def new_counts() -> dict[str, int]:
+    """What `map_batches` returns under any executor (plus the batch function's own counters)."""
+    return {"batches": 0, "skipped": 0, "written": 0, "not_written": 0, "not_written_rows": 0}
+
+
 def add_stats(into: dict[str, int], more: dict[str, int]) -> None:
     for k, v in more.items():
         into[k] = into.get(k, 0) + int(v)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from . import BatchFn, add_stats, setup, take_stats
+from . import BatchFn, add_stats, new_counts, setup, take_stats
 from .batches import key
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class LocalExecutor:
     ) -> dict[str, int]:
         producer = ctx.producer(table)
         total = ctx.store.count(producer, table) if producer is not None else 0
-        counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0, "not_written_rows": 0}
+        counts = new_counts()
         ready = False
         with ctx.progress(description, total=total) as advance:
             for b, chunk in enumerate(ctx.iter_batches(table, batch_size, schema)):

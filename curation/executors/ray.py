@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ..errors import UserError
-from . import BatchFn, add_stats, setup, take_stats
+from . import BatchFn, add_stats, new_counts, setup, take_stats
 from .batches import Parts
 from .local import LocalExecutor
 
@@ -97,7 +97,7 @@ class RayExecutor:
                 ctx, table, fn, batch_size, schema=schema, out=out, description=description, resources=resources
             )
         ray = _ray()
-        counts = {"batches": 0, "skipped": 0, "written": 0, "not_written": 0, "not_written_rows": 0}
+        counts = new_counts()
         producer = ctx.producer(table)
         if producer is None:
             if schema is None:
